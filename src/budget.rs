@@ -1,0 +1,332 @@
+//! Budgets a run holds to: tokens (counted with the o200k_base BPE on
+//! everything MCP servers return), memory (orch plus its child processes,
+//! sampled every 250 ms) and time (a run deadline carved into per-phase
+//! deadlines).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Why a budget stopped the run.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum Exceeded {
+    #[error("phase {phase} used {used} tokens, over its budget of {limit} (raise --phase-tokens)")]
+    PhaseTokens { phase: String, used: usize, limit: usize },
+    #[error("the run used {used} tokens, over its budget of {limit} (raise --total-tokens)")]
+    TotalTokens { used: usize, limit: usize },
+}
+
+/// The o200k_base tokenizer, loaded once.
+pub fn count_tokens(text: &str) -> usize {
+    static BPE: OnceLock<Option<tiktoken_rs::CoreBPE>> = OnceLock::new();
+    match BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()) {
+        Some(bpe) => bpe.encode_ordinary(text).len(),
+        // Cannot happen with the embedded vocabulary; fall back to a
+        // conservative estimate rather than counting nothing.
+        None => text.len().div_ceil(3),
+    }
+}
+
+/// Loads the tokenizer in the background so the first count is fast.
+pub fn warm_up() {
+    std::thread::spawn(|| count_tokens("warm up"));
+}
+
+/// Token accounting for one run.
+#[derive(Debug)]
+pub struct Tokens {
+    phase_limit: usize,
+    total_limit: usize,
+    total: AtomicUsize,
+    phases: Mutex<BTreeMap<String, usize>>,
+    current: Mutex<String>,
+}
+
+impl Tokens {
+    pub fn new(phase_limit: usize, total_limit: usize) -> Self {
+        Tokens {
+            phase_limit,
+            total_limit,
+            total: AtomicUsize::new(0),
+            phases: Mutex::new(BTreeMap::new()),
+            current: Mutex::new(String::new()),
+        }
+    }
+
+    /// Makes `phase` the one charged from now on.
+    pub fn enter(&self, phase: &str) {
+        if let Ok(mut current) = self.current.lock() {
+            *current = phase.to_owned();
+        }
+    }
+
+    /// Charges `tokens` to the current phase and the run.
+    pub fn charge(&self, tokens: usize) -> Result<(), Exceeded> {
+        let phase = self.current.lock().map(|c| c.clone()).unwrap_or_default();
+        let used = {
+            let mut phases = self.phases.lock().map_err(|_| Exceeded::TotalTokens { used: 0, limit: 0 })?;
+            let entry = phases.entry(phase.clone()).or_default();
+            *entry += tokens;
+            *entry
+        };
+        let total = self.total.fetch_add(tokens, Ordering::SeqCst) + tokens;
+        if total > self.total_limit {
+            return Err(Exceeded::TotalTokens {
+                used: total,
+                limit: self.total_limit,
+            });
+        }
+        if used > self.phase_limit {
+            return Err(Exceeded::PhaseTokens {
+                phase,
+                used,
+                limit: self.phase_limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Tokens the current phase may still use (bounded by the run's remainder).
+    pub fn phase_remaining(&self) -> usize {
+        let phase = self.current.lock().map(|c| c.clone()).unwrap_or_default();
+        let used = self.phases.lock().ok().and_then(|p| p.get(&phase).copied()).unwrap_or(0);
+        self.phase_limit
+            .saturating_sub(used)
+            .min(self.total_limit.saturating_sub(self.total()))
+    }
+
+    pub fn phase_used(&self, phase: &str) -> usize {
+        self.phases.lock().ok().and_then(|p| p.get(phase).copied()).unwrap_or(0)
+    }
+
+    pub fn total(&self) -> usize {
+        self.total.load(Ordering::SeqCst)
+    }
+
+    pub fn phase_limit(&self) -> usize {
+        self.phase_limit
+    }
+}
+
+/// A moment the memory threshold was crossed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PressureEvent {
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    /// Resident memory of orch and its children, MiB.
+    pub used_mb: u64,
+    /// Fraction of total RAM.
+    pub fraction: f64,
+    /// How long new work waited, ms.
+    pub waited_ms: u64,
+}
+
+/// Samples the resident memory of this process and all its descendants.
+#[derive(Debug)]
+pub struct Memory {
+    threshold: f64,
+    total_bytes: u64,
+    current: AtomicU64,
+    peak: AtomicU64,
+    events: Mutex<Vec<PressureEvent>>,
+    started: Instant,
+}
+
+/// Sampling period.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+/// Longest wait for pressure to drop before work proceeds anyway.
+pub const MAX_PRESSURE_WAIT: Duration = Duration::from_secs(30);
+
+impl Memory {
+    /// Starts sampling every 250 ms on a background thread, for as long as
+    /// the returned handle lives.
+    pub fn start(threshold: f64) -> Arc<Self> {
+        let total_bytes = match sysinfo::System::new() {
+            Ok(mut system) => {
+                system.refresh_memory();
+                system.total_memory()
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read memory figures; the memory budget is not enforced");
+                0
+            }
+        };
+        let memory = Arc::new(Memory {
+            threshold,
+            total_bytes: total_bytes.max(1),
+            current: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
+            events: Mutex::new(Vec::new()),
+            started: Instant::now(),
+        });
+        let weak = Arc::downgrade(&memory);
+        std::thread::Builder::new()
+            .name("orch-memory".into())
+            .spawn(move || {
+                let Ok(mut system) = sysinfo::System::new() else { return };
+                while let Some(memory) = weak.upgrade() {
+                    memory.record(sample(&mut system));
+                    drop(memory);
+                    std::thread::sleep(SAMPLE_EVERY);
+                }
+            })
+            .ok();
+        memory
+    }
+
+    fn record(&self, bytes: u64) {
+        self.current.store(bytes, Ordering::SeqCst);
+        self.peak.fetch_max(bytes, Ordering::SeqCst);
+    }
+
+    /// Fraction of RAM in use by orch and its children at the last sample.
+    pub fn fraction(&self) -> f64 {
+        self.current.load(Ordering::SeqCst) as f64 / self.total_bytes as f64
+    }
+
+    pub fn peak_mb(&self) -> u64 {
+        self.peak.load(Ordering::SeqCst) / (1024 * 1024)
+    }
+
+    pub fn events(&self) -> Vec<PressureEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Waits (up to 30 s, and not past `until`) while memory is above the
+    /// threshold; call before starting new parallel work.
+    pub async fn admit(&self, until: Instant) {
+        if self.total_bytes <= 1 || self.fraction() <= self.threshold {
+            return;
+        }
+        let started = Instant::now();
+        let limit = (started + MAX_PRESSURE_WAIT).min(until);
+        let fraction = self.fraction();
+        while self.fraction() > self.threshold && Instant::now() < limit {
+            tokio::time::sleep(SAMPLE_EVERY).await;
+        }
+        let event = PressureEvent {
+            at_ms: started.duration_since(self.started).as_millis() as u64,
+            used_mb: (fraction * self.total_bytes as f64) as u64 / (1024 * 1024),
+            fraction,
+            waited_ms: started.elapsed().as_millis() as u64,
+        };
+        tracing::warn!(fraction, waited_ms = event.waited_ms, "memory above threshold");
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event);
+        }
+    }
+}
+
+/// Resident bytes of this process plus every descendant.
+fn sample(system: &mut sysinfo::System) -> u64 {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, UpdateKind};
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().with_memory().with_exe(UpdateKind::Never),
+    );
+    let me = sysinfo::Pid::from_u32(std::process::id());
+    let processes = system.processes();
+    let mut total = 0;
+    for (pid, process) in processes {
+        // Threads are listed as tasks of their process: count processes only.
+        if process.thread_kind().is_some() {
+            continue;
+        }
+        let mut current = Some(*pid);
+        let mut depth = 0;
+        while let Some(id) = current {
+            if id == me {
+                total += process.memory();
+                break;
+            }
+            depth += 1;
+            if depth > 64 {
+                break;
+            }
+            current = processes.get(&id).and_then(|p| p.parent());
+        }
+    }
+    total
+}
+
+/// The run's deadline and how it is carved into phases.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    started: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    pub fn new(total: Duration) -> Self {
+        Deadline {
+            started: Instant::now(),
+            total,
+        }
+    }
+
+    pub fn at(&self) -> Instant {
+        self.started + self.total
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.at().saturating_duration_since(Instant::now())
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn total(&self) -> Duration {
+        self.total
+    }
+
+    /// A phase's share of the time left: its weight over the weights of the
+    /// phases still to run, so time a phase does not use rolls forward.
+    pub fn phase_budget(&self, weight: u32, remaining_weight: u32) -> Duration {
+        let remaining = self.remaining();
+        if remaining_weight == 0 {
+            return remaining;
+        }
+        remaining.mul_f64(f64::from(weight) / f64::from(remaining_weight))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_real_bpe_tokens() {
+        assert_eq!(count_tokens(""), 0);
+        let n = count_tokens("def make_text(value):\n    return str(value)\n");
+        assert!((8..20).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn phase_and_total_limits() {
+        let tokens = Tokens::new(10, 15);
+        tokens.enter("map");
+        assert!(tokens.charge(8).is_ok());
+        assert_eq!(tokens.phase_remaining(), 2);
+        assert!(matches!(tokens.charge(3), Err(Exceeded::PhaseTokens { .. })));
+        tokens.enter("logic");
+        assert!(matches!(tokens.charge(5), Err(Exceeded::TotalTokens { used: 16, .. })));
+    }
+
+    #[test]
+    fn memory_sampling_sees_this_process() {
+        let mut system = sysinfo::System::new().unwrap();
+        assert!(sample(&mut system) > 0);
+    }
+
+    #[test]
+    fn unused_time_rolls_forward() {
+        let deadline = Deadline::new(Duration::from_secs(100));
+        let share = deadline.phase_budget(10, 100);
+        assert!(share <= Duration::from_secs(10) && share > Duration::from_secs(9));
+    }
+}

@@ -1,0 +1,84 @@
+//! Command-line types (clap). Nothing past `settings` sees these.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// One-shot, orchestrated code refactors driven through MCP servers.
+#[derive(Debug, Parser)]
+#[command(name = "orch", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan and apply a refactor, test it and commit it on a branch.
+    Run {
+        /// The refactor, e.g. "rename function make_str to make_text".
+        #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Print the plan for a refactor; changes nothing.
+    Plan {
+        #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Execute a saved plan (EXECUTE and REVIEW).
+    Replay {
+        /// A plan file written by `orch plan`, `--plan-out` or a run.
+        plan: PathBuf,
+    },
+    /// Print the plan's JSON Schema.
+    Schema,
+    /// Run one of orch's built-in MCP servers on stdio.
+    #[command(hide = true)]
+    ServeMcp {
+        /// fs, search, code or test.
+        name: String,
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        python: Option<String>,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct GlobalArgs {
+    /// The project directory [default: the git work tree around the current directory].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Apply the edits in orch's private worktree and print the diff; run no tests, commit nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Approve in advance whatever would otherwise ask.
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but errors (and the requested data).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// End-to-end deadline, e.g. 90s, 2m [env: ORCH_DEADLINE] [default: 90s].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub deadline: Option<String>,
+    /// Token budget of each phase [env: ORCH_PHASE_TOKENS] [default: 4096].
+    #[arg(long, global = true, value_name = "N")]
+    pub phase_tokens: Option<usize>,
+    /// Token budget of the whole run [env: ORCH_TOTAL_TOKENS] [default: 28672].
+    #[arg(long, global = true, value_name = "N")]
+    pub total_tokens: Option<usize>,
+    /// Also write the plan to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+    /// Python interpreter for the tests [env: ORCH_PYTHON] [default: the project's .venv, else python3].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub python: Option<String>,
+    /// More log output on stderr (-v, -vv).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}

@@ -1,0 +1,321 @@
+//! From a plain-English command to a typed [`Intent`].
+//!
+//! The parser is deterministic: it tokenises the command (quotes and
+//! back-ticks group words), drops filler words and matches the forms listed
+//! in [`FORMS`]. Anything else is an [`Error::Unknown`] that lists those
+//! forms, so the user always learns what orch does understand.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The command forms orch understands, shown when it does not understand one.
+pub const FORMS: &[&str] = &[
+    "rename [function|class] OLD to NEW [in PATH]",
+    "rename MODULE.OLD to NEW",
+];
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Intent {
+    /// Rename a module-level function or class everywhere it is used.
+    Rename(Rename),
+}
+
+/// `rename [function|class] OLD to NEW [in PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    /// Which kind of definition `old` must be.
+    pub symbol: SymbolKind,
+    pub old: String,
+    pub new: String,
+    /// A file, package directory or dotted module that holds the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The kind of symbol a rename targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolKind {
+    /// A module-level function or class.
+    Any,
+    Function,
+    Class,
+}
+
+impl SymbolKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolKind::Any => "symbol",
+            SymbolKind::Function => "function",
+            SymbolKind::Class => "class",
+        }
+    }
+}
+
+impl Intent {
+    /// A short, branch-safe description, e.g. `rename-make-str-to-make-text`.
+    pub fn slug(&self) -> String {
+        let text = match self {
+            Intent::Rename(r) => format!("rename {} to {}", r.old, r.new),
+        };
+        let mut slug = String::new();
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug = slug.trim_matches('-');
+        let mut cut: String = slug.chars().take(48).collect();
+        while cut.ends_with('-') {
+            cut.pop();
+        }
+        cut
+    }
+
+    /// One line for people, e.g. `rename function make_str to make_text`.
+    pub fn describe(&self) -> String {
+        match self {
+            Intent::Rename(r) => {
+                let scope = r.scope.as_deref().map(|s| format!(" in {s}")).unwrap_or_default();
+                format!("rename {} {} to {}{scope}", r.symbol.as_str(), r.old, r.new)
+            }
+        }
+    }
+}
+
+/// Why a command was not understood.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    #[error("orch does not understand `{command}`")]
+    Unknown { command: String },
+    #[error("`{name}` is not a valid Python identifier")]
+    InvalidName { name: String },
+    #[error("`{name}` is a Python keyword and cannot be a name")]
+    Keyword { name: String },
+    #[error("the old and the new name are both `{0}`: nothing to rename")]
+    SameName(String),
+    #[error("unbalanced quote in `{0}`")]
+    Unbalanced(String),
+}
+
+/// Parses a command.
+pub fn parse(command: &str) -> Result<Intent, Error> {
+    let tokens = tokenize(command)?;
+    let lowered: Vec<String> = tokens.iter().map(|t| t.text.to_ascii_lowercase()).collect();
+    let unknown = || Error::Unknown {
+        command: command.trim().to_owned(),
+    };
+    let Some(first) = lowered.first() else {
+        return Err(unknown());
+    };
+    if first != "rename" {
+        return Err(unknown());
+    }
+    parse_rename(&tokens, &lowered).ok_or_else(unknown)?
+}
+
+fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    let mut symbol = SymbolKind::Any;
+    // Filler words and the kind of symbol.
+    while i < tokens.len() && !tokens[i].quoted {
+        match lowered[i].as_str() {
+            "the" => i += 1,
+            "function" | "def" | "func" | "fn" => {
+                symbol = SymbolKind::Function;
+                i += 1;
+            }
+            "class" => {
+                symbol = SymbolKind::Class;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let old = tokens.get(i)?.text.clone();
+    i += 1;
+    let mut scope = None;
+    let mut new = None;
+    while i < tokens.len() {
+        let word = lowered[i].as_str();
+        let value = tokens.get(i + 1).map(|t| t.text.clone());
+        match word {
+            "to" | "into" | "as" | "->" if !tokens[i].quoted && new.is_none() => {
+                new = Some(value?);
+                i += 2;
+            }
+            "in" | "from" | "within" | "inside" if !tokens[i].quoted && scope.is_none() => {
+                let mut j = i + 1;
+                // "in the shop.util module", "in module shop/util.py"
+                while j < tokens.len() && matches!(lowered[j].as_str(), "the" | "module" | "package" | "file") && !tokens[j].quoted {
+                    j += 1;
+                }
+                scope = Some(tokens.get(j)?.text.clone());
+                j += 1;
+                if j < tokens.len() && matches!(lowered[j].as_str(), "module" | "package" | "file") {
+                    j += 1;
+                }
+                i = j;
+            }
+            _ => return None,
+        }
+    }
+    let new = new?;
+    let (old, scope) = split_dotted(&old, scope);
+    Some(build_rename(symbol, old, new, scope))
+}
+
+/// `shop.util.make_str` names the module in its prefix.
+fn split_dotted(old: &str, scope: Option<String>) -> (String, Option<String>) {
+    match old.rsplit_once('.') {
+        Some((module, name)) if scope.is_none() && !module.is_empty() => (name.to_owned(), Some(module.to_owned())),
+        _ => (old.to_owned(), scope),
+    }
+}
+
+fn build_rename(symbol: SymbolKind, old: String, new: String, scope: Option<String>) -> Result<Intent, Error> {
+    let old = strip_call(&old);
+    let new = strip_call(&new);
+    for name in [&old, &new] {
+        validate_identifier(name)?;
+    }
+    if old == new {
+        return Err(Error::SameName(old));
+    }
+    Ok(Intent::Rename(Rename { symbol, old, new, scope }))
+}
+
+/// `make_str()` is a natural way to write a function's name.
+fn strip_call(name: &str) -> String {
+    name.strip_suffix("()").unwrap_or(name).to_owned()
+}
+
+/// Python's identifier rule, restricted to what orch can rename safely.
+pub fn validate_identifier(name: &str) -> Result<(), Error> {
+    let mut chars = name.chars();
+    let valid = match chars.next() {
+        Some(c) if c == '_' || c.is_alphabetic() => chars.all(|c| c == '_' || c.is_alphanumeric()),
+        _ => false,
+    };
+    if !valid {
+        return Err(Error::InvalidName { name: name.to_owned() });
+    }
+    if KEYWORDS.contains(&name) {
+        return Err(Error::Keyword { name: name.to_owned() });
+    }
+    Ok(())
+}
+
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+#[derive(Debug)]
+struct Token {
+    text: String,
+    quoted: bool,
+}
+
+fn tokenize(command: &str) -> Result<Vec<Token>, Error> {
+    let mut tokens = Vec::new();
+    let mut chars = command.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() || c == ',' {
+            chars.next();
+            continue;
+        }
+        if matches!(c, '`' | '"' | '\'') {
+            chars.next();
+            let mut text = String::new();
+            let mut closed = false;
+            for d in chars.by_ref() {
+                if d == c {
+                    closed = true;
+                    break;
+                }
+                text.push(d);
+            }
+            if !closed {
+                return Err(Error::Unbalanced(command.trim().to_owned()));
+            }
+            tokens.push(Token {
+                text: text.trim().to_owned(),
+                quoted: true,
+            });
+            continue;
+        }
+        let mut text = String::new();
+        while let Some(&d) = chars.peek() {
+            if d.is_whitespace() || d == ',' {
+                break;
+            }
+            text.push(d);
+            chars.next();
+        }
+        tokens.push(Token { text, quoted: false });
+    }
+    // A trailing full stop is prose, not part of a name.
+    if let Some(last) = tokens.last_mut() {
+        if !last.quoted && last.text.ends_with('.') {
+            last.text.pop();
+        }
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rename(symbol: SymbolKind, old: &str, new: &str, scope: Option<&str>) -> Intent {
+        Intent::Rename(Rename {
+            symbol,
+            old: old.into(),
+            new: new.into(),
+            scope: scope.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn rename_phrasings() {
+        use SymbolKind::*;
+        let cases = [
+            ("rename make_str to make_text", rename(Any, "make_str", "make_text", None)),
+            ("rename function make_str to make_text", rename(Function, "make_str", "make_text", None)),
+            ("Rename the function `make_str` to `make_text`", rename(Function, "make_str", "make_text", None)),
+            ("rename class Price to Amount in shop/money.py", rename(Class, "Price", "Amount", Some("shop/money.py"))),
+            ("rename make_str in shop/util.py to make_text", rename(Any, "make_str", "make_text", Some("shop/util.py"))),
+            ("rename shop.util.make_str to make_text", rename(Any, "make_str", "make_text", Some("shop.util"))),
+            ("rename def make_str() into make_text()", rename(Function, "make_str", "make_text", None)),
+            ("rename 'make_str' to \"make_text\" in the shop.util module", rename(Any, "make_str", "make_text", Some("shop.util"))),
+            ("rename function make_str to make_text.", rename(Function, "make_str", "make_text", None)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(matches!(parse("make everything faster"), Err(Error::Unknown { .. })));
+        assert!(matches!(parse("rename make_str"), Err(Error::Unknown { .. })));
+        assert!(matches!(parse(""), Err(Error::Unknown { .. })));
+        assert!(matches!(parse("rename a to class"), Err(Error::Keyword { .. })));
+        assert!(matches!(parse("rename a to 9lives"), Err(Error::InvalidName { .. })));
+        assert!(matches!(parse("rename a to a"), Err(Error::SameName(_))));
+        assert!(matches!(parse("rename `a to b"), Err(Error::Unbalanced(_))));
+    }
+
+    #[test]
+    fn slug_is_branch_safe() {
+        let intent = parse("rename function make_str to make_text").unwrap();
+        assert_eq!(intent.slug(), "rename-make-str-to-make-text");
+    }
+}

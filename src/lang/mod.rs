@@ -1,0 +1,3 @@
+//! Language analysis used by the `code` server. Only Python for now.
+
+pub mod python;

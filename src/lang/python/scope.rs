@@ -1,0 +1,737 @@
+//! Scopes, bindings and name occurrences of one Python file.
+//!
+//! [`FileModel::build`] walks the syntax tree once and records, for a small
+//! set of names of interest, every occurrence with its role (binding,
+//! reference, attribute, imported name) and the scope it sits in. Scopes
+//! follow Python's rules: module, class (not visible from nested
+//! functions), function, lambda and comprehension, with `global` and
+//! `nonlocal` declarations. [`FileModel::resolve`] answers which scope a
+//! name used in a scope refers to.
+
+use std::collections::BTreeSet;
+
+use tree_sitter::{Node, Tree};
+
+use super::text;
+
+/// Kinds of scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Class,
+    Function,
+    Comprehension,
+}
+
+/// One scope.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    pub parent: Option<usize>,
+    /// Names bound here (only names of interest).
+    pub bound: BTreeSet<String>,
+    pub globals: BTreeSet<String>,
+    pub nonlocals: BTreeSet<String>,
+    /// Modules imported with `from M import *` here (absolute spec: dots + name).
+    pub star_imports: Vec<ImportSpec>,
+}
+
+/// A module as an import statement names it: leading dots and dotted name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSpec {
+    pub dots: usize,
+    pub name: String,
+}
+
+/// How an occurrence binds its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// `def NAME` / `class NAME`.
+    Definition,
+    /// Assignment, `for`, `with ... as`, `except ... as`, walrus, `del`, parameter.
+    Other,
+    /// `import a.b.c` binds `a`; `import a.b as x` binds `x` (the module `a.b`).
+    Module { module: String },
+    /// `from M import NAME` (not aliased: the imported name and the binding are
+    /// the same identifier) or `from M import X as NAME`.
+    From { module: ImportSpec, name: String, aliased: bool },
+}
+
+/// The role of one occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Bind(Binding),
+    /// A load (or store through `global`/`nonlocal`).
+    Reference,
+    /// The declaration `global NAME` / `nonlocal NAME`.
+    Declaration,
+    /// `OBJECT.NAME`; `object` is the dotted chain if OBJECT is a plain
+    /// chain of names (`a.b.c`), else `None`.
+    Attribute { object: Option<Vec<String>> },
+    /// `X` in `from M import X as Y` (not a binding).
+    ImportedName { module: ImportSpec },
+}
+
+/// One occurrence of a name of interest.
+#[derive(Debug, Clone)]
+pub struct Occurrence {
+    pub name: String,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub column: usize,
+    pub scope: usize,
+    pub role: Role,
+}
+
+/// A comment or string fragment mentioning a name of interest.
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub name: String,
+    pub start: usize,
+    pub line: usize,
+    pub column: usize,
+    /// `comment` or `string`.
+    pub context: &'static str,
+}
+
+/// A string literal inside a module-level `__all__`.
+#[derive(Debug, Clone)]
+pub struct AllEntry {
+    pub value: String,
+    /// Byte range of the string's content (inside the quotes).
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A name bound by an import statement (recorded for every name, so
+/// module receivers like `util` in `util.NAME` can be resolved).
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    pub bound: String,
+    pub binding: Binding,
+    pub scope: usize,
+}
+
+/// Everything recorded about one file.
+#[derive(Debug, Clone)]
+pub struct FileModel {
+    pub scopes: Vec<Scope>,
+    pub imports: Vec<ImportRecord>,
+    pub occurrences: Vec<Occurrence>,
+    pub mentions: Vec<Mention>,
+    pub all_entries: Vec<AllEntry>,
+}
+
+/// Where a name used in some scope resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Scope(usize),
+    /// Bound nowhere in the file: a builtin, a star import or an error.
+    Free,
+}
+
+impl FileModel {
+    /// Walks `tree` and records every occurrence of the names in `names`.
+    pub fn build(tree: &Tree, source: &str, names: &[&str]) -> Self {
+        let mut walker = Walker {
+            source: source.as_bytes(),
+            names,
+            model: FileModel {
+                scopes: vec![Scope::new(ScopeKind::Module, None)],
+                imports: Vec::new(),
+                occurrences: Vec::new(),
+                mentions: Vec::new(),
+                all_entries: Vec::new(),
+            },
+        };
+        walker.visit_block(tree.root_node(), 0);
+        walker.model
+    }
+
+    /// The scope a use of `name` in `scope` refers to (LEGB, skipping class
+    /// scopes above the first).
+    pub fn resolve(&self, name: &str, scope: usize) -> Resolution {
+        let first = &self.scopes[scope];
+        if first.globals.contains(name) {
+            return self.module_binding(name);
+        }
+        if first.bound.contains(name) && !first.nonlocals.contains(name) {
+            return Resolution::Scope(scope);
+        }
+        let mut current = first.parent;
+        while let Some(id) = current {
+            let s = &self.scopes[id];
+            if s.kind == ScopeKind::Module {
+                return self.module_binding(name);
+            }
+            if s.kind != ScopeKind::Class && s.bound.contains(name) && !s.globals.contains(name) {
+                return Resolution::Scope(id);
+            }
+            current = s.parent;
+        }
+        self.module_binding(name)
+    }
+
+    fn module_binding(&self, name: &str) -> Resolution {
+        if self.scopes[0].bound.contains(name) {
+            Resolution::Scope(0)
+        } else {
+            Resolution::Free
+        }
+    }
+
+    /// Whether `inner` is `outer` or nested inside it.
+    pub fn is_within(&self, inner: usize, outer: usize) -> bool {
+        let mut current = Some(inner);
+        while let Some(id) = current {
+            if id == outer {
+                return true;
+            }
+            current = self.scopes[id].parent;
+        }
+        false
+    }
+}
+
+impl Scope {
+    fn new(kind: ScopeKind, parent: Option<usize>) -> Self {
+        Scope {
+            kind,
+            parent,
+            bound: BTreeSet::new(),
+            globals: BTreeSet::new(),
+            nonlocals: BTreeSet::new(),
+            star_imports: Vec::new(),
+        }
+    }
+}
+
+struct Walker<'a> {
+    source: &'a [u8],
+    names: &'a [&'a str],
+    model: FileModel,
+}
+
+impl Walker<'_> {
+    fn interesting(&self, name: &str) -> bool {
+        self.names.contains(&name)
+    }
+
+    fn new_scope(&mut self, kind: ScopeKind, parent: usize) -> usize {
+        self.model.scopes.push(Scope::new(kind, Some(parent)));
+        self.model.scopes.len() - 1
+    }
+
+    fn record(&mut self, node: Node, scope: usize, role: Role) {
+        let name = text(node, self.source);
+        if !self.interesting(name) {
+            return;
+        }
+        if let Role::Bind(_) = role {
+            self.model.scopes[scope].bound.insert(name.to_owned());
+        }
+        let position = node.start_position();
+        self.model.occurrences.push(Occurrence {
+            name: name.to_owned(),
+            start: node.start_byte(),
+            end: node.end_byte(),
+            line: position.row + 1,
+            column: position.column + 1,
+            scope,
+            role,
+        });
+    }
+
+    fn visit_children(&mut self, node: Node, scope: usize) {
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.children(&mut cursor).collect();
+        for child in children {
+            self.visit(child, scope);
+        }
+    }
+
+    fn visit_block(&mut self, node: Node, scope: usize) {
+        self.visit_children(node, scope);
+    }
+
+    fn visit(&mut self, node: Node, scope: usize) {
+        match node.kind() {
+            "identifier" => self.record(node, scope, Role::Reference),
+            "comment" => self.mentions_in(node, "comment"),
+            "string_content" => self.mentions_in(node, "string"),
+            "function_definition" => self.visit_function(node, scope),
+            "class_definition" => self.visit_class(node, scope),
+            "lambda" => self.visit_lambda(node, scope),
+            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+                self.visit_comprehension(node, scope)
+            }
+            "assignment" | "augmented_assignment" => {
+                if scope == 0 {
+                    self.maybe_all(node);
+                }
+                if let Some(left) = node.child_by_field_name("left") {
+                    self.visit_target(left, scope);
+                }
+                for field in ["type", "right"] {
+                    if let Some(child) = node.child_by_field_name(field) {
+                        self.visit(child, scope);
+                    }
+                }
+            }
+            "for_statement" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    self.visit_target(left, scope);
+                }
+                for field in ["right", "body", "alternative"] {
+                    if let Some(child) = node.child_by_field_name(field) {
+                        self.visit(child, scope);
+                    }
+                }
+            }
+            "named_expression" => {
+                // PEP 572: the target binds in the nearest non-comprehension scope.
+                let mut target_scope = scope;
+                while self.model.scopes[target_scope].kind == ScopeKind::Comprehension {
+                    target_scope = self.model.scopes[target_scope].parent.unwrap_or(0);
+                }
+                if let Some(name) = node.child_by_field_name("name") {
+                    self.visit_target(name, target_scope);
+                }
+                if let Some(value) = node.child_by_field_name("value") {
+                    self.visit(value, scope);
+                }
+            }
+            "as_pattern_target" => self.visit_target_children(node, scope),
+            "delete_statement" => self.visit_target_children(node, scope),
+            "global_statement" | "nonlocal_statement" => {
+                let global = node.kind() == "global_statement";
+                let mut cursor = node.walk();
+                let names: Vec<Node> = node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").collect();
+                for name in names {
+                    let value = text(name, self.source).to_owned();
+                    if self.interesting(&value) {
+                        let s = &mut self.model.scopes[scope];
+                        if global {
+                            s.globals.insert(value);
+                        } else {
+                            s.nonlocals.insert(value);
+                        }
+                    }
+                    self.record(name, scope, Role::Declaration);
+                }
+            }
+            "import_statement" => self.visit_import(node, scope),
+            "import_from_statement" => self.visit_import_from(node, scope),
+            "future_import_statement" => {}
+            "keyword_argument" => {
+                if let Some(value) = node.child_by_field_name("value") {
+                    self.visit(value, scope);
+                }
+            }
+            "attribute" => self.visit_attribute(node, scope),
+            "decorated_definition" => self.visit_children(node, scope),
+            _ => self.visit_children(node, scope),
+        }
+    }
+
+    fn visit_attribute(&mut self, node: Node, scope: usize) {
+        if let Some(object) = node.child_by_field_name("object") {
+            self.visit(object, scope);
+            if let Some(attribute) = node.child_by_field_name("attribute") {
+                let chain = self.chain(object);
+                self.record(attribute, scope, Role::Attribute { object: chain });
+            }
+        }
+    }
+
+    /// `a.b.c` -> [a, b, c]; anything else -> None.
+    fn chain(&self, node: Node) -> Option<Vec<String>> {
+        match node.kind() {
+            "identifier" => Some(vec![text(node, self.source).to_owned()]),
+            "attribute" => {
+                let mut head = self.chain(node.child_by_field_name("object")?)?;
+                head.push(text(node.child_by_field_name("attribute")?, self.source).to_owned());
+                Some(head)
+            }
+            _ => None,
+        }
+    }
+
+    /// An assignment target: identifiers bind, anything under an attribute
+    /// or subscript is a load.
+    fn visit_target(&mut self, node: Node, scope: usize) {
+        match node.kind() {
+            "identifier" => self.record(node, scope, Role::Bind(Binding::Other)),
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" | "parenthesized_expression"
+            | "list_splat_pattern" | "list_splat" | "expression_list" => self.visit_target_children(node, scope),
+            _ => self.visit(node, scope),
+        }
+    }
+
+    fn visit_target_children(&mut self, node: Node, scope: usize) {
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.named_children(&mut cursor).collect();
+        for child in children {
+            self.visit_target(child, scope);
+        }
+    }
+
+    /// Comments attached directly to a definition node (before its body).
+    fn stray_comments(&mut self, node: Node) {
+        let mut cursor = node.walk();
+        let comments: Vec<Node> = node.children(&mut cursor).filter(|c| c.kind() == "comment").collect();
+        for comment in comments {
+            self.mentions_in(comment, "comment");
+        }
+    }
+
+    fn visit_function(&mut self, node: Node, scope: usize) {
+        self.stray_comments(node);
+        if let Some(name) = node.child_by_field_name("name") {
+            self.record(name, scope, Role::Bind(Binding::Definition));
+        }
+        let inner = self.new_scope(ScopeKind::Function, scope);
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            self.visit_parameters(parameters, scope, inner);
+        }
+        for field in ["return_type", "type_parameters"] {
+            if let Some(child) = node.child_by_field_name(field) {
+                self.visit(child, scope);
+            }
+        }
+        if let Some(body) = node.child_by_field_name("body") {
+            self.visit_block(body, inner);
+        }
+    }
+
+    fn visit_class(&mut self, node: Node, scope: usize) {
+        self.stray_comments(node);
+        if let Some(name) = node.child_by_field_name("name") {
+            self.record(name, scope, Role::Bind(Binding::Definition));
+        }
+        for field in ["superclasses", "type_parameters"] {
+            if let Some(child) = node.child_by_field_name(field) {
+                self.visit(child, scope);
+            }
+        }
+        let inner = self.new_scope(ScopeKind::Class, scope);
+        if let Some(body) = node.child_by_field_name("body") {
+            self.visit_block(body, inner);
+        }
+    }
+
+    fn visit_lambda(&mut self, node: Node, scope: usize) {
+        let inner = self.new_scope(ScopeKind::Function, scope);
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            self.visit_parameters(parameters, scope, inner);
+        }
+        if let Some(body) = node.child_by_field_name("body") {
+            self.visit(body, inner);
+        }
+    }
+
+    /// Parameter names bind in `inner`; defaults and annotations are
+    /// evaluated in `outer`.
+    fn visit_parameters(&mut self, parameters: Node, outer: usize, inner: usize) {
+        let mut cursor = parameters.walk();
+        let children: Vec<Node> = parameters.named_children(&mut cursor).collect();
+        for parameter in children {
+            match parameter.kind() {
+                "identifier" => self.record(parameter, inner, Role::Bind(Binding::Other)),
+                "default_parameter" | "typed_default_parameter" => {
+                    if let Some(name) = parameter.child_by_field_name("name") {
+                        self.visit_parameter_name(name, inner);
+                    }
+                    for field in ["type", "value"] {
+                        if let Some(child) = parameter.child_by_field_name(field) {
+                            self.visit(child, outer);
+                        }
+                    }
+                }
+                "typed_parameter" => {
+                    let mut c = parameter.walk();
+                    let parts: Vec<Node> = parameter.named_children(&mut c).collect();
+                    let type_node = parameter.child_by_field_name("type");
+                    for part in parts {
+                        if Some(part) == type_node {
+                            self.visit(part, outer);
+                        } else {
+                            self.visit_parameter_name(part, inner);
+                        }
+                    }
+                }
+                "list_splat_pattern" | "dictionary_splat_pattern" => self.visit_parameter_name(parameter, inner),
+                _ => self.visit(parameter, outer),
+            }
+        }
+    }
+
+    fn visit_parameter_name(&mut self, node: Node, inner: usize) {
+        match node.kind() {
+            "identifier" => self.record(node, inner, Role::Bind(Binding::Other)),
+            _ => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.visit_parameter_name(child, inner);
+                }
+            }
+        }
+    }
+
+    fn visit_comprehension(&mut self, node: Node, scope: usize) {
+        let inner = self.new_scope(ScopeKind::Comprehension, scope);
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.named_children(&mut cursor).collect();
+        let mut first_clause = true;
+        for child in children {
+            if child.kind() == "for_in_clause" {
+                if let Some(left) = child.child_by_field_name("left") {
+                    self.visit_target(left, inner);
+                }
+                if let Some(right) = child.child_by_field_name("right") {
+                    // The first iterable is evaluated in the enclosing scope.
+                    self.visit(right, if first_clause { scope } else { inner });
+                }
+                first_clause = false;
+            } else {
+                self.visit(child, inner);
+            }
+        }
+    }
+
+    fn visit_import(&mut self, node: Node, scope: usize) {
+        let mut cursor = node.walk();
+        let names: Vec<Node> = node.children_by_field_name("name", &mut cursor).collect();
+        for name in names {
+            match name.kind() {
+                "dotted_name" => {
+                    if let Some(first) = name.named_child(0) {
+                        let head = text(first, self.source).to_owned();
+                        self.import_record(&head, scope, Binding::Module { module: head.clone() });
+                        self.record(first, scope, Role::Bind(Binding::Module { module: head }));
+                    }
+                }
+                "aliased_import" => {
+                    let module = name
+                        .child_by_field_name("name")
+                        .map(|n| text(n, self.source).to_owned())
+                        .unwrap_or_default();
+                    if let Some(alias) = name.child_by_field_name("alias") {
+                        let bound = text(alias, self.source).to_owned();
+                        self.import_record(&bound, scope, Binding::Module { module: module.clone() });
+                        self.record(alias, scope, Role::Bind(Binding::Module { module }));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn visit_import_from(&mut self, node: Node, scope: usize) {
+        let Some(module_node) = node.child_by_field_name("module_name") else {
+            return;
+        };
+        let module = self.import_spec(module_node);
+        let mut cursor = node.walk();
+        let wildcard = node.named_children(&mut cursor).any(|c| c.kind() == "wildcard_import");
+        if wildcard {
+            self.model.scopes[scope].star_imports.push(module);
+            return;
+        }
+        let mut cursor = node.walk();
+        let names: Vec<Node> = node.children_by_field_name("name", &mut cursor).collect();
+        for name in names {
+            match name.kind() {
+                "dotted_name" => {
+                    if let Some(first) = name.named_child(0) {
+                        let imported = text(first, self.source).to_owned();
+                        self.import_record(
+                            &imported,
+                            scope,
+                            Binding::From {
+                                module: module.clone(),
+                                name: imported.clone(),
+                                aliased: false,
+                            },
+                        );
+                        self.record(
+                            first,
+                            scope,
+                            Role::Bind(Binding::From {
+                                module: module.clone(),
+                                name: imported,
+                                aliased: false,
+                            }),
+                        );
+                    }
+                }
+                "aliased_import" => {
+                    let imported = name.child_by_field_name("name").and_then(|n| n.named_child(0));
+                    let imported_text = imported.map(|n| text(n, self.source).to_owned()).unwrap_or_default();
+                    if let Some(imported) = imported {
+                        self.record(imported, scope, Role::ImportedName { module: module.clone() });
+                    }
+                    if let Some(alias) = name.child_by_field_name("alias") {
+                        let bound = text(alias, self.source).to_owned();
+                        self.import_record(
+                            &bound,
+                            scope,
+                            Binding::From {
+                                module: module.clone(),
+                                name: imported_text.clone(),
+                                aliased: true,
+                            },
+                        );
+                        self.record(
+                            alias,
+                            scope,
+                            Role::Bind(Binding::From {
+                                module: module.clone(),
+                                name: imported_text,
+                                aliased: true,
+                            }),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn import_record(&mut self, bound: &str, scope: usize, binding: Binding) {
+        self.model.imports.push(ImportRecord {
+            bound: bound.to_owned(),
+            binding,
+            scope,
+        });
+    }
+
+    fn import_spec(&self, node: Node) -> ImportSpec {
+        match node.kind() {
+            "relative_import" => {
+                let mut dots = 0;
+                let mut name = String::new();
+                let mut cursor = node.walk();
+                for child in node.named_children(&mut cursor) {
+                    match child.kind() {
+                        "import_prefix" => dots = text(child, self.source).chars().filter(|&c| c == '.').count(),
+                        "dotted_name" => name = text(child, self.source).to_owned(),
+                        _ => {}
+                    }
+                }
+                ImportSpec { dots, name }
+            }
+            _ => ImportSpec {
+                dots: 0,
+                name: text(node, self.source).to_owned(),
+            },
+        }
+    }
+
+    fn mentions_in(&mut self, node: Node, context: &'static str) {
+        let value = text(node, self.source);
+        for &name in self.names {
+            for offset in super::find_word(value, name) {
+                let start = node.start_byte() + offset;
+                let prefix = &value[..offset];
+                let newlines = prefix.matches('\n').count();
+                let column = match prefix.rfind('\n') {
+                    Some(i) => prefix.len() - i,
+                    None => node.start_position().column + offset + 1,
+                };
+                self.model.mentions.push(Mention {
+                    name: name.to_owned(),
+                    start,
+                    line: node.start_position().row + 1 + newlines,
+                    column,
+                    context,
+                });
+            }
+        }
+    }
+
+    /// Records the string entries of `__all__ = [...]`, `__all__ += [...]`.
+    fn maybe_all(&mut self, node: Node) {
+        let Some(left) = node.child_by_field_name("left") else {
+            return;
+        };
+        if left.kind() != "identifier" || text(left, self.source) != "__all__" {
+            return;
+        }
+        let Some(right) = node.child_by_field_name("right") else {
+            return;
+        };
+        self.all_strings(right);
+    }
+
+    fn all_strings(&mut self, node: Node) {
+        match node.kind() {
+            "list" | "tuple" | "parenthesized_expression" | "binary_operator" | "expression_list" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.all_strings(child);
+                }
+            }
+            "string" => {
+                let mut cursor = node.walk();
+                let contents: Vec<Node> = node.named_children(&mut cursor).filter(|c| c.kind() == "string_content").collect();
+                if let [content] = contents.as_slice() {
+                    let position = content.start_position();
+                    self.model.all_entries.push(AllEntry {
+                        value: text(*content, self.source).to_owned(),
+                        start: content.start_byte(),
+                        end: content.end_byte(),
+                        line: position.row + 1,
+                        column: position.column + 1,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::python::parse;
+
+    fn model(src: &str) -> FileModel {
+        FileModel::build(&parse(src).unwrap(), src, &["f", "g"])
+    }
+
+    #[test]
+    fn scopes_resolve_like_python() {
+        let src = "def f(): pass\nclass C:\n    f = 1\n    def m(self):\n        return f()\n    x = [f for f in range(3)]\ndef g(f):\n    return f\ndef h():\n    global f\n    f = 2\n";
+        let m = model(src);
+        let refs: Vec<(usize, Resolution)> = m
+            .occurrences
+            .iter()
+            .filter(|o| o.name == "f" && o.role == Role::Reference)
+            .map(|o| (o.line, m.resolve("f", o.scope)))
+            .collect();
+        // Line 5: the method skips the class scope -> module. Line 6: the
+        // comprehension's own f. Line 8: the parameter.
+        assert_eq!(refs[0], (5, Resolution::Scope(0)));
+        assert_ne!(refs[1].1, Resolution::Scope(0));
+        assert_ne!(refs[2].1, Resolution::Scope(0));
+        let global_store = m.occurrences.iter().find(|o| o.line == 11 && o.name == "f").unwrap();
+        assert_eq!(m.resolve("f", global_store.scope), Resolution::Scope(0));
+    }
+
+    #[test]
+    fn imports_and_all() {
+        let src = "from .a import f as g\nfrom b import *\nimport x.y\n__all__ = ['f', \"g\"]\nh.f(g)\n";
+        let m = model(src);
+        assert!(m.occurrences.iter().any(|o| o.name == "f" && matches!(o.role, Role::ImportedName { .. })));
+        assert!(m.occurrences.iter().any(|o| o.name == "g" && matches!(o.role, Role::Bind(Binding::From { aliased: true, .. }))));
+        assert_eq!(m.scopes[0].star_imports, [ImportSpec { dots: 0, name: "b".into() }]);
+        assert_eq!(m.all_entries.iter().map(|e| e.value.as_str()).collect::<Vec<_>>(), ["f", "g"]);
+        assert!(m.occurrences.iter().any(|o| o.name == "f" && matches!(&o.role, Role::Attribute { object: Some(c) } if c == &["h"])));
+    }
+}

@@ -1,0 +1,26 @@
+//! The `orch` binary: parse arguments, set up logging and the runtime,
+//! hand over to `orch::run`, exit with its code.
+
+use clap::Parser;
+
+fn main() {
+    let cli = orch::cli::Cli::parse();
+    let level = match cli.global.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORCH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::exit(orch::exit::STOPPED);
+        }
+    };
+    let code = runtime.block_on(orch::run(cli));
+    // Servers are shut down by now; do not wait on stray blocking tasks.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}

@@ -1,0 +1,141 @@
+//! EXECUTE: apply the plan's edits in orch's private worktree through the
+//! `fs` server (each write checks its preimage hash and is atomic), and run
+//! the tests through the `test` server: a baseline on the untouched tree
+//! (cached per HEAD) and the same tests after the edits.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::optimize::Schedule;
+use super::{Context, Failure, StopReason};
+use crate::mcp::Role;
+use crate::plan::Plan;
+use crate::servers::fs::{EditResult, HashResult};
+use crate::servers::test::RunResult;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Applied {
+    pub file: String,
+    pub sha1_before: String,
+    pub sha1_after: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub applied: Vec<Applied>,
+    pub baseline: Option<RunResult>,
+    pub baseline_cached: bool,
+    pub after: Option<RunResult>,
+}
+
+pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outcome, Failure> {
+    let files: Vec<String> = plan.edits().map(|(file, _, _)| file.to_owned()).collect();
+    // A retried attempt starts from HEAD again.
+    ctx.worktree
+        .lock()
+        .map_err(|_| Failure::internal("worktree lock poisoned"))?
+        .reset_files(&ctx.subdir, &files)
+        .map_err(Failure::internal)?;
+    check_drift(ctx, plan).await?;
+
+    let mut baseline = None;
+    let mut baseline_cached = false;
+    if schedule.run_tests {
+        ctx.printer.progress("baseline tests on the untouched tree");
+        let (result, cached) = baseline_tests(ctx, schedule).await?;
+        baseline = Some(result);
+        baseline_cached = cached;
+    }
+
+    let mut applied = Vec::new();
+    for (i, (file, preimage, edits)) in plan.edits().enumerate() {
+        ctx.printer.progress(&format!("editing {file} ({}/{})", i + 1, files.len()));
+        let result: EditResult = ctx
+            .pool
+            .call_as(
+                Role::Fs,
+                "edit_file",
+                json!({ "path": file, "expected_sha1": preimage, "edits": edits }),
+            )
+            .await?;
+        applied.push(Applied {
+            file: file.to_owned(),
+            sha1_before: result.sha1_before,
+            sha1_after: result.sha1_after,
+        });
+    }
+
+    let mut after = None;
+    if schedule.run_tests {
+        ctx.printer.progress("tests on the edited tree");
+        after = Some(run_tests(ctx, schedule).await?);
+    }
+    Ok(Outcome {
+        applied,
+        baseline,
+        baseline_cached,
+        after,
+    })
+}
+
+/// Refuses (exit 2) when a file's content no longer matches its preimage.
+async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
+    let paths: Vec<&str> = plan.edits().map(|(file, _, _)| file).collect();
+    let hashes: HashResult = ctx.pool.call_as(Role::Fs, "hash_files", json!({ "paths": paths })).await?;
+    let mut drifted = Vec::new();
+    for ((file, preimage, _), found) in plan.edits().zip(&hashes.files) {
+        match &found.sha1 {
+            Some(sha1) if sha1 == preimage => {}
+            Some(sha1) => drifted.push(format!("  {file}: SHA-1 is {sha1}, the plan expects {preimage}")),
+            None => drifted.push(format!("  {file}: missing")),
+        }
+    }
+    if drifted.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::input(
+        format!(
+            "the plan no longer applies: these files changed since it was made (HEAD is now {}):\n{}",
+            &ctx.head[..ctx.head.len().min(12)],
+            drifted.join("\n")
+        ),
+        Some("make a fresh plan with `orch plan` or `orch run`".into()),
+    ))
+}
+
+async fn run_tests(ctx: &Context, schedule: &Schedule) -> Result<RunResult, Failure> {
+    let timeout_s = ctx.deadline.remaining().as_secs().max(1);
+    let result: RunResult = ctx
+        .pool
+        .call_as(
+            Role::Test,
+            "run_tests",
+            json!({ "selection": schedule.selection, "timeout_s": timeout_s, "max_failures": 100 }),
+        )
+        .await?;
+    if !matches!(result.exit_code, 0 | 1 | 5) {
+        return Err(Failure::stop(
+            StopReason::Tests,
+            format!("pytest could not run the tests (exit {}):\n{}", result.exit_code, result.output_tail),
+        ));
+    }
+    Ok(result)
+}
+
+/// The baseline, from the per-HEAD cache when the same tests ran before.
+async fn baseline_tests(ctx: &Context, schedule: &Schedule) -> Result<(RunResult, bool), Failure> {
+    let key = crate::plan::sha1_hex(format!("{}\0{}\0{}", ctx.head, ctx.subdir, schedule.selection.join("\0")).as_bytes());
+    let path = ctx.project.dir.join("baselines").join(format!("{}.json", &key[..16]));
+    if let Some(cached) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<RunResult>(&b).ok()) {
+        return Ok((cached, true));
+    }
+    let result = run_tests(ctx, schedule).await?;
+    if let Some(dir) = path.parent() {
+        if std::fs::create_dir_all(dir).is_ok() {
+            if let Ok(text) = serde_json::to_vec(&result) {
+                let _ = std::fs::write(&path, text);
+            }
+        }
+    }
+    Ok((result, false))
+}

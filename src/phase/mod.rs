@@ -1,0 +1,122 @@
+//! The seven phases. Each is one module with one entry function `run`;
+//! only `crate::pipeline` knows their order.
+
+pub mod execute;
+pub mod logic;
+pub mod map;
+pub mod monte_carlo;
+pub mod optimize;
+pub mod plan;
+pub mod review;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::budget::{Deadline, Memory, Tokens};
+use crate::forge::Worktree;
+use crate::mcp::{self, Pool};
+use crate::printer::Printer;
+use crate::settings::Settings;
+use crate::state::Project;
+
+/// What every phase can see.
+pub struct Context {
+    pub settings: Settings,
+    pub pool: Pool,
+    pub tokens: Arc<Tokens>,
+    pub memory: Arc<Memory>,
+    pub deadline: Deadline,
+    pub printer: Arc<Printer>,
+    pub project: Project,
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    /// HEAD commit the worktree was made from.
+    pub head: String,
+    /// The project directory relative to the git work tree root.
+    pub subdir: String,
+    /// orch's private worktree (servers are rooted at its project directory).
+    pub worktree: Mutex<Worktree>,
+    /// Tracked files with uncommitted changes in the user's checkout.
+    pub dirty_files: Vec<String>,
+}
+
+/// Why a run stops without an error of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    BudgetTokens,
+    BudgetDeadline,
+    Tests,
+    Review,
+    Approval,
+    Error,
+    Interrupted,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::BudgetTokens => "budget.tokens",
+            StopReason::BudgetDeadline => "budget.deadline",
+            StopReason::Tests => "tests",
+            StopReason::Review => "review",
+            StopReason::Approval => "approval",
+            StopReason::Error => "error",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// How a phase fails.
+#[derive(Debug)]
+pub enum Failure {
+    /// The user's input cannot be carried out (exit 2).
+    Input { message: String, hint: Option<String> },
+    /// The run stops (exit 1).
+    Stop { reason: StopReason, message: String },
+    /// A server failed; retried when retryable.
+    Mcp(mcp::Error),
+}
+
+impl From<mcp::Error> for Failure {
+    fn from(error: mcp::Error) -> Self {
+        match error {
+            mcp::Error::Budget(exceeded) => Failure::Stop {
+                reason: StopReason::BudgetTokens,
+                message: exceeded.to_string(),
+            },
+            other => Failure::Mcp(other),
+        }
+    }
+}
+
+impl Failure {
+    pub fn input(message: impl Into<String>, hint: Option<String>) -> Self {
+        Failure::Input {
+            message: message.into(),
+            hint,
+        }
+    }
+
+    pub fn stop(reason: StopReason, message: impl Into<String>) -> Self {
+        Failure::Stop {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Failure::stop(StopReason::Error, error.to_string())
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Input { message, .. } | Failure::Stop { message, .. } => message.clone(),
+            Failure::Mcp(error) => error.to_string(),
+        }
+    }
+}
+
+/// Estimated tokens per item a phase asks for, used to size pages.
+pub(crate) fn page_size(remaining_tokens: usize, tokens_per_item: usize, min: usize, max: usize) -> usize {
+    (remaining_tokens / 2 / tokens_per_item.max(1)).clamp(min, max)
+}

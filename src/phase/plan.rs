@@ -1,0 +1,112 @@
+//! PLAN: build the DAG from the analysis, validate it, and save it in the
+//! run directory (and to `--plan-out`).
+
+use std::collections::BTreeMap;
+
+use super::logic::Analysis;
+use super::{Context, Failure};
+use crate::intent::{Intent, Rename};
+use crate::plan::{Action, Node, Plan, Report, Repository, Risk, Site, TextEdit};
+
+pub async fn run(ctx: &Context, command: &str, intent: &Intent, rename: &Rename, analysis: &Analysis, risk: &Risk) -> Result<Plan, Failure> {
+    let plan = build(ctx, command, intent, rename, analysis, risk)?;
+    plan.validate().map_err(Failure::internal)?;
+    save(ctx, &plan)?;
+    Ok(plan)
+}
+
+fn build(ctx: &Context, command: &str, intent: &Intent, rename: &Rename, analysis: &Analysis, risk: &Risk) -> Result<Plan, Failure> {
+    let mut nodes = Vec::new();
+    let mut edit_ids = Vec::new();
+    let mut files = Vec::new();
+    let mut parse_baseline = BTreeMap::new();
+    for file in &analysis.files {
+        let id = format!("edit:{}", file.path);
+        let edits = file
+            .sites
+            .iter()
+            .map(|(start, end, line, _column, _kind)| TextEdit {
+                start: *start,
+                end: *end,
+                line: *line,
+                old: rename.old.clone(),
+                new: rename.new.clone(),
+            })
+            .collect();
+        nodes.push(Node {
+            id: id.clone(),
+            deps: Vec::new(),
+            action: Action::Edit {
+                file: file.path.clone(),
+                preimage_sha1: file.sha1.clone(),
+                edits,
+            },
+        });
+        edit_ids.push(id);
+        files.push(file.path.clone());
+        parse_baseline.insert(file.path.clone(), analysis.parse_errors.get(&file.path).copied().unwrap_or(0));
+    }
+    nodes.push(Node {
+        id: "check:parse".into(),
+        deps: edit_ids,
+        action: Action::Check {
+            check: "parse".into(),
+            files: parse_baseline,
+        },
+    });
+    nodes.push(Node {
+        id: "test:pytest".into(),
+        deps: vec!["check:parse".into()],
+        action: Action::Test {
+            runner: "pytest".into(),
+            selection: Vec::new(),
+        },
+    });
+    let message = format!(
+        "orch: {}\n\n{} sites in {} files; {} mentions in comments/strings and {} uncertain sites left alone.",
+        intent.describe(),
+        analysis.sites,
+        analysis.files.len(),
+        analysis.mentions_total,
+        analysis.uncertain_total
+    );
+    nodes.push(Node {
+        id: "commit".into(),
+        deps: vec!["test:pytest".into()],
+        action: Action::Commit {
+            branch_prefix: format!("orch/{}", intent.slug()),
+            message,
+            files,
+        },
+    });
+    let repository = Repository {
+        path: ctx.settings.repo.to_string_lossy().into_owned(),
+        subdir: ctx.subdir.clone(),
+        head: ctx.head.clone(),
+    };
+    let mut plan = Plan::new(command.to_owned(), intent.clone(), repository, nodes);
+    plan.risk = Some(risk.clone());
+    let site = |n: &crate::servers::code::NoteOut| Site {
+        file: n.path.clone(),
+        line: n.line,
+        column: n.column,
+        note: n.note.clone(),
+    };
+    plan.report = Report {
+        mentions: analysis.mentions.iter().map(site).collect(),
+        uncertain: analysis.uncertain.iter().map(site).collect(),
+        truncated: analysis.mentions.len() < analysis.mentions_total || analysis.uncertain.len() < analysis.uncertain_total,
+    };
+    Ok(plan)
+}
+
+/// Writes `plan.json` in the run directory and to `--plan-out`.
+pub fn save(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(plan).map_err(Failure::internal)?;
+    std::fs::create_dir_all(&ctx.run_dir).map_err(Failure::internal)?;
+    std::fs::write(ctx.run_dir.join("plan.json"), &text).map_err(Failure::internal)?;
+    if let Some(out) = &ctx.settings.plan_out {
+        std::fs::write(out, &text).map_err(|e| Failure::input(format!("cannot write the plan to `{}`: {e}", out.display()), None))?;
+    }
+    Ok(())
+}

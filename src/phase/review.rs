@@ -1,0 +1,111 @@
+//! REVIEW: validate the edited worktree — only planned files changed, every
+//! edited Python file parses with no new syntax errors, tests no worse than
+//! the baseline — then commit on `orch/<slug>-<plan id 8>`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::execute::Outcome;
+use super::{Context, Failure, StopReason};
+use crate::mcp::Role;
+use crate::plan::{Action, Plan};
+use crate::servers::code::CheckResult;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verdict {
+    pub changed_files: Vec<String>,
+    /// File -> (syntax errors before, after).
+    pub syntax: BTreeMap<String, (usize, usize)>,
+    /// Tests failing after the edit that did not fail before.
+    pub new_failures: Vec<String>,
+    pub diff: String,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+}
+
+pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdict, Failure> {
+    let planned: Vec<String> = plan.edits().map(|(file, _, _)| file.to_owned()).collect();
+    let (changed_files, diff) = {
+        let worktree = ctx.worktree.lock().map_err(|_| Failure::internal("worktree lock poisoned"))?;
+        let changed = worktree.changed_files(&ctx.subdir).map_err(Failure::internal)?;
+        let diff = worktree.diff(&ctx.subdir, &planned).map_err(Failure::internal)?;
+        (changed, diff)
+    };
+    let unplanned: Vec<&String> = changed_files.iter().filter(|f| !planned.contains(f)).collect();
+    if !unplanned.is_empty() {
+        return Err(Failure::stop(
+            StopReason::Review,
+            format!("files outside the plan changed: {}", unplanned.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+        ));
+    }
+
+    let before: BTreeMap<String, usize> = plan
+        .nodes
+        .iter()
+        .find_map(|n| match &n.action {
+            Action::Check { files, .. } => Some(files.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let python: Vec<&String> = planned.iter().filter(|f| f.ends_with(".py")).collect();
+    let checked: CheckResult = ctx.pool.call_as(Role::Code, "check_syntax", json!({ "paths": python })).await?;
+    let mut syntax = BTreeMap::new();
+    let mut broken = Vec::new();
+    for (file, after) in checked.errors {
+        let was = before.get(&file).copied().unwrap_or(0);
+        if after > was {
+            broken.push(format!("{file} ({was} -> {after} syntax errors)"));
+        }
+        syntax.insert(file, (was, after));
+    }
+    if !broken.is_empty() {
+        return Err(Failure::stop(StopReason::Review, format!("the edit broke the syntax of {}", broken.join(", "))));
+    }
+
+    let mut new_failures = Vec::new();
+    if let (Some(baseline), Some(after)) = (&outcome.baseline, &outcome.after) {
+        new_failures = after.failures.iter().filter(|t| !baseline.failures.contains(t)).cloned().collect();
+        let worse_count = after.failed + after.errors > baseline.failed + baseline.errors;
+        if !new_failures.is_empty() || worse_count {
+            let listed: Vec<String> = new_failures.iter().take(20).map(|t| format!("  {t}")).collect();
+            return Err(Failure::stop(
+                StopReason::Tests,
+                format!(
+                    "tests are worse after the edit ({} failed/errors before, {} after){}{}",
+                    baseline.failed + baseline.errors,
+                    after.failed + after.errors,
+                    if listed.is_empty() { "" } else { ":\n" },
+                    listed.join("\n")
+                ),
+            ));
+        }
+    }
+
+    let mut branch = None;
+    let mut commit = None;
+    if !ctx.settings.dry_run {
+        let (name, message, files) = plan
+            .nodes
+            .iter()
+            .find_map(|n| match &n.action {
+                Action::Commit { message, files, .. } => Some((plan.branch().unwrap_or_default(), message.clone(), files.clone())),
+                _ => None,
+            })
+            .ok_or_else(|| Failure::internal("the plan has no commit node"))?;
+        let message = format!("{message}\n\nOrch-Plan: {}\n", plan.id);
+        let worktree = ctx.worktree.lock().map_err(|_| Failure::internal("worktree lock poisoned"))?;
+        let id = worktree.commit(&ctx.subdir, &files, &message, &name).map_err(|e| Failure::input(e.to_string(), None))?;
+        branch = Some(name);
+        commit = Some(id);
+    }
+    Ok(Verdict {
+        changed_files,
+        syntax,
+        new_failures,
+        diff,
+        branch,
+        commit,
+    })
+}

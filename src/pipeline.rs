@@ -1,0 +1,381 @@
+//! The pipeline: the only place that knows the phase order. It prepares a
+//! run (repository, project lock, private worktree, servers), runs each
+//! phase under its share of the deadline with up to 3 retries on retryable
+//! server failures, records every phase, and always cleans up: servers shut
+//! down and reaped, worktree removed, record written.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::budget::{Deadline, Memory, PressureEvent, Tokens};
+use crate::forge::Repo;
+use crate::intent::{Intent, Rename};
+use crate::mcp::{Pool, Role, ServerSpec};
+use crate::phase::{self, Context, Failure, StopReason};
+use crate::plan::{Plan, Risk};
+use crate::printer::Printer;
+use crate::settings::Settings;
+use crate::state::{self, Project};
+
+/// What to do.
+pub enum Mode {
+    /// All seven phases.
+    Run { command: String },
+    /// MAP to PLAN; prints the plan.
+    Plan { command: String },
+    /// EXECUTE and REVIEW of a saved plan.
+    Replay { plan: Box<Plan> },
+}
+
+impl Mode {
+    fn name(&self) -> &'static str {
+        match self {
+            Mode::Run { .. } => "run",
+            Mode::Plan { .. } => "plan",
+            Mode::Replay { .. } => "replay",
+        }
+    }
+}
+
+/// Retries of a phase after a retryable failure.
+pub const MAX_RETRIES: u32 = 3;
+
+/// Phase names and their weights in the deadline.
+const PHASES: [(&str, u32); 7] = [
+    ("MAP", 8),
+    ("LOGIC", 12),
+    ("MONTE CARLO", 4),
+    ("PLAN", 4),
+    ("OPTIMIZE", 2),
+    ("EXECUTE", 60),
+    ("REVIEW", 10),
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRecord {
+    pub phase: String,
+    pub duration_ms: u64,
+    pub tokens: usize,
+    pub retries: u32,
+    /// ok | failed | stopped | skipped
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Everything a run leaves behind, written as `record.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub run_id: String,
+    pub mode: String,
+    pub command: String,
+    pub success: bool,
+    pub stop_reason: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub total_tokens: usize,
+    pub phase_token_budget: usize,
+    pub total_token_budget: usize,
+    pub peak_memory_mb: u64,
+    pub memory_threshold: f64,
+    pub memory_events: Vec<PressureEvent>,
+    pub plan_id: Option<String>,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub dry_run: bool,
+    pub phases: Vec<PhaseRecord>,
+    pub details: BTreeMap<String, serde_json::Value>,
+    pub run_dir: String,
+}
+
+/// The result handed back to the command line.
+pub struct Finished {
+    pub record: Record,
+    pub plan: Option<Plan>,
+    pub diff: Option<String>,
+    pub exit_code: i32,
+    pub hint: Option<String>,
+}
+
+/// Sets a run up, runs it and cleans up.
+pub async fn run(settings: Settings, mode: Mode, printer: Arc<Printer>) -> anyhow::Result<Finished> {
+    crate::budget::warm_up();
+    let repo = Repo::open(&settings.repo)?;
+    let head = repo.head()?;
+    let dirty_files = repo.dirty_files()?;
+    let project = Project::new(&settings.state_home, &settings.repo);
+    let lock_printer = printer.clone();
+    let _lock = project.lock(Duration::from_secs(600), move || {
+        lock_printer.note("waiting for another orch run on this project to finish");
+    })?;
+    let run_id = state::new_run_id();
+    let run_dir = project.run_dir(&run_id);
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot create `{}`", run_dir.display()))?;
+    let deadline = Deadline::new(settings.deadline);
+    let worktree = repo.add_worktree(&run_id, &project.worktree_dir(&run_id))?;
+    let root = if repo.subdir.is_empty() { worktree.path.clone() } else { worktree.path.join(&repo.subdir) };
+    let tokens = Arc::new(Tokens::new(settings.phase_tokens, settings.total_tokens));
+    let mut specs = BTreeMap::new();
+    for role in Role::ALL {
+        let python = (role == Role::Test).then_some(settings.python.as_deref()).flatten();
+        let mut spec = ServerSpec::builtin(role.as_str(), &root, python).context("cannot find orch's own executable")?;
+        spec.call_timeout = settings.deadline;
+        specs.insert(role, spec);
+    }
+    let pool = Pool::new(specs, tokens.clone(), Some(run_dir.join("servers")));
+    let memory = Memory::start(settings.memory_threshold);
+    let ctx = Context {
+        pool,
+        tokens,
+        memory,
+        deadline,
+        printer: printer.clone(),
+        project,
+        run_id,
+        run_dir,
+        head,
+        subdir: repo.subdir.clone(),
+        worktree: Mutex::new(worktree),
+        dirty_files,
+        settings,
+    };
+    let mut driver = Driver {
+        ctx: &ctx,
+        phases: Vec::new(),
+        remaining_weight: match &mode {
+            Mode::Run { .. } => PHASES.iter().map(|p| p.1).sum(),
+            Mode::Plan { .. } => PHASES[..4].iter().map(|p| p.1).sum(),
+            Mode::Replay { .. } => PHASES[4..].iter().map(|p| p.1).sum(),
+        },
+        details: BTreeMap::new(),
+        plan: None,
+        verdict: None,
+    };
+    let outcome = {
+        let drive = driver.drive(&mode);
+        tokio::pin!(drive);
+        tokio::select! {
+            outcome = &mut drive => outcome,
+            _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
+        }
+    };
+    let (phases, details, plan, verdict) = (driver.phases, driver.details, driver.plan, driver.verdict);
+
+    // Clean up whatever happened.
+    ctx.pool.shutdown().await;
+    if let Ok(mut worktree) = ctx.worktree.lock() {
+        worktree.remove();
+    }
+
+    let (success, stop_reason, error, exit_code, hint) = match &outcome {
+        Ok(()) => (true, None, None, 0, None),
+        Err(Failure::Input { message, hint }) => (false, Some("input".to_owned()), Some(message.clone()), 2, hint.clone()),
+        Err(Failure::Stop { reason, message }) => {
+            let code = if *reason == StopReason::Interrupted { 130 } else { 1 };
+            (false, Some(reason.as_str().to_owned()), Some(message.clone()), code, stop_hint(*reason))
+        }
+        Err(Failure::Mcp(e)) => (false, Some("error".to_owned()), Some(e.to_string()), 1, None),
+    };
+    let record = Record {
+        run_id: ctx.run_id.clone(),
+        mode: mode.name().to_owned(),
+        command: match &mode {
+            Mode::Run { command } | Mode::Plan { command } => command.clone(),
+            Mode::Replay { plan } => plan.command.clone(),
+        },
+        success,
+        stop_reason,
+        error,
+        duration_ms: ctx.deadline.elapsed().as_millis() as u64,
+        total_tokens: ctx.tokens.total(),
+        phase_token_budget: ctx.settings.phase_tokens,
+        total_token_budget: ctx.settings.total_tokens,
+        peak_memory_mb: ctx.memory.peak_mb(),
+        memory_threshold: ctx.settings.memory_threshold,
+        memory_events: ctx.memory.events(),
+        plan_id: plan.as_ref().map(|p| p.id.clone()),
+        branch: verdict.as_ref().and_then(|v| v.branch.clone()),
+        commit: verdict.as_ref().and_then(|v| v.commit.clone()),
+        dry_run: ctx.settings.dry_run,
+        phases,
+        details,
+        run_dir: ctx.run_dir.to_string_lossy().into_owned(),
+    };
+    let text = serde_json::to_string_pretty(&record)?;
+    std::fs::write(ctx.run_dir.join("record.json"), text).context("cannot write record.json")?;
+    Ok(Finished {
+        diff: verdict.map(|v| v.diff),
+        record,
+        plan,
+        exit_code,
+        hint,
+    })
+}
+
+fn stop_hint(reason: StopReason) -> Option<String> {
+    match reason {
+        StopReason::BudgetTokens => Some("raise --phase-tokens / --total-tokens (or ORCH_PHASE_TOKENS / ORCH_TOTAL_TOKENS)".into()),
+        StopReason::BudgetDeadline => Some("raise --deadline (or ORCH_DEADLINE)".into()),
+        StopReason::Tests => Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into()),
+        _ => None,
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn interrupted() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match terminate.as_mut() {
+                Some(signal) => { signal.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
+
+struct Driver<'a> {
+    ctx: &'a Context,
+    phases: Vec<PhaseRecord>,
+    remaining_weight: u32,
+    details: BTreeMap<String, serde_json::Value>,
+    plan: Option<Plan>,
+    verdict: Option<phase::review::Verdict>,
+}
+
+impl Driver<'_> {
+    async fn drive(&mut self, mode: &Mode) -> Result<(), Failure> {
+        let ctx = self.ctx;
+        ctx.pool.start_all().await;
+        let plan = match mode {
+            Mode::Run { command } | Mode::Plan { command } => {
+                let intent = crate::intent::parse(command).map_err(|e| {
+                    Failure::input(e.to_string(), Some(format!("orch understands: {}", crate::intent::FORMS.join("; "))))
+                })?;
+                let plan = self.make_plan(command, &intent).await?;
+                self.plan = Some(plan.clone());
+                if matches!(mode, Mode::Plan { .. }) {
+                    return Ok(());
+                }
+                plan
+            }
+            Mode::Replay { plan } => {
+                self.plan = Some((**plan).clone());
+                phase::plan::save(ctx, plan)?;
+                (**plan).clone()
+            }
+        };
+        self.refuse_dirty_targets(&plan)?;
+        let schedule = self.step("OPTIMIZE", 2, async || phase::optimize::run(ctx, &plan).await).await?;
+        self.detail("schedule", &schedule);
+        let outcome = self.step("EXECUTE", 60, async || phase::execute::run(ctx, &plan, &schedule).await).await?;
+        self.detail("execute", &outcome);
+        let verdict = self.step("REVIEW", 10, async || phase::review::run(ctx, &plan, &outcome).await).await?;
+        self.detail("review", &serde_json::json!({
+            "changed_files": verdict.changed_files,
+            "syntax": verdict.syntax,
+            "new_failures": verdict.new_failures,
+        }));
+        self.verdict = Some(verdict);
+        Ok(())
+    }
+
+    async fn make_plan(&mut self, command: &str, intent: &Intent) -> Result<Plan, Failure> {
+        let ctx = self.ctx;
+        let Intent::Rename(rename) = intent;
+        let rename: &Rename = rename;
+        let map = self.step("MAP", 8, async || phase::map::run(ctx, rename).await).await?;
+        self.detail("map", &map);
+        let analysis = self.step("LOGIC", 12, async || phase::logic::run(ctx, rename, &map).await).await?;
+        self.detail("logic", &serde_json::json!({
+            "definition": analysis.definition,
+            "sites": analysis.sites,
+            "files": analysis.files.len(),
+            "pruned_files": analysis.pruned_files,
+            "target_modules": analysis.target_modules,
+            "mentions": analysis.mentions_total,
+            "uncertain": analysis.uncertain_total,
+        }));
+        let risk: Risk = self.step("MONTE CARLO", 4, async || phase::monte_carlo::run(ctx, &analysis, &rename.old).await).await?;
+        self.detail("risk", &risk);
+        self.step("PLAN", 4, async || phase::plan::run(ctx, command, intent, rename, &analysis, &risk).await).await
+    }
+
+    /// Planned files with uncommitted changes in the user's checkout would
+    /// make the branch silently drop or conflict with them: refuse.
+    fn refuse_dirty_targets(&self, plan: &Plan) -> Result<(), Failure> {
+        let ctx = self.ctx;
+        let touched: Vec<&str> = plan.edits().map(|(f, _, _)| f).filter(|f| ctx.dirty_files.iter().any(|d| d == f)).collect();
+        if !ctx.dirty_files.is_empty() {
+            ctx.printer.note("note: uncommitted changes in your checkout are not part of the base (orch works from HEAD)");
+        }
+        if touched.is_empty() || ctx.settings.dry_run {
+            return Ok(());
+        }
+        Err(Failure::input(
+            format!("these planned files have uncommitted changes: {}", touched.join(", ")),
+            Some("commit or stash them first (orch edits HEAD's version in a private worktree)".into()),
+        ))
+    }
+
+    fn detail(&mut self, key: &str, value: &impl Serialize) {
+        if let Ok(value) = serde_json::to_value(value) {
+            self.details.insert(key.to_owned(), value);
+        }
+    }
+
+    /// Runs one phase under its deadline share, retrying retryable failures.
+    async fn step<T>(&mut self, name: &str, weight: u32, mut attempt: impl AsyncFnMut() -> Result<T, Failure>) -> Result<T, Failure> {
+        let ctx = self.ctx;
+        let index = PHASES.iter().position(|p| p.0 == name).unwrap_or(0);
+        ctx.tokens.enter(name);
+        ctx.printer.phase_started(index + 1, PHASES.len(), name);
+        let share = ctx.deadline.phase_budget(weight, self.remaining_weight);
+        self.remaining_weight = self.remaining_weight.saturating_sub(weight);
+        let until = tokio::time::Instant::now() + share;
+        let started = Instant::now();
+        let span = tracing::info_span!("phase", phase = name);
+        let _enter = span.enter();
+        let mut retries = 0;
+        let result = loop {
+            match tokio::time::timeout_at(until, attempt()).await {
+                Err(_) => {
+                    break Err(Failure::stop(
+                        StopReason::BudgetDeadline,
+                        format!(
+                            "{name} did not finish within its {:.1}s share of the {}s deadline",
+                            share.as_secs_f64(),
+                            ctx.deadline.total().as_secs_f64()
+                        ),
+                    ));
+                }
+                Ok(Err(Failure::Mcp(error))) if error.is_retryable() && retries < MAX_RETRIES => {
+                    retries += 1;
+                    ctx.printer.warn(&format!("{name}: {error}; retrying ({retries}/{MAX_RETRIES})"));
+                }
+                Ok(result) => break result,
+            }
+        };
+        let (status, error) = match &result {
+            Ok(_) => ("ok", None),
+            Err(Failure::Stop { .. }) => ("stopped", Some(result.as_ref().err().map(Failure::message).unwrap_or_default())),
+            Err(other) => ("failed", Some(other.message())),
+        };
+        let duration = started.elapsed();
+        let tokens = ctx.tokens.phase_used(name);
+        ctx.printer.phase_finished(name, status, duration, tokens);
+        self.phases.push(PhaseRecord {
+            phase: name.to_owned(),
+            duration_ms: duration.as_millis() as u64,
+            tokens,
+            retries,
+            status: status.to_owned(),
+            error,
+        });
+        result
+    }
+}

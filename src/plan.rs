@@ -1,0 +1,624 @@
+//! The plan: a versioned, hashed JSON DAG of what a run will do.
+//!
+//! A [`Plan`] names the command, the parsed intent, the repository it was
+//! made against and its nodes (`edit`, `check`, `test`, `commit`,
+//! `publish`). Edit nodes carry the file's SHA-1 preimage and the exact
+//! byte edits, so a saved plan can be replayed later and refuses to apply
+//! to a file that drifted. The plan id is the SHA-1 of the canonical JSON of
+//! everything that decides what the plan *does* (schema, command, intent,
+//! repository head and nodes); annotations such as the risk estimate and
+//! the report are not part of it. This module is pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+
+use crate::intent::Intent;
+
+/// The schema tag every plan carries.
+pub const SCHEMA: &str = "orch.plan/v1";
+
+/// Everything that can be wrong with a plan.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    #[error("unsupported plan schema `{found}` (this orch reads `{SCHEMA}`)")]
+    Schema { found: String },
+    #[error("node `{node}`: {message}")]
+    Node { node: String, message: String },
+    #[error("duplicate node id `{0}`")]
+    DuplicateNode(String),
+    #[error("node `{node}` depends on `{dep}`, which is not in the plan")]
+    MissingDep { node: String, dep: String },
+    #[error("the plan has a cycle through node `{0}`")]
+    Cycle(String),
+    #[error("plan id `{found}` does not match its content (expected `{expected}`); was the file edited by hand?")]
+    IdMismatch { found: String, expected: String },
+}
+
+/// A refactor plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Always `orch.plan/v1`.
+    pub schema: String,
+    /// SHA-1 of the canonical content (schema, command, intent, repository head, nodes).
+    pub id: String,
+    /// The command as the user typed it.
+    pub command: String,
+    /// The parsed intent.
+    pub intent: Intent,
+    /// The repository the plan was made against.
+    pub repository: Repository,
+    /// The DAG.
+    pub nodes: Vec<Node>,
+    /// Risk estimate from MONTE CARLO (annotation: not part of the id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Risk>,
+    /// What analysis found and deliberately left alone (annotation: not part of the id).
+    #[serde(default)]
+    pub report: Report,
+}
+
+/// Where the plan was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repository {
+    /// Canonical path of the project directory when the plan was made (annotation).
+    pub path: String,
+    /// The project directory relative to the git work tree root (`""` for the root).
+    #[serde(default)]
+    pub subdir: String,
+    /// HEAD commit the plan was made against.
+    pub head: String,
+}
+
+/// One node of the DAG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Unique within the plan, e.g. `edit:shop/util.py`.
+    pub id: String,
+    /// Ids of the nodes that must finish first.
+    #[serde(default)]
+    pub deps: Vec<String>,
+    /// What the node does.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// A node's kind and inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Apply exact byte edits to one file whose current SHA-1 is `preimage_sha1`.
+    Edit {
+        /// Path relative to the project directory, `/`-separated.
+        file: String,
+        /// SHA-1 (hex) of the file before the edits.
+        preimage_sha1: String,
+        /// Non-overlapping edits, sorted by `start`.
+        edits: Vec<TextEdit>,
+    },
+    /// Validate the edited files.
+    Check {
+        /// `parse`: every file parses with no more error nodes than before.
+        check: String,
+        /// File -> syntax error count before the edits.
+        files: BTreeMap<String, usize>,
+    },
+    /// Run the tests.
+    Test {
+        /// The runner (`pytest`).
+        runner: String,
+        /// Test paths or ids to run; empty means the whole suite.
+        #[serde(default)]
+        selection: Vec<String>,
+    },
+    /// Commit the edited files on branch `<branch_prefix>-<first 8 of the plan id>`.
+    Commit {
+        branch_prefix: String,
+        message: String,
+        files: Vec<String>,
+    },
+    /// Push the branch and open or update a pull request.
+    Publish {
+        remote: String,
+        branch: String,
+    },
+}
+
+impl Action {
+    /// The kind's name as it appears in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Edit { .. } => "edit",
+            Action::Check { .. } => "check",
+            Action::Test { .. } => "test",
+            Action::Commit { .. } => "commit",
+            Action::Publish { .. } => "publish",
+        }
+    }
+}
+
+/// Replace bytes `start..end` (which hold `old`) with `new`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextEdit {
+    /// Byte offset where the replaced text starts.
+    pub start: usize,
+    /// Byte offset just past the replaced text.
+    pub end: usize,
+    /// 1-based line of `start` (for people; not used to apply).
+    pub line: usize,
+    /// The text being replaced.
+    pub old: String,
+    /// The replacement.
+    pub new: String,
+}
+
+/// The MONTE CARLO estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Risk {
+    /// Estimated probability that the tests pass after the change.
+    pub p_tests_pass: f64,
+    /// Estimated probability that the run finishes inside its deadline.
+    pub p_on_time: f64,
+    /// `low`, `medium` or `high`.
+    pub level: String,
+    /// Trials simulated.
+    pub trials: u32,
+    pub blast_radius: BlastRadius,
+    /// What the estimate rests on.
+    pub model: String,
+}
+
+/// How much of the code base the change touches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlastRadius {
+    pub sites: usize,
+    pub files: usize,
+    pub public_names: usize,
+    pub test_files: usize,
+}
+
+/// Occurrences analysis found but did not edit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Mentions in comments and strings (left alone).
+    #[serde(default)]
+    pub mentions: Vec<Site>,
+    /// Sites that could not be resolved with confidence (left alone).
+    #[serde(default)]
+    pub uncertain: Vec<Site>,
+    /// More mentions/uncertain sites existed than were listed.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// A location in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Why it is listed.
+    pub note: String,
+}
+
+/// The hashed part of a plan, in canonical field order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    schema: &'a str,
+    command: &'a str,
+    intent: &'a Intent,
+    head: &'a str,
+    subdir: &'a str,
+    nodes: &'a [Node],
+}
+
+impl Plan {
+    /// Builds a plan and stamps its id.
+    pub fn new(command: String, intent: Intent, repository: Repository, nodes: Vec<Node>) -> Self {
+        let mut plan = Plan {
+            schema: SCHEMA.to_owned(),
+            id: String::new(),
+            command,
+            intent,
+            repository,
+            nodes,
+            risk: None,
+            report: Report::default(),
+        };
+        plan.id = plan.content_hash();
+        plan
+    }
+
+    /// SHA-1 of the canonical content.
+    pub fn content_hash(&self) -> String {
+        let canonical = Canonical {
+            schema: &self.schema,
+            command: &self.command,
+            intent: &self.intent,
+            head: &self.repository.head,
+            subdir: &self.repository.subdir,
+            nodes: &self.nodes,
+        };
+        // serde_json::Value maps are sorted (no preserve_order), which makes the
+        // hash independent of struct field order changes.
+        let value = serde_json::to_value(&canonical).unwrap_or(serde_json::Value::Null);
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        hex(&Sha1::digest(&bytes))
+    }
+
+    /// First 8 characters of the id.
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(8)]
+    }
+
+    /// The edit nodes, in node order.
+    pub fn edits(&self) -> impl Iterator<Item = (&str, &str, &[TextEdit])> {
+        self.nodes.iter().filter_map(|node| match &node.action {
+            Action::Edit {
+                file,
+                preimage_sha1,
+                edits,
+            } => Some((file.as_str(), preimage_sha1.as_str(), edits.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// The branch the commit node commits on, if the plan commits.
+    pub fn branch(&self) -> Option<String> {
+        self.nodes.iter().find_map(|node| match &node.action {
+            Action::Commit { branch_prefix, .. } => Some(format!("{branch_prefix}-{}", self.short_id())),
+            _ => None,
+        })
+    }
+
+    /// Checks the schema tag, the id, every node and the DAG's shape.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.schema != SCHEMA {
+            return Err(Error::Schema {
+                found: self.schema.clone(),
+            });
+        }
+        let expected = self.content_hash();
+        if self.id != expected {
+            return Err(Error::IdMismatch {
+                found: self.id.clone(),
+                expected,
+            });
+        }
+        let mut ids = BTreeSet::new();
+        for node in &self.nodes {
+            if !ids.insert(node.id.as_str()) {
+                return Err(Error::DuplicateNode(node.id.clone()));
+            }
+        }
+        for node in &self.nodes {
+            validate_node(node)?;
+            for dep in &node.deps {
+                if !ids.contains(dep.as_str()) {
+                    return Err(Error::MissingDep {
+                        node: node.id.clone(),
+                        dep: dep.clone(),
+                    });
+                }
+            }
+        }
+        self.topological_order().map(|_| ())
+    }
+
+    /// Node indices in an order where every node follows its deps (Kahn's
+    /// algorithm, ties broken by position, so the order is deterministic).
+    pub fn topological_order(&self) -> Result<Vec<usize>, Error> {
+        let index: BTreeMap<&str, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        let mut indegree = vec![0usize; self.nodes.len()];
+        let mut dependents = vec![Vec::new(); self.nodes.len()];
+        for (i, node) in self.nodes.iter().enumerate() {
+            for dep in &node.deps {
+                if let Some(&d) = index.get(dep.as_str()) {
+                    indegree[i] += 1;
+                    dependents[d].push(i);
+                }
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..self.nodes.len()).filter(|&i| indegree[i] == 0).collect();
+        let mut order = Vec::with_capacity(self.nodes.len());
+        while let Some(i) = ready.pop_first() {
+            order.push(i);
+            for &j in &dependents[i] {
+                indegree[j] -= 1;
+                if indegree[j] == 0 {
+                    ready.insert(j);
+                }
+            }
+        }
+        if order.len() != self.nodes.len() {
+            let stuck = (0..self.nodes.len())
+                .find(|&i| indegree[i] > 0)
+                .map(|i| self.nodes[i].id.clone())
+                .unwrap_or_default();
+            return Err(Error::Cycle(stuck));
+        }
+        Ok(order)
+    }
+}
+
+fn validate_node(node: &Node) -> Result<(), Error> {
+    let fail = |message: String| Error::Node {
+        node: node.id.clone(),
+        message,
+    };
+    if node.id.trim().is_empty() {
+        return Err(fail("empty node id".into()));
+    }
+    if node.deps.iter().any(|d| d == &node.id) {
+        return Err(Error::Cycle(node.id.clone()));
+    }
+    match &node.action {
+        Action::Edit {
+            file,
+            preimage_sha1,
+            edits,
+        } => {
+            check_relative_path(file).map_err(fail)?;
+            if preimage_sha1.len() != 40 || !preimage_sha1.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(fail(format!(
+                    "preimage_sha1 `{preimage_sha1}` is not a 40-digit hex SHA-1"
+                )));
+            }
+            if edits.is_empty() {
+                return Err(fail("an edit node needs at least one edit".into()));
+            }
+            let mut previous_end = 0usize;
+            for (i, edit) in edits.iter().enumerate() {
+                if edit.end < edit.start {
+                    return Err(fail(format!("edit {i}: end {} is before start {}", edit.end, edit.start)));
+                }
+                if edit.old.len() != edit.end - edit.start {
+                    return Err(fail(format!(
+                        "edit {i}: `old` is {} bytes but the range {}..{} is {} bytes",
+                        edit.old.len(),
+                        edit.start,
+                        edit.end,
+                        edit.end - edit.start
+                    )));
+                }
+                if i > 0 && edit.start < previous_end {
+                    return Err(fail(format!(
+                        "edit {i} starts at byte {} inside or before the previous edit (ends at {previous_end}); edits must be sorted and must not overlap",
+                        edit.start
+                    )));
+                }
+                previous_end = edit.end;
+            }
+        }
+        Action::Check { check, files } => {
+            if check != "parse" {
+                return Err(fail(format!("unknown check `{check}` (known: parse)")));
+            }
+            for file in files.keys() {
+                check_relative_path(file).map_err(fail)?;
+            }
+        }
+        Action::Test { runner, .. } => {
+            if runner != "pytest" {
+                return Err(fail(format!("unknown test runner `{runner}` (known: pytest)")));
+            }
+        }
+        Action::Commit { branch_prefix, files, .. } => {
+            if git_ref_invalid(branch_prefix) {
+                return Err(fail(format!("`{branch_prefix}` is not a valid branch name")));
+            }
+            for file in files {
+                check_relative_path(file).map_err(fail)?;
+            }
+        }
+        Action::Publish { branch, remote } => {
+            if git_ref_invalid(branch) || remote.is_empty() {
+                return Err(fail(format!("invalid remote `{remote}` or branch `{branch}`")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A plan may only name files inside the project, with `/` separators.
+fn check_relative_path(path: &str) -> Result<(), String> {
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path.contains('\0')
+        || path.split('/').any(|part| part == ".." || part.is_empty())
+    {
+        return Err(format!("`{path}` is not a relative path inside the project"));
+    }
+    Ok(())
+}
+
+fn git_ref_invalid(name: &str) -> bool {
+    name.is_empty()
+        || name.starts_with('/')
+        || name.ends_with('/')
+        || name.ends_with(".lock")
+        || name.contains("..")
+        || name.contains("//")
+        || name.chars().any(|c| c.is_whitespace() || "~^:?*[\\".contains(c))
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// SHA-1 (hex) of bytes: the preimage hash used by edit nodes.
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    hex(&Sha1::digest(bytes))
+}
+
+/// Applies sorted, non-overlapping edits to `source`. Fails if an edit's
+/// `old` text is not what the source holds at its range.
+pub fn apply_edits(source: &str, edits: &[TextEdit]) -> Result<String, String> {
+    let mut out = String::with_capacity(source.len() + 64);
+    let mut cursor = 0usize;
+    for (i, edit) in edits.iter().enumerate() {
+        if edit.start < cursor || edit.end > source.len() || edit.end < edit.start {
+            return Err(format!("edit {i} ({}..{}) is out of order or out of range", edit.start, edit.end));
+        }
+        let Some(current) = source.get(edit.start..edit.end) else {
+            return Err(format!("edit {i} ({}..{}) does not fall on character boundaries", edit.start, edit.end));
+        };
+        if current != edit.old {
+            return Err(format!(
+                "edit {i} expected `{}` at bytes {}..{} but found `{current}`",
+                edit.old, edit.start, edit.end
+            ));
+        }
+        out.push_str(&source[cursor..edit.start]);
+        out.push_str(&edit.new);
+        cursor = edit.end;
+    }
+    out.push_str(&source[cursor..]);
+    Ok(out)
+}
+
+/// The plan's JSON Schema, generated from these types.
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(Plan);
+    serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intent::{Rename, SymbolKind};
+
+    fn edit_node(id: &str, deps: &[&str]) -> Node {
+        Node {
+            id: id.into(),
+            deps: deps.iter().map(|d| d.to_string()).collect(),
+            action: Action::Edit {
+                file: "a.py".into(),
+                preimage_sha1: "0".repeat(40),
+                edits: vec![TextEdit {
+                    start: 4,
+                    end: 7,
+                    line: 1,
+                    old: "old".into(),
+                    new: "new".into(),
+                }],
+            },
+        }
+    }
+
+    fn plan(nodes: Vec<Node>) -> Plan {
+        Plan::new(
+            "rename old to new".into(),
+            Intent::Rename(Rename {
+                symbol: SymbolKind::Any,
+                old: "old".into(),
+                new: "new".into(),
+                scope: None,
+            }),
+            Repository {
+                path: "/tmp/x".into(),
+                subdir: String::new(),
+                head: "f".repeat(40),
+            },
+            nodes,
+        )
+    }
+
+    #[test]
+    fn id_is_stable_and_ignores_path_and_annotations() {
+        let a = plan(vec![edit_node("edit:a.py", &[])]);
+        let mut b = a.clone();
+        b.repository.path = "/elsewhere".into();
+        b.report.truncated = true;
+        assert_eq!(a.id, b.content_hash());
+        let c = plan(vec![edit_node("edit:b.py", &[])]);
+        assert_ne!(a.id, c.id);
+        assert_eq!(a.id.len(), 40);
+    }
+
+    #[test]
+    fn validation_names_the_node() {
+        let p = plan(vec![edit_node("x", &["missing"])]);
+        assert_eq!(
+            p.validate(),
+            Err(Error::MissingDep {
+                node: "x".into(),
+                dep: "missing".into()
+            })
+        );
+        let p = plan(vec![edit_node("a", &["b"]), edit_node("b", &["a"])]);
+        assert!(matches!(p.validate(), Err(Error::Cycle(_))));
+        let mut bad = edit_node("e", &[]);
+        if let Action::Edit { edits, .. } = &mut bad.action {
+            edits[0].end = 9;
+        }
+        let p = plan(vec![bad]);
+        assert!(matches!(p.validate(), Err(Error::Node { node, .. }) if node == "e"));
+        let mut tampered = plan(vec![edit_node("e", &[])]);
+        tampered.command = "something else".into();
+        assert!(matches!(tampered.validate(), Err(Error::IdMismatch { .. })));
+    }
+
+    #[test]
+    fn unknown_kind_is_refused_by_the_parser() {
+        let p = plan(vec![edit_node("e", &[])]);
+        let mut value = serde_json::to_value(&p).unwrap();
+        value["nodes"][0]["kind"] = "explode".into();
+        let err = serde_json::from_value::<Plan>(value).unwrap_err().to_string();
+        assert!(err.contains("explode"), "{err}");
+    }
+
+    #[test]
+    fn paths_must_stay_inside() {
+        for bad in ["../x.py", "/etc/passwd", "a//b.py", ""] {
+            assert!(check_relative_path(bad).is_err(), "{bad}");
+        }
+        assert!(check_relative_path("pkg/mod.py").is_ok());
+    }
+
+    #[test]
+    fn topological_order_follows_deps() {
+        let p = plan(vec![edit_node("c", &["b"]), edit_node("b", &["a"]), edit_node("a", &[])]);
+        let order: Vec<&str> = p
+            .topological_order()
+            .unwrap()
+            .into_iter()
+            .map(|i| p.nodes[i].id.as_str())
+            .collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn apply_edits_checks_old_text() {
+        let edits = vec![TextEdit {
+            start: 4,
+            end: 7,
+            line: 1,
+            old: "old".into(),
+            new: "brand_new".into(),
+        }];
+        assert_eq!(apply_edits("def old(): pass", &edits).unwrap(), "def brand_new(): pass");
+        assert!(apply_edits("def xyz(): pass", &edits).is_err());
+    }
+}

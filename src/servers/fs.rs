@@ -1,0 +1,210 @@
+//! The `fs` server: read files, hash them, and edit or write them with a
+//! SHA-1 preimage precondition and an atomic rename.
+
+use std::io::Write as _;
+
+use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Jail;
+use crate::plan::{TextEdit, apply_edits, sha1_hex};
+
+#[derive(Debug, Clone)]
+pub struct FsServer {
+    jail: Jail,
+    tool_router: ToolRouter<Self>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReadArgs {
+    /// Path relative to the root.
+    pub path: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReadResult {
+    pub path: String,
+    pub sha1: String,
+    pub content: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct HashArgs {
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HashResult {
+    pub files: Vec<FileHash>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct FileHash {
+    pub path: String,
+    /// `null` when the file does not exist.
+    pub sha1: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EditArgs {
+    pub path: String,
+    /// The file's SHA-1 must be this, or nothing is written.
+    pub expected_sha1: String,
+    /// Sorted, non-overlapping byte edits.
+    pub edits: Vec<TextEdit>,
+    /// Compute the result and the diff but write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Return a unified diff of the change.
+    #[serde(default)]
+    pub diff: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct EditResult {
+    pub path: String,
+    pub sha1_before: String,
+    pub sha1_after: String,
+    pub written: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WriteArgs {
+    pub path: String,
+    pub content: String,
+    /// If set, the file's current SHA-1 must be this (`""`: must not exist).
+    #[serde(default)]
+    pub expected_sha1: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct WriteResult {
+    pub path: String,
+    pub sha1: String,
+}
+
+#[tool_router]
+impl FsServer {
+    pub fn new(jail: Jail) -> Self {
+        FsServer {
+            jail,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Read a UTF-8 text file.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn read_file(&self, Parameters(args): Parameters<ReadArgs>) -> Result<Json<ReadResult>, String> {
+        let path = self.jail.resolve(&args.path)?;
+        let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+        Ok(Json(ReadResult {
+            path: args.path,
+            sha1: sha1_hex(content.as_bytes()),
+            content,
+        }))
+    }
+
+    /// SHA-1 of each file (null for a missing file).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn hash_files(&self, Parameters(args): Parameters<HashArgs>) -> Result<Json<HashResult>, String> {
+        let mut files = Vec::with_capacity(args.paths.len());
+        for relative in args.paths {
+            let path = self.jail.resolve(&relative)?;
+            let sha1 = match std::fs::read(&path) {
+                Ok(bytes) => Some(sha1_hex(&bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(format!("cannot read `{relative}`: {e}")),
+            };
+            files.push(FileHash { path: relative, sha1 });
+        }
+        Ok(Json(HashResult { files }))
+    }
+
+    /// Apply byte edits to a file whose SHA-1 must equal expected_sha1; writes atomically.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
+    async fn edit_file(&self, Parameters(args): Parameters<EditArgs>) -> Result<Json<EditResult>, String> {
+        let path = self.jail.resolve(&args.path)?;
+        let before = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+        let sha1_before = sha1_hex(before.as_bytes());
+        if sha1_before != args.expected_sha1 {
+            return Err(format!(
+                "`{}` changed: its SHA-1 is {sha1_before}, the edit expects {}; nothing written",
+                args.path, args.expected_sha1
+            ));
+        }
+        let after = apply_edits(&before, &args.edits).map_err(|e| format!("`{}`: {e}; nothing written", args.path))?;
+        let sha1_after = sha1_hex(after.as_bytes());
+        if !args.dry_run {
+            atomic_write(&path, after.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
+        }
+        let diff = (args.diff || args.dry_run).then(|| unified_diff(&args.path, &before, &after));
+        Ok(Json(EditResult {
+            path: args.path,
+            sha1_before,
+            sha1_after,
+            written: !args.dry_run,
+            diff,
+        }))
+    }
+
+    /// Write a whole file atomically, optionally only if its SHA-1 matches.
+    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false))]
+    async fn write_file(&self, Parameters(args): Parameters<WriteArgs>) -> Result<Json<WriteResult>, String> {
+        let path = self.jail.resolve(&args.path)?;
+        if let Some(expected) = &args.expected_sha1 {
+            let current = match std::fs::read(&path) {
+                Ok(bytes) => sha1_hex(&bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(format!("cannot read `{}`: {e}", args.path)),
+            };
+            if &current != expected {
+                return Err(format!("`{}` changed (SHA-1 {current:?}, expected {expected:?}); nothing written", args.path));
+            }
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+        }
+        atomic_write(&path, args.content.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
+        Ok(Json(WriteResult {
+            path: args.path,
+            sha1: sha1_hex(args.content.as_bytes()),
+        }))
+    }
+}
+
+#[tool_handler(router = self.tool_router, name = "orch-fs")]
+impl ServerHandler for FsServer {}
+
+/// Writes to a temporary file beside `path`, syncs it, keeps the original
+/// permissions and renames it over `path`.
+pub fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.orch-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temporary, metadata.permissions())?;
+        }
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// A unified diff with `a/` and `b/` prefixes, as git prints it.
+pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
+}

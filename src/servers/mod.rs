@@ -1,0 +1,133 @@
+//! orch's built-in MCP servers, run by `orch serve-mcp NAME` on stdio and
+//! spawned by orch like any other server.
+//!
+//! | server | tools |
+//! |---|---|
+//! | `fs` | `read_file`, `hash_files`, `edit_file`, `write_file` |
+//! | `search` | `search` |
+//! | `code` | `definitions`, `similar_names`, `rename_references`, `check_syntax` |
+//! | `test` | `run_tests` |
+//!
+//! Every server is rooted at one directory and refuses paths outside it.
+//! Servers log to stderr only: stdout is the protocol.
+
+pub mod code;
+pub mod fs;
+pub mod search;
+pub mod test;
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Context as _;
+use rmcp::ServiceExt;
+
+/// The built-in servers.
+pub const NAMES: &[&str] = &["fs", "search", "code", "test"];
+
+/// Options for `orch serve-mcp`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub root: PathBuf,
+    /// Python interpreter for the `test` server.
+    pub python: Option<String>,
+}
+
+/// Runs the named server on stdin/stdout until the client closes stdin.
+pub async fn serve(name: &str, options: ServeOptions) -> anyhow::Result<()> {
+    let root = Jail::new(&options.root)?;
+    let transport = rmcp::transport::stdio();
+    let quit = match name {
+        "fs" => fs::FsServer::new(root).serve(transport).await?.waiting().await,
+        "search" => search::SearchServer::new(root).serve(transport).await?.waiting().await,
+        "code" => code::CodeServer::new(root).serve(transport).await?.waiting().await,
+        "test" => test::TestServer::new(root, options.python).serve(transport).await?.waiting().await,
+        other => anyhow::bail!("unknown built-in server `{other}` (known: {})", NAMES.join(", ")),
+    };
+    quit.context("server task failed")?;
+    Ok(())
+}
+
+/// A directory that paths may not escape.
+#[derive(Debug, Clone)]
+pub struct Jail {
+    root: PathBuf,
+}
+
+impl Jail {
+    pub fn new(root: &Path) -> anyhow::Result<Self> {
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("server root `{}` does not exist", root.display()))?;
+        Ok(Jail { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves a relative path inside the root. Refuses absolute paths,
+    /// `..`, and symlinks that lead outside.
+    pub fn resolve(&self, relative: &str) -> Result<PathBuf, String> {
+        let path = Path::new(relative);
+        if relative.is_empty()
+            || path.is_absolute()
+            || path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(format!("`{relative}` is outside the server's root"));
+        }
+        let joined = self.root.join(path);
+        // Canonicalise the deepest existing ancestor to catch symlink escapes.
+        let mut existing = joined.as_path();
+        while !existing.exists() {
+            existing = existing.parent().unwrap_or(&self.root);
+        }
+        let real = existing.canonicalize().map_err(|e| format!("`{relative}`: {e}"))?;
+        if !real.starts_with(&self.root) {
+            return Err(format!("`{relative}` leads outside the server's root"));
+        }
+        Ok(joined)
+    }
+
+    /// `/`-separated path relative to the root.
+    pub fn relative(&self, path: &Path) -> String {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Walks the project's files, honouring `.gitignore` and skipping hidden
+/// directories, calling `keep` to filter by relative path.
+pub(crate) fn project_files(jail: &Jail, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut files: Vec<String> = ignore::WalkBuilder::new(jail.root())
+        .require_git(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|t| t.is_file()))
+        .map(|entry| jail.relative(entry.path()))
+        .filter(|path| keep(path))
+        .collect();
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jail_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("link")).unwrap();
+        let jail = Jail::new(dir.path()).unwrap();
+        assert!(jail.resolve("a.py").is_ok());
+        assert!(jail.resolve("new/file.py").is_ok());
+        for bad in ["../x", "/etc/passwd", "link/passwd", "a/../../x", ""] {
+            assert!(jail.resolve(bad).is_err(), "{bad}");
+        }
+    }
+}

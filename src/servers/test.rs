@@ -1,0 +1,258 @@
+//! The `test` server: runs pytest in the root and reports per-test results
+//! read from its JUnit XML.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Jail;
+
+#[derive(Debug, Clone)]
+pub struct TestServer {
+    jail: Jail,
+    python: String,
+    tool_router: ToolRouter<Self>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RunArgs {
+    /// Test files, directories or node ids; empty runs the whole suite.
+    #[serde(default)]
+    pub selection: Vec<String>,
+    /// Seconds before the run is killed.
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
+    /// Most failing test ids listed.
+    #[serde(default)]
+    pub max_failures: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct RunResult {
+    /// pytest's exit code (5: no tests collected).
+    pub exit_code: i32,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    pub duration_ms: u64,
+    /// Failing or erroring test ids (up to max_failures), sorted.
+    pub failures: Vec<String>,
+    /// More failures existed than were listed.
+    pub failures_truncated: bool,
+    /// The end of pytest's output when it did not run cleanly.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output_tail: String,
+}
+
+#[tool_router]
+impl TestServer {
+    pub fn new(jail: Jail, python: Option<String>) -> Self {
+        TestServer {
+            jail,
+            python: python.unwrap_or_else(|| "python3".to_owned()),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Run pytest (whole suite or a selection) and report counts and failing test ids.
+    #[tool(annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
+    async fn run_tests(&self, Parameters(args): Parameters<RunArgs>) -> Result<Json<RunResult>, String> {
+        run_pytest(self.jail.root(), &self.python, &args).await.map(Json)
+    }
+}
+
+#[tool_handler(router = self.tool_router, name = "orch-test")]
+impl ServerHandler for TestServer {}
+
+/// Runs pytest with a JUnit report and summarises it.
+pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<RunResult, String> {
+    let report_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let report = report_dir.path().join("junit.xml");
+    let mut python_path = vec![root.to_path_buf()];
+    if root.join("src").is_dir() {
+        python_path.insert(0, root.join("src"));
+    }
+    if let Some(existing) = std::env::var_os("PYTHONPATH") {
+        python_path.extend(std::env::split_paths(&existing));
+    }
+    let python_path = std::env::join_paths(python_path).map_err(|e| e.to_string())?;
+    let mut command = tokio::process::Command::new(python);
+    command
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no"])
+        .arg(format!("--junitxml={}", report.display()))
+        .args(&args.selection)
+        .current_dir(root)
+        .env("PYTHONPATH", python_path)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start `{python} -m pytest`: {e} (set --python or ORCH_PYTHON)"))?;
+    let pid = child.id();
+    let timeout = Duration::from_secs(args.timeout_s.unwrap_or(600));
+    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(output) => output.map_err(|e| format!("pytest failed to run: {e}"))?,
+        Err(_) => {
+            if let Some(pid) = pid {
+                // The child leads its own process group: end the whole group.
+                unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+            }
+            return Err(format!("pytest did not finish within {}s and was killed", timeout.as_secs()));
+        }
+    };
+    let exit_code = output.status.code().unwrap_or(-1);
+    let mut result = RunResult {
+        exit_code,
+        duration_ms: started.elapsed().as_millis() as u64,
+        ..RunResult::default()
+    };
+    let combined = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if let Ok(xml) = std::fs::read_to_string(&report) {
+        let cases = parse_junit(&xml)?;
+        let mut failing = BTreeSet::new();
+        for case in cases {
+            match case.outcome {
+                Outcome::Passed => result.passed += 1,
+                Outcome::Skipped => result.skipped += 1,
+                Outcome::Failed => {
+                    result.failed += 1;
+                    failing.insert(case.id);
+                }
+                Outcome::Error => {
+                    result.errors += 1;
+                    failing.insert(case.id);
+                }
+            }
+        }
+        let limit = args.max_failures.unwrap_or(100);
+        result.failures_truncated = failing.len() > limit;
+        result.failures = failing.into_iter().take(limit).collect();
+    } else if exit_code != 5 {
+        return Err(format!(
+            "pytest wrote no report (exit {exit_code}); is pytest installed for `{python}`?\n{}",
+            tail(&combined, 2000)
+        ));
+    }
+    if !matches!(exit_code, 0 | 1 | 5) {
+        result.output_tail = tail(&combined, 2000);
+    }
+    Ok(result)
+}
+
+fn tail(text: &str, max: usize) -> String {
+    let start = text.len().saturating_sub(max);
+    let start = (start..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    text[start..].to_owned()
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Passed,
+    Failed,
+    Error,
+    Skipped,
+}
+
+#[derive(Debug)]
+struct Case {
+    id: String,
+    outcome: Outcome,
+}
+
+/// Reads `<testcase classname= name=>` elements and their
+/// `<failure>`/`<error>`/`<skipped>` children.
+fn parse_junit(xml: &str) -> Result<Vec<Case>, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut cases = Vec::new();
+    let mut current: Option<Case> = None;
+    loop {
+        let event = reader.read_event().map_err(|e| format!("bad JUnit XML: {e}"))?;
+        let empty = matches!(event, Event::Empty(_));
+        match event {
+            Event::Start(element) | Event::Empty(element) if element.name().as_ref() == b"testcase" => {
+                let mut classname = String::new();
+                let mut name = String::new();
+                for attribute in element.attributes().flatten() {
+                    let value = attribute.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                    match attribute.key.as_ref() {
+                        b"classname" => classname = value,
+                        b"name" => name = value,
+                        _ => {}
+                    }
+                }
+                let id = if classname.is_empty() { name } else { format!("{classname}::{name}") };
+                let case = Case {
+                    id,
+                    outcome: Outcome::Passed,
+                };
+                if empty {
+                    cases.push(case);
+                } else {
+                    current = Some(case);
+                }
+            }
+            Event::Start(element) | Event::Empty(element) => {
+                if let Some(case) = current.as_mut() {
+                    let outcome = match element.name().as_ref() {
+                        b"failure" => Some(Outcome::Failed),
+                        b"error" => Some(Outcome::Error),
+                        b"skipped" => Some(Outcome::Skipped),
+                        _ => None,
+                    };
+                    // An error in teardown after a failure stays a failure.
+                    if let Some(outcome) = outcome {
+                        if case.outcome == Outcome::Passed || outcome == Outcome::Failed {
+                            case.outcome = outcome;
+                        }
+                    }
+                }
+            }
+            Event::End(element) if element.name().as_ref() == b"testcase" => {
+                if let Some(case) = current.take() {
+                    cases.push(case);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junit_outcomes() {
+        let xml = r#"<?xml version="1.0"?><testsuites><testsuite>
+            <testcase classname="tests.test_a" name="test_ok" time="0.1"/>
+            <testcase classname="tests.test_a" name="test_bad"><failure message="x">trace</failure></testcase>
+            <testcase classname="tests.test_a" name="test_skip"><skipped/></testcase>
+            <testcase classname="tests.test_b" name="test_err"><error message="boom"/></testcase>
+        </testsuite></testsuites>"#;
+        let cases = parse_junit(xml).unwrap();
+        let outcomes: Vec<_> = cases.iter().map(|c| (c.id.as_str(), &c.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("tests.test_a::test_ok", &Outcome::Passed),
+                ("tests.test_a::test_bad", &Outcome::Failed),
+                ("tests.test_a::test_skip", &Outcome::Skipped),
+                ("tests.test_b::test_err", &Outcome::Error),
+            ]
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Settings resolved from flags, then the environment, then defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::GlobalArgs;
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{source_name} = `{value}`: {message}")]
+    Invalid {
+        source_name: String,
+        value: String,
+        message: String,
+    },
+    #[error("the project directory `{0}` does not exist")]
+    NoRepo(PathBuf),
+    #[error("{0}")]
+    State(String),
+}
+
+/// Everything the core needs to know about how to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Canonical project directory.
+    pub repo: PathBuf,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub deadline: Duration,
+    pub phase_tokens: usize,
+    pub total_tokens: usize,
+    /// Fraction of RAM orch and its servers may use before new work waits.
+    pub memory_threshold: f64,
+    /// Size of the analysis cache (reserved for the cache; read and validated now).
+    pub cache_size_mb: u64,
+    /// Most concurrent calls per server and parallel searches.
+    pub parallelism: usize,
+    pub plan_out: Option<PathBuf>,
+    /// Python interpreter for the test server, if one was found or given.
+    pub python: Option<String>,
+    /// `$XDG_STATE_HOME/orch`.
+    pub state_home: PathBuf,
+}
+
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(90);
+pub const DEFAULT_PHASE_TOKENS: usize = 4096;
+pub const DEFAULT_TOTAL_TOKENS: usize = 28_672;
+pub const DEFAULT_MEMORY_THRESHOLD: f64 = 0.70;
+pub const DEFAULT_CACHE_SIZE_MB: u64 = 256;
+pub const DEFAULT_PARALLELISM: usize = 8;
+
+impl Settings {
+    /// Resolves flags, then `env`, then defaults.
+    pub fn resolve(args: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+        let repo = match &args.repo {
+            Some(dir) => dir.clone(),
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| Error::State(format!("cannot read the current directory: {e}")))?;
+                git2::Repository::discover(&cwd)
+                    .ok()
+                    .and_then(|r| r.workdir().map(Path::to_path_buf))
+                    .unwrap_or(cwd)
+            }
+        };
+        let repo = repo.canonicalize().map_err(|_| Error::NoRepo(repo.clone()))?;
+        let deadline = match (&args.deadline, env("ORCH_DEADLINE")) {
+            (Some(flag), _) => parse_duration("--deadline", flag)?,
+            (None, Some(value)) => parse_duration("ORCH_DEADLINE", &value)?,
+            (None, None) => DEFAULT_DEADLINE,
+        };
+        let phase_tokens = pick(args.phase_tokens, "ORCH_PHASE_TOKENS", env, DEFAULT_PHASE_TOKENS)?;
+        let total_tokens = pick(args.total_tokens, "ORCH_TOTAL_TOKENS", env, DEFAULT_TOTAL_TOKENS)?;
+        let memory_threshold = pick(None, "ORCHESTRATOR_MEMORY_THRESHOLD", env, DEFAULT_MEMORY_THRESHOLD)?;
+        if !(memory_threshold > 0.0 && memory_threshold <= 1.0) {
+            return Err(invalid("ORCHESTRATOR_MEMORY_THRESHOLD", &memory_threshold.to_string(), "must be a fraction in (0, 1]"));
+        }
+        let cache_size_mb = pick(None, "ORCHESTRATOR_CACHE_SIZE_MB", env, DEFAULT_CACHE_SIZE_MB)?;
+        let parallelism = pick(None, "CLAUDE_CODE_PARALLELISM", env, DEFAULT_PARALLELISM)?.max(1);
+        for (name, value) in [("--phase-tokens", phase_tokens), ("--total-tokens", total_tokens)] {
+            if value == 0 {
+                return Err(invalid(name, "0", "must be at least 1"));
+            }
+        }
+        let python = args.python.clone().or_else(|| env("ORCH_PYTHON")).or_else(|| find_python(&repo, env));
+        let state_home = match env("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir).join("orch"),
+            None => crate::state::state_home().map_err(|e| Error::State(e.to_string()))?,
+        };
+        Ok(Settings {
+            repo,
+            dry_run: args.dry_run,
+            yes: args.yes,
+            json: args.json,
+            quiet: args.quiet,
+            verbose: args.verbose,
+            deadline,
+            phase_tokens,
+            total_tokens,
+            memory_threshold,
+            cache_size_mb,
+            parallelism,
+            plan_out: args.plan_out.clone(),
+            python,
+            state_home,
+        })
+    }
+}
+
+fn invalid(source_name: &str, value: &str, message: &str) -> Error {
+    Error::Invalid {
+        source_name: source_name.to_owned(),
+        value: value.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn pick<T: std::str::FromStr>(flag: Option<T>, name: &str, env: &dyn Fn(&str) -> Option<String>, default: T) -> Result<T, Error> {
+    if let Some(value) = flag {
+        return Ok(value);
+    }
+    match env(name) {
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, &value, "not a valid number")),
+        None => Ok(default),
+    }
+}
+
+/// `90s`, `2m`, `1m30s`, or a bare number of seconds.
+fn parse_duration(source_name: &str, value: &str) -> Result<Duration, Error> {
+    let trimmed = value.trim();
+    let parsed = match trimmed.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(Duration::from_secs_f64(seconds)),
+        _ => humantime::parse_duration(trimmed).map_err(|e| e.to_string()),
+    };
+    match parsed {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(invalid(source_name, value, "must be longer than zero")),
+        Err(e) => Err(invalid(source_name, value, &format!("{e} (try 90s or 2m)"))),
+    }
+}
+
+/// The project's virtualenv interpreter, if it has one.
+fn find_python(repo: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    for candidate in [".venv/bin/python", "venv/bin/python", ".venv/bin/python3"] {
+        let path = repo.join(candidate);
+        if path.is_file() {
+            return Some(path.to_string_lossy().into_owned());
+        }
+    }
+    env("VIRTUAL_ENV").map(|v| format!("{v}/bin/python"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn flags_beat_env_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = GlobalArgs {
+            repo: Some(dir.path().to_owned()),
+            ..GlobalArgs::default()
+        };
+        let env = env_of(&[("ORCH_DEADLINE", "2m"), ("ORCH_PHASE_TOKENS", "100"), ("XDG_STATE_HOME", "/tmp/s")]);
+        let settings = Settings::resolve(&args, &env).unwrap();
+        assert_eq!(settings.deadline, Duration::from_secs(120));
+        assert_eq!(settings.phase_tokens, 100);
+        assert_eq!(settings.total_tokens, DEFAULT_TOTAL_TOKENS);
+        assert_eq!(settings.state_home, PathBuf::from("/tmp/s/orch"));
+        args.deadline = Some("5s".into());
+        args.phase_tokens = Some(7);
+        let settings = Settings::resolve(&args, &env).unwrap();
+        assert_eq!((settings.deadline, settings.phase_tokens), (Duration::from_secs(5), 7));
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = GlobalArgs {
+            repo: Some(dir.path().to_owned()),
+            ..GlobalArgs::default()
+        };
+        let error = Settings::resolve(&args, &env_of(&[("ORCHESTRATOR_MEMORY_THRESHOLD", "lots")])).unwrap_err();
+        assert!(error.to_string().contains("ORCHESTRATOR_MEMORY_THRESHOLD"), "{error}");
+        let error = Settings::resolve(&args, &env_of(&[("ORCH_DEADLINE", "soon")])).unwrap_err();
+        assert!(error.to_string().contains("ORCH_DEADLINE"), "{error}");
+    }
+}

@@ -1,0 +1,122 @@
+//! Per-project state under `$XDG_STATE_HOME/orch/projects/<id>/`: run
+//! directories, private worktrees and the lock that serialises runs on one
+//! project. `id = sha1(canonical project path)[:12]`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+
+use crate::plan::sha1_hex;
+
+/// `$XDG_STATE_HOME/orch`, else `~/.local/state/orch`.
+pub fn state_home() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("orch"));
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).context("neither XDG_STATE_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".local/state/orch"))
+}
+
+/// One project's state directory.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: String,
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn new(state_home: &Path, canonical_root: &Path) -> Self {
+        let id = sha1_hex(canonical_root.as_os_str().as_encoded_bytes())[..12].to_owned();
+        Project {
+            dir: state_home.join("projects").join(&id),
+            id,
+        }
+    }
+
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+        self.dir.join("runs").join(run_id)
+    }
+
+    pub fn worktree_dir(&self, run_id: &str) -> PathBuf {
+        self.dir.join("worktrees").join(run_id)
+    }
+
+    /// Takes the project lock, waiting while another run holds it;
+    /// `on_wait` is called once if it has to wait.
+    pub fn lock(&self, limit: Duration, on_wait: impl FnOnce()) -> anyhow::Result<ProjectLock> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+        let path = self.dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open `{}`", path.display()))?;
+        let started = Instant::now();
+        let mut on_wait = Some(on_wait);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(ProjectLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if let Some(callback) = on_wait.take() {
+                        callback();
+                    }
+                    if started.elapsed() > limit {
+                        anyhow::bail!(
+                            "another orch run on this project held its lock for over {}s (`{}`)",
+                            limit.as_secs(),
+                            path.display()
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock `{}`", path.display()));
+                }
+            }
+        }
+    }
+}
+
+/// Held for the duration of a run; released on drop.
+#[derive(Debug)]
+pub struct ProjectLock {
+    _file: File,
+}
+
+/// A sortable, unique run id such as `20261121T235121Z-3f2a`.
+pub fn new_run_id() -> String {
+    let now = SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now).to_string().replace(['-', ':'], "");
+    let nanos = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let salt = sha1_hex(format!("{}-{nanos}", std::process::id()).as_bytes());
+    format!("{stamp}-{}", &salt[..4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_serialises() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::new(dir.path(), Path::new("/some/repo"));
+        assert_eq!(project.id.len(), 12);
+        let held = project.lock(Duration::from_secs(1), || {}).unwrap();
+        let mut waited = false;
+        let second = project.lock(Duration::from_millis(300), || waited = true);
+        assert!(second.is_err() && waited);
+        drop(held);
+        assert!(project.lock(Duration::from_secs(1), || {}).is_ok());
+        let other = Project::new(dir.path(), Path::new("/other/repo"));
+        assert!(other.lock(Duration::from_secs(1), || {}).is_ok());
+    }
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let id = new_run_id();
+        assert_eq!(id.len(), "20261121T235121Z-3f2a".len(), "{id}");
+    }
+}
