@@ -14,7 +14,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Exceeded {
     #[error("phase {phase} used {used} tokens, over its budget of {limit} (raise --phase-tokens)")]
-    PhaseTokens { phase: String, used: usize, limit: usize },
+    PhaseTokens {
+        phase: String,
+        used: usize,
+        limit: usize,
+    },
     #[error("the run used {used} tokens, over its budget of {limit} (raise --total-tokens)")]
     TotalTokens { used: usize, limit: usize },
 }
@@ -67,7 +71,10 @@ impl Tokens {
     pub fn charge(&self, tokens: usize) -> Result<(), Exceeded> {
         let phase = self.current.lock().map(|c| c.clone()).unwrap_or_default();
         let used = {
-            let mut phases = self.phases.lock().map_err(|_| Exceeded::TotalTokens { used: 0, limit: 0 })?;
+            let mut phases = self
+                .phases
+                .lock()
+                .map_err(|_| Exceeded::TotalTokens { used: 0, limit: 0 })?;
             let entry = phases.entry(phase.clone()).or_default();
             *entry += tokens;
             *entry
@@ -92,14 +99,23 @@ impl Tokens {
     /// Tokens the current phase may still use (bounded by the run's remainder).
     pub fn phase_remaining(&self) -> usize {
         let phase = self.current.lock().map(|c| c.clone()).unwrap_or_default();
-        let used = self.phases.lock().ok().and_then(|p| p.get(&phase).copied()).unwrap_or(0);
+        let used = self
+            .phases
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&phase).copied())
+            .unwrap_or(0);
         self.phase_limit
             .saturating_sub(used)
             .min(self.total_limit.saturating_sub(self.total()))
     }
 
     pub fn phase_used(&self, phase: &str) -> usize {
-        self.phases.lock().ok().and_then(|p| p.get(phase).copied()).unwrap_or(0)
+        self.phases
+            .lock()
+            .ok()
+            .and_then(|p| p.get(phase).copied())
+            .unwrap_or(0)
     }
 
     pub fn total(&self) -> usize {
@@ -166,7 +182,9 @@ impl Memory {
         std::thread::Builder::new()
             .name("orch-memory".into())
             .spawn(move || {
-                let Ok(mut system) = sysinfo::System::new() else { return };
+                let Ok(mut system) = sysinfo::System::new() else {
+                    return;
+                };
                 while let Some(memory) = weak.upgrade() {
                     memory.record(sample(&mut system));
                     drop(memory);
@@ -213,7 +231,11 @@ impl Memory {
             fraction,
             waited_ms: started.elapsed().as_millis() as u64,
         };
-        tracing::warn!(fraction, waited_ms = event.waited_ms, "memory above threshold");
+        tracing::warn!(
+            fraction,
+            waited_ms = event.waited_ms,
+            "memory above threshold"
+        );
         if let Ok(mut events) = self.events.lock() {
             events.push(event);
         }
@@ -226,7 +248,9 @@ fn sample(system: &mut sysinfo::System) -> u64 {
     system.refresh_processes_specifics(
         ProcessesToUpdate::All,
         true,
-        ProcessRefreshKind::nothing().with_memory().with_exe(UpdateKind::Never),
+        ProcessRefreshKind::nothing()
+            .with_memory()
+            .with_exe(UpdateKind::Never),
     );
     let me = sysinfo::Pid::from_u32(std::process::id());
     let processes = system.processes();
@@ -312,9 +336,15 @@ mod tests {
         tokens.enter("map");
         assert!(tokens.charge(8).is_ok());
         assert_eq!(tokens.phase_remaining(), 2);
-        assert!(matches!(tokens.charge(3), Err(Exceeded::PhaseTokens { .. })));
+        assert!(matches!(
+            tokens.charge(3),
+            Err(Exceeded::PhaseTokens { .. })
+        ));
         tokens.enter("logic");
-        assert!(matches!(tokens.charge(5), Err(Exceeded::TotalTokens { used: 16, .. })));
+        assert!(matches!(
+            tokens.charge(5),
+            Err(Exceeded::TotalTokens { used: 16, .. })
+        ));
     }
 
     #[test]

@@ -4,16 +4,22 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{BranchType, Repository, Signature, StatusOptions, WorktreeAddOptions, WorktreePruneOptions};
+use git2::{
+    BranchType, Repository, Signature, StatusOptions, WorktreeAddOptions, WorktreePruneOptions,
+};
 
 /// git failures, with what to do about them.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("`{0}` is not inside a git repository (orch works on git repositories: `git init && git add -A && git commit -m init`)")]
+    #[error(
+        "`{0}` is not inside a git repository (orch works on git repositories: `git init && git add -A && git commit -m init`)"
+    )]
     NotARepository(PathBuf),
     #[error("the repository at `{0}` has no commits yet; commit something first")]
     NoCommits(PathBuf),
-    #[error("git identity is not configured; set it with `git config user.name \"Your Name\"` and `git config user.email you@example.com`")]
+    #[error(
+        "git identity is not configured; set it with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
+    )]
     NoIdentity,
     #[error("git: {0}")]
     Git(#[from] git2::Error),
@@ -33,7 +39,8 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository containing `project_dir`.
     pub fn open(project_dir: &Path) -> Result<Self, Error> {
-        let repo = Repository::discover(project_dir).map_err(|_| Error::NotARepository(project_dir.to_owned()))?;
+        let repo = Repository::discover(project_dir)
+            .map_err(|_| Error::NotARepository(project_dir.to_owned()))?;
         let workdir = repo
             .workdir()
             .ok_or_else(|| Error::NotARepository(project_dir.to_owned()))?
@@ -43,13 +50,22 @@ impl Repo {
             .strip_prefix(&workdir)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        Ok(Repo { repo, workdir, subdir })
+        Ok(Repo {
+            repo,
+            workdir,
+            subdir,
+        })
     }
 
     /// HEAD's commit id.
     pub fn head(&self) -> Result<String, Error> {
-        let head = self.repo.head().map_err(|_| Error::NoCommits(self.workdir.clone()))?;
-        let commit = head.peel_to_commit().map_err(|_| Error::NoCommits(self.workdir.clone()))?;
+        let head = self
+            .repo
+            .head()
+            .map_err(|_| Error::NoCommits(self.workdir.clone()))?;
+        let commit = head
+            .peel_to_commit()
+            .map_err(|_| Error::NoCommits(self.workdir.clone()))?;
         Ok(commit.id().to_string())
     }
 
@@ -59,7 +75,11 @@ impl Repo {
         let mut options = StatusOptions::new();
         options.include_untracked(false).include_ignored(false);
         let statuses = self.repo.statuses(Some(&mut options))?;
-        let prefix = if self.subdir.is_empty() { String::new() } else { format!("{}/", self.subdir) };
+        let prefix = if self.subdir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.subdir)
+        };
         Ok(statuses
             .iter()
             .filter(|s| !s.status().is_empty())
@@ -70,7 +90,11 @@ impl Repo {
 
     /// Adds a linked worktree at `path` on a new temporary branch at HEAD.
     pub fn add_worktree(&self, run_id: &str, path: &Path) -> Result<Worktree, Error> {
-        let head = self.repo.head()?.peel_to_commit().map_err(|_| Error::NoCommits(self.workdir.clone()))?;
+        let head = self
+            .repo
+            .head()?
+            .peel_to_commit()
+            .map_err(|_| Error::NoCommits(self.workdir.clone()))?;
         let temporary = format!("orch/tmp/{run_id}");
         let branch = self.repo.branch(&temporary, &head, true)?;
         let name = format!("orch-{run_id}");
@@ -98,7 +122,11 @@ impl Repo {
     /// The commit a local branch points at, if it exists.
     pub fn branch_commit(&self, branch: &str) -> Option<String> {
         let branch = self.repo.find_branch(branch, BranchType::Local).ok()?;
-        branch.get().peel_to_commit().ok().map(|c| c.id().to_string())
+        branch
+            .get()
+            .peel_to_commit()
+            .ok()
+            .map(|c| c.id().to_string())
     }
 }
 
@@ -114,25 +142,46 @@ pub struct Worktree {
 impl Worktree {
     /// Commits `files` (relative to the project directory `subdir`) and
     /// points `branch` at the commit (force, so a re-run updates it).
-    pub fn commit(&self, subdir: &str, files: &[String], message: &str, branch: &str) -> Result<String, Error> {
+    pub fn commit(
+        &self,
+        subdir: &str,
+        files: &[String],
+        message: &str,
+        branch: &str,
+    ) -> Result<String, Error> {
         let repo = Repository::open(&self.path)?;
         let signature: Signature = repo.signature().map_err(|_| Error::NoIdentity)?;
         let mut index = repo.index()?;
         for file in files {
-            let path = if subdir.is_empty() { file.clone() } else { format!("{subdir}/{file}") };
+            let path = if subdir.is_empty() {
+                file.clone()
+            } else {
+                format!("{subdir}/{file}")
+            };
             index.add_path(Path::new(&path))?;
         }
         index.write()?;
         let tree = repo.find_tree(index.write_tree()?)?;
         let parent = repo.head()?.peel_to_commit()?;
-        let commit = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[&parent])?;
+        let commit = repo.commit(
+            Some("HEAD"),
+            &signature,
+            &signature,
+            message,
+            &tree,
+            &[&parent],
+        )?;
         let commit = repo.find_commit(commit)?;
         repo.branch(branch, &commit, true)?;
         Ok(commit.id().to_string())
     }
 
     fn full(subdir: &str, file: &str) -> String {
-        if subdir.is_empty() { file.to_owned() } else { format!("{subdir}/{file}") }
+        if subdir.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{subdir}/{file}")
+        }
     }
 
     /// Restores `files` to HEAD (so a retried EXECUTE starts clean).
@@ -155,7 +204,11 @@ impl Worktree {
         let repo = Repository::open(&self.path)?;
         let mut options = StatusOptions::new();
         options.include_untracked(false).include_ignored(false);
-        let prefix = if subdir.is_empty() { String::new() } else { format!("{subdir}/") };
+        let prefix = if subdir.is_empty() {
+            String::new()
+        } else {
+            format!("{subdir}/")
+        };
         let mut changed: Vec<String> = repo
             .statuses(Some(&mut options))?
             .iter()
@@ -220,7 +273,11 @@ mod tests {
     use super::*;
 
     fn git(dir: &Path, args: &[&str]) {
-        let status = std::process::Command::new("git").args(args).current_dir(dir).status().unwrap();
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
         assert!(status.success(), "git {args:?}");
     }
 
@@ -242,13 +299,29 @@ mod tests {
         assert_eq!(repo.dirty_files().unwrap(), ["a.py"]);
         let state = tempfile::tempdir().unwrap();
         let mut worktree = repo.add_worktree("r1", &state.path().join("wt")).unwrap();
-        assert_eq!(std::fs::read_to_string(worktree.path.join("sub/a.py")).unwrap(), "x = 1\n");
+        assert_eq!(
+            std::fs::read_to_string(worktree.path.join("sub/a.py")).unwrap(),
+            "x = 1\n"
+        );
         std::fs::write(worktree.path.join("sub/a.py"), "x = 3\n").unwrap();
-        let commit = worktree.commit("sub", &["a.py".into()], "change\n\nOrch-Plan: abc", "orch/test-1").unwrap();
+        let commit = worktree
+            .commit(
+                "sub",
+                &["a.py".into()],
+                "change\n\nOrch-Plan: abc",
+                "orch/test-1",
+            )
+            .unwrap();
         worktree.remove();
         assert!(!state.path().join("wt").exists());
-        assert_eq!(repo.branch_commit("orch/test-1").as_deref(), Some(commit.as_str()));
+        assert_eq!(
+            repo.branch_commit("orch/test-1").as_deref(),
+            Some(commit.as_str())
+        );
         assert!(repo.branch_commit("orch/tmp/r1").is_none());
-        assert_eq!(std::fs::read_to_string(root.join("sub/a.py")).unwrap(), "x = 2  # uncommitted\n");
+        assert_eq!(
+            std::fs::read_to_string(root.join("sub/a.py")).unwrap(),
+            "x = 2  # uncommitted\n"
+        );
     }
 }

@@ -81,7 +81,11 @@ impl Intent {
     pub fn describe(&self) -> String {
         match self {
             Intent::Rename(r) => {
-                let scope = r.scope.as_deref().map(|s| format!(" in {s}")).unwrap_or_default();
+                let scope = r
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
                 format!("rename {} {} to {}{scope}", r.symbol.as_str(), r.old, r.new)
             }
         }
@@ -152,12 +156,16 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
             "in" | "from" | "within" | "inside" if !tokens[i].quoted && scope.is_none() => {
                 let mut j = i + 1;
                 // "in the shop.util module", "in module shop/util.py"
-                while j < tokens.len() && matches!(lowered[j].as_str(), "the" | "module" | "package" | "file") && !tokens[j].quoted {
+                while j < tokens.len()
+                    && matches!(lowered[j].as_str(), "the" | "module" | "package" | "file")
+                    && !tokens[j].quoted
+                {
                     j += 1;
                 }
                 scope = Some(tokens.get(j)?.text.clone());
                 j += 1;
-                if j < tokens.len() && matches!(lowered[j].as_str(), "module" | "package" | "file") {
+                if j < tokens.len() && matches!(lowered[j].as_str(), "module" | "package" | "file")
+                {
                     j += 1;
                 }
                 i = j;
@@ -173,12 +181,19 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
 /// `shop.util.make_str` names the module in its prefix.
 fn split_dotted(old: &str, scope: Option<String>) -> (String, Option<String>) {
     match old.rsplit_once('.') {
-        Some((module, name)) if scope.is_none() && !module.is_empty() => (name.to_owned(), Some(module.to_owned())),
+        Some((module, name)) if scope.is_none() && !module.is_empty() => {
+            (name.to_owned(), Some(module.to_owned()))
+        }
         _ => (old.to_owned(), scope),
     }
 }
 
-fn build_rename(symbol: SymbolKind, old: String, new: String, scope: Option<String>) -> Result<Intent, Error> {
+fn build_rename(
+    symbol: SymbolKind,
+    old: String,
+    new: String,
+    scope: Option<String>,
+) -> Result<Intent, Error> {
     let old = strip_call(&old);
     let new = strip_call(&new);
     for name in [&old, &new] {
@@ -187,7 +202,12 @@ fn build_rename(symbol: SymbolKind, old: String, new: String, scope: Option<Stri
     if old == new {
         return Err(Error::SameName(old));
     }
-    Ok(Intent::Rename(Rename { symbol, old, new, scope }))
+    Ok(Intent::Rename(Rename {
+        symbol,
+        old,
+        new,
+        scope,
+    }))
 }
 
 /// `make_str()` is a natural way to write a function's name.
@@ -203,18 +223,23 @@ pub fn validate_identifier(name: &str) -> Result<(), Error> {
         _ => false,
     };
     if !valid {
-        return Err(Error::InvalidName { name: name.to_owned() });
+        return Err(Error::InvalidName {
+            name: name.to_owned(),
+        });
     }
     if KEYWORDS.contains(&name) {
-        return Err(Error::Keyword { name: name.to_owned() });
+        return Err(Error::Keyword {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
 
 const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
 ];
 
 #[derive(Debug)]
@@ -259,13 +284,17 @@ fn tokenize(command: &str) -> Result<Vec<Token>, Error> {
             text.push(d);
             chars.next();
         }
-        tokens.push(Token { text, quoted: false });
+        tokens.push(Token {
+            text,
+            quoted: false,
+        });
     }
     // A trailing full stop is prose, not part of a name.
-    if let Some(last) = tokens.last_mut() {
-        if !last.quoted && last.text.ends_with('.') {
-            last.text.pop();
-        }
+    if let Some(last) = tokens.last_mut()
+        && !last.quoted
+        && last.text.ends_with('.')
+    {
+        last.text.pop();
     }
     Ok(tokens)
 }
@@ -287,15 +316,42 @@ mod tests {
     fn rename_phrasings() {
         use SymbolKind::*;
         let cases = [
-            ("rename make_str to make_text", rename(Any, "make_str", "make_text", None)),
-            ("rename function make_str to make_text", rename(Function, "make_str", "make_text", None)),
-            ("Rename the function `make_str` to `make_text`", rename(Function, "make_str", "make_text", None)),
-            ("rename class Price to Amount in shop/money.py", rename(Class, "Price", "Amount", Some("shop/money.py"))),
-            ("rename make_str in shop/util.py to make_text", rename(Any, "make_str", "make_text", Some("shop/util.py"))),
-            ("rename shop.util.make_str to make_text", rename(Any, "make_str", "make_text", Some("shop.util"))),
-            ("rename def make_str() into make_text()", rename(Function, "make_str", "make_text", None)),
-            ("rename 'make_str' to \"make_text\" in the shop.util module", rename(Any, "make_str", "make_text", Some("shop.util"))),
-            ("rename function make_str to make_text.", rename(Function, "make_str", "make_text", None)),
+            (
+                "rename make_str to make_text",
+                rename(Any, "make_str", "make_text", None),
+            ),
+            (
+                "rename function make_str to make_text",
+                rename(Function, "make_str", "make_text", None),
+            ),
+            (
+                "Rename the function `make_str` to `make_text`",
+                rename(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename class Price to Amount in shop/money.py",
+                rename(Class, "Price", "Amount", Some("shop/money.py")),
+            ),
+            (
+                "rename make_str in shop/util.py to make_text",
+                rename(Any, "make_str", "make_text", Some("shop/util.py")),
+            ),
+            (
+                "rename shop.util.make_str to make_text",
+                rename(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename def make_str() into make_text()",
+                rename(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename 'make_str' to \"make_text\" in the shop.util module",
+                rename(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename function make_str to make_text.",
+                rename(Function, "make_str", "make_text", None),
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(parse(text), Ok(expected), "{text}");
@@ -304,11 +360,23 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert!(matches!(parse("make everything faster"), Err(Error::Unknown { .. })));
-        assert!(matches!(parse("rename make_str"), Err(Error::Unknown { .. })));
+        assert!(matches!(
+            parse("make everything faster"),
+            Err(Error::Unknown { .. })
+        ));
+        assert!(matches!(
+            parse("rename make_str"),
+            Err(Error::Unknown { .. })
+        ));
         assert!(matches!(parse(""), Err(Error::Unknown { .. })));
-        assert!(matches!(parse("rename a to class"), Err(Error::Keyword { .. })));
-        assert!(matches!(parse("rename a to 9lives"), Err(Error::InvalidName { .. })));
+        assert!(matches!(
+            parse("rename a to class"),
+            Err(Error::Keyword { .. })
+        ));
+        assert!(matches!(
+            parse("rename a to 9lives"),
+            Err(Error::InvalidName { .. })
+        ));
         assert!(matches!(parse("rename a to a"), Err(Error::SameName(_))));
         assert!(matches!(parse("rename `a to b"), Err(Error::Unbalanced(_))));
     }

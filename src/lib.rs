@@ -56,12 +56,42 @@ pub async fn run(cli: Cli) -> i32 {
                 }
             }
         }
-        Command::Run { command } => run_mode(&cli.global, Mode::Run { command: command.join(" ") }, printer).await,
-        Command::Plan { command } => run_mode(&cli.global, Mode::Plan { command: command.join(" ") }, printer).await,
+        Command::Run { command } => {
+            run_mode(
+                &cli.global,
+                Mode::Run {
+                    command: command.join(" "),
+                },
+                printer,
+            )
+            .await
+        }
+        Command::Plan { command } => {
+            run_mode(
+                &cli.global,
+                Mode::Plan {
+                    command: command.join(" "),
+                },
+                printer,
+            )
+            .await
+        }
         Command::Replay { plan } => match load_plan(&plan) {
-            Ok(plan) => run_mode(&cli.global, Mode::Replay { plan: Box::new(plan) }, printer).await,
+            Ok(plan) => {
+                run_mode(
+                    &cli.global,
+                    Mode::Replay {
+                        plan: Box::new(plan),
+                    },
+                    printer,
+                )
+                .await
+            }
             Err(error) => {
-                printer.error(&error, Some("plan files come from `orch plan --plan-out FILE` or a run's directory"));
+                printer.error(
+                    &error,
+                    Some("plan files come from `orch plan --plan-out FILE` or a run's directory"),
+                );
                 exit::USAGE
             }
         },
@@ -70,10 +100,12 @@ pub async fn run(cli: Cli) -> i32 {
 
 /// Reads and validates a plan file.
 pub fn load_plan(path: &std::path::Path) -> anyhow::Result<plan::Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan file `{}`", path.display()))?;
-    let plan: plan::Plan =
-        serde_json::from_str(&text).with_context(|| format!("`{}` is not a valid orch plan", path.display()))?;
-    plan.validate().with_context(|| format!("`{}` is not a valid orch plan", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read plan file `{}`", path.display()))?;
+    let plan: plan::Plan = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a valid orch plan", path.display()))?;
+    plan.validate()
+        .with_context(|| format!("`{}` is not a valid orch plan", path.display()))?;
     Ok(plan)
 }
 
@@ -126,10 +158,10 @@ fn report(printer: &Printer, finished: &Finished, json: bool, is_plan: bool) {
             if let Some(plan) = &finished.plan {
                 printer.data(&serde_json::to_string_pretty(plan).unwrap_or_default());
             }
-        } else if record.dry_run {
-            if let Some(diff) = finished.diff.as_deref().filter(|d| !d.is_empty()) {
-                printer.data(diff);
-            }
+        } else if record.dry_run
+            && let Some(diff) = finished.diff.as_deref().filter(|d| !d.is_empty())
+        {
+            printer.data(diff);
         }
         if let Some(plan) = &finished.plan {
             summarise_plan(printer, plan);
@@ -161,7 +193,12 @@ fn report(printer: &Printer, finished: &Finished, json: bool, is_plan: bool) {
 fn summarise_plan(printer: &Printer, plan: &plan::Plan) {
     let edits: Vec<_> = plan.edits().collect();
     let sites: usize = edits.iter().map(|(_, _, e)| e.len()).sum();
-    let mut text = format!("plan {}: {} — {sites} edits in {} files", plan.short_id(), plan.intent.describe(), edits.len());
+    let mut text = format!(
+        "plan {}: {} — {sites} edits in {} files",
+        plan.short_id(),
+        plan.intent.describe(),
+        edits.len()
+    );
     if let Some(risk) = &plan.risk {
         text.push_str(&format!(
             "; risk {} (P(tests pass) {:.2}, P(on time) {:.2})",
@@ -169,11 +206,19 @@ fn summarise_plan(printer: &Printer, plan: &plan::Plan) {
         ));
     }
     printer.note(&text);
-    let left: Vec<_> = plan.report.mentions.iter().chain(&plan.report.uncertain).collect();
+    let left: Vec<_> = plan
+        .report
+        .mentions
+        .iter()
+        .chain(&plan.report.uncertain)
+        .collect();
     if !left.is_empty() {
         printer.note("left alone:");
         for site in left.iter().take(10) {
-            printer.note(&format!("  {}:{}:{}: {}", site.file, site.line, site.column, site.note));
+            printer.note(&format!(
+                "  {}:{}:{}: {}",
+                site.file, site.line, site.column, site.note
+            ));
         }
         if left.len() > 10 || plan.report.truncated {
             printer.note("  … (more in plan.json)");

@@ -101,7 +101,11 @@ pub struct Finished {
 }
 
 /// Sets a run up, runs it and cleans up.
-pub async fn run(settings: Settings, mode: Mode, printer: Arc<Printer>) -> anyhow::Result<Finished> {
+pub async fn run(
+    settings: Settings,
+    mode: Mode,
+    printer: Arc<Printer>,
+) -> anyhow::Result<Finished> {
     crate::budget::warm_up();
     let repo = Repo::open(&settings.repo)?;
     let head = repo.head()?;
@@ -113,15 +117,23 @@ pub async fn run(settings: Settings, mode: Mode, printer: Arc<Printer>) -> anyho
     })?;
     let run_id = state::new_run_id();
     let run_dir = project.run_dir(&run_id);
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot create `{}`", run_dir.display()))?;
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("cannot create `{}`", run_dir.display()))?;
     let deadline = Deadline::new(settings.deadline);
     let worktree = repo.add_worktree(&run_id, &project.worktree_dir(&run_id))?;
-    let root = if repo.subdir.is_empty() { worktree.path.clone() } else { worktree.path.join(&repo.subdir) };
+    let root = if repo.subdir.is_empty() {
+        worktree.path.clone()
+    } else {
+        worktree.path.join(&repo.subdir)
+    };
     let tokens = Arc::new(Tokens::new(settings.phase_tokens, settings.total_tokens));
     let mut specs = BTreeMap::new();
     for role in Role::ALL {
-        let python = (role == Role::Test).then_some(settings.python.as_deref()).flatten();
-        let mut spec = ServerSpec::builtin(role.as_str(), &root, python).context("cannot find orch's own executable")?;
+        let python = (role == Role::Test)
+            .then_some(settings.python.as_deref())
+            .flatten();
+        let mut spec = ServerSpec::builtin(role.as_str(), &root, python)
+            .context("cannot find orch's own executable")?;
         spec.call_timeout = settings.deadline;
         specs.insert(role, spec);
     }
@@ -162,7 +174,8 @@ pub async fn run(settings: Settings, mode: Mode, printer: Arc<Printer>) -> anyho
             _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
         }
     };
-    let (phases, details, plan, verdict) = (driver.phases, driver.details, driver.plan, driver.verdict);
+    let (phases, details, plan, verdict) =
+        (driver.phases, driver.details, driver.plan, driver.verdict);
 
     // Clean up whatever happened.
     ctx.pool.shutdown().await;
@@ -172,12 +185,34 @@ pub async fn run(settings: Settings, mode: Mode, printer: Arc<Printer>) -> anyho
 
     let (success, stop_reason, error, exit_code, hint) = match &outcome {
         Ok(()) => (true, None, None, 0, None),
-        Err(Failure::Input { message, hint }) => (false, Some("input".to_owned()), Some(message.clone()), 2, hint.clone()),
+        Err(Failure::Input { message, hint }) => (
+            false,
+            Some("input".to_owned()),
+            Some(message.clone()),
+            2,
+            hint.clone(),
+        ),
         Err(Failure::Stop { reason, message }) => {
-            let code = if *reason == StopReason::Interrupted { 130 } else { 1 };
-            (false, Some(reason.as_str().to_owned()), Some(message.clone()), code, stop_hint(*reason))
+            let code = if *reason == StopReason::Interrupted {
+                130
+            } else {
+                1
+            };
+            (
+                false,
+                Some(reason.as_str().to_owned()),
+                Some(message.clone()),
+                code,
+                stop_hint(*reason),
+            )
         }
-        Err(Failure::Mcp(e)) => (false, Some("error".to_owned()), Some(e.to_string()), 1, None),
+        Err(Failure::Mcp(e)) => (
+            false,
+            Some("error".to_owned()),
+            Some(e.to_string()),
+            1,
+            None,
+        ),
     };
     let record = Record {
         run_id: ctx.run_id.clone(),
@@ -217,16 +252,22 @@ pub async fn run(settings: Settings, mode: Mode, printer: Arc<Printer>) -> anyho
 
 fn stop_hint(reason: StopReason) -> Option<String> {
     match reason {
-        StopReason::BudgetTokens => Some("raise --phase-tokens / --total-tokens (or ORCH_PHASE_TOKENS / ORCH_TOTAL_TOKENS)".into()),
+        StopReason::BudgetTokens => Some(
+            "raise --phase-tokens / --total-tokens (or ORCH_PHASE_TOKENS / ORCH_TOTAL_TOKENS)"
+                .into(),
+        ),
         StopReason::BudgetDeadline => Some("raise --deadline (or ORCH_DEADLINE)".into()),
-        StopReason::Tests => Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into()),
+        StopReason::Tests => {
+            Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into())
+        }
         _ => None,
     }
 }
 
 /// Resolves on SIGINT or SIGTERM.
 async fn interrupted() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async {
@@ -254,7 +295,13 @@ impl Driver<'_> {
         let plan = match mode {
             Mode::Run { command } | Mode::Plan { command } => {
                 let intent = crate::intent::parse(command).map_err(|e| {
-                    Failure::input(e.to_string(), Some(format!("orch understands: {}", crate::intent::FORMS.join("; "))))
+                    Failure::input(
+                        e.to_string(),
+                        Some(format!(
+                            "orch understands: {}",
+                            crate::intent::FORMS.join("; ")
+                        )),
+                    )
                 })?;
                 let plan = self.make_plan(command, &intent).await?;
                 self.plan = Some(plan.clone());
@@ -270,16 +317,31 @@ impl Driver<'_> {
             }
         };
         self.refuse_dirty_targets(&plan)?;
-        let schedule = self.step("OPTIMIZE", 2, async || phase::optimize::run(ctx, &plan).await).await?;
+        let schedule = self
+            .step("OPTIMIZE", 2, async || {
+                phase::optimize::run(ctx, &plan).await
+            })
+            .await?;
         self.detail("schedule", &schedule);
-        let outcome = self.step("EXECUTE", 60, async || phase::execute::run(ctx, &plan, &schedule).await).await?;
+        let outcome = self
+            .step("EXECUTE", 60, async || {
+                phase::execute::run(ctx, &plan, &schedule).await
+            })
+            .await?;
         self.detail("execute", &outcome);
-        let verdict = self.step("REVIEW", 10, async || phase::review::run(ctx, &plan, &outcome).await).await?;
-        self.detail("review", &serde_json::json!({
-            "changed_files": verdict.changed_files,
-            "syntax": verdict.syntax,
-            "new_failures": verdict.new_failures,
-        }));
+        let verdict = self
+            .step("REVIEW", 10, async || {
+                phase::review::run(ctx, &plan, &outcome).await
+            })
+            .await?;
+        self.detail(
+            "review",
+            &serde_json::json!({
+                "changed_files": verdict.changed_files,
+                "syntax": verdict.syntax,
+                "new_failures": verdict.new_failures,
+            }),
+        );
         self.verdict = Some(verdict);
         Ok(())
     }
@@ -288,28 +350,48 @@ impl Driver<'_> {
         let ctx = self.ctx;
         let Intent::Rename(rename) = intent;
         let rename: &Rename = rename;
-        let map = self.step("MAP", 8, async || phase::map::run(ctx, rename).await).await?;
+        let map = self
+            .step("MAP", 8, async || phase::map::run(ctx, rename).await)
+            .await?;
         self.detail("map", &map);
-        let analysis = self.step("LOGIC", 12, async || phase::logic::run(ctx, rename, &map).await).await?;
-        self.detail("logic", &serde_json::json!({
-            "definition": analysis.definition,
-            "sites": analysis.sites,
-            "files": analysis.files.len(),
-            "pruned_files": analysis.pruned_files,
-            "target_modules": analysis.target_modules,
-            "mentions": analysis.mentions_total,
-            "uncertain": analysis.uncertain_total,
-        }));
-        let risk: Risk = self.step("MONTE CARLO", 4, async || phase::monte_carlo::run(ctx, &analysis, &rename.old).await).await?;
+        let analysis = self
+            .step("LOGIC", 12, async || {
+                phase::logic::run(ctx, rename, &map).await
+            })
+            .await?;
+        self.detail(
+            "logic",
+            &serde_json::json!({
+                "definition": analysis.definition,
+                "sites": analysis.sites,
+                "files": analysis.files.len(),
+                "pruned_files": analysis.pruned_files,
+                "target_modules": analysis.target_modules,
+                "mentions": analysis.mentions_total,
+                "uncertain": analysis.uncertain_total,
+            }),
+        );
+        let risk: Risk = self
+            .step("MONTE CARLO", 4, async || {
+                phase::monte_carlo::run(ctx, &analysis, &rename.old).await
+            })
+            .await?;
         self.detail("risk", &risk);
-        self.step("PLAN", 4, async || phase::plan::run(ctx, command, intent, rename, &analysis, &risk).await).await
+        self.step("PLAN", 4, async || {
+            phase::plan::run(ctx, command, intent, rename, &analysis, &risk).await
+        })
+        .await
     }
 
     /// Planned files with uncommitted changes in the user's checkout would
     /// make the branch silently drop or conflict with them: refuse.
     fn refuse_dirty_targets(&self, plan: &Plan) -> Result<(), Failure> {
         let ctx = self.ctx;
-        let touched: Vec<&str> = plan.edits().map(|(f, _, _)| f).filter(|f| ctx.dirty_files.iter().any(|d| d == f)).collect();
+        let touched: Vec<&str> = plan
+            .edits()
+            .map(|(f, _, _)| f)
+            .filter(|f| ctx.dirty_files.iter().any(|d| d == f))
+            .collect();
         if !ctx.dirty_files.is_empty() {
             ctx.printer.note("note: uncommitted changes in your checkout are not part of the base (orch works from HEAD)");
         }
@@ -317,8 +399,14 @@ impl Driver<'_> {
             return Ok(());
         }
         Err(Failure::input(
-            format!("these planned files have uncommitted changes: {}", touched.join(", ")),
-            Some("commit or stash them first (orch edits HEAD's version in a private worktree)".into()),
+            format!(
+                "these planned files have uncommitted changes: {}",
+                touched.join(", ")
+            ),
+            Some(
+                "commit or stash them first (orch edits HEAD's version in a private worktree)"
+                    .into(),
+            ),
         ))
     }
 
@@ -329,7 +417,12 @@ impl Driver<'_> {
     }
 
     /// Runs one phase under its deadline share, retrying retryable failures.
-    async fn step<T>(&mut self, name: &str, weight: u32, mut attempt: impl AsyncFnMut() -> Result<T, Failure>) -> Result<T, Failure> {
+    async fn step<T>(
+        &mut self,
+        name: &str,
+        weight: u32,
+        mut attempt: impl AsyncFnMut() -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
         let ctx = self.ctx;
         let index = PHASES.iter().position(|p| p.0 == name).unwrap_or(0);
         ctx.tokens.enter(name);
@@ -355,14 +448,25 @@ impl Driver<'_> {
                 }
                 Ok(Err(Failure::Mcp(error))) if error.is_retryable() && retries < MAX_RETRIES => {
                     retries += 1;
-                    ctx.printer.warn(&format!("{name}: {error}; retrying ({retries}/{MAX_RETRIES})"));
+                    ctx.printer.warn(&format!(
+                        "{name}: {error}; retrying ({retries}/{MAX_RETRIES})"
+                    ));
                 }
                 Ok(result) => break result,
             }
         };
         let (status, error) = match &result {
             Ok(_) => ("ok", None),
-            Err(Failure::Stop { .. }) => ("stopped", Some(result.as_ref().err().map(Failure::message).unwrap_or_default())),
+            Err(Failure::Stop { .. }) => (
+                "stopped",
+                Some(
+                    result
+                        .as_ref()
+                        .err()
+                        .map(Failure::message)
+                        .unwrap_or_default(),
+                ),
+            ),
             Err(other) => ("failed", Some(other.message())),
         };
         let duration = started.elapsed();

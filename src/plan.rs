@@ -33,7 +33,9 @@ pub enum Error {
     MissingDep { node: String, dep: String },
     #[error("the plan has a cycle through node `{0}`")]
     Cycle(String),
-    #[error("plan id `{found}` does not match its content (expected `{expected}`); was the file edited by hand?")]
+    #[error(
+        "plan id `{found}` does not match its content (expected `{expected}`); was the file edited by hand?"
+    )]
     IdMismatch { found: String, expected: String },
 }
 
@@ -74,9 +76,9 @@ pub struct Repository {
     pub head: String,
 }
 
-/// One node of the DAG.
+/// One node of the DAG. (Unknown fields cannot be denied here: serde does
+/// not support that together with the flattened action.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Node {
     /// Unique within the plan, e.g. `edit:shop/util.py`.
     pub id: String,
@@ -123,10 +125,7 @@ pub enum Action {
         files: Vec<String>,
     },
     /// Push the branch and open or update a pull request.
-    Publish {
-        remote: String,
-        branch: String,
-    },
+    Publish { remote: String, branch: String },
 }
 
 impl Action {
@@ -276,7 +275,9 @@ impl Plan {
     /// The branch the commit node commits on, if the plan commits.
     pub fn branch(&self) -> Option<String> {
         self.nodes.iter().find_map(|node| match &node.action {
-            Action::Commit { branch_prefix, .. } => Some(format!("{branch_prefix}-{}", self.short_id())),
+            Action::Commit { branch_prefix, .. } => {
+                Some(format!("{branch_prefix}-{}", self.short_id()))
+            }
             _ => None,
         })
     }
@@ -334,7 +335,9 @@ impl Plan {
                 }
             }
         }
-        let mut ready: BTreeSet<usize> = (0..self.nodes.len()).filter(|&i| indegree[i] == 0).collect();
+        let mut ready: BTreeSet<usize> = (0..self.nodes.len())
+            .filter(|&i| indegree[i] == 0)
+            .collect();
         let mut order = Vec::with_capacity(self.nodes.len());
         while let Some(i) = ready.pop_first() {
             order.push(i);
@@ -385,7 +388,10 @@ fn validate_node(node: &Node) -> Result<(), Error> {
             let mut previous_end = 0usize;
             for (i, edit) in edits.iter().enumerate() {
                 if edit.end < edit.start {
-                    return Err(fail(format!("edit {i}: end {} is before start {}", edit.end, edit.start)));
+                    return Err(fail(format!(
+                        "edit {i}: end {} is before start {}",
+                        edit.end, edit.start
+                    )));
                 }
                 if edit.old.len() != edit.end - edit.start {
                     return Err(fail(format!(
@@ -415,12 +421,20 @@ fn validate_node(node: &Node) -> Result<(), Error> {
         }
         Action::Test { runner, .. } => {
             if runner != "pytest" {
-                return Err(fail(format!("unknown test runner `{runner}` (known: pytest)")));
+                return Err(fail(format!(
+                    "unknown test runner `{runner}` (known: pytest)"
+                )));
             }
         }
-        Action::Commit { branch_prefix, files, .. } => {
+        Action::Commit {
+            branch_prefix,
+            files,
+            ..
+        } => {
             if git_ref_invalid(branch_prefix) {
-                return Err(fail(format!("`{branch_prefix}` is not a valid branch name")));
+                return Err(fail(format!(
+                    "`{branch_prefix}` is not a valid branch name"
+                )));
             }
             for file in files {
                 check_relative_path(file).map_err(fail)?;
@@ -428,7 +442,9 @@ fn validate_node(node: &Node) -> Result<(), Error> {
         }
         Action::Publish { branch, remote } => {
             if git_ref_invalid(branch) || remote.is_empty() {
-                return Err(fail(format!("invalid remote `{remote}` or branch `{branch}`")));
+                return Err(fail(format!(
+                    "invalid remote `{remote}` or branch `{branch}`"
+                )));
             }
         }
     }
@@ -443,7 +459,9 @@ fn check_relative_path(path: &str) -> Result<(), String> {
         || path.contains('\0')
         || path.split('/').any(|part| part == ".." || part.is_empty())
     {
-        return Err(format!("`{path}` is not a relative path inside the project"));
+        return Err(format!(
+            "`{path}` is not a relative path inside the project"
+        ));
     }
     Ok(())
 }
@@ -455,16 +473,20 @@ fn git_ref_invalid(name: &str) -> bool {
         || name.ends_with(".lock")
         || name.contains("..")
         || name.contains("//")
-        || name.chars().any(|c| c.is_whitespace() || "~^:?*[\\".contains(c))
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || "~^:?*[\\".contains(c))
 }
 
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// SHA-1 (hex) of bytes: the preimage hash used by edit nodes.
@@ -479,10 +501,16 @@ pub fn apply_edits(source: &str, edits: &[TextEdit]) -> Result<String, String> {
     let mut cursor = 0usize;
     for (i, edit) in edits.iter().enumerate() {
         if edit.start < cursor || edit.end > source.len() || edit.end < edit.start {
-            return Err(format!("edit {i} ({}..{}) is out of order or out of range", edit.start, edit.end));
+            return Err(format!(
+                "edit {i} ({}..{}) is out of order or out of range",
+                edit.start, edit.end
+            ));
         }
         let Some(current) = source.get(edit.start..edit.end) else {
-            return Err(format!("edit {i} ({}..{}) does not fall on character boundaries", edit.start, edit.end));
+            return Err(format!(
+                "edit {i} ({}..{}) does not fall on character boundaries",
+                edit.start, edit.end
+            ));
         };
         if current != edit.old {
             return Err(format!(
@@ -581,11 +609,22 @@ mod tests {
     }
 
     #[test]
+    fn plans_round_trip_through_json() {
+        let p = plan(vec![edit_node("e", &[])]);
+        let text = serde_json::to_string(&p).unwrap();
+        let back: Plan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        assert!(back.validate().is_ok());
+    }
+
+    #[test]
     fn unknown_kind_is_refused_by_the_parser() {
         let p = plan(vec![edit_node("e", &[])]);
         let mut value = serde_json::to_value(&p).unwrap();
         value["nodes"][0]["kind"] = "explode".into();
-        let err = serde_json::from_value::<Plan>(value).unwrap_err().to_string();
+        let err = serde_json::from_value::<Plan>(value)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("explode"), "{err}");
     }
 
@@ -599,7 +638,11 @@ mod tests {
 
     #[test]
     fn topological_order_follows_deps() {
-        let p = plan(vec![edit_node("c", &["b"]), edit_node("b", &["a"]), edit_node("a", &[])]);
+        let p = plan(vec![
+            edit_node("c", &["b"]),
+            edit_node("b", &["a"]),
+            edit_node("a", &[]),
+        ]);
         let order: Vec<&str> = p
             .topological_order()
             .unwrap()
@@ -618,7 +661,10 @@ mod tests {
             old: "old".into(),
             new: "brand_new".into(),
         }];
-        assert_eq!(apply_edits("def old(): pass", &edits).unwrap(), "def brand_new(): pass");
+        assert_eq!(
+            apply_edits("def old(): pass", &edits).unwrap(),
+            "def brand_new(): pass"
+        );
         assert!(apply_edits("def xyz(): pass", &edits).is_err());
     }
 }

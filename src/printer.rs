@@ -36,25 +36,27 @@ impl Printer {
             return;
         }
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{spinner} [{pos}/{len}] {prefix:12} {wide_msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style = ProgressStyle::with_template(
+            "{spinner} [{pos}/{len}] {prefix:12} {wide_msg} {elapsed}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.set_position(index as u64);
         bar.set_prefix(phase.to_owned());
         bar.enable_steady_tick(Duration::from_millis(100));
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(old) = slot.replace(bar) {
-                old.finish_and_clear();
-            }
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(old) = slot.replace(bar)
+        {
+            old.finish_and_clear();
         }
     }
 
     /// Updates the current phase's message.
     pub fn progress(&self, message: &str) {
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(bar) = slot.as_ref() {
-                bar.set_message(message.to_owned());
-            }
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.set_message(message.to_owned());
         }
     }
 
@@ -62,15 +64,18 @@ impl Printer {
     pub fn phase_finished(&self, phase: &str, status: &str, duration: Duration, tokens: usize) {
         self.clear_bar();
         if self.chatty() {
-            self.line(&format!("  {phase:<12} {status:<8} {:>7.0} ms {tokens:>6} tokens", duration.as_secs_f64() * 1000.0));
+            self.line(&format!(
+                "  {phase:<12} {status:<8} {:>7.0} ms {tokens:>6} tokens",
+                duration.as_secs_f64() * 1000.0
+            ));
         }
     }
 
     fn clear_bar(&self) {
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(bar) = slot.take() {
-                bar.finish_and_clear();
-            }
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
         }
     }
 

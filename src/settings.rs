@@ -55,37 +55,74 @@ pub const DEFAULT_PARALLELISM: usize = 8;
 
 impl Settings {
     /// Resolves flags, then `env`, then defaults.
-    pub fn resolve(args: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Error> {
+    pub fn resolve(
+        args: &GlobalArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, Error> {
         let repo = match &args.repo {
             Some(dir) => dir.clone(),
             None => {
-                let cwd = std::env::current_dir().map_err(|e| Error::State(format!("cannot read the current directory: {e}")))?;
+                let cwd = std::env::current_dir()
+                    .map_err(|e| Error::State(format!("cannot read the current directory: {e}")))?;
                 git2::Repository::discover(&cwd)
                     .ok()
                     .and_then(|r| r.workdir().map(Path::to_path_buf))
                     .unwrap_or(cwd)
             }
         };
-        let repo = repo.canonicalize().map_err(|_| Error::NoRepo(repo.clone()))?;
+        let repo = repo
+            .canonicalize()
+            .map_err(|_| Error::NoRepo(repo.clone()))?;
         let deadline = match (&args.deadline, env("ORCH_DEADLINE")) {
             (Some(flag), _) => parse_duration("--deadline", flag)?,
             (None, Some(value)) => parse_duration("ORCH_DEADLINE", &value)?,
             (None, None) => DEFAULT_DEADLINE,
         };
-        let phase_tokens = pick(args.phase_tokens, "ORCH_PHASE_TOKENS", env, DEFAULT_PHASE_TOKENS)?;
-        let total_tokens = pick(args.total_tokens, "ORCH_TOTAL_TOKENS", env, DEFAULT_TOTAL_TOKENS)?;
-        let memory_threshold = pick(None, "ORCHESTRATOR_MEMORY_THRESHOLD", env, DEFAULT_MEMORY_THRESHOLD)?;
+        let phase_tokens = pick(
+            args.phase_tokens,
+            "ORCH_PHASE_TOKENS",
+            env,
+            DEFAULT_PHASE_TOKENS,
+        )?;
+        let total_tokens = pick(
+            args.total_tokens,
+            "ORCH_TOTAL_TOKENS",
+            env,
+            DEFAULT_TOTAL_TOKENS,
+        )?;
+        let memory_threshold = pick(
+            None,
+            "ORCHESTRATOR_MEMORY_THRESHOLD",
+            env,
+            DEFAULT_MEMORY_THRESHOLD,
+        )?;
         if !(memory_threshold > 0.0 && memory_threshold <= 1.0) {
-            return Err(invalid("ORCHESTRATOR_MEMORY_THRESHOLD", &memory_threshold.to_string(), "must be a fraction in (0, 1]"));
+            return Err(invalid(
+                "ORCHESTRATOR_MEMORY_THRESHOLD",
+                &memory_threshold.to_string(),
+                "must be a fraction in (0, 1]",
+            ));
         }
-        let cache_size_mb = pick(None, "ORCHESTRATOR_CACHE_SIZE_MB", env, DEFAULT_CACHE_SIZE_MB)?;
+        let cache_size_mb = pick(
+            None,
+            "ORCHESTRATOR_CACHE_SIZE_MB",
+            env,
+            DEFAULT_CACHE_SIZE_MB,
+        )?;
         let parallelism = pick(None, "CLAUDE_CODE_PARALLELISM", env, DEFAULT_PARALLELISM)?.max(1);
-        for (name, value) in [("--phase-tokens", phase_tokens), ("--total-tokens", total_tokens)] {
+        for (name, value) in [
+            ("--phase-tokens", phase_tokens),
+            ("--total-tokens", total_tokens),
+        ] {
             if value == 0 {
                 return Err(invalid(name, "0", "must be at least 1"));
             }
         }
-        let python = args.python.clone().or_else(|| env("ORCH_PYTHON")).or_else(|| find_python(&repo, env));
+        let python = args
+            .python
+            .clone()
+            .or_else(|| env("ORCH_PYTHON"))
+            .or_else(|| find_python(&repo, env));
         let state_home = match env("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
             Some(dir) => PathBuf::from(dir).join("orch"),
             None => crate::state::state_home().map_err(|e| Error::State(e.to_string()))?,
@@ -118,7 +155,12 @@ fn invalid(source_name: &str, value: &str, message: &str) -> Error {
     }
 }
 
-fn pick<T: std::str::FromStr>(flag: Option<T>, name: &str, env: &dyn Fn(&str) -> Option<String>, default: T) -> Result<T, Error> {
+fn pick<T: std::str::FromStr>(
+    flag: Option<T>,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    default: T,
+) -> Result<T, Error> {
     if let Some(value) = flag {
         return Ok(value);
     }
@@ -161,7 +203,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -171,7 +218,11 @@ mod tests {
             repo: Some(dir.path().to_owned()),
             ..GlobalArgs::default()
         };
-        let env = env_of(&[("ORCH_DEADLINE", "2m"), ("ORCH_PHASE_TOKENS", "100"), ("XDG_STATE_HOME", "/tmp/s")]);
+        let env = env_of(&[
+            ("ORCH_DEADLINE", "2m"),
+            ("ORCH_PHASE_TOKENS", "100"),
+            ("XDG_STATE_HOME", "/tmp/s"),
+        ]);
         let settings = Settings::resolve(&args, &env).unwrap();
         assert_eq!(settings.deadline, Duration::from_secs(120));
         assert_eq!(settings.phase_tokens, 100);
@@ -180,7 +231,10 @@ mod tests {
         args.deadline = Some("5s".into());
         args.phase_tokens = Some(7);
         let settings = Settings::resolve(&args, &env).unwrap();
-        assert_eq!((settings.deadline, settings.phase_tokens), (Duration::from_secs(5), 7));
+        assert_eq!(
+            (settings.deadline, settings.phase_tokens),
+            (Duration::from_secs(5), 7)
+        );
     }
 
     #[test]
@@ -190,8 +244,12 @@ mod tests {
             repo: Some(dir.path().to_owned()),
             ..GlobalArgs::default()
         };
-        let error = Settings::resolve(&args, &env_of(&[("ORCHESTRATOR_MEMORY_THRESHOLD", "lots")])).unwrap_err();
-        assert!(error.to_string().contains("ORCHESTRATOR_MEMORY_THRESHOLD"), "{error}");
+        let error = Settings::resolve(&args, &env_of(&[("ORCHESTRATOR_MEMORY_THRESHOLD", "lots")]))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("ORCHESTRATOR_MEMORY_THRESHOLD"),
+            "{error}"
+        );
         let error = Settings::resolve(&args, &env_of(&[("ORCH_DEADLINE", "soon")])).unwrap_err();
         assert!(error.to_string().contains("ORCH_DEADLINE"), "{error}");
     }

@@ -15,7 +15,9 @@ pub fn state_home() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("orch"));
     }
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).context("neither XDG_STATE_HOME nor HOME is set")?;
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .context("neither XDG_STATE_HOME nor HOME is set")?;
     Ok(PathBuf::from(home).join(".local/state/orch"))
 }
 
@@ -46,7 +48,8 @@ impl Project {
     /// Takes the project lock, waiting while another run holds it;
     /// `on_wait` is called once if it has to wait.
     pub fn lock(&self, limit: Duration, on_wait: impl FnOnce()) -> anyhow::Result<ProjectLock> {
-        std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
         let path = self.dir.join("lock");
         let file = File::options()
             .create(true)
@@ -89,8 +92,13 @@ pub struct ProjectLock {
 /// A sortable, unique run id such as `20261121T235121Z-3f2a`.
 pub fn new_run_id() -> String {
     let now = SystemTime::now();
-    let stamp = humantime::format_rfc3339_seconds(now).to_string().replace(['-', ':'], "");
-    let nanos = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace(['-', ':'], "");
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let salt = sha1_hex(format!("{}-{nanos}", std::process::id()).as_bytes());
     format!("{stamp}-{}", &salt[..4])
 }

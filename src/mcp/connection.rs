@@ -7,9 +7,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResponse};
 use rmcp::service::{Peer, RoleClient, RunningService};
-use rmcp::ServiceExt;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
@@ -53,7 +53,9 @@ impl Connection {
             reason: format!("`{}`: {e}", spec.command.to_string_lossy()),
         })?;
         let pid = child.id();
-        let (Some(stdout), Some(stdin), Some(mut stderr_pipe)) = (child.stdout.take(), child.stdin.take(), child.stderr.take()) else {
+        let (Some(stdout), Some(stdin), Some(mut stderr_pipe)) =
+            (child.stdout.take(), child.stdin.take(), child.stderr.take())
+        else {
             return Err(Error::Spawn {
                 server: spec.name.clone(),
                 reason: "no stdio pipes".into(),
@@ -74,27 +76,32 @@ impl Connection {
                 }
             }
         });
-        let connection_error = |reason: String, stderr: &Arc<Mutex<VecDeque<u8>>>| Error::Handshake {
-            server: spec.name.clone(),
-            reason,
-            stderr: tail(stderr, STDERR_SHOW),
-        };
-        let service = match tokio::time::timeout(spec.startup_timeout, ().serve((stdout, stdin))).await {
-            Ok(Ok(service)) => service,
-            Ok(Err(e)) => {
-                // Give the stderr reader a moment to collect the last words.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let _ = child.start_kill();
-                return Err(connection_error(e.to_string(), &stderr));
-            }
-            Err(_) => {
-                kill_group(pid, libc::SIGKILL);
-                return Err(connection_error(
-                    format!("no answer to `initialize` within {}s", spec.startup_timeout.as_secs_f64()),
-                    &stderr,
-                ));
-            }
-        };
+        let connection_error =
+            |reason: String, stderr: &Arc<Mutex<VecDeque<u8>>>| Error::Handshake {
+                server: spec.name.clone(),
+                reason,
+                stderr: tail(stderr, STDERR_SHOW),
+            };
+        let service =
+            match tokio::time::timeout(spec.startup_timeout, ().serve((stdout, stdin))).await {
+                Ok(Ok(service)) => service,
+                Ok(Err(e)) => {
+                    // Give the stderr reader a moment to collect the last words.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let _ = child.start_kill();
+                    return Err(connection_error(e.to_string(), &stderr));
+                }
+                Err(_) => {
+                    kill_group(pid, libc::SIGKILL);
+                    return Err(connection_error(
+                        format!(
+                            "no answer to `initialize` within {}s",
+                            spec.startup_timeout.as_secs_f64()
+                        ),
+                        &stderr,
+                    ));
+                }
+            };
         let peer = service.peer().clone();
         Ok(Connection {
             name: spec.name.clone(),
@@ -125,7 +132,11 @@ impl Connection {
 
     fn exit_status(&self) -> Option<String> {
         let mut child = self.child.lock().ok()?;
-        child.try_wait().ok().flatten().map(|status| status.to_string())
+        child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|status| status.to_string())
     }
 
     /// Calls one tool with the call timeout.
@@ -141,7 +152,8 @@ impl Connection {
             }
         };
         let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
-        let outcome = tokio::time::timeout(self.call_timeout, self.peer.call_tool_once(params)).await;
+        let outcome =
+            tokio::time::timeout(self.call_timeout, self.peer.call_tool_once(params)).await;
         let response = match outcome {
             Err(_) => {
                 return Err(Error::Timeout {
@@ -171,7 +183,9 @@ impl Connection {
         let CallToolResponse::Complete(result) = response else {
             return Err(Error::Protocol {
                 server: self.name.clone(),
-                message: format!("`{tool}` asked for input or started a task; orch supports neither"),
+                message: format!(
+                    "`{tool}` asked for input or started a task; orch supports neither"
+                ),
             });
         };
         let text: String = result
@@ -181,7 +195,11 @@ impl Connection {
             .collect::<Vec<_>>()
             .join("\n");
         let counted = if text.is_empty() {
-            result.structured_content.as_ref().map(Value::to_string).unwrap_or_default()
+            result
+                .structured_content
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default()
         } else {
             text.clone()
         };
@@ -198,7 +216,11 @@ impl Connection {
             Some(value) => value,
             None => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         };
-        Ok(Reply { value, tokens, bytes })
+        Ok(Reply {
+            value,
+            tokens,
+            bytes,
+        })
     }
 
     /// Close stdin, wait, SIGTERM the group, wait, SIGKILL the group, reap;
@@ -218,7 +240,11 @@ impl Connection {
             self.wait(Duration::from_millis(1000)).await;
         }
         if let Some(dir) = log_dir {
-            let bytes: Vec<u8> = self.stderr.lock().map(|r| r.iter().copied().collect()).unwrap_or_default();
+            let bytes: Vec<u8> = self
+                .stderr
+                .lock()
+                .map(|r| r.iter().copied().collect())
+                .unwrap_or_default();
             if !bytes.is_empty() && std::fs::create_dir_all(dir).is_ok() {
                 let _ = std::fs::write(dir.join(format!("{}.stderr.log", self.name)), bytes);
             }

@@ -45,13 +45,30 @@ pub enum Error {
     #[error("cannot start MCP server `{server}`: {reason}")]
     Spawn { server: String, reason: String },
     #[error("MCP server `{server}` failed its handshake: {reason}{}", tail_suffix(.stderr))]
-    Handshake { server: String, reason: String, stderr: String },
+    Handshake {
+        server: String,
+        reason: String,
+        stderr: String,
+    },
     #[error("MCP server `{server}` did not answer `{tool}` within {}s", .after.as_secs_f64())]
-    Timeout { server: String, tool: String, after: Duration },
+    Timeout {
+        server: String,
+        tool: String,
+        after: Duration,
+    },
     #[error("MCP server `{server}` exited during `{tool}` ({status}){}", tail_suffix(.stderr))]
-    Crashed { server: String, tool: String, status: String, stderr: String },
+    Crashed {
+        server: String,
+        tool: String,
+        status: String,
+        stderr: String,
+    },
     #[error("MCP server `{server}`: tool `{tool}` failed: {message}")]
-    Tool { server: String, tool: String, message: String },
+    Tool {
+        server: String,
+        tool: String,
+        message: String,
+    },
     #[error("MCP server `{server}`: {message}")]
     Protocol { server: String, message: String },
     #[error("{0}")]
@@ -62,18 +79,30 @@ fn tail_suffix(stderr: &str) -> String {
     if stderr.trim().is_empty() {
         String::new()
     } else {
-        format!("\n  server stderr (last lines):\n{}", indent(stderr.trim_end()))
+        format!(
+            "\n  server stderr (last lines):\n{}",
+            indent(stderr.trim_end())
+        )
     }
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Error {
     /// Server crashes, hangs and failed handshakes are worth another try.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Timeout { .. } | Error::Crashed { .. } | Error::Handshake { .. } | Error::Protocol { .. })
+        matches!(
+            self,
+            Error::Timeout { .. }
+                | Error::Crashed { .. }
+                | Error::Handshake { .. }
+                | Error::Protocol { .. }
+        )
     }
 }
 
@@ -93,7 +122,12 @@ impl ServerSpec {
     /// One of orch's own servers, served by this very binary.
     pub fn builtin(name: &str, root: &Path, python: Option<&str>) -> std::io::Result<Self> {
         let exe = std::env::current_exe()?;
-        let mut args: Vec<OsString> = vec!["serve-mcp".into(), name.into(), "--root".into(), root.as_os_str().to_owned()];
+        let mut args: Vec<OsString> = vec![
+            "serve-mcp".into(),
+            name.into(),
+            "--root".into(),
+            root.as_os_str().to_owned(),
+        ];
         if let Some(python) = python {
             args.push("--python".into());
             args.push(python.into());
@@ -128,8 +162,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(specs: BTreeMap<Role, ServerSpec>, tokens: Arc<Tokens>, log_dir: Option<PathBuf>) -> Self {
-        let live = specs.keys().map(|role| (*role, tokio::sync::Mutex::new(None))).collect();
+    pub fn new(
+        specs: BTreeMap<Role, ServerSpec>,
+        tokens: Arc<Tokens>,
+        log_dir: Option<PathBuf>,
+    ) -> Self {
+        let live = specs
+            .keys()
+            .map(|role| (*role, tokio::sync::Mutex::new(None)))
+            .collect();
         Pool {
             specs,
             live,
@@ -185,7 +226,12 @@ impl Pool {
     }
 
     /// [`Pool::call`], deserialising the reply.
-    pub async fn call_as<T: DeserializeOwned>(&self, role: Role, tool: &str, arguments: Value) -> Result<T, Error> {
+    pub async fn call_as<T: DeserializeOwned>(
+        &self,
+        role: Role,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<T, Error> {
         let reply = self.call(role, tool, arguments).await?;
         serde_json::from_value(reply.value).map_err(|e| Error::Protocol {
             server: role.as_str().to_owned(),
@@ -218,7 +264,9 @@ impl Pool {
 }
 
 /// Runs futures concurrently and collects their outputs in order.
-pub async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+pub async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
     let mut set = Vec::new();
     for future in futures {
         set.push(Box::pin(future));
@@ -236,7 +284,11 @@ pub async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator
                 }
             }
         }
-        if done { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
     for output in pending.into_iter().flatten() {

@@ -49,7 +49,8 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
 
     let mut applied = Vec::new();
     for (i, (file, preimage, edits)) in plan.edits().enumerate() {
-        ctx.printer.progress(&format!("editing {file} ({}/{})", i + 1, files.len()));
+        ctx.printer
+            .progress(&format!("editing {file} ({}/{})", i + 1, files.len()));
         let result: EditResult = ctx
             .pool
             .call_as(
@@ -81,12 +82,17 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
 /// Refuses (exit 2) when a file's content no longer matches its preimage.
 async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
     let paths: Vec<&str> = plan.edits().map(|(file, _, _)| file).collect();
-    let hashes: HashResult = ctx.pool.call_as(Role::Fs, "hash_files", json!({ "paths": paths })).await?;
+    let hashes: HashResult = ctx
+        .pool
+        .call_as(Role::Fs, "hash_files", json!({ "paths": paths }))
+        .await?;
     let mut drifted = Vec::new();
     for ((file, preimage, _), found) in plan.edits().zip(&hashes.files) {
         match &found.sha1 {
             Some(sha1) if sha1 == preimage => {}
-            Some(sha1) => drifted.push(format!("  {file}: SHA-1 is {sha1}, the plan expects {preimage}")),
+            Some(sha1) => drifted.push(format!(
+                "  {file}: SHA-1 is {sha1}, the plan expects {preimage}"
+            )),
             None => drifted.push(format!("  {file}: missing")),
         }
     }
@@ -116,7 +122,10 @@ async fn run_tests(ctx: &Context, schedule: &Schedule) -> Result<RunResult, Fail
     if !matches!(result.exit_code, 0 | 1 | 5) {
         return Err(Failure::stop(
             StopReason::Tests,
-            format!("pytest could not run the tests (exit {}):\n{}", result.exit_code, result.output_tail),
+            format!(
+                "pytest could not run the tests (exit {}):\n{}",
+                result.exit_code, result.output_tail
+            ),
         ));
     }
     Ok(result)
@@ -124,18 +133,32 @@ async fn run_tests(ctx: &Context, schedule: &Schedule) -> Result<RunResult, Fail
 
 /// The baseline, from the per-HEAD cache when the same tests ran before.
 async fn baseline_tests(ctx: &Context, schedule: &Schedule) -> Result<(RunResult, bool), Failure> {
-    let key = crate::plan::sha1_hex(format!("{}\0{}\0{}", ctx.head, ctx.subdir, schedule.selection.join("\0")).as_bytes());
-    let path = ctx.project.dir.join("baselines").join(format!("{}.json", &key[..16]));
-    if let Some(cached) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<RunResult>(&b).ok()) {
+    let key = crate::plan::sha1_hex(
+        format!(
+            "{}\0{}\0{}",
+            ctx.head,
+            ctx.subdir,
+            schedule.selection.join("\0")
+        )
+        .as_bytes(),
+    );
+    let path = ctx
+        .project
+        .dir
+        .join("baselines")
+        .join(format!("{}.json", &key[..16]));
+    if let Some(cached) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<RunResult>(&b).ok())
+    {
         return Ok((cached, true));
     }
     let result = run_tests(ctx, schedule).await?;
-    if let Some(dir) = path.parent() {
-        if std::fs::create_dir_all(dir).is_ok() {
-            if let Ok(text) = serde_json::to_vec(&result) {
-                let _ = std::fs::write(&path, text);
-            }
-        }
+    if let Some(dir) = path.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+        && let Ok(text) = serde_json::to_vec(&result)
+    {
+        let _ = std::fs::write(&path, text);
     }
     Ok((result, false))
 }

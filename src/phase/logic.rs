@@ -29,7 +29,10 @@ pub struct Analysis {
 
 pub async fn run(ctx: &Context, rename: &Rename, map: &RepoMap) -> Result<Analysis, Failure> {
     let definition = choose_definition(ctx, rename, map).await?;
-    ctx.printer.progress(&format!("resolving references in {} files", map.candidates.len()));
+    ctx.printer.progress(&format!(
+        "resolving references in {} files",
+        map.candidates.len()
+    ));
     let mut offset = 0;
     let mut all: Option<RenameOutput> = None;
     loop {
@@ -80,7 +83,12 @@ pub async fn run(ctx: &Context, rename: &Rename, map: &RepoMap) -> Result<Analys
             .map(|c| format!("  {}:{}:{}: {}", c.path, c.line, c.column, c.note))
             .collect();
         return Err(Failure::input(
-            format!("renaming `{}` to `{}` would clash:\n{}", rename.old, rename.new, places.join("\n")),
+            format!(
+                "renaming `{}` to `{}` would clash:\n{}",
+                rename.old,
+                rename.new,
+                places.join("\n")
+            ),
             Some("choose another new name, or rename the clashing binding first".into()),
         ));
     }
@@ -101,21 +109,36 @@ pub async fn run(ctx: &Context, rename: &Rename, map: &RepoMap) -> Result<Analys
 
 /// The one definition the command means, or an input error that lists
 /// candidates or the closest names.
-async fn choose_definition(ctx: &Context, rename: &Rename, map: &RepoMap) -> Result<Definition, Failure> {
+async fn choose_definition(
+    ctx: &Context,
+    rename: &Rename,
+    map: &RepoMap,
+) -> Result<Definition, Failure> {
     let what = rename.symbol.as_str();
     if map.definitions.is_empty() {
         let similar: SimilarResult = ctx
             .pool
-            .call_as(Role::Code, "similar_names", json!({ "name": rename.old, "limit": 5 }))
+            .call_as(
+                Role::Code,
+                "similar_names",
+                json!({ "name": rename.old, "limit": 5 }),
+            )
             .await?;
         let hint = if similar.names.is_empty() {
             None
         } else {
-            let names: Vec<String> = similar.names.iter().map(|n| format!("{} ({}:{})", n.name, n.path, n.line)).collect();
+            let names: Vec<String> = similar
+                .names
+                .iter()
+                .map(|n| format!("{} ({}:{})", n.name, n.path, n.line))
+                .collect();
             Some(format!("closest existing names: {}", names.join(", ")))
         };
         return Err(Failure::input(
-            format!("no module-level {what} named `{}` in this project", rename.old),
+            format!(
+                "no module-level {what} named `{}` in this project",
+                rename.old
+            ),
             hint,
         ));
     }
@@ -136,7 +159,12 @@ async fn choose_definition(ctx: &Context, rename: &Rename, map: &RepoMap) -> Res
     };
     let list = |defs: &[&Definition]| {
         defs.iter()
-            .map(|d| format!("  {}:{} ({} `{}` in module `{}`)", d.path, d.line, d.kind, rename.old, d.module))
+            .map(|d| {
+                format!(
+                    "  {}:{} ({} `{}` in module `{}`)",
+                    d.path, d.line, d.kind, rename.old, d.module
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -157,7 +185,11 @@ async fn choose_definition(ctx: &Context, rename: &Rename, map: &RepoMap) -> Res
         many => {
             let first = many[0];
             Err(Failure::input(
-                format!("`{}` is defined in more than one place:\n{}", rename.old, list(many)),
+                format!(
+                    "`{}` is defined in more than one place:\n{}",
+                    rename.old,
+                    list(many)
+                ),
                 Some(format!(
                     "say which one, e.g. `rename {} to {} in {}`",
                     rename.old, rename.new, first.path

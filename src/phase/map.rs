@@ -25,15 +25,18 @@ pub struct RepoMap {
 
 pub async fn run(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
     ctx.memory.admit(ctx.deadline.at()).await;
-    ctx.printer.progress(&format!("searching for `{}`", rename.old));
+    ctx.printer
+        .progress(&format!("searching for `{}`", rename.old));
     let kind = match rename.symbol {
         crate::intent::SymbolKind::Any => "any",
         crate::intent::SymbolKind::Function => "function",
         crate::intent::SymbolKind::Class => "class",
     };
-    let definitions = ctx
-        .pool
-        .call_as::<DefinitionsResult>(Role::Code, "definitions", json!({ "name": rename.old, "kind": kind }));
+    let definitions = ctx.pool.call_as::<DefinitionsResult>(
+        Role::Code,
+        "definitions",
+        json!({ "name": rename.old, "kind": kind }),
+    );
     let files = candidate_files(ctx, &rename.old);
     let (definitions, files) = tokio::join!(definitions, files);
     let definitions = definitions?;
@@ -48,7 +51,10 @@ pub async fn run(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
 }
 
 /// Every `.py` file containing the word, paged to fit the phase budget.
-async fn candidate_files(ctx: &Context, word: &str) -> Result<(Vec<String>, usize, usize, usize), Failure> {
+async fn candidate_files(
+    ctx: &Context,
+    word: &str,
+) -> Result<(Vec<String>, usize, usize, usize), Failure> {
     let mut files = Vec::new();
     let mut matches = 0;
     let mut searched;
@@ -60,7 +66,9 @@ async fn candidate_files(ctx: &Context, word: &str) -> Result<(Vec<String>, usiz
         if remaining < 200 {
             return Err(Failure::stop(
                 StopReason::BudgetTokens,
-                format!("MAP: listing the files that mention `{word}` needs more than the phase budget (raise --phase-tokens)"),
+                format!(
+                    "MAP: listing the files that mention `{word}` needs more than the phase budget (raise --phase-tokens)"
+                ),
             ));
         }
         let page = page_size(remaining, 15, 10, 400);

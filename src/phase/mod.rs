@@ -70,7 +70,10 @@ impl StopReason {
 #[derive(Debug)]
 pub enum Failure {
     /// The user's input cannot be carried out (exit 2).
-    Input { message: String, hint: Option<String> },
+    Input {
+        message: String,
+        hint: Option<String>,
+    },
     /// The run stops (exit 1).
     Stop { reason: StopReason, message: String },
     /// A server failed; retried when retryable.
@@ -117,6 +120,11 @@ impl Failure {
 }
 
 /// Estimated tokens per item a phase asks for, used to size pages.
-pub(crate) fn page_size(remaining_tokens: usize, tokens_per_item: usize, min: usize, max: usize) -> usize {
+pub(crate) fn page_size(
+    remaining_tokens: usize,
+    tokens_per_item: usize,
+    min: usize,
+    max: usize,
+) -> usize {
     (remaining_tokens / 2 / tokens_per_item.max(1)).clamp(min, max)
 }

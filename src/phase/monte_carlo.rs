@@ -25,21 +25,36 @@ pub async fn run(ctx: &Context, analysis: &Analysis, old_name: &str) -> Result<R
     let deadline = ctx.deadline.total();
     let analysis = analysis.clone();
     let old_name = old_name.to_owned();
-    tokio::task::spawn_blocking(move || estimate(&analysis, &old_name, test_files, elapsed, deadline, cap))
-        .await
-        .map_err(Failure::internal)
+    tokio::task::spawn_blocking(move || {
+        estimate(&analysis, &old_name, test_files, elapsed, deadline, cap)
+    })
+    .await
+    .map_err(Failure::internal)
 }
 
 /// The estimate itself (pure; bounded by `cap`).
-pub fn estimate(analysis: &Analysis, old_name: &str, test_files: usize, elapsed: Duration, deadline: Duration, cap: Duration) -> Risk {
+pub fn estimate(
+    analysis: &Analysis,
+    old_name: &str,
+    test_files: usize,
+    elapsed: Duration,
+    deadline: Duration,
+    cap: Duration,
+) -> Risk {
     let is_test = |path: &str| {
         let name = path.rsplit('/').next().unwrap_or(path);
-        name.starts_with("test_") || name.ends_with("_test.py") || path.split('/').any(|p| p == "tests" || p == "test")
+        name.starts_with("test_")
+            || name.ends_with("_test.py")
+            || path.split('/').any(|p| p == "tests" || p == "test")
     };
     let blast = BlastRadius {
         sites: analysis.sites,
         files: analysis.files.len(),
-        public_names: if old_name.starts_with('_') { 0 } else { analysis.target_modules.len() },
+        public_names: if old_name.starts_with('_') {
+            0
+        } else {
+            analysis.target_modules.len()
+        },
         test_files: analysis.files.iter().filter(|f| is_test(&f.path)).count(),
     };
     let mut probabilities: Vec<f64> = Vec::new();
@@ -56,14 +71,22 @@ pub fn estimate(analysis: &Analysis, old_name: &str, test_files: usize, elapsed:
     probabilities.extend(std::iter::repeat_n(0.03, analysis.uncertain_total));
     probabilities.extend(std::iter::repeat_n(0.003, analysis.mentions_total));
     probabilities.extend(std::iter::repeat_n(0.001, blast.test_files));
-    probabilities.extend(std::iter::repeat_n(0.01, blast.public_names.saturating_sub(1)));
+    probabilities.extend(std::iter::repeat_n(
+        0.01,
+        blast.public_names.saturating_sub(1),
+    ));
 
     // Time still needed: worktree edits plus two test runs (baseline and after).
     let expected_remaining = 1.0 + 2.0 * (0.5 + 0.15 * test_files as f64);
     let budget = deadline.saturating_sub(elapsed).as_secs_f64();
 
-    let seed_text = format!("{}:{}:{}:{}", blast.sites, blast.files, analysis.uncertain_total, test_files);
-    let seed = u64::from_str_radix(&sha1_hex(seed_text.as_bytes())[..16], 16).unwrap_or(0x9e37_79b9_7f4a_7c15) | 1;
+    let seed_text = format!(
+        "{}:{}:{}:{}",
+        blast.sites, blast.files, analysis.uncertain_total, test_files
+    );
+    let seed = u64::from_str_radix(&sha1_hex(seed_text.as_bytes())[..16], 16)
+        .unwrap_or(0x9e37_79b9_7f4a_7c15)
+        | 1;
     let mut rng = XorShift(seed);
     let started = Instant::now();
     let (mut trials, mut passes, mut on_time) = (0u32, 0u32, 0u32);
@@ -143,7 +166,9 @@ mod tests {
             files: vec![FileSites {
                 path: "m.py".into(),
                 sha1: "0".repeat(40),
-                sites: (0..sites).map(|i| (i, i + 1, 1, 1, "reference".to_owned())).collect(),
+                sites: (0..sites)
+                    .map(|i| (i, i + 1, 1, 1, "reference".to_owned()))
+                    .collect(),
             }],
             mentions: vec![],
             uncertain: vec![],
@@ -158,12 +183,43 @@ mod tests {
 
     #[test]
     fn more_blast_radius_means_more_risk_and_is_deterministic() {
-        let small = estimate(&analysis(3, 0), "f", 2, Duration::ZERO, Duration::from_secs(90), CAP);
-        let large = estimate(&analysis(300, 20), "f", 2, Duration::ZERO, Duration::from_secs(90), CAP);
+        let small = estimate(
+            &analysis(3, 0),
+            "f",
+            2,
+            Duration::ZERO,
+            Duration::from_secs(90),
+            CAP,
+        );
+        let large = estimate(
+            &analysis(300, 20),
+            "f",
+            2,
+            Duration::ZERO,
+            Duration::from_secs(90),
+            CAP,
+        );
         assert!(small.p_tests_pass > large.p_tests_pass);
-        assert_eq!(small, estimate(&analysis(3, 0), "f", 2, Duration::ZERO, Duration::from_secs(90), CAP));
+        assert_eq!(
+            small,
+            estimate(
+                &analysis(3, 0),
+                "f",
+                2,
+                Duration::ZERO,
+                Duration::from_secs(90),
+                CAP
+            )
+        );
         assert_eq!(small.level, "low");
-        let late = estimate(&analysis(3, 0), "f", 200, Duration::from_secs(80), Duration::from_secs(90), CAP);
+        let late = estimate(
+            &analysis(3, 0),
+            "f",
+            200,
+            Duration::from_secs(80),
+            Duration::from_secs(90),
+            CAP,
+        );
         assert!(late.p_on_time < 0.5, "{late:?}");
     }
 }

@@ -54,9 +54,17 @@ pub async fn run(ctx: &Context, plan: &Plan) -> Result<Schedule, Failure> {
     let (run_tests, reason) = if ctx.settings.dry_run {
         (false, "dry run: no tests run".to_owned())
     } else if test_files == 0 {
-        (false, "the project has no pytest tests (no `def test_…` or `class Test…`)".to_owned())
+        (
+            false,
+            "the project has no pytest tests (no `def test_…` or `class Test…`)".to_owned(),
+        )
     } else {
-        (true, format!("no run history yet: running the whole suite ({test_files} test files) in pytest's order"))
+        (
+            true,
+            format!(
+                "no run history yet: running the whole suite ({test_files} test files) in pytest's order"
+            ),
+        )
     };
     Ok(Schedule {
         runner: "pytest".into(),

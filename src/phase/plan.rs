@@ -8,14 +8,28 @@ use super::{Context, Failure};
 use crate::intent::{Intent, Rename};
 use crate::plan::{Action, Node, Plan, Report, Repository, Risk, Site, TextEdit};
 
-pub async fn run(ctx: &Context, command: &str, intent: &Intent, rename: &Rename, analysis: &Analysis, risk: &Risk) -> Result<Plan, Failure> {
+pub async fn run(
+    ctx: &Context,
+    command: &str,
+    intent: &Intent,
+    rename: &Rename,
+    analysis: &Analysis,
+    risk: &Risk,
+) -> Result<Plan, Failure> {
     let plan = build(ctx, command, intent, rename, analysis, risk)?;
     plan.validate().map_err(Failure::internal)?;
     save(ctx, &plan)?;
     Ok(plan)
 }
 
-fn build(ctx: &Context, command: &str, intent: &Intent, rename: &Rename, analysis: &Analysis, risk: &Risk) -> Result<Plan, Failure> {
+fn build(
+    ctx: &Context,
+    command: &str,
+    intent: &Intent,
+    rename: &Rename,
+    analysis: &Analysis,
+    risk: &Risk,
+) -> Result<Plan, Failure> {
     let mut nodes = Vec::new();
     let mut edit_ids = Vec::new();
     let mut files = Vec::new();
@@ -44,7 +58,10 @@ fn build(ctx: &Context, command: &str, intent: &Intent, rename: &Rename, analysi
         });
         edit_ids.push(id);
         files.push(file.path.clone());
-        parse_baseline.insert(file.path.clone(), analysis.parse_errors.get(&file.path).copied().unwrap_or(0));
+        parse_baseline.insert(
+            file.path.clone(),
+            analysis.parse_errors.get(&file.path).copied().unwrap_or(0),
+        );
     }
     nodes.push(Node {
         id: "check:parse".into(),
@@ -95,7 +112,8 @@ fn build(ctx: &Context, command: &str, intent: &Intent, rename: &Rename, analysi
     plan.report = Report {
         mentions: analysis.mentions.iter().map(site).collect(),
         uncertain: analysis.uncertain.iter().map(site).collect(),
-        truncated: analysis.mentions.len() < analysis.mentions_total || analysis.uncertain.len() < analysis.uncertain_total,
+        truncated: analysis.mentions.len() < analysis.mentions_total
+            || analysis.uncertain.len() < analysis.uncertain_total,
     };
     Ok(plan)
 }
@@ -106,7 +124,12 @@ pub fn save(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
     std::fs::create_dir_all(&ctx.run_dir).map_err(Failure::internal)?;
     std::fs::write(ctx.run_dir.join("plan.json"), &text).map_err(Failure::internal)?;
     if let Some(out) = &ctx.settings.plan_out {
-        std::fs::write(out, &text).map_err(|e| Failure::input(format!("cannot write the plan to `{}`: {e}", out.display()), None))?;
+        std::fs::write(out, &text).map_err(|e| {
+            Failure::input(
+                format!("cannot write the plan to `{}`: {e}", out.display()),
+                None,
+            )
+        })?;
     }
     Ok(())
 }

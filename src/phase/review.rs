@@ -28,16 +28,33 @@ pub struct Verdict {
 pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdict, Failure> {
     let planned: Vec<String> = plan.edits().map(|(file, _, _)| file.to_owned()).collect();
     let (changed_files, diff) = {
-        let worktree = ctx.worktree.lock().map_err(|_| Failure::internal("worktree lock poisoned"))?;
-        let changed = worktree.changed_files(&ctx.subdir).map_err(Failure::internal)?;
-        let diff = worktree.diff(&ctx.subdir, &planned).map_err(Failure::internal)?;
+        let worktree = ctx
+            .worktree
+            .lock()
+            .map_err(|_| Failure::internal("worktree lock poisoned"))?;
+        let changed = worktree
+            .changed_files(&ctx.subdir)
+            .map_err(Failure::internal)?;
+        let diff = worktree
+            .diff(&ctx.subdir, &planned)
+            .map_err(Failure::internal)?;
         (changed, diff)
     };
-    let unplanned: Vec<&String> = changed_files.iter().filter(|f| !planned.contains(f)).collect();
+    let unplanned: Vec<&String> = changed_files
+        .iter()
+        .filter(|f| !planned.contains(f))
+        .collect();
     if !unplanned.is_empty() {
         return Err(Failure::stop(
             StopReason::Review,
-            format!("files outside the plan changed: {}", unplanned.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+            format!(
+                "files outside the plan changed: {}",
+                unplanned
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ));
     }
 
@@ -50,7 +67,10 @@ pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdic
         })
         .unwrap_or_default();
     let python: Vec<&String> = planned.iter().filter(|f| f.ends_with(".py")).collect();
-    let checked: CheckResult = ctx.pool.call_as(Role::Code, "check_syntax", json!({ "paths": python })).await?;
+    let checked: CheckResult = ctx
+        .pool
+        .call_as(Role::Code, "check_syntax", json!({ "paths": python }))
+        .await?;
     let mut syntax = BTreeMap::new();
     let mut broken = Vec::new();
     for (file, after) in checked.errors {
@@ -61,15 +81,27 @@ pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdic
         syntax.insert(file, (was, after));
     }
     if !broken.is_empty() {
-        return Err(Failure::stop(StopReason::Review, format!("the edit broke the syntax of {}", broken.join(", "))));
+        return Err(Failure::stop(
+            StopReason::Review,
+            format!("the edit broke the syntax of {}", broken.join(", ")),
+        ));
     }
 
     let mut new_failures = Vec::new();
     if let (Some(baseline), Some(after)) = (&outcome.baseline, &outcome.after) {
-        new_failures = after.failures.iter().filter(|t| !baseline.failures.contains(t)).cloned().collect();
+        new_failures = after
+            .failures
+            .iter()
+            .filter(|t| !baseline.failures.contains(t))
+            .cloned()
+            .collect();
         let worse_count = after.failed + after.errors > baseline.failed + baseline.errors;
         if !new_failures.is_empty() || worse_count {
-            let listed: Vec<String> = new_failures.iter().take(20).map(|t| format!("  {t}")).collect();
+            let listed: Vec<String> = new_failures
+                .iter()
+                .take(20)
+                .map(|t| format!("  {t}"))
+                .collect();
             return Err(Failure::stop(
                 StopReason::Tests,
                 format!(
@@ -90,13 +122,22 @@ pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdic
             .nodes
             .iter()
             .find_map(|n| match &n.action {
-                Action::Commit { message, files, .. } => Some((plan.branch().unwrap_or_default(), message.clone(), files.clone())),
+                Action::Commit { message, files, .. } => Some((
+                    plan.branch().unwrap_or_default(),
+                    message.clone(),
+                    files.clone(),
+                )),
                 _ => None,
             })
             .ok_or_else(|| Failure::internal("the plan has no commit node"))?;
         let message = format!("{message}\n\nOrch-Plan: {}\n", plan.id);
-        let worktree = ctx.worktree.lock().map_err(|_| Failure::internal("worktree lock poisoned"))?;
-        let id = worktree.commit(&ctx.subdir, &files, &message, &name).map_err(|e| Failure::input(e.to_string(), None))?;
+        let worktree = ctx
+            .worktree
+            .lock()
+            .map_err(|_| Failure::internal("worktree lock poisoned"))?;
+        let id = worktree
+            .commit(&ctx.subdir, &files, &message, &name)
+            .map_err(|e| Failure::input(e.to_string(), None))?;
         branch = Some(name);
         commit = Some(id);
     }

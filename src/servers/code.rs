@@ -13,10 +13,14 @@ use super::{Jail, project_files};
 use crate::lang::python::{self, ModuleIndex, rename};
 use crate::plan::sha1_hex;
 
+/// The last rename analysis, keyed by its arguments, so paging does not
+/// re-analyse.
+type LastAnalysis = Mutex<Option<(String, Arc<RenameOutput>)>>;
+
 #[derive(Debug, Clone)]
 pub struct CodeServer {
     jail: Jail,
-    last: Arc<Mutex<Option<(String, Arc<RenameOutput>)>>>,
+    last: Arc<LastAnalysis>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -139,21 +143,37 @@ impl CodeServer {
 
     /// Module-level Python function/class definitions of a name.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn definitions(&self, Parameters(args): Parameters<DefinitionsArgs>) -> Result<Json<DefinitionsResult>, String> {
+    async fn definitions(
+        &self,
+        Parameters(args): Parameters<DefinitionsArgs>,
+    ) -> Result<Json<DefinitionsResult>, String> {
         let jail = self.jail.clone();
-        blocking(move || Ok(definitions(&jail, &args.name, args.kind.as_deref().unwrap_or("any")))).await
+        blocking(move || {
+            Ok(definitions(
+                &jail,
+                &args.name,
+                args.kind.as_deref().unwrap_or("any"),
+            ))
+        })
+        .await
     }
 
     /// Module-level names closest to a name (for "did you mean").
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn similar_names(&self, Parameters(args): Parameters<SimilarArgs>) -> Result<Json<SimilarResult>, String> {
+    async fn similar_names(
+        &self,
+        Parameters(args): Parameters<SimilarArgs>,
+    ) -> Result<Json<SimilarResult>, String> {
         let jail = self.jail.clone();
         blocking(move || Ok(similar_names(&jail, &args.name, args.limit.unwrap_or(5)))).await
     }
 
     /// Every site to edit to rename a module-level function or class, plus mentions, uncertain sites and clashes.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn rename_references(&self, Parameters(args): Parameters<RenameArgs>) -> Result<Json<RenameOutput>, String> {
+    async fn rename_references(
+        &self,
+        Parameters(args): Parameters<RenameArgs>,
+    ) -> Result<Json<RenameOutput>, String> {
         let jail = self.jail.clone();
         let last = self.last.clone();
         blocking(move || rename_references(&jail, &last, args)).await
@@ -161,7 +181,10 @@ impl CodeServer {
 
     /// Syntax error counts of Python files.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn check_syntax(&self, Parameters(args): Parameters<CheckArgs>) -> Result<Json<CheckResult>, String> {
+    async fn check_syntax(
+        &self,
+        Parameters(args): Parameters<CheckArgs>,
+    ) -> Result<Json<CheckResult>, String> {
         let jail = self.jail.clone();
         blocking(move || {
             let mut errors = BTreeMap::new();
@@ -179,8 +202,13 @@ impl CodeServer {
 #[tool_handler(router = self.tool_router, name = "orch-code")]
 impl ServerHandler for CodeServer {}
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<Json<T>, String> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| format!("analysis task failed: {e}"))?.map(Json)
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<Json<T>, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("analysis task failed: {e}"))?
+        .map(Json)
 }
 
 fn read(jail: &Jail, relative: &str) -> Result<String, String> {
@@ -198,11 +226,15 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
     let index = ModuleIndex::new(&files);
     let mut definitions = Vec::new();
     for relative in &files {
-        let Ok(source) = read(jail, relative) else { continue };
+        let Ok(source) = read(jail, relative) else {
+            continue;
+        };
         if !source.contains(name) {
             continue;
         }
-        let Some(tree) = python::parse(&source) else { continue };
+        let Some(tree) = python::parse(&source) else {
+            continue;
+        };
         for definition in python::top_level_definitions(&tree, &source) {
             if definition.name == name && (kind == "any" || kind == definition.kind) {
                 definitions.push(Definition {
@@ -226,14 +258,19 @@ pub fn similar_names(jail: &Jail, name: &str, limit: usize) -> SimilarResult {
     let mut scored: Vec<(f64, SimilarName)> = Vec::new();
     let lowered = name.to_lowercase();
     for relative in python_files(jail) {
-        let Ok(source) = read(jail, &relative) else { continue };
+        let Ok(source) = read(jail, &relative) else {
+            continue;
+        };
         for (number, line) in source.lines().enumerate() {
             let rest = line
                 .strip_prefix("def ")
                 .or_else(|| line.strip_prefix("async def "))
                 .or_else(|| line.strip_prefix("class "));
             let Some(rest) = rest else { continue };
-            let candidate: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let candidate: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             if candidate.is_empty() {
                 continue;
             }
@@ -263,9 +300,24 @@ pub fn similar_names(jail: &Jail, name: &str, limit: usize) -> SimilarResult {
     SimilarResult { names }
 }
 
-fn rename_references(jail: &Jail, last: &Mutex<Option<(String, Arc<RenameOutput>)>>, args: RenameArgs) -> Result<RenameOutput, String> {
-    let key = format!("{}\0{}\0{}\0{}", args.definition, args.name, args.new_name, args.files.join("\0"));
-    let cached = last.lock().ok().and_then(|guard| guard.as_ref().filter(|(k, _)| *k == key).map(|(_, v)| v.clone()));
+fn rename_references(
+    jail: &Jail,
+    last: &Mutex<Option<(String, Arc<RenameOutput>)>>,
+    args: RenameArgs,
+) -> Result<RenameOutput, String> {
+    let key = format!(
+        "{}\0{}\0{}\0{}",
+        args.definition,
+        args.name,
+        args.new_name,
+        args.files.join("\0")
+    );
+    let cached = last.lock().ok().and_then(|guard| {
+        guard
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    });
     let full = match cached {
         Some(full) => full,
         None => {
@@ -279,11 +331,19 @@ fn rename_references(jail: &Jail, last: &Mutex<Option<(String, Arc<RenameOutput>
     let max_files = args.max_files.unwrap_or(usize::MAX).max(1);
     let max_notes = args.max_notes.unwrap_or(50);
     let mut page = (*full).clone();
-    page.files = full.files.iter().skip(args.offset).take(max_files).cloned().collect();
+    page.files = full
+        .files
+        .iter()
+        .skip(args.offset)
+        .take(max_files)
+        .cloned()
+        .collect();
     let next = args.offset + page.files.len();
     page.next_offset = (next < full.files.len()).then_some(next);
-    let on_page: std::collections::BTreeSet<&str> = page.files.iter().map(|f| f.path.as_str()).collect();
-    page.parse_errors.retain(|path, _| on_page.contains(path.as_str()));
+    let on_page: std::collections::BTreeSet<&str> =
+        page.files.iter().map(|f| f.path.as_str()).collect();
+    page.parse_errors
+        .retain(|path, _| on_page.contains(path.as_str()));
     // Notes travel with the first page only.
     if args.offset > 0 {
         page.mentions.clear();
@@ -300,9 +360,17 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
     let all = python_files(jail);
     let index = ModuleIndex::new(&all);
     if index.module_of(&args.definition).is_none() {
-        return Err(format!("`{}` is not a Python file of the project", args.definition));
+        return Err(format!(
+            "`{}` is not a Python file of the project",
+            args.definition
+        ));
     }
-    let mut wanted: Vec<String> = args.files.iter().filter(|f| f.ends_with(".py")).cloned().collect();
+    let mut wanted: Vec<String> = args
+        .files
+        .iter()
+        .filter(|f| f.ends_with(".py"))
+        .cloned()
+        .collect();
     if !wanted.contains(&args.definition) {
         wanted.push(args.definition.clone());
     }
@@ -315,7 +383,13 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
         sources.push((relative, source));
     }
-    let analysis = rename::analyse(&index, &args.definition, &args.name, &args.new_name, &sources);
+    let analysis = rename::analyse(
+        &index,
+        &args.definition,
+        &args.name,
+        &args.new_name,
+        &sources,
+    );
     let note = |n: rename::Note| NoteOut {
         path: n.file,
         line: n.line,
@@ -328,7 +402,10 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         .map(|(path, sites)| FileSites {
             path: path.clone(),
             sha1: hashes.get(path).cloned().unwrap_or_default(),
-            sites: sites.iter().map(|s| (s.start, s.end, s.line, s.column, s.kind.clone())).collect(),
+            sites: sites
+                .iter()
+                .map(|s| (s.start, s.end, s.line, s.column, s.kind.clone()))
+                .collect(),
         })
         .collect();
     let parse_errors = analysis

@@ -98,9 +98,13 @@ impl FsServer {
 
     /// Read a UTF-8 text file.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn read_file(&self, Parameters(args): Parameters<ReadArgs>) -> Result<Json<ReadResult>, String> {
+    async fn read_file(
+        &self,
+        Parameters(args): Parameters<ReadArgs>,
+    ) -> Result<Json<ReadResult>, String> {
         let path = self.jail.resolve(&args.path)?;
-        let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+        let content = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
         Ok(Json(ReadResult {
             path: args.path,
             sha1: sha1_hex(content.as_bytes()),
@@ -110,7 +114,10 @@ impl FsServer {
 
     /// SHA-1 of each file (null for a missing file).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn hash_files(&self, Parameters(args): Parameters<HashArgs>) -> Result<Json<HashResult>, String> {
+    async fn hash_files(
+        &self,
+        Parameters(args): Parameters<HashArgs>,
+    ) -> Result<Json<HashResult>, String> {
         let mut files = Vec::with_capacity(args.paths.len());
         for relative in args.paths {
             let path = self.jail.resolve(&relative)?;
@@ -119,16 +126,28 @@ impl FsServer {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(format!("cannot read `{relative}`: {e}")),
             };
-            files.push(FileHash { path: relative, sha1 });
+            files.push(FileHash {
+                path: relative,
+                sha1,
+            });
         }
         Ok(Json(HashResult { files }))
     }
 
     /// Apply byte edits to a file whose SHA-1 must equal expected_sha1; writes atomically.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    async fn edit_file(&self, Parameters(args): Parameters<EditArgs>) -> Result<Json<EditResult>, String> {
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn edit_file(
+        &self,
+        Parameters(args): Parameters<EditArgs>,
+    ) -> Result<Json<EditResult>, String> {
         let path = self.jail.resolve(&args.path)?;
-        let before = std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+        let before = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
         let sha1_before = sha1_hex(before.as_bytes());
         if sha1_before != args.expected_sha1 {
             return Err(format!(
@@ -136,10 +155,12 @@ impl FsServer {
                 args.path, args.expected_sha1
             ));
         }
-        let after = apply_edits(&before, &args.edits).map_err(|e| format!("`{}`: {e}; nothing written", args.path))?;
+        let after = apply_edits(&before, &args.edits)
+            .map_err(|e| format!("`{}`: {e}; nothing written", args.path))?;
         let sha1_after = sha1_hex(after.as_bytes());
         if !args.dry_run {
-            atomic_write(&path, after.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
+            atomic_write(&path, after.as_bytes())
+                .map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
         }
         let diff = (args.diff || args.dry_run).then(|| unified_diff(&args.path, &before, &after));
         Ok(Json(EditResult {
@@ -152,8 +173,16 @@ impl FsServer {
     }
 
     /// Write a whole file atomically, optionally only if its SHA-1 matches.
-    #[tool(annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false))]
-    async fn write_file(&self, Parameters(args): Parameters<WriteArgs>) -> Result<Json<WriteResult>, String> {
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn write_file(
+        &self,
+        Parameters(args): Parameters<WriteArgs>,
+    ) -> Result<Json<WriteResult>, String> {
         let path = self.jail.resolve(&args.path)?;
         if let Some(expected) = &args.expected_sha1 {
             let current = match std::fs::read(&path) {
@@ -162,13 +191,18 @@ impl FsServer {
                 Err(e) => return Err(format!("cannot read `{}`: {e}", args.path)),
             };
             if &current != expected {
-                return Err(format!("`{}` changed (SHA-1 {current:?}, expected {expected:?}); nothing written", args.path));
+                return Err(format!(
+                    "`{}` changed (SHA-1 {current:?}, expected {expected:?}); nothing written",
+                    args.path
+                ));
             }
         }
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
         }
-        atomic_write(&path, args.content.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
+        atomic_write(&path, args.content.as_bytes())
+            .map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
         Ok(Json(WriteResult {
             path: args.path,
             sha1: sha1_hex(args.content.as_bytes()),
@@ -183,7 +217,10 @@ impl ServerHandler for FsServer {}
 /// permissions and renames it over `path`.
 pub fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temporary = dir.join(format!(".{name}.orch-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temporary)?;

@@ -37,11 +37,38 @@ pub async fn serve(name: &str, options: ServeOptions) -> anyhow::Result<()> {
     let root = Jail::new(&options.root)?;
     let transport = rmcp::transport::stdio();
     let quit = match name {
-        "fs" => fs::FsServer::new(root).serve(transport).await?.waiting().await,
-        "search" => search::SearchServer::new(root).serve(transport).await?.waiting().await,
-        "code" => code::CodeServer::new(root).serve(transport).await?.waiting().await,
-        "test" => test::TestServer::new(root, options.python).serve(transport).await?.waiting().await,
-        other => anyhow::bail!("unknown built-in server `{other}` (known: {})", NAMES.join(", ")),
+        "fs" => {
+            fs::FsServer::new(root)
+                .serve(transport)
+                .await?
+                .waiting()
+                .await
+        }
+        "search" => {
+            search::SearchServer::new(root)
+                .serve(transport)
+                .await?
+                .waiting()
+                .await
+        }
+        "code" => {
+            code::CodeServer::new(root)
+                .serve(transport)
+                .await?
+                .waiting()
+                .await
+        }
+        "test" => {
+            test::TestServer::new(root, options.python)
+                .serve(transport)
+                .await?
+                .waiting()
+                .await
+        }
+        other => anyhow::bail!(
+            "unknown built-in server `{other}` (known: {})",
+            NAMES.join(", ")
+        ),
     };
     quit.context("server task failed")?;
     Ok(())
@@ -71,7 +98,9 @@ impl Jail {
         let path = Path::new(relative);
         if relative.is_empty()
             || path.is_absolute()
-            || path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            || path
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
         {
             return Err(format!("`{relative}` is outside the server's root"));
         }
@@ -81,7 +110,9 @@ impl Jail {
         while !existing.exists() {
             existing = existing.parent().unwrap_or(&self.root);
         }
-        let real = existing.canonicalize().map_err(|e| format!("`{relative}`: {e}"))?;
+        let real = existing
+            .canonicalize()
+            .map_err(|e| format!("`{relative}`: {e}"))?;
         if !real.starts_with(&self.root) {
             return Err(format!("`{relative}` leads outside the server's root"));
         }

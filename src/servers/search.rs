@@ -95,7 +95,10 @@ impl SearchServer {
 
     /// Search file contents (ripgrep semantics; .gitignore honoured). Pages with offset/max_results.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
-    async fn search(&self, Parameters(args): Parameters<SearchArgs>) -> Result<Json<SearchResult>, String> {
+    async fn search(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+    ) -> Result<Json<SearchResult>, String> {
         let jail = self.jail.clone();
         tokio::task::spawn_blocking(move || search(&jail, &args))
             .await
@@ -107,6 +110,9 @@ impl SearchServer {
 #[tool_handler(router = self.tool_router, name = "orch-search")]
 impl ServerHandler for SearchServer {}
 
+/// A file and its matching (line number, preview) pairs.
+type FileLines = (String, Vec<(u64, String)>);
+
 /// Runs a search over the jail (parallel walk, results sorted by path and line).
 pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
     let matcher = RegexMatcherBuilder::new()
@@ -115,53 +121,73 @@ pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
         .case_insensitive(args.case_insensitive)
         .build(&args.pattern)
         .map_err(|e| format!("bad pattern `{}`: {e}", args.pattern))?;
-    let scopes: Vec<String> = args.paths.iter().map(|p| p.trim_end_matches('/').to_owned()).collect();
+    let scopes: Vec<String> = args
+        .paths
+        .iter()
+        .map(|p| p.trim_end_matches('/').to_owned())
+        .collect();
     let keep = |relative: &str| {
-        (args.extensions.is_empty() || args.extensions.iter().any(|e| relative.ends_with(e.as_str())))
+        (args.extensions.is_empty()
+            || args
+                .extensions
+                .iter()
+                .any(|e| relative.ends_with(e.as_str())))
             && (scopes.is_empty()
-                || scopes
-                    .iter()
-                    .any(|s| relative == s || (relative.starts_with(s.as_str()) && relative[s.len()..].starts_with('/'))))
+                || scopes.iter().any(|s| {
+                    relative == s
+                        || (relative.starts_with(s.as_str())
+                            && relative[s.len()..].starts_with('/'))
+                }))
     };
-    let found: Mutex<Vec<(String, Vec<(u64, String)>)>> = Mutex::new(Vec::new());
+    let found: Mutex<Vec<FileLines>> = Mutex::new(Vec::new());
     let searched = std::sync::atomic::AtomicUsize::new(0);
     let max_chars = args.max_line_chars;
-    ignore::WalkBuilder::new(jail.root()).require_git(false).build_parallel().run(|| {
-        let matcher = matcher.clone();
-        let found = &found;
-        let searched = &searched;
-        let keep = &keep;
-        let mut searcher = SearcherBuilder::new().binary_detection(BinaryDetection::quit(0)).line_number(true).build();
-        Box::new(move |entry| {
-            let Ok(entry) = entry else { return ignore::WalkState::Continue };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                return ignore::WalkState::Continue;
-            }
-            let relative = jail.relative(entry.path());
-            if !keep(&relative) {
-                return ignore::WalkState::Continue;
-            }
-            searched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let mut lines = Vec::new();
-            let _ = searcher.search_path(
-                &matcher,
-                entry.path(),
-                UTF8(|number, line| {
-                    let line = line.trim_end_matches(['\n', '\r']);
-                    let preview: String = line.chars().take(max_chars).collect();
-                    lines.push((number, preview));
-                    Ok(true)
-                }),
-            );
-            if !lines.is_empty() {
-                if let Ok(mut found) = found.lock() {
+    ignore::WalkBuilder::new(jail.root())
+        .require_git(false)
+        .build_parallel()
+        .run(|| {
+            let matcher = matcher.clone();
+            let found = &found;
+            let searched = &searched;
+            let keep = &keep;
+            let mut searcher = SearcherBuilder::new()
+                .binary_detection(BinaryDetection::quit(0))
+                .line_number(true)
+                .build();
+            Box::new(move |entry| {
+                let Ok(entry) = entry else {
+                    return ignore::WalkState::Continue;
+                };
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    return ignore::WalkState::Continue;
+                }
+                let relative = jail.relative(entry.path());
+                if !keep(&relative) {
+                    return ignore::WalkState::Continue;
+                }
+                searched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut lines = Vec::new();
+                let _ = searcher.search_path(
+                    &matcher,
+                    entry.path(),
+                    UTF8(|number, line| {
+                        let line = line.trim_end_matches(['\n', '\r']);
+                        let preview: String = line.chars().take(max_chars).collect();
+                        lines.push((number, preview));
+                        Ok(true)
+                    }),
+                );
+                if !lines.is_empty()
+                    && let Ok(mut found) = found.lock()
+                {
                     found.push((relative, lines));
                 }
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    let mut found = found.into_inner().map_err(|_| "search worker panicked".to_owned())?;
+                ignore::WalkState::Continue
+            })
+        });
+    let mut found = found
+        .into_inner()
+        .map_err(|_| "search worker panicked".to_owned())?;
     found.sort_by(|a, b| a.0.cmp(&b.0));
     let files_searched = searched.into_inner();
     let page = args.max_results.max(1);
@@ -171,7 +197,10 @@ pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
             .into_iter()
             .skip(args.offset)
             .take(page)
-            .map(|(path, lines)| FileCount { path, count: lines.len() })
+            .map(|(path, lines)| FileCount {
+                path,
+                count: lines.len(),
+            })
             .collect();
         let next = args.offset + files.len();
         return Ok(SearchResult {
@@ -219,12 +248,27 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("ignored")).unwrap();
         std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
         std::fs::write(dir.path().join("ignored/x.py"), "make_str\n").unwrap();
-        std::fs::write(dir.path().join("pkg/a.py"), "make_str()\nmake_strs()\nx = make_str\n").unwrap();
+        std::fs::write(
+            dir.path().join("pkg/a.py"),
+            "make_str()\nmake_strs()\nx = make_str\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("b.py"), "make_str\n").unwrap();
         let jail = Jail::new(dir.path()).unwrap();
         let result = search(&jail, &args("make_str")).unwrap();
-        let found: Vec<(String, u64)> = result.matches.iter().map(|m| (m.path.clone(), m.line)).collect();
-        assert_eq!(found, [("b.py".into(), 1), ("pkg/a.py".into(), 1), ("pkg/a.py".into(), 3)]);
+        let found: Vec<(String, u64)> = result
+            .matches
+            .iter()
+            .map(|m| (m.path.clone(), m.line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("b.py".into(), 1),
+                ("pkg/a.py".into(), 1),
+                ("pkg/a.py".into(), 3)
+            ]
+        );
         let mut paged = args("make_str");
         paged.max_results = 2;
         let first = search(&jail, &paged).unwrap();

@@ -61,9 +61,19 @@ impl TestServer {
     }
 
     /// Run pytest (whole suite or a selection) and report counts and failing test ids.
-    #[tool(annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    async fn run_tests(&self, Parameters(args): Parameters<RunArgs>) -> Result<Json<RunResult>, String> {
-        run_pytest(self.jail.root(), &self.python, &args).await.map(Json)
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn run_tests(
+        &self,
+        Parameters(args): Parameters<RunArgs>,
+    ) -> Result<Json<RunResult>, String> {
+        run_pytest(self.jail.root(), &self.python, &args)
+            .await
+            .map(Json)
     }
 }
 
@@ -72,7 +82,8 @@ impl ServerHandler for TestServer {}
 
 /// Runs pytest with a JUnit report and summarises it.
 pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<RunResult, String> {
-    let report_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let report_dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let report = report_dir.path().join("junit.xml");
     let mut python_path = vec![root.to_path_buf()];
     if root.join("src").is_dir() {
@@ -96,9 +107,9 @@ pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<Run
         .process_group(0)
         .kill_on_drop(true);
     let started = Instant::now();
-    let child = command
-        .spawn()
-        .map_err(|e| format!("cannot start `{python} -m pytest`: {e} (set --python or ORCH_PYTHON)"))?;
+    let child = command.spawn().map_err(|e| {
+        format!("cannot start `{python} -m pytest`: {e} (set --python or ORCH_PYTHON)")
+    })?;
     let pid = child.id();
     let timeout = Duration::from_secs(args.timeout_s.unwrap_or(600));
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
@@ -108,7 +119,10 @@ pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<Run
                 // The child leads its own process group: end the whole group.
                 unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
             }
-            return Err(format!("pytest did not finish within {}s and was killed", timeout.as_secs()));
+            return Err(format!(
+                "pytest did not finish within {}s and was killed",
+                timeout.as_secs()
+            ));
         }
     };
     let exit_code = output.status.code().unwrap_or(-1);
@@ -117,7 +131,11 @@ pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<Run
         duration_ms: started.elapsed().as_millis() as u64,
         ..RunResult::default()
     };
-    let combined = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let combined = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     if let Ok(xml) = std::fs::read_to_string(&report) {
         let cases = parse_junit(&xml)?;
         let mut failing = BTreeSet::new();
@@ -152,7 +170,9 @@ pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<Run
 
 fn tail(text: &str, max: usize) -> String {
     let start = text.len().saturating_sub(max);
-    let start = (start..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    let start = (start..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
     text[start..].to_owned()
 }
 
@@ -178,21 +198,32 @@ fn parse_junit(xml: &str) -> Result<Vec<Case>, String> {
     let mut cases = Vec::new();
     let mut current: Option<Case> = None;
     loop {
-        let event = reader.read_event().map_err(|e| format!("bad JUnit XML: {e}"))?;
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("bad JUnit XML: {e}"))?;
         let empty = matches!(event, Event::Empty(_));
         match event {
-            Event::Start(element) | Event::Empty(element) if element.name().as_ref() == b"testcase" => {
+            Event::Start(element) | Event::Empty(element)
+                if element.name().as_ref() == b"testcase" =>
+            {
                 let mut classname = String::new();
                 let mut name = String::new();
                 for attribute in element.attributes().flatten() {
-                    let value = attribute.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                    let value = attribute
+                        .unescape_value()
+                        .map(|v| v.into_owned())
+                        .unwrap_or_default();
                     match attribute.key.as_ref() {
                         b"classname" => classname = value,
                         b"name" => name = value,
                         _ => {}
                     }
                 }
-                let id = if classname.is_empty() { name } else { format!("{classname}::{name}") };
+                let id = if classname.is_empty() {
+                    name
+                } else {
+                    format!("{classname}::{name}")
+                };
                 let case = Case {
                     id,
                     outcome: Outcome::Passed,
@@ -212,10 +243,10 @@ fn parse_junit(xml: &str) -> Result<Vec<Case>, String> {
                         _ => None,
                     };
                     // An error in teardown after a failure stays a failure.
-                    if let Some(outcome) = outcome {
-                        if case.outcome == Outcome::Passed || outcome == Outcome::Failed {
-                            case.outcome = outcome;
-                        }
+                    if let Some(outcome) = outcome
+                        && (case.outcome == Outcome::Passed || outcome == Outcome::Failed)
+                    {
+                        case.outcome = outcome;
                     }
                 }
             }

@@ -1,1 +1,9 @@
+//! Integration tests: the real `orch` binary on temp copies of the fixture
+//! repositories, with real built-in MCP servers, real git and real pytest.
 
+mod support;
+
+mod plan_files;
+mod run;
+
+pub use support::TestContext;

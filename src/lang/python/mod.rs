@@ -14,7 +14,9 @@ pub use modules::ModuleIndex;
 /// where the source is broken); `None` only if the parser was cancelled.
 pub fn parse(source: &str) -> Option<Tree> {
     let mut parser = Parser::new();
-    parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
     parser.parse(source, None)
 }
 
@@ -64,7 +66,11 @@ fn collect_definitions(node: Node, source: &[u8], out: &mut Vec<Definition>) {
                 if let Some(name) = child.child_by_field_name("name") {
                     out.push(Definition {
                         name: text(name, source).to_owned(),
-                        kind: if child.kind() == "class_definition" { "class" } else { "function" },
+                        kind: if child.kind() == "class_definition" {
+                            "class"
+                        } else {
+                            "function"
+                        },
                         line: name.start_position().row + 1,
                         column: name.start_position().column + 1,
                     });
@@ -72,7 +78,9 @@ fn collect_definitions(node: Node, source: &[u8], out: &mut Vec<Definition>) {
             }
             "decorated_definition" => collect_definitions(child, source, out),
             "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause"
-            | "finally_clause" | "with_statement" | "block" => collect_definitions(child, source, out),
+            | "finally_clause" | "with_statement" | "block" => {
+                collect_definitions(child, source, out)
+            }
             _ => {}
         }
     }
@@ -108,14 +116,27 @@ mod tests {
     fn definitions_and_errors() {
         let src = "import os\n\ndef a():\n    def inner(): pass\n\nclass B:\n    def m(self): pass\n\nif True:\n    @dec\n    def c(): pass\n";
         let tree = parse(src).unwrap();
-        let names: Vec<_> = top_level_definitions(&tree, src).into_iter().map(|d| (d.name, d.kind)).collect();
-        assert_eq!(names, [("a".into(), "function"), ("B".into(), "class"), ("c".into(), "function")]);
+        let names: Vec<_> = top_level_definitions(&tree, src)
+            .into_iter()
+            .map(|d| (d.name, d.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a".into(), "function"),
+                ("B".into(), "class"),
+                ("c".into(), "function")
+            ]
+        );
         assert_eq!(syntax_errors(&tree), 0);
         assert!(syntax_errors(&parse("def (:\n").unwrap()) > 0);
     }
 
     #[test]
     fn words() {
-        assert_eq!(find_word("make_str(make_strs) x.make_str", "make_str"), [0, 22]);
+        assert_eq!(
+            find_word("make_str(make_strs) x.make_str", "make_str"),
+            [0, 22]
+        );
     }
 }

@@ -61,7 +61,11 @@ impl ModuleIndex {
                 let name = parts[start..].join(".");
                 index.suffix.entry(name).or_default().push(path.clone());
             }
-            index.canonical.entry(canonical.clone()).or_default().push(path.clone());
+            index
+                .canonical
+                .entry(canonical.clone())
+                .or_default()
+                .push(path.clone());
             index.names.insert(path, canonical);
         }
         index
@@ -94,7 +98,12 @@ impl ModuleIndex {
         if path.ends_with("/__init__.py") || path == "__init__.py" {
             Some(module.to_owned())
         } else {
-            Some(module.rsplit_once('.').map(|(p, _)| p.to_owned()).unwrap_or_default())
+            Some(
+                module
+                    .rsplit_once('.')
+                    .map(|(p, _)| p.to_owned())
+                    .unwrap_or_default(),
+            )
         }
     }
 
@@ -134,7 +143,10 @@ fn module_parts(path: &str) -> Vec<String> {
     if parts.last().is_some_and(|p| p == "__init__") {
         parts.pop();
     }
-    if parts.iter().any(|p| p.is_empty() || p.contains('.') || p.contains('-')) {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || p.contains('.') || p.contains('-'))
+    {
         // Not importable as a dotted name (e.g. `my-scripts/x.py`); keep only the stem.
         return parts.last().map(|p| vec![p.clone()]).unwrap_or_default();
     }
@@ -157,13 +169,25 @@ mod tests {
         ]);
         assert_eq!(index.module_of("src/shop/util.py"), Some("shop.util"));
         assert_eq!(index.module_of("src/shop/__init__.py"), Some("shop"));
-        assert_eq!(index.module_of("src/shop/sub/deep.py"), Some("shop.sub.deep"));
+        assert_eq!(
+            index.module_of("src/shop/sub/deep.py"),
+            Some("shop.sub.deep")
+        );
         assert_eq!(index.module_of("tests/test_util.py"), Some("test_util"));
         assert_eq!(index.resolve("shop.util"), ["src/shop/util.py"]);
         assert_eq!(index.resolve("util"), Vec::<&str>::new());
-        assert_eq!(index.absolute("src/shop/sub/deep.py", 2, "util").as_deref(), Some("shop.util"));
-        assert_eq!(index.absolute("src/shop/sub/deep.py", 1, "").as_deref(), Some("shop.sub"));
-        assert_eq!(index.absolute("src/shop/__init__.py", 1, "util").as_deref(), Some("shop.util"));
+        assert_eq!(
+            index.absolute("src/shop/sub/deep.py", 2, "util").as_deref(),
+            Some("shop.util")
+        );
+        assert_eq!(
+            index.absolute("src/shop/sub/deep.py", 1, "").as_deref(),
+            Some("shop.sub")
+        );
+        assert_eq!(
+            index.absolute("src/shop/__init__.py", 1, "util").as_deref(),
+            Some("shop.util")
+        );
     }
 
     #[test]

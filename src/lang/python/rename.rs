@@ -64,12 +64,20 @@ struct FileInfo<'a> {
 /// Analyses `files` (path, source) for renaming `old` defined in
 /// `definition_file` to `new`. `files` must include every file that
 /// mentions `old` textually; other files cannot refer to it.
-pub fn analyse(index: &ModuleIndex, definition_file: &str, old: &str, new: &str, files: &[(String, String)]) -> RenameAnalysis {
+pub fn analyse(
+    index: &ModuleIndex,
+    definition_file: &str,
+    old: &str,
+    new: &str,
+    files: &[(String, String)],
+) -> RenameAnalysis {
     let mut analysis = RenameAnalysis::default();
     let mut infos = Vec::with_capacity(files.len());
     for (path, source) in files {
         let Some(tree) = parse(source) else { continue };
-        analysis.parse_errors.insert(path.clone(), syntax_errors(&tree));
+        analysis
+            .parse_errors
+            .insert(path.clone(), syntax_errors(&tree));
         infos.push(FileInfo {
             path,
             model: FileModel::build(&tree, source, &[old, new]),
@@ -92,7 +100,12 @@ pub fn analyse(index: &ModuleIndex, definition_file: &str, old: &str, new: &str,
 
 /// The files whose module namespace binds the target name: the definition
 /// file plus re-exporters, to a fixed point.
-fn target_modules(index: &ModuleIndex, definition_file: &str, old: &str, infos: &[FileInfo]) -> BTreeSet<String> {
+fn target_modules(
+    index: &ModuleIndex,
+    definition_file: &str,
+    old: &str,
+    infos: &[FileInfo],
+) -> BTreeSet<String> {
     let mut targets = BTreeSet::from([definition_file.to_owned()]);
     loop {
         let mut grew = false;
@@ -108,7 +121,10 @@ fn target_modules(index: &ModuleIndex, definition_file: &str, old: &str, infos: 
                         if name == old && resolves_to_target(index, info.path, module, &targets))
             });
             let star = !module_scope.bound.contains(old)
-                && module_scope.star_imports.iter().any(|m| resolves_to_target(index, info.path, m, &targets));
+                && module_scope
+                    .star_imports
+                    .iter()
+                    .any(|m| resolves_to_target(index, info.path, m, &targets));
             if reexports || star {
                 targets.insert(info.path.to_owned());
                 grew = true;
@@ -120,10 +136,20 @@ fn target_modules(index: &ModuleIndex, definition_file: &str, old: &str, infos: 
     }
 }
 
-fn resolves_to_target(index: &ModuleIndex, path: &str, spec: &ImportSpec, targets: &BTreeSet<String>) -> bool {
+fn resolves_to_target(
+    index: &ModuleIndex,
+    path: &str,
+    spec: &ImportSpec,
+    targets: &BTreeSet<String>,
+) -> bool {
     index
         .absolute(path, spec.dots, &spec.name)
-        .is_some_and(|module| index.resolve(&module).iter().any(|file| targets.contains(*file)))
+        .is_some_and(|module| {
+            index
+                .resolve(&module)
+                .iter()
+                .any(|file| targets.contains(*file))
+        })
 }
 
 /// The project file a dotted module name denotes, if it is one.
@@ -132,7 +158,12 @@ fn module_file<'a>(index: &'a ModuleIndex, module: &str) -> Option<&'a str> {
 }
 
 /// The scopes of this file in which `old` is bound to the target.
-fn target_scopes(index: &ModuleIndex, info: &FileInfo, old: &str, targets: &BTreeSet<String>) -> BTreeSet<usize> {
+fn target_scopes(
+    index: &ModuleIndex,
+    info: &FileInfo,
+    old: &str,
+    targets: &BTreeSet<String>,
+) -> BTreeSet<usize> {
     let mut scopes = BTreeSet::new();
     if targets.contains(info.path) {
         scopes.insert(0);
@@ -141,10 +172,15 @@ fn target_scopes(index: &ModuleIndex, info: &FileInfo, old: &str, targets: &BTre
         if o.name != old {
             continue;
         }
-        if let Role::Bind(Binding::From { module, name, aliased: false }) = &o.role {
-            if name == old && resolves_to_target(index, info.path, module, targets) {
-                scopes.insert(o.scope);
-            }
+        if let Role::Bind(Binding::From {
+            module,
+            name,
+            aliased: false,
+        }) = &o.role
+            && name == old
+            && resolves_to_target(index, info.path, module, targets)
+        {
+            scopes.insert(o.scope);
         }
     }
     scopes
@@ -199,13 +235,19 @@ fn analyse_file(
                 }
                 "import"
             }
-            Role::Attribute { object } => match object.as_deref().and_then(|chain| attribute_module(index, info, chain)) {
+            Role::Attribute { object } => match object
+                .as_deref()
+                .and_then(|chain| attribute_module(index, info, chain))
+            {
                 Some(Some(file)) if targets.contains(file) => "attribute",
                 Some(_) => continue,
                 None => {
-                    analysis.uncertain.push(note(o, format!(
-                        "`.{old}` on an object orch cannot resolve to a module; left alone"
-                    )));
+                    analysis.uncertain.push(note(
+                        o,
+                        format!(
+                            "`.{old}` on an object orch cannot resolve to a module; left alone"
+                        ),
+                    ));
                     continue;
                 }
             },
@@ -232,7 +274,11 @@ fn analyse_file(
             });
         }
     }
-    for mention in model.mentions.iter().filter(|m| m.name == old && !all_starts.contains(&m.start)) {
+    for mention in model
+        .mentions
+        .iter()
+        .filter(|m| m.name == old && !all_starts.contains(&m.start))
+    {
         analysis.mentions.push(Note {
             file: path.to_owned(),
             line: mention.line,
@@ -250,7 +296,11 @@ fn analyse_file(
 /// For `a.b.NAME`: `Some(Some(file))` if `a.b` is a project module,
 /// `Some(None)` if `a` is bound to something that is not a module of this
 /// project (so the attribute is not ours), `None` if orch cannot tell.
-fn attribute_module<'a>(index: &'a ModuleIndex, info: &FileInfo, chain: &[String]) -> Option<Option<&'a str>> {
+fn attribute_module<'a>(
+    index: &'a ModuleIndex,
+    info: &FileInfo,
+    chain: &[String],
+) -> Option<Option<&'a str>> {
     let head = chain.first()?;
     // The chain's head must be one of the recorded names to be resolvable;
     // names of interest are only `old` and `new`, so look at bindings of
@@ -275,9 +325,16 @@ fn module_binding_of(index: &ModuleIndex, info: &FileInfo, name: &str) -> Option
     let binding = imports.get(name)?;
     match binding {
         ImportedModule::Module(module) => Some(module.clone()),
-        ImportedModule::From { module, name: imported } => {
+        ImportedModule::From {
+            module,
+            name: imported,
+        } => {
             let base = index.absolute(info.path, module.dots, &module.name)?;
-            let candidate = if base.is_empty() { imported.clone() } else { format!("{base}.{imported}") };
+            let candidate = if base.is_empty() {
+                imported.clone()
+            } else {
+                format!("{base}.{imported}")
+            };
             index.is_module(&candidate).then_some(candidate)
         }
     }
@@ -314,7 +371,14 @@ impl FileInfo<'_> {
 }
 
 /// Records where `new` would clash with the renamed bindings.
-fn clashes(info: &FileInfo, old: &str, new: &str, scopes: &BTreeSet<usize>, sites: &[RenameSite], analysis: &mut RenameAnalysis) {
+fn clashes(
+    info: &FileInfo,
+    old: &str,
+    new: &str,
+    scopes: &BTreeSet<usize>,
+    sites: &[RenameSite],
+    analysis: &mut RenameAnalysis,
+) {
     if sites.is_empty() {
         return;
     }
@@ -336,11 +400,12 @@ fn clashes(info: &FileInfo, old: &str, new: &str, scopes: &BTreeSet<usize>, site
         .iter()
         .copied()
         .filter(|&s| {
-            model
-                .occurrences
-                .iter()
-                .any(|o| o.scope == s && o.name == old && matches!(o.role, Role::Bind(_)) && edited.contains(&o.start))
-                || s == 0
+            model.occurrences.iter().any(|o| {
+                o.scope == s
+                    && o.name == old
+                    && matches!(o.role, Role::Bind(_))
+                    && edited.contains(&o.start)
+            }) || s == 0
         })
         .collect();
     for o in model.occurrences.iter().filter(|o| o.name == new) {
@@ -355,24 +420,42 @@ fn clashes(info: &FileInfo, old: &str, new: &str, scopes: &BTreeSet<usize>, site
                     model.is_within(o.scope, s)
                         && match current {
                             Resolution::Free => true,
-                            Resolution::Scope(c) => c != s && !model.is_within(c, s) && model.is_within(s, c),
+                            Resolution::Scope(c) => {
+                                c != s && !model.is_within(c, s) && model.is_within(s, c)
+                            }
                         }
                 });
                 if captured {
-                    push(o.line, o.column, format!("`{new}` is used here and refers to something else; the rename would capture it"));
+                    push(
+                        o.line,
+                        o.column,
+                        format!(
+                            "`{new}` is used here and refers to something else; the rename would capture it"
+                        ),
+                    );
                 }
             }
             _ => {}
         }
     }
     // A renamed use that would be captured by an inner binding of `new`.
-    for o in model.occurrences.iter().filter(|o| o.name == old && edited.contains(&o.start) && o.role == Role::Reference) {
-        if let Resolution::Scope(s) = model.resolve(new, o.scope) {
-            if let Resolution::Scope(target) = model.resolve(old, o.scope) {
-                if s != target && model.is_within(s, target) {
-                    push(o.line, o.column, format!("`{new}` is bound in an enclosing scope here and would shadow the renamed `{old}`"));
-                }
-            }
+    for o in model
+        .occurrences
+        .iter()
+        .filter(|o| o.name == old && edited.contains(&o.start) && o.role == Role::Reference)
+    {
+        if let Resolution::Scope(s) = model.resolve(new, o.scope)
+            && let Resolution::Scope(target) = model.resolve(old, o.scope)
+            && s != target
+            && model.is_within(s, target)
+        {
+            push(
+                o.line,
+                o.column,
+                format!(
+                    "`{new}` is bound in an enclosing scope here and would shadow the renamed `{old}`"
+                ),
+            );
         }
     }
 }
@@ -383,11 +466,18 @@ mod tests {
 
     fn run(files: &[(&str, &str)], def: &str, old: &str, new: &str) -> RenameAnalysis {
         let index = ModuleIndex::new(files.iter().map(|(p, _)| *p));
-        let owned: Vec<(String, String)> = files.iter().map(|(p, s)| (p.to_string(), s.to_string())).collect();
+        let owned: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect();
         analyse(&index, def, old, new, &owned)
     }
 
-    fn apply(files: &[(&str, &str)], analysis: &RenameAnalysis, new: &str) -> BTreeMap<String, String> {
+    fn apply(
+        files: &[(&str, &str)],
+        analysis: &RenameAnalysis,
+        new: &str,
+    ) -> BTreeMap<String, String> {
         files
             .iter()
             .map(|(path, source)| {
@@ -405,18 +495,33 @@ mod tests {
     #[test]
     fn renames_across_import_forms() {
         let files = [
-            ("shop/__init__.py", "from .util import make_str\n__all__ = ['make_str']\n"),
+            (
+                "shop/__init__.py",
+                "from .util import make_str\n__all__ = ['make_str']\n",
+            ),
             (
                 "shop/util.py",
                 "def make_str(x):\n    \"\"\"make_str docs\"\"\"\n    return str(x)\n\ndef twice(x):\n    return make_str(x) * 2\n",
             ),
-            ("shop/cart.py", "from . import util\nfrom .util import make_str as ms\n\ndef total(x):\n    return util.make_str(x) + ms(x)\n"),
-            ("app.py", "import shop.util\nimport shop\nfrom shop import make_str\n# make_str is great\nprint(shop.util.make_str(1), shop.make_str(2), make_str(3))\n"),
-            ("other.py", "def f(make_str):\n    return make_str + obj.make_str\n"),
+            (
+                "shop/cart.py",
+                "from . import util\nfrom .util import make_str as ms\n\ndef total(x):\n    return util.make_str(x) + ms(x)\n",
+            ),
+            (
+                "app.py",
+                "import shop.util\nimport shop\nfrom shop import make_str\n# make_str is great\nprint(shop.util.make_str(1), shop.make_str(2), make_str(3))\n",
+            ),
+            (
+                "other.py",
+                "def f(make_str):\n    return make_str + obj.make_str\n",
+            ),
         ];
         let analysis = run(&files, "shop/util.py", "make_str", "make_text");
         let out = apply(&files, &analysis, "make_text");
-        assert_eq!(out["shop/__init__.py"], "from .util import make_text\n__all__ = ['make_text']\n");
+        assert_eq!(
+            out["shop/__init__.py"],
+            "from .util import make_text\n__all__ = ['make_text']\n"
+        );
         assert!(out["shop/util.py"].starts_with("def make_text(x):\n    \"\"\"make_str docs"));
         assert!(out["shop/util.py"].contains("return make_text(x) * 2"));
         assert_eq!(
@@ -424,7 +529,10 @@ mod tests {
             "from . import util\nfrom .util import make_text as ms\n\ndef total(x):\n    return util.make_text(x) + ms(x)\n"
         );
         assert!(out["app.py"].contains("from shop import make_text\n# make_str is great"));
-        assert!(out["app.py"].contains("print(shop.util.make_text(1), shop.make_text(2), make_text(3))"));
+        assert!(
+            out["app.py"]
+                .contains("print(shop.util.make_text(1), shop.make_text(2), make_text(3))")
+        );
         assert_eq!(out["other.py"], files[4].1);
         assert_eq!(analysis.mentions.len(), 2, "{:?}", analysis.mentions);
         assert_eq!(analysis.uncertain.len(), 1, "{:?}", analysis.uncertain);
@@ -443,16 +551,25 @@ mod tests {
         let analysis = run(&files, "m.py", "old", "len");
         assert_eq!(analysis.clashes.len(), 1, "{:?}", analysis.clashes);
         assert_eq!(analysis.clashes[0].file, "n.py");
-        let files = [("m.py", "def old(): pass\ndef user(new):\n    return old() + new\n")];
+        let files = [(
+            "m.py",
+            "def old(): pass\ndef user(new):\n    return old() + new\n",
+        )];
         let analysis = run(&files, "m.py", "old", "new");
         assert_eq!(analysis.clashes.len(), 1, "{:?}", analysis.clashes);
     }
 
     #[test]
     fn local_shadowing_is_left_alone() {
-        let files = [("m.py", "def old(): pass\ndef f():\n    old = 3\n    return old\nclass C:\n    def old(self): return old()\n")];
+        let files = [(
+            "m.py",
+            "def old(): pass\ndef f():\n    old = 3\n    return old\nclass C:\n    def old(self): return old()\n",
+        )];
         let analysis = run(&files, "m.py", "old", "new");
         let out = apply(&files, &analysis, "new");
-        assert_eq!(out["m.py"], "def new(): pass\ndef f():\n    old = 3\n    return old\nclass C:\n    def old(self): return new()\n");
+        assert_eq!(
+            out["m.py"],
+            "def new(): pass\ndef f():\n    old = 3\n    return old\nclass C:\n    def old(self): return new()\n"
+        );
     }
 }

@@ -54,7 +54,11 @@ pub enum Binding {
     Module { module: String },
     /// `from M import NAME` (not aliased: the imported name and the binding are
     /// the same identifier) or `from M import X as NAME`.
-    From { module: ImportSpec, name: String, aliased: bool },
+    From {
+        module: ImportSpec,
+        name: String,
+        aliased: bool,
+    },
 }
 
 /// The role of one occurrence.
@@ -67,9 +71,13 @@ pub enum Role {
     Declaration,
     /// `OBJECT.NAME`; `object` is the dotted chain if OBJECT is a plain
     /// chain of names (`a.b.c`), else `None`.
-    Attribute { object: Option<Vec<String>> },
+    Attribute {
+        object: Option<Vec<String>>,
+    },
     /// `X` in `from M import X as Y` (not a binding).
-    ImportedName { module: ImportSpec },
+    ImportedName {
+        module: ImportSpec,
+    },
 }
 
 /// One occurrence of a name of interest.
@@ -265,9 +273,10 @@ impl Walker<'_> {
             "function_definition" => self.visit_function(node, scope),
             "class_definition" => self.visit_class(node, scope),
             "lambda" => self.visit_lambda(node, scope),
-            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
-                self.visit_comprehension(node, scope)
-            }
+            "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression" => self.visit_comprehension(node, scope),
             "assignment" | "augmented_assignment" => {
                 if scope == 0 {
                     self.maybe_all(node);
@@ -309,7 +318,10 @@ impl Walker<'_> {
             "global_statement" | "nonlocal_statement" => {
                 let global = node.kind() == "global_statement";
                 let mut cursor = node.walk();
-                let names: Vec<Node> = node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").collect();
+                let names: Vec<Node> = node
+                    .named_children(&mut cursor)
+                    .filter(|n| n.kind() == "identifier")
+                    .collect();
                 for name in names {
                     let value = text(name, self.source).to_owned();
                     if self.interesting(&value) {
@@ -365,8 +377,15 @@ impl Walker<'_> {
     fn visit_target(&mut self, node: Node, scope: usize) {
         match node.kind() {
             "identifier" => self.record(node, scope, Role::Bind(Binding::Other)),
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" | "parenthesized_expression"
-            | "list_splat_pattern" | "list_splat" | "expression_list" => self.visit_target_children(node, scope),
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "tuple"
+            | "list"
+            | "parenthesized_expression"
+            | "list_splat_pattern"
+            | "list_splat"
+            | "expression_list" => self.visit_target_children(node, scope),
             _ => self.visit(node, scope),
         }
     }
@@ -382,7 +401,10 @@ impl Walker<'_> {
     /// Comments attached directly to a definition node (before its body).
     fn stray_comments(&mut self, node: Node) {
         let mut cursor = node.walk();
-        let comments: Vec<Node> = node.children(&mut cursor).filter(|c| c.kind() == "comment").collect();
+        let comments: Vec<Node> = node
+            .children(&mut cursor)
+            .filter(|c| c.kind() == "comment")
+            .collect();
         for comment in comments {
             self.mentions_in(comment, "comment");
         }
@@ -463,7 +485,9 @@ impl Walker<'_> {
                         }
                     }
                 }
-                "list_splat_pattern" | "dictionary_splat_pattern" => self.visit_parameter_name(parameter, inner),
+                "list_splat_pattern" | "dictionary_splat_pattern" => {
+                    self.visit_parameter_name(parameter, inner)
+                }
                 _ => self.visit(parameter, outer),
             }
         }
@@ -511,7 +535,13 @@ impl Walker<'_> {
                 "dotted_name" => {
                     if let Some(first) = name.named_child(0) {
                         let head = text(first, self.source).to_owned();
-                        self.import_record(&head, scope, Binding::Module { module: head.clone() });
+                        self.import_record(
+                            &head,
+                            scope,
+                            Binding::Module {
+                                module: head.clone(),
+                            },
+                        );
                         self.record(first, scope, Role::Bind(Binding::Module { module: head }));
                     }
                 }
@@ -522,7 +552,13 @@ impl Walker<'_> {
                         .unwrap_or_default();
                     if let Some(alias) = name.child_by_field_name("alias") {
                         let bound = text(alias, self.source).to_owned();
-                        self.import_record(&bound, scope, Binding::Module { module: module.clone() });
+                        self.import_record(
+                            &bound,
+                            scope,
+                            Binding::Module {
+                                module: module.clone(),
+                            },
+                        );
                         self.record(alias, scope, Role::Bind(Binding::Module { module }));
                     }
                 }
@@ -537,7 +573,9 @@ impl Walker<'_> {
         };
         let module = self.import_spec(module_node);
         let mut cursor = node.walk();
-        let wildcard = node.named_children(&mut cursor).any(|c| c.kind() == "wildcard_import");
+        let wildcard = node
+            .named_children(&mut cursor)
+            .any(|c| c.kind() == "wildcard_import");
         if wildcard {
             self.model.scopes[scope].star_imports.push(module);
             return;
@@ -570,10 +608,20 @@ impl Walker<'_> {
                     }
                 }
                 "aliased_import" => {
-                    let imported = name.child_by_field_name("name").and_then(|n| n.named_child(0));
-                    let imported_text = imported.map(|n| text(n, self.source).to_owned()).unwrap_or_default();
+                    let imported = name
+                        .child_by_field_name("name")
+                        .and_then(|n| n.named_child(0));
+                    let imported_text = imported
+                        .map(|n| text(n, self.source).to_owned())
+                        .unwrap_or_default();
                     if let Some(imported) = imported {
-                        self.record(imported, scope, Role::ImportedName { module: module.clone() });
+                        self.record(
+                            imported,
+                            scope,
+                            Role::ImportedName {
+                                module: module.clone(),
+                            },
+                        );
                     }
                     if let Some(alias) = name.child_by_field_name("alias") {
                         let bound = text(alias, self.source).to_owned();
@@ -618,7 +666,12 @@ impl Walker<'_> {
                 let mut cursor = node.walk();
                 for child in node.named_children(&mut cursor) {
                     match child.kind() {
-                        "import_prefix" => dots = text(child, self.source).chars().filter(|&c| c == '.').count(),
+                        "import_prefix" => {
+                            dots = text(child, self.source)
+                                .chars()
+                                .filter(|&c| c == '.')
+                                .count()
+                        }
                         "dotted_name" => name = text(child, self.source).to_owned(),
                         _ => {}
                     }
@@ -670,7 +723,11 @@ impl Walker<'_> {
 
     fn all_strings(&mut self, node: Node) {
         match node.kind() {
-            "list" | "tuple" | "parenthesized_expression" | "binary_operator" | "expression_list" => {
+            "list"
+            | "tuple"
+            | "parenthesized_expression"
+            | "binary_operator"
+            | "expression_list" => {
                 let mut cursor = node.walk();
                 let children: Vec<Node> = node.named_children(&mut cursor).collect();
                 for child in children {
@@ -679,7 +736,10 @@ impl Walker<'_> {
             }
             "string" => {
                 let mut cursor = node.walk();
-                let contents: Vec<Node> = node.named_children(&mut cursor).filter(|c| c.kind() == "string_content").collect();
+                let contents: Vec<Node> = node
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind() == "string_content")
+                    .collect();
                 if let [content] = contents.as_slice() {
                     let position = content.start_position();
                     self.model.all_entries.push(AllEntry {
@@ -720,18 +780,43 @@ mod tests {
         assert_eq!(refs[0], (5, Resolution::Scope(0)));
         assert_ne!(refs[1].1, Resolution::Scope(0));
         assert_ne!(refs[2].1, Resolution::Scope(0));
-        let global_store = m.occurrences.iter().find(|o| o.line == 11 && o.name == "f").unwrap();
+        let global_store = m
+            .occurrences
+            .iter()
+            .find(|o| o.line == 11 && o.name == "f")
+            .unwrap();
         assert_eq!(m.resolve("f", global_store.scope), Resolution::Scope(0));
     }
 
     #[test]
     fn imports_and_all() {
-        let src = "from .a import f as g\nfrom b import *\nimport x.y\n__all__ = ['f', \"g\"]\nh.f(g)\n";
+        let src =
+            "from .a import f as g\nfrom b import *\nimport x.y\n__all__ = ['f', \"g\"]\nh.f(g)\n";
         let m = model(src);
-        assert!(m.occurrences.iter().any(|o| o.name == "f" && matches!(o.role, Role::ImportedName { .. })));
-        assert!(m.occurrences.iter().any(|o| o.name == "g" && matches!(o.role, Role::Bind(Binding::From { aliased: true, .. }))));
-        assert_eq!(m.scopes[0].star_imports, [ImportSpec { dots: 0, name: "b".into() }]);
-        assert_eq!(m.all_entries.iter().map(|e| e.value.as_str()).collect::<Vec<_>>(), ["f", "g"]);
-        assert!(m.occurrences.iter().any(|o| o.name == "f" && matches!(&o.role, Role::Attribute { object: Some(c) } if c == &["h"])));
+        assert!(
+            m.occurrences
+                .iter()
+                .any(|o| o.name == "f" && matches!(o.role, Role::ImportedName { .. }))
+        );
+        assert!(
+            m.occurrences.iter().any(|o| o.name == "g"
+                && matches!(o.role, Role::Bind(Binding::From { aliased: true, .. })))
+        );
+        assert_eq!(
+            m.scopes[0].star_imports,
+            [ImportSpec {
+                dots: 0,
+                name: "b".into()
+            }]
+        );
+        assert_eq!(
+            m.all_entries
+                .iter()
+                .map(|e| e.value.as_str())
+                .collect::<Vec<_>>(),
+            ["f", "g"]
+        );
+        assert!(m.occurrences.iter().any(|o| o.name == "f"
+            && matches!(&o.role, Role::Attribute { object: Some(c) } if c == &["h"])));
     }
 }

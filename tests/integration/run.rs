@@ -1,0 +1,364 @@
+//! `orch run`, `orch plan` and `orch replay` end to end.
+
+use crate::TestContext;
+use crate::support::git;
+
+const RENAME: &str = "rename function make_str to make_text";
+
+#[test]
+fn dry_run_leaves_the_repository_byte_identical_and_prints_the_diff() {
+    let t = TestContext::fixture("shop");
+    let before = t.snapshot();
+    let branches = t.branches();
+    let out = t.run(&["run", "--dry-run", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("-def make_str(cents):\n+def make_text(cents):"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("+from ..util import make_text as fmt"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("+__all__ = [\"make_text\", \"Price\"]"),
+        "{out:?}"
+    );
+    // The docstring and the comment are reported, not edited.
+    assert!(
+        out.stderr
+            .contains("shop/util.py:20:7: `make_str` in a comment; left alone"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("+    # make_text"), "{out:?}");
+    assert_eq!(t.snapshot(), before);
+    assert_eq!(t.branches(), branches);
+    assert_eq!(t.worktrees(), 1);
+}
+
+#[test]
+fn run_commits_on_a_branch_whose_tests_pass_and_leaves_the_checkout_alone() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(t.repo.join("NOTES.txt"), "uncommitted work\n").unwrap();
+    let before = t.snapshot();
+    let out = t.run(&["run", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    assert_eq!(json["success"], true);
+    let branch = json["branch"].as_str().unwrap().to_owned();
+    let plan_id = json["plan_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        branch,
+        format!("orch/rename-make-str-to-make-text-{}", &plan_id[..8])
+    );
+    let phases: Vec<&str> = json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "MAP",
+            "LOGIC",
+            "MONTE CARLO",
+            "PLAN",
+            "OPTIMIZE",
+            "EXECUTE",
+            "REVIEW"
+        ]
+    );
+    for phase in json["phases"].as_array().unwrap() {
+        assert_eq!(phase["status"], "ok", "{phase}");
+        assert!(phase["duration_ms"].is_u64() && phase["tokens"].is_u64() && phase["retries"] == 0);
+    }
+    assert!(json["total_tokens"].as_u64().unwrap() > 0);
+    assert!(json["peak_memory_mb"].as_u64().unwrap() > 0);
+
+    // The user's checkout, index and uncommitted file are untouched.
+    assert_eq!(t.snapshot(), before);
+    assert_eq!(
+        git(&t.repo, &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    assert_eq!(t.worktrees(), 1);
+    assert_eq!(t.branches().len(), 2, "{:?}", t.branches());
+
+    let message = git(&t.repo, &["log", "-1", "--format=%B", &branch]);
+    assert!(
+        message.contains(&format!("Orch-Plan: {plan_id}")),
+        "{message}"
+    );
+    let changed = git(&t.repo, &["diff", "--name-only", "main", &branch]);
+    assert_eq!(
+        changed.lines().collect::<Vec<_>>(),
+        [
+            "shop/__init__.py",
+            "shop/cart.py",
+            "shop/checkout/invoice.py",
+            "shop/util.py",
+            "tests/test_shop.py"
+        ]
+    );
+    assert!(
+        !git(&t.repo, &["grep", "-w", "make_str", &branch, "--", "*.py"]).contains("def make_str")
+    );
+
+    // The branch's tests pass with a real pytest run.
+    let check = t.repo.parent().unwrap().join("check");
+    git(
+        &t.repo,
+        &["worktree", "add", "-q", check.to_str().unwrap(), &branch],
+    );
+    let pytest = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(&check)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        pytest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pytest.stdout)
+    );
+
+    // The run record is where the brief says.
+    let run_dir = std::path::PathBuf::from(json["run_dir"].as_str().unwrap());
+    assert!(run_dir.starts_with(t.state.join("orch/projects")));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("record.json")).unwrap()).unwrap();
+    assert_eq!(record["plan_id"], plan_id.as_str());
+    assert!(run_dir.join("plan.json").is_file());
+}
+
+#[test]
+fn class_rename_in_a_flat_module() {
+    let t = TestContext::fixture("textkit");
+    let out = t.run(&["run", "--json", "rename class Counter to WordCounter"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let test = git(
+        &t.repo,
+        &["show", &format!("{branch}:tests/test_textkit.py")],
+    );
+    assert!(
+        test.contains("from textkit import WordCounter, slugify")
+            && test.contains("counter = WordCounter(\"one two three\")")
+    );
+}
+
+#[test]
+fn unknown_commands_exit_2_with_the_forms_orch_understands() {
+    let t = TestContext::fixture("shop");
+    let out = t.run(&["run", "make everything faster"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("does not understand")
+            && out
+                .stderr
+                .contains("rename [function|class] OLD to NEW [in PATH]"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn ambiguous_missing_and_clashing_names_are_refused_with_locations() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/legacy.py"),
+        "def make_str(x):\n    return str(x)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "legacy"]);
+
+    let out = t.run(&["plan", RENAME]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("shop/legacy.py:1") && out.stderr.contains("shop/util.py:14"),
+        "{out:?}"
+    );
+
+    let out = t.run(&["plan", "rename make_str to make_text in shop/legacy.py"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let files: Vec<&str> = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["file"].as_str())
+        .collect();
+    assert_eq!(files, ["shop/legacy.py"]);
+
+    let out = t.run(&["plan", "rename function make_strng to x"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("closest existing names: make_str"),
+        "{out:?}"
+    );
+
+    let out = t.run(&["plan", "rename make_str to describe in shop/util.py"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("would clash") && out.stderr.contains("shop/util.py:19"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_tiny_token_budget_stops_with_budget_tokens() {
+    let t = TestContext::fixture("shop");
+    let out = t.run(&["run", "--json", "--phase-tokens", "60", RENAME]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.json()["stop_reason"], "budget.tokens");
+    let out = t.run(&["run", "--json", "--total-tokens", "300", RENAME]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.json()["stop_reason"], "budget.tokens");
+    assert_eq!(t.branches(), ["main"]);
+}
+
+#[test]
+fn a_short_deadline_stops_with_budget_deadline_and_no_half_applied_edit() {
+    let t = TestContext::fixture("shop");
+    let before = t.snapshot();
+    let out = t.run(&["run", "--json", "--deadline", "150ms", RENAME]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let json = out.json();
+    assert_eq!(json["stop_reason"], "budget.deadline", "{out:?}");
+    assert_eq!(t.snapshot(), before);
+    assert_eq!(t.branches(), ["main"]);
+    assert_eq!(t.worktrees(), 1);
+}
+
+#[test]
+fn worse_tests_stop_the_run_and_commit_nothing() {
+    let t = TestContext::fixture("shop");
+    // A dynamic reference orch reports but cannot rename.
+    std::fs::write(
+        t.repo.join("tests/test_dynamic.py"),
+        "from shop import util\n\ndef test_by_name():\n    assert getattr(util, \"make_str\")(100) == \"1.00\"\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "dynamic"]);
+    let out = t.run(&["run", "--json", RENAME]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let json = out.json();
+    assert_eq!(json["stop_reason"], "tests");
+    assert!(
+        json["error"].as_str().unwrap().contains("test_by_name"),
+        "{out:?}"
+    );
+    assert_eq!(t.branches(), ["main"]);
+}
+
+#[test]
+fn uncommitted_changes_to_planned_files_are_refused() {
+    let t = TestContext::fixture("shop");
+    let util = t.repo.join("shop/util.py");
+    let mut text = std::fs::read_to_string(&util).unwrap();
+    text.push_str("\n# work in progress\n");
+    std::fs::write(&util, &text).unwrap();
+    let out = t.run(&["run", RENAME]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("shop/util.py") && out.stderr.contains("uncommitted"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&util).unwrap(), text);
+}
+
+#[test]
+fn replay_executes_a_saved_plan_and_refuses_drift() {
+    let t = TestContext::fixture("shop");
+    let plan_file = t.repo.parent().unwrap().join("plan.json");
+    let out = t.run(&["plan", "--plan-out", plan_file.to_str().unwrap(), RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    assert_eq!(plan["schema"], "orch.plan/v1");
+    assert_eq!(t.branches(), ["main"], "plan changes nothing");
+
+    // The same command on the same tree gives the same plan id.
+    let again = t.run(&["plan", RENAME]);
+    let again: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(again["id"], plan["id"]);
+
+    let out = t.run(&["replay", "--json", plan_file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    let phases: Vec<&str> = json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["OPTIMIZE", "EXECUTE", "REVIEW"]);
+    assert_eq!(json["plan_id"], plan["id"]);
+    assert!(
+        t.branches()
+            .contains(&json["branch"].as_str().unwrap().to_owned())
+    );
+
+    // Drift: a planned file changes after the plan was made.
+    let cart = t.repo.join("shop/cart.py");
+    let text = std::fs::read_to_string(&cart)
+        .unwrap()
+        .replace("A shopping cart.", "A cart.");
+    std::fs::write(&cart, text).unwrap();
+    git(&t.repo, &["commit", "-q", "-am", "edit cart"]);
+    let out = t.run(&["replay", plan_file.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("shop/cart.py: SHA-1") && !out.stderr.contains("shop/util.py: SHA-1"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn broken_plan_files_exit_2_naming_the_problem() {
+    let t = TestContext::fixture("shop");
+    let dir = t.repo.parent().unwrap();
+    std::fs::write(dir.join("broken.json"), "{ not json").unwrap();
+    let out = t.run(&["replay", dir.join("broken.json").to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("not a valid orch plan"), "{out:?}");
+
+    let plan_file = dir.join("plan.json");
+    assert_eq!(
+        t.run(&["plan", "--plan-out", plan_file.to_str().unwrap(), RENAME])
+            .code,
+        0
+    );
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+    let last = plan["nodes"].as_array().unwrap().len() - 1;
+    plan["nodes"][last]["deps"] = serde_json::json!(["nowhere"]);
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let out = t.run(&["replay", plan_file.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("does not match its content") || out.stderr.contains("nowhere"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn runs_on_different_projects_proceed_side_by_side() {
+    let a = TestContext::fixture("shop");
+    let b = TestContext::fixture("textkit");
+    let first = a
+        .command(&["run", "--dry-run", "--quiet", RENAME])
+        .spawn()
+        .unwrap();
+    let second = b
+        .command(&["run", "--dry-run", "--quiet", "rename slugify to to_slug"])
+        .spawn()
+        .unwrap();
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert!(second.wait_with_output().unwrap().status.success());
+    a.assert_no_processes_left();
+    b.assert_no_processes_left();
+}
