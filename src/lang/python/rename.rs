@@ -540,6 +540,25 @@ mod tests {
     }
 
     #[test]
+    fn explicit_reexports_rename_with_the_name() {
+        let files = [
+            (
+                "pkg/__init__.py",
+                "from .utils import echo as echo\nfrom .utils import echo as say\n",
+            ),
+            ("pkg/utils.py", "def echo(x):\n    return x\n"),
+            ("app.py", "import pkg\npkg.echo(1)\npkg.say(2)\n"),
+        ];
+        let analysis = run(&files, "pkg/utils.py", "echo", "echo_text");
+        let out = apply(&files, &analysis, "echo_text");
+        assert_eq!(
+            out["pkg/__init__.py"],
+            "from .utils import echo_text as echo_text\nfrom .utils import echo_text as say\n"
+        );
+        assert_eq!(out["app.py"], "import pkg\npkg.echo_text(1)\npkg.say(2)\n");
+    }
+
+    #[test]
     fn detects_clashes() {
         let files = [
             ("m.py", "def old(): pass\ndef new(): pass\n"),

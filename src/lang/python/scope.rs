@@ -625,13 +625,16 @@ impl Walker<'_> {
                     }
                     if let Some(alias) = name.child_by_field_name("alias") {
                         let bound = text(alias, self.source).to_owned();
+                        // `from m import X as X` is the explicit re-export idiom:
+                        // the binding is X itself, so it renames with X.
+                        let aliased = bound != imported_text;
                         self.import_record(
                             &bound,
                             scope,
                             Binding::From {
                                 module: module.clone(),
                                 name: imported_text.clone(),
-                                aliased: true,
+                                aliased,
                             },
                         );
                         self.record(
@@ -640,7 +643,7 @@ impl Walker<'_> {
                             Role::Bind(Binding::From {
                                 module: module.clone(),
                                 name: imported_text,
-                                aliased: true,
+                                aliased,
                             }),
                         );
                     }
