@@ -23,6 +23,8 @@ const STDERR_SHOW: usize = 2 * 1024;
 
 pub struct Connection {
     name: String,
+    /// Tool names from `tools/list`.
+    tools: Vec<String>,
     call_timeout: Duration,
     pid: Option<u32>,
     child: Mutex<tokio::process::Child>,
@@ -102,8 +104,27 @@ impl Connection {
                     ));
                 }
             };
+        let tools = match tokio::time::timeout(spec.startup_timeout, service.list_all_tools()).await
+        {
+            Ok(Ok(tools)) => tools.into_iter().map(|t| t.name.to_string()).collect(),
+            Ok(Err(e)) => {
+                kill_group(pid, libc::SIGKILL);
+                return Err(connection_error(
+                    format!("`tools/list` failed: {e}"),
+                    &stderr,
+                ));
+            }
+            Err(_) => {
+                kill_group(pid, libc::SIGKILL);
+                return Err(connection_error(
+                    "no answer to `tools/list`".into(),
+                    &stderr,
+                ));
+            }
+        };
         let peer = service.peer().clone();
         Ok(Connection {
+            tools,
             name: spec.name.clone(),
             call_timeout: spec.call_timeout,
             pid,
@@ -151,6 +172,16 @@ impl Connection {
                 });
             }
         };
+        if !self.tools.iter().any(|t| t == tool) {
+            return Err(Error::Tool {
+                server: self.name.clone(),
+                tool: tool.to_owned(),
+                message: format!(
+                    "the server has no such tool (it lists: {})",
+                    self.tools.join(", ")
+                ),
+            });
+        }
         let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
         let outcome =
             tokio::time::timeout(self.call_timeout, self.peer.call_tool_once(params)).await;
