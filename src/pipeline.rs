@@ -457,17 +457,8 @@ impl Driver<'_> {
         };
         let (status, error) = match &result {
             Ok(_) => ("ok", None),
-            Err(Failure::Stop { .. }) => (
-                "stopped",
-                Some(
-                    result
-                        .as_ref()
-                        .err()
-                        .map(Failure::message)
-                        .unwrap_or_default(),
-                ),
-            ),
-            Err(other) => ("failed", Some(other.message())),
+            Err(failure @ Failure::Stop { .. }) => ("stopped", Some(failure.message())),
+            Err(failure) => ("failed", Some(failure.message())),
         };
         let duration = started.elapsed();
         let tokens = ctx.tokens.phase_used(name);

@@ -302,9 +302,7 @@ fn attribute_module<'a>(
     chain: &[String],
 ) -> Option<Option<&'a str>> {
     let head = chain.first()?;
-    // The chain's head must be one of the recorded names to be resolvable;
-    // names of interest are only `old` and `new`, so look at bindings of
-    // module imports recorded through the import walk instead.
+    // The head must be a name bound by an import (recorded for every name).
     let module = module_binding_of(index, info, head)?;
     let mut current = module;
     for part in &chain[1..] {
@@ -319,15 +317,16 @@ fn attribute_module<'a>(
     Some(module_file(index, &current))
 }
 
-/// What module a name bound by an import in this file denotes.
+/// What module a name bound by an import in this file denotes (the last
+/// import of that name wins).
 fn module_binding_of(index: &ModuleIndex, info: &FileInfo, name: &str) -> Option<String> {
-    let imports = info.model_imports();
-    let binding = imports.get(name)?;
-    match binding {
-        ImportedModule::Module(module) => Some(module.clone()),
-        ImportedModule::From {
+    let import = info.model.imports.iter().rev().find(|i| i.bound == name)?;
+    match &import.binding {
+        Binding::Module { module } => Some(module.clone()),
+        Binding::From {
             module,
             name: imported,
+            ..
         } => {
             let base = index.absolute(info.path, module.dots, &module.name)?;
             let candidate = if base.is_empty() {
@@ -337,36 +336,7 @@ fn module_binding_of(index: &ModuleIndex, info: &FileInfo, name: &str) -> Option
             };
             index.is_module(&candidate).then_some(candidate)
         }
-    }
-}
-
-/// Module bindings made by imports, by bound name.
-enum ImportedModule {
-    Module(String),
-    From { module: ImportSpec, name: String },
-}
-
-impl FileInfo<'_> {
-    fn model_imports(&self) -> BTreeMap<String, ImportedModule> {
-        let mut out = BTreeMap::new();
-        for import in &self.model.imports {
-            match &import.binding {
-                Binding::Module { module } => {
-                    out.insert(import.bound.clone(), ImportedModule::Module(module.clone()));
-                }
-                Binding::From { module, name, .. } => {
-                    out.insert(
-                        import.bound.clone(),
-                        ImportedModule::From {
-                            module: module.clone(),
-                            name: name.clone(),
-                        },
-                    );
-                }
-                _ => {}
-            }
-        }
-        out
+        _ => None,
     }
 }
 

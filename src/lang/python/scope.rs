@@ -155,7 +155,7 @@ impl FileModel {
                 all_entries: Vec::new(),
             },
         };
-        walker.visit_block(tree.root_node(), 0);
+        walker.visit_children(tree.root_node(), 0);
         walker.model
     }
 
@@ -259,10 +259,6 @@ impl Walker<'_> {
         for child in children {
             self.visit(child, scope);
         }
-    }
-
-    fn visit_block(&mut self, node: Node, scope: usize) {
-        self.visit_children(node, scope);
     }
 
     fn visit(&mut self, node: Node, scope: usize) {
@@ -425,7 +421,7 @@ impl Walker<'_> {
             }
         }
         if let Some(body) = node.child_by_field_name("body") {
-            self.visit_block(body, inner);
+            self.visit_children(body, inner);
         }
     }
 
@@ -441,7 +437,7 @@ impl Walker<'_> {
         }
         let inner = self.new_scope(ScopeKind::Class, scope);
         if let Some(body) = node.child_by_field_name("body") {
-            self.visit_block(body, inner);
+            self.visit_children(body, inner);
         }
     }
 
