@@ -34,6 +34,11 @@ pub enum Command {
     },
     /// Print the plan's JSON Schema.
     Schema,
+    /// The MCP servers orch would use: list them, check them, call a tool.
+    Servers {
+        #[command(subcommand)]
+        action: ServersAction,
+    },
     /// Run one of orch's built-in MCP servers on stdio.
     #[command(hide = true)]
     ServeMcp {
@@ -43,6 +48,27 @@ pub enum Command {
         root: PathBuf,
         #[arg(long)]
         python: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServersAction {
+    /// The servers, the roles they serve and where each was configured.
+    List,
+    /// Start each server: handshake, tools, start-up latency, roles it can serve.
+    Check {
+        /// Only these servers [default: all].
+        names: Vec<String>,
+    },
+    /// Call one tool of one server, as a run would (limits, approval, audit).
+    Call {
+        /// The server's name (`orch servers list`).
+        server: String,
+        /// The server's tool name.
+        tool: String,
+        /// The arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
     },
 }
 
@@ -72,6 +98,9 @@ pub struct GlobalArgs {
     /// Token budget of the whole run [env: ORCH_TOTAL_TOKENS] [default: 28672].
     #[arg(long, global = true, value_name = "N")]
     pub total_tokens: Option<usize>,
+    /// An MCP server config file, read after ~/.config/orch/mcp.json and the repository's .mcp.json.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub mcp_config: Option<std::path::PathBuf>,
     /// Also write the plan to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,

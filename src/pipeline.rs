@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::budget::{Deadline, Memory, PressureEvent, Tokens};
 use crate::forge::Repo;
 use crate::intent::{Intent, Rename};
-use crate::mcp::{Pool, Role, ServerSpec};
+use crate::mcp::approval::Policy;
+use crate::mcp::{Approver, Pool, Servers};
 use crate::phase::{self, Context, Failure, StopReason};
 use crate::plan::{Plan, Risk};
 use crate::printer::Printer;
@@ -127,17 +128,25 @@ pub async fn run(
         worktree.path.join(&repo.subdir)
     };
     let tokens = Arc::new(Tokens::new(settings.phase_tokens, settings.total_tokens));
-    let mut specs = BTreeMap::new();
-    for role in Role::ALL {
-        let python = (role == Role::Test)
-            .then_some(settings.python.as_deref())
-            .flatten();
-        let mut spec = ServerSpec::builtin(role.as_str(), &root, python)
-            .context("cannot find orch's own executable")?;
-        spec.call_timeout = settings.deadline;
-        specs.insert(role, spec);
+    for warning in &settings.mcp.warnings {
+        printer.warn(warning);
     }
-    let pool = Pool::new(specs, tokens.clone(), Some(run_dir.join("servers")));
+    let servers = Servers::resolve(
+        &settings.mcp,
+        &root,
+        settings.python.as_deref(),
+        settings.parallelism,
+        settings.deadline,
+    )
+    .context("cannot find orch's own executable")?;
+    for warning in servers.warnings.iter().skip(settings.mcp.warnings.len()) {
+        printer.warn(warning);
+    }
+    let approver = Arc::new(Approver::new(
+        Policy::detect(settings.yes),
+        Some(printer.clone()),
+    ));
+    let pool = Pool::new(servers, root.clone(), tokens.clone(), approver, Some(&run_dir));
     let memory = Memory::start(settings.memory_threshold);
     let ctx = Context {
         pool,
@@ -257,6 +266,9 @@ fn stop_hint(reason: StopReason) -> Option<String> {
                 .into(),
         ),
         StopReason::BudgetDeadline => Some("raise --deadline (or ORCH_DEADLINE)".into()),
+        StopReason::Approval => Some(
+            "run from a terminal to be asked, or pass --yes to approve in advance".into(),
+        ),
         StopReason::Tests => {
             Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into())
         }

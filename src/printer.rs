@@ -118,6 +118,28 @@ impl Printer {
         }
     }
 
+    /// Asks a question on the terminal (stderr) and reads one line from
+    /// stdin; `None` when stdin is closed.
+    pub fn ask(&self, question: &str) -> Option<String> {
+        let bar = self.bar.lock().ok().and_then(|slot| slot.clone());
+        let ask = || {
+            {
+                let mut stderr = std::io::stderr().lock();
+                let _ = write!(stderr, "{question}");
+                let _ = stderr.flush();
+            }
+            let mut answer = String::new();
+            match std::io::stdin().read_line(&mut answer) {
+                Ok(0) | Err(_) => None,
+                Ok(_) => Some(answer.trim().to_owned()),
+            }
+        };
+        match bar {
+            Some(bar) => bar.suspend(ask),
+            None => ask(),
+        }
+    }
+
     /// Data on stdout (a diff, a plan). A closed pipe is not an error.
     pub fn data(&self, text: &str) {
         self.clear_bar();

@@ -18,6 +18,8 @@ pub enum Error {
     NoRepo(PathBuf),
     #[error("{0}")]
     State(String),
+    #[error(transparent)]
+    Mcp(#[from] crate::mcp::config::Error),
 }
 
 /// Everything the core needs to know about how to run.
@@ -44,6 +46,8 @@ pub struct Settings {
     pub python: Option<String>,
     /// `$XDG_STATE_HOME/orch`.
     pub state_home: PathBuf,
+    /// MCP servers from `~/.config/orch/mcp.json`, `.mcp.json` and `--mcp-config`.
+    pub mcp: crate::mcp::Config,
 }
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(90);
@@ -73,6 +77,14 @@ impl Settings {
         let repo = repo
             .canonicalize()
             .map_err(|_| Error::NoRepo(repo.clone()))?;
+        let repo_root = git2::Repository::discover(&repo)
+            .ok()
+            .and_then(|r| r.workdir().map(Path::to_path_buf))
+            .and_then(|p| p.canonicalize().ok())
+            .unwrap_or_else(|| repo.clone());
+        let mcp_files =
+            crate::mcp::config::config_files(&repo_root, args.mcp_config.as_deref(), env);
+        let mcp = crate::mcp::config::load(&mcp_files, env)?;
         let deadline = match (&args.deadline, env("ORCH_DEADLINE")) {
             (Some(flag), _) => parse_duration("--deadline", flag)?,
             (None, Some(value)) => parse_duration("ORCH_DEADLINE", &value)?,
@@ -143,6 +155,7 @@ impl Settings {
             plan_out: args.plan_out.clone(),
             python,
             state_home,
+            mcp,
         })
     }
 }

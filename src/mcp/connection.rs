@@ -4,37 +4,79 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Stdio;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResponse};
 use rmcp::service::{Peer, RoleClient, RunningService};
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::{Error, Reply, ServerSpec};
 use crate::budget::count_tokens;
 
 /// Bytes of stderr kept per server.
 const STDERR_KEEP: usize = 64 * 1024;
+/// The SDK drops longer lines (and the request would hang until its timeout).
+const MAX_LINE: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LENGTH;
 /// Bytes of stderr shown in an error.
 const STDERR_SHOW: usize = 2 * 1024;
 
+/// What `tools/list` said about one tool.
+#[derive(Debug, Clone)]
+pub struct ToolInfo {
+    pub name: String,
+    /// Whether the server declared any annotations.
+    pub annotated: bool,
+    pub read_only: bool,
+    /// The spec's default is `true` for a tool that is not read-only.
+    pub destructive: bool,
+    pub idempotent: bool,
+}
+
+impl ToolInfo {
+    fn from_tool(tool: &rmcp::model::Tool) -> ToolInfo {
+        let annotations = tool.annotations.as_ref();
+        let read_only = annotations.and_then(|a| a.read_only_hint).unwrap_or(false);
+        ToolInfo {
+            name: tool.name.to_string(),
+            annotated: annotations.is_some(),
+            read_only,
+            destructive: !read_only
+                && annotations.and_then(|a| a.destructive_hint).unwrap_or(true),
+            idempotent: annotations.and_then(|a| a.idempotent_hint).unwrap_or(false),
+        }
+    }
+
+    /// Safe to send again after the server died mid-call.
+    pub fn retryable(&self) -> bool {
+        self.read_only || self.idempotent
+    }
+}
+
 pub struct Connection {
     name: String,
-    /// Tool names from `tools/list`.
-    tools: Vec<String>,
+    server_info: Option<String>,
+    tools: Vec<ToolInfo>,
     call_timeout: Duration,
+    max_reply_bytes: usize,
+    memory_limit_mb: u64,
+    open_files_limit: u64,
     pid: Option<u32>,
     child: Mutex<tokio::process::Child>,
     peer: Peer<RoleClient>,
     service: tokio::sync::Mutex<Option<RunningService<RoleClient, ()>>>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
+    oversized: Arc<Oversized>,
 }
 
 impl Connection {
-    /// Spawns the server, completes the handshake and returns the session.
+    /// Spawns the server (with its limits), completes the handshake, lists
+    /// its tools and returns the session.
     pub async fn start(spec: &ServerSpec) -> Result<Connection, Error> {
         let span = tracing::info_span!("mcp_start", server = %spec.name);
         let _enter = span.enter();
@@ -49,6 +91,16 @@ impl Connection {
             .kill_on_drop(true);
         if let Some(cwd) = &spec.cwd {
             command.current_dir(cwd);
+        }
+        let memory = spec.memory_limit_mb.saturating_mul(1024 * 1024);
+        let files = spec.open_files_limit;
+        // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                set_limit(libc::RLIMIT_AS, memory)?;
+                set_limit(libc::RLIMIT_NOFILE, files)?;
+                Ok(())
+            });
         }
         let mut child = command.spawn().map_err(|e| Error::Spawn {
             server: spec.name.clone(),
@@ -78,6 +130,8 @@ impl Connection {
                 }
             }
         });
+        let oversized = Arc::new(Oversized::default());
+        let stdout = LineGuard::new(stdout, oversized.clone());
         let connection_error =
             |reason: String, stderr: &Arc<Mutex<VecDeque<u8>>>| Error::Handshake {
                 server: spec.name.clone(),
@@ -90,14 +144,17 @@ impl Connection {
                 Ok(Err(e)) => {
                     // Give the stderr reader a moment to collect the last words.
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    let _ = child.start_kill();
-                    return Err(connection_error(e.to_string(), &stderr));
+                    kill_group(pid, libc::SIGKILL);
+                    let _ = child.wait().await;
+                    let status = limit_hint(&tail(&stderr, STDERR_SHOW), spec);
+                    return Err(connection_error(format!("{e}{status}"), &stderr));
                 }
                 Err(_) => {
                     kill_group(pid, libc::SIGKILL);
+                    let _ = child.wait().await;
                     return Err(connection_error(
                         format!(
-                            "no answer to `initialize` within {}s",
+                            "no answer to `initialize` within {}s (startupTimeoutMs)",
                             spec.startup_timeout.as_secs_f64()
                         ),
                         &stderr,
@@ -106,9 +163,10 @@ impl Connection {
             };
         let tools = match tokio::time::timeout(spec.startup_timeout, service.list_all_tools()).await
         {
-            Ok(Ok(tools)) => tools.into_iter().map(|t| t.name.to_string()).collect(),
+            Ok(Ok(tools)) => tools.iter().map(ToolInfo::from_tool).collect(),
             Ok(Err(e)) => {
                 kill_group(pid, libc::SIGKILL);
+                let _ = child.wait().await;
                 return Err(connection_error(
                     format!("`tools/list` failed: {e}"),
                     &stderr,
@@ -116,23 +174,58 @@ impl Connection {
             }
             Err(_) => {
                 kill_group(pid, libc::SIGKILL);
+                let _ = child.wait().await;
                 return Err(connection_error(
-                    "no answer to `tools/list`".into(),
+                    format!(
+                        "no answer to `tools/list` within {}s",
+                        spec.startup_timeout.as_secs_f64()
+                    ),
                     &stderr,
                 ));
             }
         };
         let peer = service.peer().clone();
+        let server_info = peer.peer_info().map(|info| match &info.server_info {
+            Some(server) => format!(
+                "{} {}, protocol {}",
+                server.name, server.version, info.protocol_version
+            ),
+            None => format!("protocol {}", info.protocol_version),
+        });
         Ok(Connection {
             tools,
+            server_info,
             name: spec.name.clone(),
             call_timeout: spec.call_timeout,
+            max_reply_bytes: spec.max_reply_bytes,
+            memory_limit_mb: spec.memory_limit_mb,
+            open_files_limit: spec.open_files_limit,
             pid,
             child: Mutex::new(child),
             peer,
             service: tokio::sync::Mutex::new(Some(service)),
             stderr,
+            oversized,
         })
+    }
+
+    /// The server's name, version and protocol from the handshake.
+    pub fn server_info(&self) -> Option<String> {
+        self.server_info.clone()
+    }
+
+    /// The tools the server listed.
+    pub fn tools(&self) -> &[ToolInfo] {
+        &self.tools
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ToolInfo> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// The last `max` bytes of the server's stderr.
+    pub fn stderr_tail(&self, max: usize) -> String {
+        tail(&self.stderr, max)
     }
 
     pub fn name(&self) -> &str {
@@ -172,19 +265,46 @@ impl Connection {
                 });
             }
         };
-        if !self.tools.iter().any(|t| t == tool) {
+        if self.tool(tool).is_none() {
             return Err(Error::Tool {
                 server: self.name.clone(),
                 tool: tool.to_owned(),
                 message: format!(
                     "the server has no such tool (it lists: {})",
-                    self.tools.join(", ")
+                    self.tools
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }
         let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
-        let outcome =
-            tokio::time::timeout(self.call_timeout, self.peer.call_tool_once(params)).await;
+        let oversized_before = self.oversized.count.load(Ordering::SeqCst);
+        let oversized = async {
+            loop {
+                let notified = self.oversized.notify.notified();
+                if self.oversized.count.load(Ordering::SeqCst) != oversized_before {
+                    return self.oversized.last.load(Ordering::SeqCst);
+                }
+                notified.await;
+            }
+        };
+        // Dropping the call future (timeout, oversized reply) makes rmcp send
+        // `notifications/cancelled` for the request.
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(self.call_timeout, self.peer.call_tool_once(params)) => outcome,
+            size = oversized => {
+                return Err(Error::Protocol {
+                    server: self.name.clone(),
+                    message: format!(
+                        "`{tool}`: the server sent a message of {:.1} MiB, over the {} MiB a line may have; the reply was dropped",
+                        size as f64 / (1024.0 * 1024.0),
+                        MAX_LINE / (1024 * 1024)
+                    ),
+                });
+            }
+        };
         let response = match outcome {
             Err(_) => {
                 return Err(Error::Timeout {
@@ -195,13 +315,22 @@ impl Connection {
             }
             Ok(Err(error)) => {
                 // Distinguish a dead server from a protocol problem.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                if let Some(status) = self.exit_status() {
+                let mut status = None;
+                for _ in 0..20 {
+                    status = self.exit_status();
+                    if status.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                if let Some(status) = status {
+                    let stderr = tail(&self.stderr, STDERR_SHOW);
+                    let hint = limit_hint_for(&stderr, self.memory_limit_mb, self.open_files_limit);
                     return Err(Error::Crashed {
                         server: self.name.clone(),
                         tool: tool.to_owned(),
-                        status,
-                        stderr: tail(&self.stderr, STDERR_SHOW),
+                        status: format!("{status}{hint}"),
+                        stderr,
                     });
                 }
                 return Err(Error::Protocol {
@@ -234,8 +363,18 @@ impl Connection {
         } else {
             text.clone()
         };
-        let tokens = count_tokens(&counted);
         let bytes = counted.len();
+        if bytes > self.max_reply_bytes {
+            return Err(Error::Protocol {
+                server: self.name.clone(),
+                message: format!(
+                    "`{tool}` returned {:.1} MiB, more than orch accepts from one call ({} MiB); narrow the request",
+                    bytes as f64 / (1024.0 * 1024.0),
+                    self.max_reply_bytes / (1024 * 1024)
+                ),
+            });
+        }
+        let tokens = count_tokens(&counted);
         if result.is_error == Some(true) {
             return Err(Error::Tool {
                 server: self.name.clone(),
@@ -325,4 +464,103 @@ fn tail(ring: &Arc<Mutex<VecDeque<u8>>>, max: usize) -> String {
         })
         .unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: setrlimit reads the struct we pass; it is async-signal-safe.
+    if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+fn limit_hint(stderr: &str, spec: &ServerSpec) -> String {
+    limit_hint_for(stderr, spec.memory_limit_mb, spec.open_files_limit)
+}
+
+/// Says when a server's death looks like one of its limits.
+fn limit_hint_for(stderr: &str, memory_limit_mb: u64, open_files_limit: u64) -> String {
+    let lower = stderr.to_ascii_lowercase();
+    const MEMORY: &[&str] = &[
+        "memory allocation of",
+        "out of memory",
+        "cannot allocate memory",
+        "memoryerror",
+        "enomem",
+        "bad_alloc",
+        "allocation failed",
+    ];
+    const FILES: &[&str] = &["too many open files", "emfile"];
+    if MEMORY.iter().any(|m| lower.contains(m)) {
+        format!(
+            "; it ran out of memory under its limit of {memory_limit_mb} MiB (raise `memoryLimitMb`)"
+        )
+    } else if FILES.iter().any(|m| lower.contains(m)) {
+        format!(
+            "; it ran out of file descriptors under its limit of {open_files_limit} (raise `openFilesLimit`)"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// Counts stdout lines longer than the SDK accepts.
+#[derive(Default)]
+struct Oversized {
+    count: AtomicU64,
+    last: AtomicUsize,
+    notify: tokio::sync::Notify,
+}
+
+/// Passes the server's stdout through and notices over-long lines, which
+/// the SDK drops silently.
+struct LineGuard<R> {
+    inner: R,
+    line: usize,
+    flagged: bool,
+    oversized: Arc<Oversized>,
+}
+
+impl<R> LineGuard<R> {
+    fn new(inner: R, oversized: Arc<Oversized>) -> Self {
+        LineGuard {
+            inner,
+            line: 0,
+            flagged: false,
+            oversized,
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for LineGuard<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &poll {
+            let this = &mut *self;
+            for chunk in buf.filled()[before..].split_inclusive(|b| *b == b'\n') {
+                this.line += chunk.len();
+                if !this.flagged && this.line > MAX_LINE {
+                    this.flagged = true;
+                    this.oversized.last.store(this.line, Ordering::SeqCst);
+                    this.oversized.count.fetch_add(1, Ordering::SeqCst);
+                    this.oversized.notify.notify_waiters();
+                }
+                if chunk.last() == Some(&b'\n') {
+                    this.line = 0;
+                    this.flagged = false;
+                }
+            }
+        }
+        poll
+    }
 }

@@ -1,21 +1,32 @@
-//! The MCP client side: servers spawned as stdio child processes, one per
-//! role, with handshake and call timeouts, a drained stderr ring buffer,
-//! restart after a crash, token accounting of every result and an orderly
-//! shutdown (close stdin, SIGTERM, SIGKILL the process group, reap).
+//! The MCP client side: configured and built-in servers spawned as stdio
+//! child processes (process-group leaders, with memory and open-file
+//! limits), handshake and call timeouts, cancellation, a drained stderr ring
+//! buffer, bounded restarts with backoff, per-server concurrency limits,
+//! approval of destructive calls, an audit log of every call, token
+//! accounting of every result and an orderly shutdown (close stdin,
+//! SIGTERM, SIGKILL the process group, reap).
 
+mod adapt;
+pub mod approval;
+pub mod config;
 mod connection;
+pub mod inspect;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::budget::{Exceeded, Tokens};
-pub use connection::Connection;
+pub use approval::Approver;
+pub use config::{Config, ServerConfig, Source, ToolMapping};
+pub use connection::{Connection, ToolInfo};
 
 /// What orch asks of servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,6 +47,10 @@ impl Role {
             Role::Fs => "fs",
             Role::Test => "test",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
     }
 }
 
@@ -71,6 +86,12 @@ pub enum Error {
     },
     #[error("MCP server `{server}`: {message}")]
     Protocol { server: String, message: String },
+    #[error("approval refused for `{tool}` on MCP server `{server}`: {reason}")]
+    Approval {
+        server: String,
+        tool: String,
+        reason: String,
+    },
     #[error("{0}")]
     Budget(#[from] Exceeded),
 }
@@ -106,25 +127,39 @@ impl Error {
     }
 }
 
-/// How to start one server.
+/// Bytes orch accepts from one call unless a server says otherwise.
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 8 * 1024 * 1024;
+
+/// How to start one server, resolved for one run.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
     pub name: String,
+    pub source: Source,
     pub command: OsString,
     pub args: Vec<OsString>,
+    /// Secrets: passed to the child, never printed, logged or recorded.
     pub env: BTreeMap<String, String>,
     pub cwd: Option<PathBuf>,
     pub startup_timeout: Duration,
     pub call_timeout: Duration,
+    pub memory_limit_mb: u64,
+    pub open_files_limit: u64,
+    pub max_in_flight: usize,
+    pub max_restarts: u32,
+    pub max_reply_bytes: usize,
+    /// Whether its annotations are believed (orch's own servers are).
+    pub trusted: bool,
+    /// Roles it serves and how orch's calls map onto its tools.
+    pub roles: BTreeMap<Role, BTreeMap<String, ToolMapping>>,
 }
 
 impl ServerSpec {
     /// One of orch's own servers, served by this very binary.
-    pub fn builtin(name: &str, root: &Path, python: Option<&str>) -> std::io::Result<Self> {
+    pub fn builtin(role: Role, root: &Path, python: Option<&str>) -> std::io::Result<Self> {
         let exe = std::env::current_exe()?;
         let mut args: Vec<OsString> = vec![
             "serve-mcp".into(),
-            name.into(),
+            role.as_str().into(),
             "--root".into(),
             root.as_os_str().to_owned(),
         ];
@@ -133,14 +168,166 @@ impl ServerSpec {
             args.push(python.into());
         }
         Ok(ServerSpec {
-            name: name.to_owned(),
+            name: format!("orch-{}", role.as_str()),
+            source: Source::Builtin,
             command: exe.into_os_string(),
             args,
             env: BTreeMap::new(),
-            cwd: None,
-            startup_timeout: Duration::from_secs(10),
+            cwd: Some(root.to_owned()),
+            startup_timeout: config::DEFAULT_STARTUP_TIMEOUT,
             call_timeout: Duration::from_secs(60),
+            memory_limit_mb: config::DEFAULT_MEMORY_LIMIT_MB,
+            open_files_limit: config::DEFAULT_OPEN_FILES_LIMIT,
+            max_in_flight: 8,
+            max_restarts: config::DEFAULT_MAX_RESTARTS,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            trusted: true,
+            roles: BTreeMap::from([(role, BTreeMap::new())]),
         })
+    }
+
+    /// A configured server for a run rooted at `root`.
+    pub fn from_config(
+        server: &ServerConfig,
+        root: &Path,
+        max_in_flight: usize,
+        call_timeout: Duration,
+    ) -> ServerSpec {
+        let expand = |text: &str| config::expand_root(text, root);
+        let cwd = server
+            .cwd
+            .as_deref()
+            .map(|c| root.join(expand(c)))
+            .unwrap_or_else(|| root.to_owned());
+        let args: Vec<String> = server.args.iter().map(|a| expand(a)).collect();
+        let env: BTreeMap<String, String> = server
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), expand(v)))
+            .collect();
+        let command = expand(&server.command);
+        let (command, args, cwd) = match &server.container {
+            Some(container) => {
+                let names: Vec<&String> = env.keys().collect();
+                let (program, args) = config::container_command(
+                    container,
+                    &command,
+                    &args,
+                    &names,
+                    root,
+                    &cwd,
+                    server.memory_limit_mb,
+                );
+                (program, args, root.to_owned())
+            }
+            None => (command, args, cwd),
+        };
+        ServerSpec {
+            name: server.name.clone(),
+            source: server.source.clone(),
+            command: command.into(),
+            args: args.into_iter().map(OsString::from).collect(),
+            env,
+            cwd: Some(cwd),
+            startup_timeout: server.startup_timeout,
+            call_timeout: server.call_timeout.unwrap_or(call_timeout),
+            // The container runtime enforces the memory limit itself; its
+            // client must not be squeezed by RLIMIT_AS.
+            memory_limit_mb: if server.container.is_some() {
+                config::DEFAULT_MEMORY_LIMIT_MB.max(server.memory_limit_mb)
+            } else {
+                server.memory_limit_mb
+            },
+            open_files_limit: server.open_files_limit,
+            max_in_flight: server.max_in_flight.unwrap_or(max_in_flight),
+            max_restarts: server.max_restarts,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            trusted: server.trusted,
+            roles: server.roles.clone(),
+        }
+    }
+
+    /// The command line as shown to users (no environment values).
+    pub fn command_line(&self) -> String {
+        std::iter::once(&self.command)
+            .chain(&self.args)
+            .map(|a| {
+                let a = a.to_string_lossy();
+                if a.contains(' ') || a.is_empty() {
+                    format!("'{a}'")
+                } else {
+                    a.into_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The servers of one run and the role each serves.
+#[derive(Debug, Clone)]
+pub struct Servers {
+    pub specs: Vec<ServerSpec>,
+    pub roles: BTreeMap<Role, String>,
+    pub warnings: Vec<String>,
+}
+
+impl Servers {
+    /// Configured servers first (the last enabled one claiming a role gets
+    /// it), then orch's built-in servers for every role nobody claims.
+    pub fn resolve(
+        config: &Config,
+        root: &Path,
+        python: Option<&str>,
+        max_in_flight: usize,
+        call_timeout: Duration,
+    ) -> std::io::Result<Servers> {
+        let mut specs = Vec::new();
+        let mut roles: BTreeMap<Role, String> = BTreeMap::new();
+        let mut warnings = config.warnings.clone();
+        for server in config.servers.iter().filter(|s| s.enabled) {
+            let spec = ServerSpec::from_config(server, root, max_in_flight, call_timeout);
+            for role in server.roles.keys() {
+                if let Some(previous) = roles.insert(*role, server.name.clone()) {
+                    warnings.push(format!(
+                        "role `{}` is claimed by `{previous}` and `{}`; `{}` serves it",
+                        role.as_str(),
+                        server.name,
+                        server.name
+                    ));
+                }
+            }
+            specs.push(spec);
+        }
+        for role in Role::ALL {
+            if roles.contains_key(&role) {
+                continue;
+            }
+            let python = (role == Role::Test).then_some(python).flatten();
+            let mut spec = ServerSpec::builtin(role, root, python)?;
+            spec.call_timeout = call_timeout;
+            spec.max_in_flight = max_in_flight;
+            roles.insert(role, spec.name.clone());
+            specs.push(spec);
+        }
+        Ok(Servers {
+            specs,
+            roles,
+            warnings,
+        })
+    }
+
+    pub fn spec(&self, name: &str) -> Option<&ServerSpec> {
+        self.specs.iter().find(|s| s.name == name)
+    }
+
+    /// Roles a server serves in this run.
+    pub fn roles_of(&self, name: &str) -> Vec<Role> {
+        self.roles
+            .iter()
+            .filter(|(_, n)| n.as_str() == name)
+            .map(|(r, _)| *r)
+            .collect()
     }
 }
 
@@ -152,36 +339,87 @@ pub struct Reply {
     pub bytes: usize,
 }
 
-/// The servers of one run, by role, spawned on first use and restarted
-/// after a crash.
+struct Server {
+    spec: ServerSpec,
+    slot: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    /// Restarts after a death so far.
+    restarts: AtomicU32,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+/// The servers of one run, spawned on first use and restarted (bounded,
+/// with backoff) after a crash.
 pub struct Pool {
-    specs: BTreeMap<Role, ServerSpec>,
-    live: BTreeMap<Role, tokio::sync::Mutex<Option<Arc<Connection>>>>,
+    servers: BTreeMap<String, Server>,
+    roles: BTreeMap<Role, String>,
     tokens: Arc<Tokens>,
     log_dir: Option<PathBuf>,
+    audit: Option<Mutex<std::fs::File>>,
+    approver: Arc<Approver>,
+    /// The directory the run works on (orch's worktree).
+    root: PathBuf,
+}
+
+/// What one call did, for `calls.jsonl`.
+struct AuditEntry<'a> {
+    server: &'a str,
+    role: Option<Role>,
+    call: &'a str,
+    tool: &'a str,
+    arguments: &'a Value,
+    started: Instant,
+    attempt: u32,
+    outcome: Result<&'a Reply, &'a Error>,
 }
 
 impl Pool {
     pub fn new(
-        specs: BTreeMap<Role, ServerSpec>,
+        servers: Servers,
+        root: PathBuf,
         tokens: Arc<Tokens>,
-        log_dir: Option<PathBuf>,
+        approver: Arc<Approver>,
+        run_dir: Option<&Path>,
     ) -> Self {
-        let live = specs
-            .keys()
-            .map(|role| (*role, tokio::sync::Mutex::new(None)))
+        let audit = run_dir.and_then(|dir| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("calls.jsonl"))
+                .map_err(|e| tracing::warn!("cannot open calls.jsonl: {e}"))
+                .ok()
+                .map(Mutex::new)
+        });
+        let servers_by_name = servers
+            .specs
+            .into_iter()
+            .map(|spec| {
+                let permits = spec.max_in_flight.max(1);
+                (
+                    spec.name.clone(),
+                    Server {
+                        spec,
+                        slot: tokio::sync::Mutex::new(None),
+                        restarts: AtomicU32::new(0),
+                        in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
+                    },
+                )
+            })
             .collect();
         Pool {
-            specs,
-            live,
+            servers: servers_by_name,
+            roles: servers.roles,
             tokens,
-            log_dir,
+            log_dir: run_dir.map(|d| d.join("servers")),
+            audit,
+            approver,
+            root,
         }
     }
 
-    /// Starts every server now, in parallel; failures surface on first use.
+    /// Starts every server that serves a role now, in parallel; failures
+    /// surface on first use.
     pub async fn start_all(&self) {
-        let starts = self.specs.keys().map(|role| self.connection(*role));
+        let starts = self.servers.keys().map(|name| self.connection(name));
         for result in futures_join_all(starts).await {
             if let Err(error) = result {
                 tracing::debug!(%error, "server failed to start early");
@@ -189,40 +427,222 @@ impl Pool {
         }
     }
 
-    async fn connection(&self, role: Role) -> Result<Arc<Connection>, Error> {
-        let spec = self.specs.get(&role).ok_or_else(|| Error::Protocol {
-            server: role.as_str().to_owned(),
-            message: format!("no server serves the `{}` role", role.as_str()),
-        })?;
-        let slot = self.live.get(&role).ok_or_else(|| Error::Protocol {
-            server: spec.name.clone(),
-            message: "no slot".into(),
-        })?;
-        let mut guard = slot.lock().await;
+    fn server(&self, name: &str) -> Result<&Server, Error> {
+        self.servers.get(name).ok_or_else(|| Error::Protocol {
+            server: name.to_owned(),
+            message: "no such server".into(),
+        })
+    }
+
+    /// The live connection, started (or restarted after a death) as needed.
+    pub async fn connection(&self, name: &str) -> Result<Arc<Connection>, Error> {
+        let server = self.server(name)?;
+        let mut guard = server.slot.lock().await;
         if let Some(existing) = guard.as_ref() {
             if existing.is_alive() {
                 return Ok(existing.clone());
             }
-            tracing::warn!(server = %spec.name, "server died; restarting");
+            let restarts = server.restarts.fetch_add(1, Ordering::SeqCst);
             if let Some(dead) = guard.take() {
                 dead.shutdown(self.log_dir.as_deref()).await;
             }
+            if restarts >= server.spec.max_restarts {
+                return Err(Error::Spawn {
+                    server: name.to_owned(),
+                    reason: format!(
+                        "it died again after {restarts} restart(s) (`restart.maxRestarts` is {})",
+                        server.spec.max_restarts
+                    ),
+                });
+            }
+            let backoff = Duration::from_millis(100 * (1 << restarts.min(5)));
+            tracing::warn!(server = name, ?backoff, "server died; restarting");
+            tokio::time::sleep(backoff).await;
         }
-        let connection = Arc::new(Connection::start(spec).await?);
+        let connection = Arc::new(Connection::start(&server.spec).await?);
         *guard = Some(connection.clone());
         Ok(connection)
     }
 
-    /// Calls `tool` on the server serving `role` and charges the reply's
-    /// tokens to the current phase.
-    pub async fn call(&self, role: Role, tool: &str, arguments: Value) -> Result<Reply, Error> {
-        let connection = self.connection(role).await?;
-        let span = tracing::info_span!("mcp_call", server = %connection.name(), tool);
+    /// The server serving `role`.
+    pub fn server_for(&self, role: Role) -> Result<&ServerSpec, Error> {
+        let name = self.roles.get(&role).ok_or_else(|| Error::Protocol {
+            server: role.as_str().to_owned(),
+            message: format!("no server serves the `{}` role", role.as_str()),
+        })?;
+        Ok(&self.server(name)?.spec)
+    }
+
+    /// Asks for approval of `call` on `role`'s server now, before anything
+    /// is written, as the first call would.
+    pub async fn approve_ahead(&self, role: Role, call: &str, arguments: &Value) -> Result<(), Error> {
+        let spec = self.server_for(role)?;
+        let tool = spec
+            .roles
+            .get(&role)
+            .and_then(|m| m.get(call))
+            .map(|m| m.tool.clone())
+            .unwrap_or_else(|| call.to_owned());
+        if adapt::is_local(spec, role, call) {
+            return Ok(());
+        }
+        let connection = self.connection(&spec.name).await?;
+        let info = connection.tool(&tool).cloned();
+        self.approver
+            .check(spec, &tool, info.as_ref(), arguments)
+            .await
+    }
+
+    /// Calls orch's `call` on the server serving `role` (mapped onto the
+    /// server's own tool if configured), and charges the reply's tokens to
+    /// the current phase.
+    pub async fn call(&self, role: Role, call: &str, arguments: Value) -> Result<Reply, Error> {
+        let spec = self.server_for(role)?;
+        let span = tracing::info_span!("mcp_call", server = %spec.name, role = role.as_str(), call);
         let _enter = span.enter();
-        let reply = connection.call(tool, arguments).await?;
+        let prepared = adapt::prepare(spec, role, call, &arguments, &self.root)?;
+        let (tool, sent, finish) = match prepared {
+            adapt::Prepared::Local(value) => {
+                return Ok(Reply {
+                    value,
+                    tokens: 0,
+                    bytes: 0,
+                });
+            }
+            adapt::Prepared::Remote {
+                tool,
+                arguments,
+                finish,
+            } => (tool, arguments, finish),
+        };
+        let reply = self
+            .invoke(&spec.name, Some(role), call, &tool, &sent, &finish)
+            .await?;
         tracing::debug!(tokens = reply.tokens, bytes = reply.bytes, "reply");
         self.tokens.charge(reply.tokens)?;
         Ok(reply)
+    }
+
+    /// Calls a server's tool by name, with no mapping (`orch servers call`).
+    pub async fn call_direct(&self, server: &str, tool: &str, arguments: Value) -> Result<Reply, Error> {
+        let span = tracing::info_span!("mcp_call", server, tool);
+        let _enter = span.enter();
+        let reply = self
+            .invoke(server, None, tool, tool, &arguments, &adapt::Finish::Json)
+            .await?;
+        self.tokens.charge(reply.tokens)?;
+        Ok(reply)
+    }
+
+    /// One call with approval, the in-flight limit, a restart after a death
+    /// (retrying once when the tool is read-only or idempotent) and an
+    /// audit record per attempt.
+    async fn invoke(
+        &self,
+        name: &str,
+        role: Option<Role>,
+        call: &str,
+        tool: &str,
+        sent: &Value,
+        finish: &adapt::Finish,
+    ) -> Result<Reply, Error> {
+        let server = self.server(name)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let started = Instant::now();
+            let result = self.call_once(server, tool, sent).await;
+            let result = match result {
+                Ok(reply) => adapt::finish(finish, reply, name, tool),
+                Err(e) => Err(e),
+            };
+            self.audit(AuditEntry {
+                server: name,
+                role,
+                call,
+                tool,
+                arguments: sent,
+                started,
+                attempt,
+                outcome: result.as_ref(),
+            });
+            if let Err(Error::Crashed { .. }) = &result
+                && attempt == 1
+            {
+                let retryable = server
+                    .slot
+                    .lock()
+                    .await
+                    .as_ref()
+                    .and_then(|c| c.tool(tool).map(ToolInfo::retryable))
+                    .unwrap_or(false);
+                if retryable {
+                    tracing::warn!(server = name, tool, "server died mid-call; retrying the read-only call once");
+                    continue;
+                }
+            }
+            return result;
+        }
+    }
+
+    async fn call_once(
+        &self,
+        server: &Server,
+        tool: &str,
+        arguments: &Value,
+    ) -> Result<Reply, Error> {
+        let connection = self.connection(&server.spec.name).await?;
+        self.approver
+            .check(&server.spec, tool, connection.tool(tool), arguments)
+            .await?;
+        let _permit = server
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Protocol {
+                server: server.spec.name.clone(),
+                message: "shutting down".into(),
+            })?;
+        connection.call(tool, arguments.clone()).await
+    }
+
+    fn audit(&self, entry: AuditEntry<'_>) {
+        let Some(file) = &self.audit else { return };
+        let (outcome, error, bytes, tokens) = match entry.outcome {
+            Ok(reply) => ("ok", None, reply.bytes, reply.tokens),
+            Err(error) => (
+                match error {
+                    Error::Timeout { .. } => "timeout",
+                    Error::Crashed { .. } => "crashed",
+                    Error::Approval { .. } => "refused",
+                    Error::Tool { .. } => "tool_error",
+                    Error::Spawn { .. } | Error::Handshake { .. } => "unavailable",
+                    Error::Budget(_) => "budget",
+                    Error::Protocol { .. } => "protocol_error",
+                },
+                Some(first_line(&error.to_string())),
+                0,
+                0,
+            ),
+        };
+        let record = json!({
+            "time": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            "server": entry.server,
+            "role": entry.role.map(Role::as_str),
+            "call": entry.call,
+            "tool": entry.tool,
+            "arguments_sha1": crate::plan::sha1_hex(entry.arguments.to_string().as_bytes()),
+            "attempt": entry.attempt,
+            "duration_ms": entry.started.elapsed().as_secs_f64() * 1000.0,
+            "bytes": bytes,
+            "tokens": tokens,
+            "outcome": outcome,
+            "error": error,
+        });
+        if let Ok(mut file) = file.lock() {
+            let _ = writeln!(file, "{record}");
+        }
     }
 
     /// [`Pool::call`], deserialising the reply.
@@ -242,8 +662,8 @@ impl Pool {
     /// Process ids of the running servers.
     pub async fn pids(&self) -> Vec<u32> {
         let mut pids = Vec::new();
-        for slot in self.live.values() {
-            if let Some(connection) = slot.lock().await.as_ref() {
+        for server in self.servers.values() {
+            if let Some(connection) = server.slot.lock().await.as_ref() {
                 pids.extend(connection.pid());
             }
         }
@@ -253,14 +673,19 @@ impl Pool {
     /// Shuts every server down and reaps it.
     pub async fn shutdown(&self) {
         let mut connections = Vec::new();
-        for slot in self.live.values() {
-            if let Some(connection) = slot.lock().await.take() {
+        for server in self.servers.values() {
+            server.in_flight.close();
+            if let Some(connection) = server.slot.lock().await.take() {
                 connections.push(connection);
             }
         }
         let log_dir = self.log_dir.as_deref();
         futures_join_all(connections.iter().map(|c| c.shutdown(log_dir))).await;
     }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 /// Runs futures concurrently and collects their outputs in order.

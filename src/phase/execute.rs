@@ -37,6 +37,17 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
         .reset_files(&ctx.subdir, &files)
         .map_err(Failure::internal)?;
     check_drift(ctx, plan).await?;
+    // Ask for approval of the writes now, before the baseline tests and
+    // before anything is written.
+    if let Some((file, preimage, edits)) = plan.edits().next() {
+        ctx.pool
+            .approve_ahead(
+                Role::Fs,
+                "edit_file",
+                &json!({ "path": file, "expected_sha1": preimage, "edits": edits, "planned_files": files.len() }),
+            )
+            .await?;
+    }
 
     let mut baseline = None;
     let mut baseline_cached = false;

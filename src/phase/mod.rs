@@ -87,6 +87,10 @@ impl From<mcp::Error> for Failure {
                 reason: StopReason::BudgetTokens,
                 message: exceeded.to_string(),
             },
+            approval @ mcp::Error::Approval { .. } => Failure::Stop {
+                reason: StopReason::Approval,
+                message: format!("{approval}; nothing was written"),
+            },
             other => Failure::Mcp(other),
         }
     }

@@ -1,0 +1,138 @@
+//! Approval of calls that may do harm: a tool annotated destructive, or any
+//! tool of an untrusted server that declares no annotations (the spec says
+//! annotations are untrusted unless the server is; orch's own servers are
+//! trusted, a configured one with `"trusted": true`).
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal as _;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::{Error, ServerSpec, ToolInfo};
+use crate::printer::Printer;
+
+/// How a needed approval is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// `--yes`: approved in advance.
+    Yes,
+    /// Ask on the terminal.
+    Prompt,
+    /// No terminal and no `--yes`: refuse.
+    Refuse,
+}
+
+impl Policy {
+    /// `--yes`, else a prompt when stdin and stderr are terminals.
+    pub fn detect(yes: bool) -> Policy {
+        if yes {
+            Policy::Yes
+        } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            Policy::Prompt
+        } else {
+            Policy::Refuse
+        }
+    }
+}
+
+pub struct Approver {
+    policy: Policy,
+    printer: Option<Arc<Printer>>,
+    /// (server, tool) pairs approved for the rest of the run.
+    always: Mutex<BTreeSet<(String, String)>>,
+    /// One prompt at a time.
+    asking: tokio::sync::Mutex<()>,
+}
+
+/// Why a call needs approval, if it does.
+pub fn reason(spec: &ServerSpec, tool: Option<&ToolInfo>) -> Option<&'static str> {
+    match tool {
+        None if spec.trusted => None,
+        None => Some("the tool is not listed by the server"),
+        Some(info) if !spec.trusted && !info.annotated => {
+            Some("the server is not trusted and declares no annotations for it")
+        }
+        Some(info) if info.destructive => Some("the tool is annotated destructive"),
+        Some(_) => None,
+    }
+}
+
+impl Approver {
+    pub fn new(policy: Policy, printer: Option<Arc<Printer>>) -> Self {
+        Approver {
+            policy,
+            printer,
+            always: Mutex::new(BTreeSet::new()),
+            asking: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Ok when the call may go ahead.
+    pub async fn check(
+        &self,
+        spec: &ServerSpec,
+        tool: &str,
+        info: Option<&ToolInfo>,
+        arguments: &Value,
+    ) -> Result<(), Error> {
+        let Some(why) = reason(spec, info) else {
+            return Ok(());
+        };
+        let key = (spec.name.clone(), tool.to_owned());
+        let refused = |reason: String| Error::Approval {
+            server: spec.name.clone(),
+            tool: tool.to_owned(),
+            reason,
+        };
+        match self.policy {
+            Policy::Yes => Ok(()),
+            Policy::Refuse => Err(refused(format!(
+                "{why}, and there is no terminal to ask on; pass --yes to approve in advance"
+            ))),
+            Policy::Prompt => {
+                let _one_at_a_time = self.asking.lock().await;
+                if self.always.lock().is_ok_and(|a| a.contains(&key)) {
+                    return Ok(());
+                }
+                let Some(printer) = self.printer.clone() else {
+                    return Err(refused(format!("{why}; nothing to ask with")));
+                };
+                let shown = shorten(&serde_json::to_string_pretty(arguments).unwrap_or_default());
+                let question = format!(
+                    "\norch wants to call `{tool}` on MCP server `{}` ({why}).\n  arguments: {}\nAllow? [y]es / [a]ll `{tool}` calls this run / [N]o: ",
+                    spec.name,
+                    shown.replace('\n', "\n  ")
+                );
+                let answer = tokio::task::spawn_blocking(move || printer.ask(&question))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                match answer.as_str() {
+                    "y" | "yes" => Ok(()),
+                    "a" | "all" => {
+                        if let Ok(mut always) = self.always.lock() {
+                            always.insert(key);
+                        }
+                        Ok(())
+                    }
+                    _ => Err(refused("refused at the prompt".into())),
+                }
+            }
+        }
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 2000;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut cut = MAX;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..cut], text.len() - cut)
+}

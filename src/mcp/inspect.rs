@@ -1,0 +1,198 @@
+//! `orch servers list` and `orch servers check`: what orch would run, and
+//! whether each server starts, answers and has the tools its roles need.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::config::role_calls;
+use super::{Connection, Role, ServerSpec, Servers, adapt, futures_join_all};
+
+/// One server as `orch servers list` shows it.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub source: String,
+    pub enabled: bool,
+    /// Roles it serves in a run.
+    pub roles: Vec<&'static str>,
+    /// Roles it claims but another server serves.
+    pub overridden: Vec<&'static str>,
+    pub command: String,
+    /// Names only: values are secrets.
+    pub env: Vec<String>,
+    pub trusted: bool,
+    pub call_timeout_ms: u128,
+    pub startup_timeout_ms: u128,
+    pub memory_limit_mb: u64,
+    pub open_files_limit: u64,
+    pub max_in_flight: usize,
+    pub max_restarts: u32,
+}
+
+pub fn list(servers: &Servers, config: &super::Config) -> Vec<Listed> {
+    let mut out: Vec<Listed> = servers
+        .specs
+        .iter()
+        .map(|spec| {
+            let roles = servers.roles_of(&spec.name);
+            Listed {
+                name: spec.name.clone(),
+                source: spec.source.to_string(),
+                enabled: true,
+                roles: roles.iter().map(|r| r.as_str()).collect(),
+                overridden: spec
+                    .roles
+                    .keys()
+                    .filter(|r| !roles.contains(r))
+                    .map(|r| r.as_str())
+                    .collect(),
+                command: spec.command_line(),
+                env: spec.env.keys().cloned().collect(),
+                trusted: spec.trusted,
+                call_timeout_ms: spec.call_timeout.as_millis(),
+                startup_timeout_ms: spec.startup_timeout.as_millis(),
+                memory_limit_mb: spec.memory_limit_mb,
+                open_files_limit: spec.open_files_limit,
+                max_in_flight: spec.max_in_flight,
+                max_restarts: spec.max_restarts,
+            }
+        })
+        .collect();
+    for disabled in config.servers.iter().filter(|s| !s.enabled) {
+        out.push(Listed {
+            name: disabled.name.clone(),
+            source: disabled.source.to_string(),
+            enabled: false,
+            roles: Vec::new(),
+            overridden: disabled.roles.keys().map(|r| r.as_str()).collect(),
+            command: std::iter::once(disabled.command.clone())
+                .chain(disabled.args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            env: disabled.env.keys().cloned().collect(),
+            trusted: disabled.trusted,
+            call_timeout_ms: disabled.call_timeout.map(|d| d.as_millis()).unwrap_or(0),
+            startup_timeout_ms: disabled.startup_timeout.as_millis(),
+            memory_limit_mb: disabled.memory_limit_mb,
+            open_files_limit: disabled.open_files_limit,
+            max_in_flight: disabled.max_in_flight.unwrap_or(0),
+            max_restarts: disabled.max_restarts,
+        });
+    }
+    out
+}
+
+/// What `orch servers check` found for one server.
+#[derive(Debug, Serialize)]
+pub struct Checked {
+    pub name: String,
+    pub source: String,
+    pub ok: bool,
+    /// Spawn to handshake done and tools listed.
+    pub ready_ms: Option<f64>,
+    pub server_info: Option<String>,
+    pub tools: Vec<CheckedTool>,
+    /// Roles it serves in a run.
+    pub roles: Vec<&'static str>,
+    /// Roles whose tools it has (as configured, or by orch's own names).
+    pub can_serve: Vec<&'static str>,
+    /// `role: tool` pairs a role it serves needs and it lacks.
+    pub missing: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckedTool {
+    pub name: String,
+    /// read-only, destructive, idempotent, or unannotated.
+    pub hints: Vec<&'static str>,
+}
+
+/// The server tools a role needs from `spec`.
+fn needed(spec: &ServerSpec, role: Role) -> Vec<String> {
+    role_calls(role)
+        .iter()
+        .filter(|(call, _)| !adapt::is_local(spec, role, call))
+        .map(|(call, _)| {
+            spec.roles
+                .get(&role)
+                .and_then(|m| m.get(*call))
+                .map(|m| m.tool.clone())
+                .unwrap_or_else(|| (*call).to_owned())
+        })
+        .collect()
+}
+
+pub async fn check(servers: &Servers, names: &[String]) -> Vec<Checked> {
+    let chosen: Vec<&ServerSpec> = servers
+        .specs
+        .iter()
+        .filter(|s| names.is_empty() || names.contains(&s.name))
+        .collect();
+    futures_join_all(chosen.into_iter().map(|spec| check_one(servers, spec))).await
+}
+
+async fn check_one(servers: &Servers, spec: &ServerSpec) -> Checked {
+    let roles = servers.roles_of(&spec.name);
+    let started = Instant::now();
+    let mut checked = Checked {
+        name: spec.name.clone(),
+        source: spec.source.to_string(),
+        ok: false,
+        ready_ms: None,
+        server_info: None,
+        tools: Vec::new(),
+        roles: roles.iter().map(|r| r.as_str()).collect(),
+        can_serve: Vec::new(),
+        missing: Vec::new(),
+        error: None,
+    };
+    let connection = match Connection::start(spec).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            checked.error = Some(error.to_string());
+            return checked;
+        }
+    };
+    checked.ready_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    checked.server_info = connection.server_info();
+    checked.tools = connection
+        .tools()
+        .iter()
+        .map(|t| CheckedTool {
+            name: t.name.clone(),
+            hints: if !t.annotated {
+                vec!["unannotated"]
+            } else {
+                let mut hints = Vec::new();
+                if t.read_only {
+                    hints.push("read-only");
+                }
+                if t.destructive {
+                    hints.push("destructive");
+                }
+                if t.idempotent {
+                    hints.push("idempotent");
+                }
+                hints
+            },
+        })
+        .collect();
+    for role in Role::ALL {
+        let lacking: Vec<String> = needed(spec, role)
+            .into_iter()
+            .filter(|tool| connection.tool(tool).is_none())
+            .collect();
+        if lacking.is_empty() {
+            checked.can_serve.push(role.as_str());
+        } else if roles.contains(&role) {
+            checked
+                .missing
+                .extend(lacking.iter().map(|t| format!("{}: {t}", role.as_str())));
+        }
+    }
+    connection.shutdown(None).await;
+    checked.ok = checked.missing.is_empty();
+    checked
+}
