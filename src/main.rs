@@ -5,9 +5,11 @@ use clap::Parser;
 
 fn main() {
     let cli = orch::cli::Cli::parse();
+    // rmcp's own complaints (a dropped line, a closed pipe) are reported by
+    // orch in its own words; they show from -v on.
     let level = match cli.global.verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "orch=warn",
+        1 => "orch=info,rmcp=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORCH_LOG")
@@ -16,6 +18,7 @@ fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

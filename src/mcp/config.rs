@@ -741,8 +741,9 @@ pub fn render(template: &Value, vars: &Map<String, Value>) -> Value {
                     Some(end) if is_var_name(&after[..end]) => {
                         match vars.get(&after[..end]) {
                             Some(Value::String(text)) => out.push_str(text),
-                            Some(Value::Null) | None => {}
+                            Some(Value::Null) => {}
                             Some(other) => out.push_str(&other.to_string()),
+                            None => out.push_str(&rest[start..start + end + 2]),
                         }
                         rest = &after[end + 1..];
                     }

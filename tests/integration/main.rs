@@ -4,6 +4,7 @@
 mod support;
 
 mod plan_files;
+mod mcp;
 mod run;
 
 pub use support::TestContext;

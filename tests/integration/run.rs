@@ -350,11 +350,11 @@ fn runs_on_different_projects_proceed_side_by_side() {
     let a = TestContext::fixture("shop");
     let b = TestContext::fixture("textkit");
     let first = a
-        .command(&["run", "--dry-run", "--quiet", RENAME])
+        .command(&["run", "--dry-run", "--quiet", "--yes", RENAME])
         .spawn()
         .unwrap();
     let second = b
-        .command(&["run", "--dry-run", "--quiet", "rename slugify to to_slug"])
+        .command(&["run", "--dry-run", "--quiet", "--yes", "rename slugify to to_slug"])
         .spawn()
         .unwrap();
     assert!(first.wait_with_output().unwrap().status.success());

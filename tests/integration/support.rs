@@ -8,6 +8,18 @@ pub struct TestContext {
     _dir: tempfile::TempDir,
     pub repo: PathBuf,
     pub state: PathBuf,
+    /// Scratch space beside the repository (configs, fault-server state).
+    pub scratch: PathBuf,
+}
+
+/// `node_modules/.bin` of the third-party MCP servers (`.ci/npm`).
+pub fn npm_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/npm/node_modules/.bin");
+    assert!(
+        bin.join("mcp-server-filesystem").exists() && bin.join("mcp-ripgrep").exists(),
+        "the third-party MCP servers are not installed: run `npm ci --prefix .ci/npm` (the README's test command `.ci/test` does)"
+    );
+    bin
 }
 
 pub struct RunOutput {
@@ -85,10 +97,13 @@ impl TestContext {
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-q", "-m", "initial"]);
         let state = dir.path().join("state");
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir_all(scratch.join("config")).unwrap();
         TestContext {
             _dir: dir,
             repo,
             state,
+            scratch,
         }
     }
 
@@ -99,6 +114,8 @@ impl TestContext {
             .arg("--repo")
             .arg(&self.repo)
             .env("XDG_STATE_HOME", &self.state)
+            // No user-level MCP config leaks in from the machine.
+            .env("XDG_CONFIG_HOME", self.scratch.join("config"))
             .env_remove("ORCH_DEADLINE")
             .env_remove("ORCH_PHASE_TOKENS")
             .env_remove("ORCH_TOTAL_TOKENS")
@@ -106,7 +123,15 @@ impl TestContext {
         command
     }
 
+    /// Runs orch with `--yes` (approvals are tested with [`Self::run_asking`]).
     pub fn run(&self, args: &[&str]) -> RunOutput {
+        let mut with_yes = args.to_vec();
+        with_yes.push("--yes");
+        self.run_asking(&with_yes)
+    }
+
+    /// Runs orch as given: without `--yes` and without a terminal.
+    pub fn run_asking(&self, args: &[&str]) -> RunOutput {
         let output: Output = self.command(args).output().expect("orch runs");
         let result = RunOutput {
             code: output.status.code().unwrap_or(-1),
@@ -120,7 +145,7 @@ impl TestContext {
     /// No process still mentions this test's directories (the servers are
     /// spawned with the worktree path in their arguments).
     pub fn assert_no_processes_left(&self) {
-        let marker = self.state.to_string_lossy().into_owned();
+        let marker = self._dir.path().to_string_lossy().into_owned();
         let mut left = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
