@@ -124,7 +124,10 @@ async fn servers_command(
     ) {
         Ok(servers) => servers,
         Err(error) => {
-            printer.error(&anyhow::anyhow!("cannot find orch's own executable: {error}"), None);
+            printer.error(
+                &anyhow::anyhow!("cannot find orch's own executable: {error}"),
+                None,
+            );
             return exit::USAGE;
         }
     };
@@ -173,10 +176,8 @@ async fn servers_command(
             exit::DONE
         }
         cli::ServersAction::Check { names } => {
-            let unknown: Vec<&String> = names
-                .iter()
-                .filter(|n| servers.spec(n).is_none())
-                .collect();
+            let unknown: Vec<&String> =
+                names.iter().filter(|n| servers.spec(n).is_none()).collect();
             if !unknown.is_empty() {
                 printer.error(
                     &anyhow::anyhow!("no server named {:?}", unknown),
@@ -193,22 +194,38 @@ async fn servers_command(
                 let mut text = String::new();
                 for c in &checked {
                     match (&c.error, c.ready_ms) {
-                        (Some(error), _) => text.push_str(&format!("✗ {:<16} failed: {error}\n", c.name)),
+                        (Some(error), _) => {
+                            text.push_str(&format!("✗ {:<16} failed: {error}\n", c.name))
+                        }
                         (None, Some(ms)) => {
                             text.push_str(&format!(
                                 "{} {:<16} ready in {ms:.0} ms, {} tools{}\n",
                                 if c.ok { "✓" } else { "✗" },
                                 c.name,
                                 c.tools.len(),
-                                c.server_info.as_deref().map(|i| format!(" ({i})")).unwrap_or_default()
+                                c.server_info
+                                    .as_deref()
+                                    .map(|i| format!(" ({i})"))
+                                    .unwrap_or_default()
                             ));
                             text.push_str(&format!(
                                 "    serves: {}   can serve: {}\n",
-                                if c.roles.is_empty() { "-".to_owned() } else { c.roles.join(", ") },
-                                if c.can_serve.is_empty() { "-".to_owned() } else { c.can_serve.join(", ") }
+                                if c.roles.is_empty() {
+                                    "-".to_owned()
+                                } else {
+                                    c.roles.join(", ")
+                                },
+                                if c.can_serve.is_empty() {
+                                    "-".to_owned()
+                                } else {
+                                    c.can_serve.join(", ")
+                                }
                             ));
                             if !c.missing.is_empty() {
-                                text.push_str(&format!("    missing tools: {}\n", c.missing.join(", ")));
+                                text.push_str(&format!(
+                                    "    missing tools: {}\n",
+                                    c.missing.join(", ")
+                                ));
                             }
                         }
                         (None, None) => {}
@@ -243,7 +260,10 @@ async fn servers_command(
             let project = state::Project::new(&settings.state_home, &settings.repo);
             let run_dir = project.run_dir(&state::new_run_id());
             if let Err(error) = std::fs::create_dir_all(&run_dir) {
-                printer.error(&anyhow::anyhow!("cannot create `{}`: {error}", run_dir.display()), None);
+                printer.error(
+                    &anyhow::anyhow!("cannot create `{}`: {error}", run_dir.display()),
+                    None,
+                );
                 return exit::USAGE;
             }
             let tokens = Arc::new(budget::Tokens::new(usize::MAX / 4, usize::MAX / 4));
@@ -251,7 +271,13 @@ async fn servers_command(
                 mcp::approval::Policy::detect(settings.yes),
                 Some(printer.clone()),
             ));
-            let pool = mcp::Pool::new(servers, settings.repo.clone(), tokens, approver, Some(&run_dir));
+            let pool = mcp::Pool::new(
+                servers,
+                settings.repo.clone(),
+                tokens,
+                approver,
+                Some(&run_dir),
+            );
             let result = pool.call_direct(&server, &tool, arguments).await;
             pool.shutdown().await;
             match result {
@@ -265,7 +291,10 @@ async fn servers_command(
                 Err(error) => {
                     printer.error(
                         &anyhow::Error::new(error),
-                        Some(&format!("server logs and calls.jsonl are in {}", run_dir.display())),
+                        Some(&format!(
+                            "server logs and calls.jsonl are in {}",
+                            run_dir.display()
+                        )),
                     );
                     exit::STOPPED
                 }

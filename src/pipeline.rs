@@ -146,7 +146,13 @@ pub async fn run(
         Policy::detect(settings.yes),
         Some(printer.clone()),
     ));
-    let pool = Pool::new(servers, root.clone(), tokens.clone(), approver, Some(&run_dir));
+    let pool = Pool::new(
+        servers,
+        root.clone(),
+        tokens.clone(),
+        approver,
+        Some(&run_dir),
+    );
     let memory = Memory::start(settings.memory_threshold);
     let ctx = Context {
         pool,
@@ -266,9 +272,9 @@ fn stop_hint(reason: StopReason) -> Option<String> {
                 .into(),
         ),
         StopReason::BudgetDeadline => Some("raise --deadline (or ORCH_DEADLINE)".into()),
-        StopReason::Approval => Some(
-            "run from a terminal to be asked, or pass --yes to approve in advance".into(),
-        ),
+        StopReason::Approval => {
+            Some("run from a terminal to be asked, or pass --yes to approve in advance".into())
+        }
         StopReason::Tests => {
             Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into())
         }

@@ -72,7 +72,12 @@ pub(super) fn prepare(
         let paths: Vec<String> = arguments
             .get("paths")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         let mut files = Vec::new();
         for path in paths {
@@ -461,10 +466,11 @@ mod tests {
         // The second `return x` is the first one the server would find: it
         // needs its `def g():` line to be unique.
         assert!(
-            pairs.as_array().unwrap().iter().any(|p| p["oldText"]
-                .as_str()
+            pairs
+                .as_array()
                 .unwrap()
-                .starts_with("def g():")),
+                .iter()
+                .any(|p| p["oldText"].as_str().unwrap().starts_with("def g():")),
             "{pairs:#}"
         );
     }
@@ -475,7 +481,10 @@ mod tests {
         let source = "b\na\nb\na\n";
         let edits = vec![edit(source, "a", 0, "b"), edit(source, "a", 1, "b")];
         let expected = apply_edits(source, &edits).unwrap();
-        assert_eq!(apply_like_server(source, &text_edits(source, &edits)), expected);
+        assert_eq!(
+            apply_like_server(source, &text_edits(source, &edits)),
+            expected
+        );
     }
 
     #[test]

@@ -130,7 +130,10 @@ pub fn role_calls(role: Role) -> &'static [(&'static str, &'static [&'static str
             ("rename_references", &["root"]),
             ("check_syntax", &["paths", "root"]),
         ],
-        Role::Test => &[("run_tests", &["selection", "timeout_s", "max_failures", "root"])],
+        Role::Test => &[(
+            "run_tests",
+            &["selection", "timeout_s", "max_failures", "root"],
+        )],
     }
 }
 
@@ -266,10 +269,7 @@ pub fn parse(
     };
     for key in root.keys() {
         if key != "mcpServers" {
-            warnings.push(format!(
-                "{}: unknown key `{key}` ignored",
-                file.display()
-            ));
+            warnings.push(format!("{}: unknown key `{key}` ignored", file.display()));
         }
     }
     let servers = match root.get("mcpServers") {
@@ -302,13 +302,13 @@ pub fn parse(
                 ));
             }
         }
-        if let Some(kind) = entry.get("type") {
-            if kind.as_str() != Some("stdio") {
-                return Err(invalid(
-                    &at("type"),
-                    "\"stdio\" (orch runs servers as child processes; remote transports are not supported)",
-                ));
-            }
+        if let Some(kind) = entry.get("type")
+            && kind.as_str() != Some("stdio")
+        {
+            return Err(invalid(
+                &at("type"),
+                "\"stdio\" (orch runs servers as child processes; remote transports are not supported)",
+            ));
         }
         let expand = |key: &str, text: &str| -> Result<String, Error> {
             expand_vars(text, env).map_err(|var| {
@@ -517,7 +517,11 @@ fn parse_roles(
                                     &format!(
                                         "one of orch's `{}` calls: {}",
                                         role.as_str(),
-                                        known.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+                                        known
+                                            .iter()
+                                            .map(|(c, _)| *c)
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
                                     ),
                                 ));
                             };
@@ -727,10 +731,10 @@ fn is_var_name(text: &str) -> bool {
 pub fn render(template: &Value, vars: &Map<String, Value>) -> Value {
     match template {
         Value::String(s) => {
-            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-                if is_var_name(name) {
-                    return vars.get(name).cloned().unwrap_or(Value::Null);
-                }
+            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
+                && is_var_name(name)
+            {
+                return vars.get(name).cloned().unwrap_or(Value::Null);
             }
             let mut out = String::new();
             let mut rest = s.as_str();
@@ -860,17 +864,35 @@ mod tests {
         assert_eq!(mapping.tool, "edit_file");
         assert_eq!(mapping.result, ResultFormat::Text);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("mcpServers.files.colour"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("mcpServers.files.colour"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
     fn errors_name_the_file_the_key_and_what_was_expected() {
         for (text, key) in [
-            (r#"{"mcpServers": {"a": {"args": []}}}"#, "mcpServers.a.command"),
-            (r#"{"mcpServers": {"a": {"command": "x", "args": "y"}}}"#, "mcpServers.a.args"),
-            (r#"{"mcpServers": {"a": {"command": "x", "maxInFlight": 0}}}"#, "mcpServers.a.maxInFlight"),
-            (r#"{"mcpServers": {"a": {"command": "x", "roles": ["git"]}}}"#, "mcpServers.a.roles[0]"),
-            (r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${NOPE}"}}}}"#, "mcpServers.a.env.K"),
+            (
+                r#"{"mcpServers": {"a": {"args": []}}}"#,
+                "mcpServers.a.command",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "args": "y"}}}"#,
+                "mcpServers.a.args",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "maxInFlight": 0}}}"#,
+                "mcpServers.a.maxInFlight",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "roles": ["git"]}}}"#,
+                "mcpServers.a.roles[0]",
+            ),
+            (
+                r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${NOPE}"}}}}"#,
+                "mcpServers.a.env.K",
+            ),
             (
                 r#"{"mcpServers": {"a": {"command": "x", "roles": {"search": {"search": {"tool": "t", "arguments": {"p": "{nope}"}}}}}}}"#,
                 "mcpServers.a.roles.search.search.arguments",
@@ -888,8 +910,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.json");
         let b = dir.path().join("b.json");
-        std::fs::write(&a, r#"{"mcpServers": {"s": {"command": "one"}, "t": {"command": "t"}}}"#)
-            .unwrap();
+        std::fs::write(
+            &a,
+            r#"{"mcpServers": {"s": {"command": "one"}, "t": {"command": "t"}}}"#,
+        )
+        .unwrap();
         std::fs::write(&b, r#"{"mcpServers": {"s": {"command": "two"}}}"#).unwrap();
         let missing = dir.path().join("missing.json");
         let config = load(&[(a, false), (missing.clone(), false), (b, true)], &env).unwrap();
@@ -908,7 +933,10 @@ mod tests {
             &json!({"path": "{root}", "n": "{max_results}", "w": "{word}", "g": "{glob}", "s": "in {root}/x {y}"}),
             &vars,
         );
-        assert_eq!(out, json!({"path": "/r", "n": 5, "w": true, "s": "in /r/x {y}"}));
+        assert_eq!(
+            out,
+            json!({"path": "/r", "n": 5, "w": true, "s": "in /r/x {y}"})
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::process::Stdio;
 use std::pin::Pin;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -46,8 +46,7 @@ impl ToolInfo {
             name: tool.name.to_string(),
             annotated: annotations.is_some(),
             read_only,
-            destructive: !read_only
-                && annotations.and_then(|a| a.destructive_hint).unwrap_or(true),
+            destructive: !read_only && annotations.and_then(|a| a.destructive_hint).unwrap_or(true),
             idempotent: annotations.and_then(|a| a.idempotent_hint).unwrap_or(false),
         }
     }

@@ -475,7 +475,12 @@ impl Pool {
 
     /// Asks for approval of `call` on `role`'s server now, before anything
     /// is written, as the first call would.
-    pub async fn approve_ahead(&self, role: Role, call: &str, arguments: &Value) -> Result<(), Error> {
+    pub async fn approve_ahead(
+        &self,
+        role: Role,
+        call: &str,
+        arguments: &Value,
+    ) -> Result<(), Error> {
         let spec = self.server_for(role)?;
         let tool = spec
             .roles
@@ -524,7 +529,12 @@ impl Pool {
     }
 
     /// Calls a server's tool by name, with no mapping (`orch servers call`).
-    pub async fn call_direct(&self, server: &str, tool: &str, arguments: Value) -> Result<Reply, Error> {
+    pub async fn call_direct(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> Result<Reply, Error> {
         let span = tracing::info_span!("mcp_call", server, tool);
         let _enter = span.enter();
         let reply = self
@@ -577,7 +587,11 @@ impl Pool {
                     .and_then(|c| c.tool(tool).map(ToolInfo::retryable))
                     .unwrap_or(false);
                 if retryable {
-                    tracing::warn!(server = name, tool, "server died mid-call; retrying the read-only call once");
+                    tracing::warn!(
+                        server = name,
+                        tool,
+                        "server died mid-call; retrying the read-only call once"
+                    );
                     continue;
                 }
             }

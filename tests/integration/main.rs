@@ -3,8 +3,8 @@
 
 mod support;
 
-mod plan_files;
 mod mcp;
+mod plan_files;
 mod run;
 
 pub use support::TestContext;

@@ -139,9 +139,19 @@ fn config_files_merge_in_order_and_unknown_keys_warn() {
             .unwrap_or_else(|| panic!("{name} in {listed:#}"))
     };
     assert_eq!(by_name("tools")["command"], "explicit-tools");
-    assert!(by_name("tools")["source"].as_str().unwrap().ends_with("extra.json"));
+    assert!(
+        by_name("tools")["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("extra.json")
+    );
     let grep = by_name("grep");
-    assert!(grep["command"].as_str().unwrap().starts_with("project-grep --root /"));
+    assert!(
+        grep["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("project-grep --root /")
+    );
     assert_eq!(grep["roles"], json!(["search"]));
     assert_eq!(grep["env"], json!(["GREP_TOKEN"]));
     assert_eq!(by_name("old")["enabled"], false);
@@ -166,7 +176,10 @@ fn a_malformed_config_names_the_file_the_key_and_what_was_expected() {
     std::fs::write(t.repo.join(".mcp.json"), "{\"mcpServers\": {").unwrap();
     let out = t.run(&["servers", "list"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains(".mcp.json") && out.stderr.contains("line 1"), "{out:?}");
+    assert!(
+        out.stderr.contains(".mcp.json") && out.stderr.contains("line 1"),
+        "{out:?}"
+    );
     std::fs::remove_file(t.repo.join(".mcp.json")).unwrap();
     let out = t.run(&["servers", "list", "--mcp-config", "/nonexistent/mcp.json"]);
     assert_eq!(out.code, 2, "{out:?}");
@@ -181,11 +194,24 @@ fn third_party_fs_and_search_servers_give_the_same_diff_as_the_built_in_ones() {
     let config = third_party_config();
     let third = with_npm(
         &t,
-        &["run", "--dry-run", "--json", "--yes", "--mcp-config", &config, RENAME],
+        &[
+            "run",
+            "--dry-run",
+            "--json",
+            "--yes",
+            "--mcp-config",
+            &config,
+            RENAME,
+        ],
     );
     assert_eq!(third.code, 0, "{third:?}");
     let (a, b) = (builtin.json(), third.json());
-    assert!(a["diff"].as_str().unwrap().contains("+def make_text(cents):"));
+    assert!(
+        a["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+def make_text(cents):")
+    );
     assert_eq!(a["diff"], b["diff"]);
     assert_eq!(a["plan_id"], b["plan_id"]);
     // The calls really went to the third-party servers.
@@ -196,10 +222,16 @@ fn third_party_fs_and_search_servers_give_the_same_diff_as_the_built_in_ones() {
     };
     assert!(used("ripgrep", "count-matches"), "{log:#?}");
     assert!(used("files", "edit_file"), "{log:#?}");
-    assert!(!log.iter().any(|c| c["server"] == "orch-fs" || c["server"] == "orch-search"));
+    assert!(
+        !log.iter()
+            .any(|c| c["server"] == "orch-fs" || c["server"] == "orch-search")
+    );
 
     // And a full run commits the same change, tests passing.
-    let full = with_npm(&t, &["run", "--json", "--yes", "--mcp-config", &config, RENAME]);
+    let full = with_npm(
+        &t,
+        &["run", "--json", "--yes", "--mcp-config", &config, RENAME],
+    );
     assert_eq!(full.code, 0, "{full:?}");
     let branch = full.json()["branch"].as_str().unwrap().to_owned();
     let shown = crate::support::git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
@@ -234,7 +266,16 @@ fn servers_check_reports_the_npm_servers_and_their_roles() {
     // server-everything sends unsolicited notifications; a call still works.
     let out = with_npm(
         &t,
-        &["servers", "call", "everything", "echo", r#"{"message": "hi"}"#, "--yes", "--mcp-config", &config],
+        &[
+            "servers",
+            "call",
+            "everything",
+            "echo",
+            r#"{"message": "hi"}"#,
+            "--yes",
+            "--mcp-config",
+            &config,
+        ],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("hi"), "{out:?}");
@@ -246,9 +287,21 @@ fn servers_check_reports_the_npm_servers_and_their_roles() {
             "command": "mcp-server-filesystem", "args": ["${ORCH_ROOT}"],
             "roles": {"fs": {"edit_file": {"tool": "patch_file"}}}}}}),
     );
-    let out = with_npm(&t, &["servers", "check", "files", "--mcp-config", broken.to_str().unwrap()]);
+    let out = with_npm(
+        &t,
+        &[
+            "servers",
+            "check",
+            "files",
+            "--mcp-config",
+            broken.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.contains("missing tools: fs: patch_file"), "{out:?}");
+    assert!(
+        out.stdout.contains("missing tools: fs: patch_file"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -260,7 +313,10 @@ fn without_a_terminal_or_yes_a_destructive_call_stops_the_run_before_any_write()
     assert_eq!(out.code, 1, "{out:?}");
     let json = out.json();
     assert_eq!(json["stop_reason"], "approval", "{out:?}");
-    assert!(json["error"].as_str().unwrap().contains("edit_file"), "{out:?}");
+    assert!(
+        json["error"].as_str().unwrap().contains("edit_file"),
+        "{out:?}"
+    );
     assert!(out.stderr.contains("--yes"), "{out:?}");
     assert_eq!(t.snapshot(), before);
     assert_eq!(t.branches(), branches);
@@ -285,9 +341,19 @@ fn every_call_is_audited_and_secrets_stay_out_of_every_record() {
     );
     let bin = npm_bin();
     let output = t
-        .command(&["run", "--json", "--yes", "--mcp-config", config.to_str().unwrap(), RENAME])
+        .command(&[
+            "run",
+            "--json",
+            "--yes",
+            "--mcp-config",
+            config.to_str().unwrap(),
+            RENAME,
+        ])
         .env("ORCH_TEST_SECRET", secret)
-        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
         .output()
         .unwrap();
     t.assert_no_processes_left();
@@ -299,12 +365,27 @@ fn every_call_is_audited_and_secrets_stay_out_of_every_record() {
     let log = calls(json["run_dir"].as_str().unwrap());
     assert!(log.len() >= 6, "{log:#?}");
     for call in &log {
-        for key in ["time", "server", "tool", "arguments_sha1", "duration_ms", "bytes", "tokens", "outcome"] {
+        for key in [
+            "time",
+            "server",
+            "tool",
+            "arguments_sha1",
+            "duration_ms",
+            "bytes",
+            "tokens",
+            "outcome",
+        ] {
             assert!(!call[key].is_null(), "{key} in {call}");
         }
     }
-    assert!(log.iter().any(|c| c["server"] == "ripgrep" && c["outcome"] == "ok"));
-    assert!(log.iter().any(|c| c["tool"] == "run_tests" && c["tokens"].as_u64().unwrap() > 0));
+    assert!(
+        log.iter()
+            .any(|c| c["server"] == "ripgrep" && c["outcome"] == "ok")
+    );
+    assert!(
+        log.iter()
+            .any(|c| c["tool"] == "run_tests" && c["tokens"].as_u64().unwrap() > 0)
+    );
     // Nothing orch wrote anywhere mentions the secret.
     fn walk(dir: &Path, secret: &str) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -331,7 +412,11 @@ fn a_server_that_exits_during_the_handshake_is_reported_with_its_stderr() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("✗ f"), "{out:?}");
     assert!(out.stdout.contains("failed its handshake"), "{out:?}");
-    assert!(out.stdout.contains("fault: cannot start, missing configuration"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("fault: cannot start, missing configuration"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -340,13 +425,19 @@ fn a_server_that_never_answers_times_out_with_a_clear_error() {
     let config = fault_config(&t, "silent", json!({"startupTimeoutMs": 700}));
     let out = t.run(&["servers", "check", "--mcp-config", &config]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.contains("no answer to `initialize` within 0.7s"), "{out:?}");
+    assert!(
+        out.stdout.contains("no answer to `initialize` within 0.7s"),
+        "{out:?}"
+    );
 
     // A call that is never answered times out and is cancelled.
     let config = fault_config(&t, "silent-call", json!({"callTimeoutMs": 700}));
     let out = t.run(&["servers", "call", "f", "read", "--mcp-config", &config]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("did not answer `read` within 0.7s"), "{out:?}");
+    assert!(
+        out.stderr.contains("did not answer `read` within 0.7s"),
+        "{out:?}"
+    );
     let seen = fault_seen(&t);
     assert!(seen.contains("got notifications/cancelled"), "{seen}");
 }
@@ -355,7 +446,15 @@ fn a_server_that_never_answers_times_out_with_a_clear_error() {
 fn garbage_on_stdout_does_not_break_the_session() {
     let t = TestContext::fixture("shop");
     let config = fault_config(&t, "garbage", json!({}));
-    let out = t.run(&["servers", "call", "f", "read", r#"{"x": 1}"#, "--mcp-config", &config]);
+    let out = t.run(&[
+        "servers",
+        "call",
+        "f",
+        "read",
+        r#"{"x": 1}"#,
+        "--mcp-config",
+        &config,
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("\"tool\": \"read\""), "{out:?}");
 }
@@ -364,7 +463,15 @@ fn garbage_on_stdout_does_not_break_the_session() {
 fn megabytes_of_stderr_on_every_call_do_not_deadlock() {
     let t = TestContext::fixture("shop");
     let config = fault_config(&t, "stderr-flood", json!({"callTimeoutMs": 20000}));
-    let out = t.run(&["servers", "call", "f", "read", "--mcp-config", &config, "--json"]);
+    let out = t.run(&[
+        "servers",
+        "call",
+        "f",
+        "read",
+        "--mcp-config",
+        &config,
+        "--json",
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     // The ring buffer kept the last 64 KiB, saved in the run directory.
     let log = find_file(&t.state, "f.stderr.log").expect("stderr log saved");
@@ -390,17 +497,43 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
 fn a_crash_mid_call_restarts_the_server_and_retries_only_read_only_calls() {
     let t = TestContext::fixture("shop");
     let config = fault_config(&t, "crash-once", json!({}));
-    let out = t.run(&["servers", "call", "f", "read", r#"{"n": 1}"#, "--mcp-config", &config]);
+    let out = t.run(&[
+        "servers",
+        "call",
+        "f",
+        "read",
+        r#"{"n": 1}"#,
+        "--mcp-config",
+        &config,
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("\"call\": 2"), "{out:?}");
-    assert_eq!(std::fs::read_to_string(t.scratch.join("fault/read.count")).unwrap(), "2");
+    assert_eq!(
+        std::fs::read_to_string(t.scratch.join("fault/read.count")).unwrap(),
+        "2"
+    );
 
-    let out = t.run(&["servers", "call", "f", "write", r#"{"n": 1}"#, "--mcp-config", &config]);
+    let out = t.run(&[
+        "servers",
+        "call",
+        "f",
+        "write",
+        r#"{"n": 1}"#,
+        "--mcp-config",
+        &config,
+    ]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("exited during `write`"), "{out:?}");
-    assert!(out.stderr.contains("fault: crashing in the middle of write"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("fault: crashing in the middle of write"),
+        "{out:?}"
+    );
     // The destructive call was sent once, never retried.
-    assert_eq!(std::fs::read_to_string(t.scratch.join("fault/write.count")).unwrap(), "1");
+    assert_eq!(
+        std::fs::read_to_string(t.scratch.join("fault/write.count")).unwrap(),
+        "1"
+    );
 
     // Restarts are bounded.
     let always = fault_config(&t, "crash-once", json!({"restart": {"maxRestarts": 0}}));
@@ -433,11 +566,19 @@ fn a_server_over_its_limits_is_reported_as_such() {
     let config = fault_config(&t, "hog", json!({"memoryLimitMb": 100}));
     let out = t.run(&["servers", "call", "f", "read", "--mcp-config", &config]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("ran out of memory under its limit of 100 MiB"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("ran out of memory under its limit of 100 MiB"),
+        "{out:?}"
+    );
     let config = fault_config(&t, "files", json!({"openFilesLimit": 64}));
     let out = t.run(&["servers", "call", "f", "read", "--mcp-config", &config]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("file descriptors under its limit of 64"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("file descriptors under its limit of 64"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -470,7 +611,10 @@ fn sigint_during_a_run_shuts_the_servers_down_and_exits_130() {
     // Wait for the tests to start.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !fault_seen(&t).contains("got tools/call") {
-        assert!(std::time::Instant::now() < deadline, "the run never reached the tests");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the tests"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // SAFETY: sends SIGINT to our own child.
@@ -483,4 +627,50 @@ fn sigint_during_a_run_shuts_the_servers_down_and_exits_130() {
     assert_eq!(t.snapshot(), before);
     assert_eq!(t.branches(), branches);
     assert_eq!(t.worktrees(), 1);
+}
+
+/// Six concurrent calls through orch's pool to one server: the server sees
+/// at most `maxInFlight` of them at once.
+fn most_at_once(max_in_flight: u64) -> String {
+    use std::sync::Arc;
+
+    use orch::budget::Tokens;
+    use orch::mcp::approval::Policy;
+    use orch::mcp::{Approver, Pool, Servers, config};
+
+    let t = TestContext::fixture("shop");
+    let file = fault_config(&t, "slow", json!({"maxInFlight": max_in_flight}));
+    let env = |name: &str| std::env::var(name).ok();
+    let loaded = config::load(&[(PathBuf::from(file), true)], &env).unwrap();
+    let servers = Servers::resolve(
+        &loaded,
+        &t.repo,
+        None,
+        8,
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+    let pool = Pool::new(
+        servers,
+        t.repo.clone(),
+        Arc::new(Tokens::new(1 << 30, 1 << 30)),
+        Arc::new(Approver::new(Policy::Yes, None)),
+        None,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let calls = (0..6).map(|_| pool.call_direct("f", "slow", json!({"seconds": 0.4})));
+        for result in orch::mcp::futures_join_all(calls).await {
+            result.unwrap();
+        }
+        pool.shutdown().await;
+    });
+    t.assert_no_processes_left();
+    std::fs::read_to_string(t.scratch.join("fault/slow.max")).unwrap()
+}
+
+#[test]
+fn calls_to_one_server_run_concurrently_up_to_max_in_flight() {
+    assert_eq!(most_at_once(2), "2");
+    assert_eq!(most_at_once(8), "6");
 }

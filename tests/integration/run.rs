@@ -354,7 +354,13 @@ fn runs_on_different_projects_proceed_side_by_side() {
         .spawn()
         .unwrap();
     let second = b
-        .command(&["run", "--dry-run", "--quiet", "--yes", "rename slugify to to_slug"])
+        .command(&[
+            "run",
+            "--dry-run",
+            "--quiet",
+            "--yes",
+            "rename slugify to to_slug",
+        ])
         .spawn()
         .unwrap();
     assert!(first.wait_with_output().unwrap().status.success());

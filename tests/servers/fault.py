@@ -63,9 +63,10 @@ def text_result(text):
 def bump(name):
     """Counts calls across restarts; returns the count before this one."""
     path = os.path.join(STATE, name + ".count")
-    count = int(open(path).read()) if os.path.exists(path) else 0
-    with open(path, "w") as f:
-        f.write(str(count + 1))
+    with LOCK:
+        count = int(open(path).read()) if os.path.exists(path) else 0
+        with open(path, "w") as f:
+            f.write(str(count + 1))
     return count
 
 
@@ -91,16 +92,26 @@ def call(name, arguments):
         handles = [open(__file__) for _ in range(4096)]
         return text_result(str(len(handles)))
     if name == "slow" or MODE == "silent-call":
+        with LOCK:
+            ACTIVE[0] += 1
+            ACTIVE[1] = max(ACTIVE[1], ACTIVE[0])
+            with open(os.path.join(STATE, "slow.max"), "w") as f:
+                f.write(str(ACTIVE[1]))
         time.sleep(float(arguments.get("seconds", 3600)))
+        with LOCK:
+            ACTIVE[0] -= 1
     return text_result(json.dumps({"tool": name, "arguments": arguments, "call": count + 1}))
 
 
 LOCK = threading.Lock()
+SEND_LOCK = threading.Lock()
+# Calls of `slow` running now, and the most at once.
+ACTIVE = [0, 0]
 
 
 def answer(request_id, params):
     result = call(params.get("name"), params.get("arguments") or {})
-    with LOCK:
+    with SEND_LOCK:
         send({"jsonrpc": "2.0", "id": request_id, "result": result})
 
 
