@@ -20,10 +20,15 @@ fn main() {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A built-in server answers one stdio stream: a single-threaded runtime
+    // avoids cross-thread wake-ups on every message (blocking work still
+    // goes to the blocking pool).
+    let mut builder = if matches!(cli.command, orch::cli::Command::ServeMcp { .. }) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
