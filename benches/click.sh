@@ -22,7 +22,7 @@ export XDG_STATE_HOME="$work/state"
 command="rename function make_str to make_text"
 echo "click 8.5.1: $(find "$repo" -name '*.py' | wc -l) Python files; command: $command"
 
-for mode in plan "run --dry-run"; do
+for mode in plan "run --dry-run --yes"; do
   for i in $(seq "$runs"); do
     # shellcheck disable=SC2086
     "$orch" $mode --json --repo "$repo" "$command" > "$work/out.json" || true
