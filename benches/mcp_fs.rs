@@ -103,8 +103,11 @@ async fn measure(subject: &Subject) -> Result<[f64; 5], String> {
 fn main() {
     let root = tempfile::tempdir().expect("temp dir");
     let root_path = root.path().canonicalize().expect("canonical temp dir");
-    std::fs::write(root_path.join("small.txt"), "hello from a small file\n".repeat(4))
-        .expect("write small.txt");
+    std::fs::write(
+        root_path.join("small.txt"),
+        "hello from a small file\n".repeat(4),
+    )
+    .expect("write small.txt");
     let orch = PathBuf::from(env!("CARGO_BIN_EXE_orch"));
     let npm = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/npm/node_modules/.bin");
     let mut subjects = vec![Subject {

@@ -324,7 +324,11 @@ impl Connection {
                 }
                 if let Some(status) = status {
                     let stderr = tail(&self.stderr, STDERR_SHOW);
-                    let hint = limit_hint_for(&stderr, self.memory_limit_mb, self.open_files_limit);
+                    let hint = limit_hint_for(
+                        &format!("{stderr}\n{status}"),
+                        self.memory_limit_mb,
+                        self.open_files_limit,
+                    );
                     return Err(Error::Crashed {
                         server: self.name.clone(),
                         tool: tool.to_owned(),
@@ -495,7 +499,11 @@ fn limit_hint_for(stderr: &str, memory_limit_mb: u64, open_files_limit: u64) -> 
         "allocation failed",
     ];
     const FILES: &[&str] = &["too many open files", "emfile"];
-    if MEMORY.iter().any(|m| lower.contains(m)) {
+    if lower.contains("signal: 9") || lower.contains("sigkill") {
+        format!(
+            "; it was killed (SIGKILL), as the kernel's OOM killer does; its memory limit is {memory_limit_mb} MiB"
+        )
+    } else if MEMORY.iter().any(|m| lower.contains(m)) {
         format!(
             "; it ran out of memory under its limit of {memory_limit_mb} MiB (raise `memoryLimitMb`)"
         )

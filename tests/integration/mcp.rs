@@ -594,6 +594,15 @@ fn a_grandchild_of_a_server_is_gone_after_the_run() {
 
 #[test]
 fn sigint_during_a_run_shuts_the_servers_down_and_exits_130() {
+    interrupt_during_tests(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_during_a_run_shuts_the_servers_down_and_exits_130() {
+    interrupt_during_tests(libc::SIGTERM);
+}
+
+fn interrupt_during_tests(signal: i32) {
     let t = TestContext::fixture("shop");
     // The `test` role is served by a server whose tool never returns.
     let config = fault_config(
@@ -617,9 +626,9 @@ fn sigint_during_a_run_shuts_the_servers_down_and_exits_130() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // SAFETY: sends SIGINT to our own child.
+    // SAFETY: sends a signal to our own child.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, signal);
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
@@ -673,4 +682,74 @@ fn most_at_once(max_in_flight: u64) -> String {
 fn calls_to_one_server_run_concurrently_up_to_max_in_flight() {
     assert_eq!(most_at_once(2), "2");
     assert_eq!(most_at_once(8), "6");
+}
+
+/// Runs orch under `script`, which gives it a terminal, typing `answer`.
+fn on_a_terminal(t: &TestContext, orch_args: &str, answer: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let line = format!(
+        "{} {orch_args} --repo {}",
+        env!("CARGO_BIN_EXE_orch"),
+        t.repo.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("XDG_STATE_HOME", &t.state)
+        .env("XDG_CONFIG_HOME", t.scratch.join("config"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    t.assert_no_processes_left();
+    output
+}
+
+#[test]
+fn on_a_terminal_orch_asks_before_a_destructive_or_unannotated_call() {
+    let t = TestContext::fixture("shop");
+    let config = fault_config(&t, "slow", json!({}));
+    let yes = on_a_terminal(
+        &t,
+        &format!("servers call f write '{{\"a\": 1}}' --mcp-config {config}"),
+        "y\n",
+    );
+    let text = String::from_utf8_lossy(&yes.stdout);
+    assert!(yes.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "orch wants to call `write` on MCP server `f` (the tool is annotated destructive)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\"a\": 1"), "{text}");
+    assert!(text.contains("\"tool\": \"write\""), "{text}");
+
+    let no = on_a_terminal(
+        &t,
+        &format!("servers call f plain --mcp-config {config}"),
+        "n\n",
+    );
+    let text = String::from_utf8_lossy(&no.stdout);
+    assert_eq!(no.status.code(), Some(1), "{text}");
+    assert!(text.contains("declares no annotations"), "{text}");
+    assert!(text.contains("refused at the prompt"), "{text}");
+    // The refused call never reached the server.
+    assert!(!t.scratch.join("fault/plain.count").exists());
+
+    // A read-only tool needs no approval.
+    let read = on_a_terminal(
+        &t,
+        &format!("servers call f read --mcp-config {config}"),
+        "",
+    );
+    assert!(read.status.success());
+    assert!(!String::from_utf8_lossy(&read.stdout).contains("orch wants to call"));
 }
