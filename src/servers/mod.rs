@@ -33,9 +33,35 @@ pub struct ServeOptions {
 }
 
 /// Runs the named server on stdin/stdout until the client closes stdin.
+///
+/// When stdin and stdout are pipes (as when orch spawns the server) they are
+/// driven by epoll directly; tokio's stdio would hand every read and write
+/// to a blocking thread, which costs a thread hop per message.
 pub async fn serve(name: &str, options: ServeOptions) -> anyhow::Result<()> {
+    match pipes() {
+        Some(pipes) => serve_on(name, options, pipes).await,
+        None => serve_on(name, options, rmcp::transport::stdio()).await,
+    }
+}
+
+fn pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd as _;
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(stdin).ok()?;
+    let sender = tokio::net::unix::pipe::Sender::from_owned_fd(stdout).ok()?;
+    Some((receiver, sender))
+}
+
+async fn serve_on<R, W>(name: &str, options: ServeOptions, transport: (R, W)) -> anyhow::Result<()>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let root = Jail::new(&options.root)?;
-    let transport = rmcp::transport::stdio();
     let quit = match name {
         "fs" => {
             fs::FsServer::new(root)
