@@ -195,7 +195,9 @@ pub fn config_files(
     }
     files.push((repo_root.join(".mcp.json"), false));
     if let Some(file) = explicit {
-        files.push((file.to_owned(), true));
+        // Absolute, so that `servers list` says where a server came from.
+        let file = file.canonicalize().unwrap_or_else(|_| file.to_owned());
+        files.push((file, true));
     }
     files
 }

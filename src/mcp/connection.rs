@@ -11,8 +11,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResponse};
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, ServerResult,
+};
 use rmcp::service::{Peer, RoleClient, RunningService};
+use rmcp::service::{PeerRequestOptions, ServiceError};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
@@ -289,20 +292,34 @@ impl Connection {
                 notified.await;
             }
         };
-        // Dropping the call future (timeout, oversized reply) makes rmcp send
-        // `notifications/cancelled` for the request.
-        let outcome = tokio::select! {
-            outcome = tokio::time::timeout(self.call_timeout, self.peer.call_tool_once(params)) => outcome,
-            size = oversized => {
-                return Err(Error::Protocol {
-                    server: self.name.clone(),
-                    message: format!(
-                        "`{tool}`: the server sent a message of {:.1} MiB, over the {} MiB a line may have; the reply was dropped",
-                        size as f64 / (1024.0 * 1024.0),
-                        MAX_LINE / (1024 * 1024)
-                    ),
-                });
-            }
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        // With a timeout in the request options, rmcp sends (and awaits)
+        // `notifications/cancelled` before reporting the timeout; dropping
+        // the request (an oversized reply) sends it too.
+        let handle = self
+            .peer
+            .send_request_with_option(request, PeerRequestOptions::with_timeout(self.call_timeout))
+            .await;
+        let outcome = match handle {
+            Err(error) => Ok(Err(error)),
+            Ok(handle) => tokio::select! {
+                response = handle.await_response() => match response {
+                    Err(ServiceError::Timeout { .. }) => Err(()),
+                    Ok(ServerResult::CallToolResult(result)) => Ok(Ok(CallToolResponse::Complete(result))),
+                    Ok(_) => Ok(Err(ServiceError::UnexpectedResponse)),
+                    Err(error) => Ok(Err(error)),
+                },
+                size = oversized => {
+                    return Err(Error::Protocol {
+                        server: self.name.clone(),
+                        message: format!(
+                            "`{tool}`: the server sent a message of more than {} MiB ({:.1} MiB read so far), over the limit a line may have; the reply was dropped",
+                            MAX_LINE / (1024 * 1024),
+                            size as f64 / (1024.0 * 1024.0),
+                        ),
+                    });
+                }
+            },
         };
         let response = match outcome {
             Err(_) => {

@@ -547,7 +547,7 @@ fn a_crash_mid_call_restarts_the_server_and_retries_only_read_only_calls() {
 fn oversized_replies_fail_fast_with_a_clear_error() {
     let t = TestContext::fixture("shop");
     for (mode, expected) in [
-        ("huge", "over the 16 MiB a line may have"),
+        ("huge", "over the limit a line may have"),
         ("large", "more than orch accepts from one call"),
     ] {
         let config = fault_config(&t, mode, json!({"callTimeoutMs": 60000}));
