@@ -112,16 +112,7 @@ async fn servers_command(
             return exit::USAGE;
         }
     };
-    for warning in &settings.mcp.warnings {
-        printer.warn(warning);
-    }
-    let servers = match mcp::Servers::resolve(
-        &settings.mcp,
-        &settings.repo,
-        settings.python.as_deref(),
-        settings.parallelism,
-        settings.deadline,
-    ) {
+    let servers = match mcp::Servers::for_settings(&settings, &settings.repo) {
         Ok(servers) => servers,
         Err(error) => {
             printer.error(
@@ -131,12 +122,12 @@ async fn servers_command(
             return exit::USAGE;
         }
     };
-    for warning in servers.warnings.iter().skip(settings.mcp.warnings.len()) {
+    for warning in &servers.warnings {
         printer.warn(warning);
     }
     match action {
         cli::ServersAction::List => {
-            let listed = mcp::inspect::list(&servers, &settings.mcp);
+            let listed = mcp::inspect::list(&servers);
             if settings.json {
                 printer.json(&serde_json::json!({
                     "files": settings.mcp.files,

@@ -128,18 +128,9 @@ pub async fn run(
         worktree.path.join(&repo.subdir)
     };
     let tokens = Arc::new(Tokens::new(settings.phase_tokens, settings.total_tokens));
-    for warning in &settings.mcp.warnings {
-        printer.warn(warning);
-    }
-    let servers = Servers::resolve(
-        &settings.mcp,
-        &root,
-        settings.python.as_deref(),
-        settings.parallelism,
-        settings.deadline,
-    )
-    .context("cannot find orch's own executable")?;
-    for warning in servers.warnings.iter().skip(settings.mcp.warnings.len()) {
+    let servers =
+        Servers::for_settings(&settings, &root).context("cannot find orch's own executable")?;
+    for warning in &servers.warnings {
         printer.warn(warning);
     }
     let approver = Arc::new(Approver::new(

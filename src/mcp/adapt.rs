@@ -28,9 +28,12 @@ pub(super) enum Prepared {
 
 /// How to turn the reply into orch's shape.
 pub(super) enum Finish {
+    /// As it came (orch's own shape, or text orch does not read).
     Json,
-    Search {
-        format: ResultFormat,
+    /// ripgrep output read into orch's search result.
+    Ripgrep {
+        /// `PATH:N` lines (else `PATH:LINE:TEXT`).
+        counts: bool,
         root: PathBuf,
     },
     Edit {
@@ -39,7 +42,6 @@ pub(super) enum Finish {
         sha1_before: String,
         sha1_after: String,
     },
-    Text,
 }
 
 /// A server serving `role` through a mapping (not orch's own interface).
@@ -99,27 +101,21 @@ pub(super) fn prepare(
     };
     let mut vars: Map<String, Value> = arguments.as_object().cloned().unwrap_or_default();
     vars.insert("root".into(), json!(root.to_string_lossy()));
+    let ripgrep = |counts| Finish::Ripgrep {
+        counts,
+        root: root.to_owned(),
+    };
     let mut finish = match mapping.result {
-        ResultFormat::Json => Finish::Json,
-        ResultFormat::Text => Finish::Text,
-        format => Finish::Search {
-            format,
-            root: root.to_owned(),
-        },
+        ResultFormat::Json | ResultFormat::Text => Finish::Json,
+        ResultFormat::RgCount => ripgrep(true),
+        ResultFormat::RgLines => ripgrep(false),
     };
     match (role, call) {
         (Role::Search, "search") => {
             search_vars(&mut vars);
-            if let ResultFormat::Json | ResultFormat::Text = mapping.result {
-                // Text from a search server is read as ripgrep lines.
-                finish = Finish::Search {
-                    format: if mapping.result == ResultFormat::Json {
-                        ResultFormat::Json
-                    } else {
-                        ResultFormat::RgLines
-                    },
-                    root: root.to_owned(),
-                };
+            // Text from a search server is read as ripgrep lines.
+            if mapping.result == ResultFormat::Text {
+                finish = ripgrep(false);
             }
         }
         (Role::Fs, "hash_files") => {
@@ -319,19 +315,16 @@ pub(super) fn finish(
     tool: &str,
 ) -> Result<Reply, Error> {
     match finish {
-        Finish::Json | Finish::Text => Ok(reply),
-        Finish::Search { format, root } => {
-            let value = match format {
-                ResultFormat::Json => reply.value,
-                ResultFormat::RgCount | ResultFormat::RgLines | ResultFormat::Text => {
-                    let text = match &reply.value {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    rg_files(&text, root, *format == ResultFormat::RgCount)
-                }
+        Finish::Json => Ok(reply),
+        Finish::Ripgrep { counts, root } => {
+            let text = match &reply.value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
             };
-            Ok(Reply { value, ..reply })
+            Ok(Reply {
+                value: rg_files(&text, root, *counts),
+                ..reply
+            })
         }
         Finish::Edit {
             path,

@@ -256,11 +256,7 @@ pub fn parse(
     env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ServerConfig>, Error> {
-    let invalid = |key: &str, expected: &str| Error::Invalid {
-        file: file.to_owned(),
-        key: key.to_owned(),
-        expected: expected.to_owned(),
-    };
+    let invalid = |key: &str, expected: &str| invalid_key(file, key, expected);
     let root: Value = serde_json::from_str(text).map_err(|e| Error::Invalid {
         file: file.to_owned(),
         key: format!("line {}, column {}", e.line(), e.column()),
@@ -484,11 +480,7 @@ fn parse_roles(
     at: &str,
     file: &Path,
 ) -> Result<BTreeMap<Role, BTreeMap<String, ToolMapping>>, Error> {
-    let invalid = |key: &str, expected: &str| Error::Invalid {
-        file: file.to_owned(),
-        key: key.to_owned(),
-        expected: expected.to_owned(),
-    };
+    let invalid = |key: &str, expected: &str| invalid_key(file, key, expected);
     let role_of = |name: &str, key: &str| {
         Role::parse(name).ok_or_else(|| invalid(key, "one of the roles search, code, fs, test"))
     };
@@ -559,11 +551,7 @@ fn parse_mapping(
     vars: &[&str],
     file: &Path,
 ) -> Result<ToolMapping, Error> {
-    let invalid = |key: &str, expected: &str| Error::Invalid {
-        file: file.to_owned(),
-        key: key.to_owned(),
-        expected: expected.to_owned(),
-    };
+    let invalid = |key: &str, expected: &str| invalid_key(file, key, expected);
     let Value::Object(map) = value else {
         return Err(invalid(
             at,
@@ -584,9 +572,9 @@ fn parse_mapping(
     };
     let arguments = match map.get("arguments") {
         None => None,
-        Some(Value::Object(args)) => {
+        Some(template @ Value::Object(_)) => {
             let mut used = Vec::new();
-            template_vars(&Value::Object(args.clone()), &mut used);
+            template_vars(template, &mut used);
             if let Some(unknown) = used.iter().find(|v| !vars.contains(&v.as_str())) {
                 return Err(invalid(
                     &format!("{at}.arguments"),
@@ -599,7 +587,7 @@ fn parse_mapping(
                     ),
                 ));
             }
-            Some(Value::Object(args.clone()))
+            Some(template.clone())
         }
         Some(_) => return Err(invalid(&format!("{at}.arguments"), "an object")),
     };
@@ -620,6 +608,14 @@ fn parse_mapping(
     })
 }
 
+fn invalid_key(file: &Path, key: &str, expected: &str) -> Error {
+    Error::Invalid {
+        file: file.to_owned(),
+        key: key.to_owned(),
+        expected: expected.to_owned(),
+    }
+}
+
 fn bool_key(
     entry: &Map<String, Value>,
     key: &str,
@@ -629,11 +625,7 @@ fn bool_key(
     match entry.get(key) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(Error::Invalid {
-            file: file.to_owned(),
-            key: at.to_owned(),
-            expected: "true or false".into(),
-        }),
+        Some(_) => Err(invalid_key(file, at, "true or false")),
     }
 }
 
@@ -647,11 +639,7 @@ fn positive(
         None => Ok(None),
         Some(v) => match v.as_u64() {
             Some(n) if n > 0 => Ok(Some(n)),
-            _ => Err(Error::Invalid {
-                file: file.to_owned(),
-                key: at.to_owned(),
-                expected: "a whole number > 0".into(),
-            }),
+            _ => Err(invalid_key(file, at, "a whole number > 0")),
         },
     }
 }

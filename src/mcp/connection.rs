@@ -11,9 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmcp::ServiceExt;
-use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, ServerResult,
-};
+use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, ServerResult};
 use rmcp::service::{Peer, RoleClient, RunningService};
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use serde_json::Value;
@@ -148,7 +146,11 @@ impl Connection {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     kill_group(pid, libc::SIGKILL);
                     let _ = child.wait().await;
-                    let status = limit_hint(&tail(&stderr, STDERR_SHOW), spec);
+                    let status = limit_hint(
+                        &tail(&stderr, STDERR_SHOW),
+                        spec.memory_limit_mb,
+                        spec.open_files_limit,
+                    );
                     return Err(connection_error(format!("{e}{status}"), &stderr));
                 }
                 Err(_) => {
@@ -300,15 +302,10 @@ impl Connection {
             .peer
             .send_request_with_option(request, PeerRequestOptions::with_timeout(self.call_timeout))
             .await;
-        let outcome = match handle {
-            Err(error) => Ok(Err(error)),
+        let response = match handle {
+            Err(error) => Err(error),
             Ok(handle) => tokio::select! {
-                response = handle.await_response() => match response {
-                    Err(ServiceError::Timeout { .. }) => Err(()),
-                    Ok(ServerResult::CallToolResult(result)) => Ok(Ok(CallToolResponse::Complete(result))),
-                    Ok(_) => Ok(Err(ServiceError::UnexpectedResponse)),
-                    Err(error) => Ok(Err(error)),
-                },
+                response = handle.await_response() => response,
                 size = oversized => {
                     return Err(Error::Protocol {
                         server: self.name.clone(),
@@ -321,52 +318,30 @@ impl Connection {
                 }
             },
         };
-        let response = match outcome {
-            Err(_) => {
+        let result = match response {
+            Ok(ServerResult::CallToolResult(result)) => result,
+            Ok(ServerResult::InputRequiredResult(_) | ServerResult::CreateTaskResult(_)) => {
+                return Err(Error::Protocol {
+                    server: self.name.clone(),
+                    message: format!(
+                        "`{tool}` asked for input or started a task; orch supports neither"
+                    ),
+                });
+            }
+            Ok(_) => {
+                return Err(Error::Protocol {
+                    server: self.name.clone(),
+                    message: format!("`{tool}`: unexpected response"),
+                });
+            }
+            Err(ServiceError::Timeout { .. }) => {
                 return Err(Error::Timeout {
                     server: self.name.clone(),
                     tool: tool.to_owned(),
                     after: self.call_timeout,
                 });
             }
-            Ok(Err(error)) => {
-                // Distinguish a dead server from a protocol problem.
-                let mut status = None;
-                for _ in 0..20 {
-                    status = self.exit_status();
-                    if status.is_some() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                if let Some(status) = status {
-                    let stderr = tail(&self.stderr, STDERR_SHOW);
-                    let hint = limit_hint_for(
-                        &format!("{stderr}\n{status}"),
-                        self.memory_limit_mb,
-                        self.open_files_limit,
-                    );
-                    return Err(Error::Crashed {
-                        server: self.name.clone(),
-                        tool: tool.to_owned(),
-                        status: format!("{status}{hint}"),
-                        stderr,
-                    });
-                }
-                return Err(Error::Protocol {
-                    server: self.name.clone(),
-                    message: format!("`{tool}`: {error}"),
-                });
-            }
-            Ok(Ok(response)) => response,
-        };
-        let CallToolResponse::Complete(result) = response else {
-            return Err(Error::Protocol {
-                server: self.name.clone(),
-                message: format!(
-                    "`{tool}` asked for input or started a task; orch supports neither"
-                ),
-            });
+            Err(error) => return Err(self.failure(tool, error).await),
         };
         let text: String = result
             .content
@@ -411,6 +386,39 @@ impl Connection {
             tokens,
             bytes,
         })
+    }
+
+    /// A failed call: a dead server (with its exit status, a limit it
+    /// probably hit and its stderr tail), or a protocol problem.
+    async fn failure(&self, tool: &str, error: ServiceError) -> Error {
+        let mut status = None;
+        for _ in 0..20 {
+            status = self.exit_status();
+            if status.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        match status {
+            Some(status) => {
+                let stderr = tail(&self.stderr, STDERR_SHOW);
+                let hint = limit_hint(
+                    &format!("{stderr}\n{status}"),
+                    self.memory_limit_mb,
+                    self.open_files_limit,
+                );
+                Error::Crashed {
+                    server: self.name.clone(),
+                    tool: tool.to_owned(),
+                    status: format!("{status}{hint}"),
+                    stderr,
+                }
+            }
+            None => Error::Protocol {
+                server: self.name.clone(),
+                message: format!("`{tool}`: {error}"),
+            },
+        }
     }
 
     /// Close stdin, wait, SIGTERM the group, wait, SIGKILL the group, reap;
@@ -499,12 +507,8 @@ fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result
     }
 }
 
-fn limit_hint(stderr: &str, spec: &ServerSpec) -> String {
-    limit_hint_for(stderr, spec.memory_limit_mb, spec.open_files_limit)
-}
-
 /// Says when a server's death looks like one of its limits.
-fn limit_hint_for(stderr: &str, memory_limit_mb: u64, open_files_limit: u64) -> String {
+fn limit_hint(stderr: &str, memory_limit_mb: u64, open_files_limit: u64) -> String {
     let lower = stderr.to_ascii_lowercase();
     const MEMORY: &[&str] = &[
         "memory allocation of",

@@ -30,57 +30,40 @@ pub struct Listed {
     pub max_restarts: u32,
 }
 
-pub fn list(servers: &Servers, config: &super::Config) -> Vec<Listed> {
-    let mut out: Vec<Listed> = servers
+pub fn list(servers: &Servers) -> Vec<Listed> {
+    let enabled = servers
         .specs
         .iter()
-        .map(|spec| {
-            let roles = servers.roles_of(&spec.name);
-            Listed {
-                name: spec.name.clone(),
-                source: spec.source.to_string(),
-                enabled: true,
-                roles: roles.iter().map(|r| r.as_str()).collect(),
-                overridden: spec
-                    .roles
-                    .keys()
-                    .filter(|r| !roles.contains(r))
-                    .map(|r| r.as_str())
-                    .collect(),
-                command: spec.command_line(),
-                env: spec.env.keys().cloned().collect(),
-                trusted: spec.trusted,
-                call_timeout_ms: spec.call_timeout.as_millis(),
-                startup_timeout_ms: spec.startup_timeout.as_millis(),
-                memory_limit_mb: spec.memory_limit_mb,
-                open_files_limit: spec.open_files_limit,
-                max_in_flight: spec.max_in_flight,
-                max_restarts: spec.max_restarts,
-            }
-        })
-        .collect();
-    for disabled in config.servers.iter().filter(|s| !s.enabled) {
-        out.push(Listed {
-            name: disabled.name.clone(),
-            source: disabled.source.to_string(),
-            enabled: false,
-            roles: Vec::new(),
-            overridden: disabled.roles.keys().map(|r| r.as_str()).collect(),
-            command: std::iter::once(disabled.command.clone())
-                .chain(disabled.args.iter().cloned())
-                .collect::<Vec<_>>()
-                .join(" "),
-            env: disabled.env.keys().cloned().collect(),
-            trusted: disabled.trusted,
-            call_timeout_ms: disabled.call_timeout.map(|d| d.as_millis()).unwrap_or(0),
-            startup_timeout_ms: disabled.startup_timeout.as_millis(),
-            memory_limit_mb: disabled.memory_limit_mb,
-            open_files_limit: disabled.open_files_limit,
-            max_in_flight: disabled.max_in_flight.unwrap_or(0),
-            max_restarts: disabled.max_restarts,
-        });
+        .map(|spec| listed(spec, servers.roles_of(&spec.name), true));
+    let disabled = servers
+        .disabled
+        .iter()
+        .map(|spec| listed(spec, Vec::new(), false));
+    enabled.chain(disabled).collect()
+}
+
+fn listed(spec: &ServerSpec, roles: Vec<Role>, enabled: bool) -> Listed {
+    Listed {
+        name: spec.name.clone(),
+        source: spec.source.to_string(),
+        enabled,
+        roles: roles.iter().map(|r| r.as_str()).collect(),
+        overridden: spec
+            .roles
+            .keys()
+            .filter(|r| !roles.contains(r))
+            .map(|r| r.as_str())
+            .collect(),
+        command: spec.command_line(),
+        env: spec.env.keys().cloned().collect(),
+        trusted: spec.trusted,
+        call_timeout_ms: spec.call_timeout.as_millis(),
+        startup_timeout_ms: spec.startup_timeout.as_millis(),
+        memory_limit_mb: spec.memory_limit_mb,
+        open_files_limit: spec.open_files_limit,
+        max_in_flight: spec.max_in_flight,
+        max_restarts: spec.max_restarts,
     }
-    out
 }
 
 /// What `orch servers check` found for one server.
@@ -114,13 +97,7 @@ fn needed(spec: &ServerSpec, role: Role) -> Vec<String> {
     role_calls(role)
         .iter()
         .filter(|(call, _)| !adapt::is_local(spec, role, call))
-        .map(|(call, _)| {
-            spec.roles
-                .get(&role)
-                .and_then(|m| m.get(*call))
-                .map(|m| m.tool.clone())
-                .unwrap_or_else(|| (*call).to_owned())
-        })
+        .map(|(call, _)| spec.tool_for(role, call).to_owned())
         .collect()
 }
 

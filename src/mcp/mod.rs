@@ -155,7 +155,13 @@ pub struct ServerSpec {
 
 impl ServerSpec {
     /// One of orch's own servers, served by this very binary.
-    pub fn builtin(role: Role, root: &Path, python: Option<&str>) -> std::io::Result<Self> {
+    pub fn builtin(
+        role: Role,
+        root: &Path,
+        python: Option<&str>,
+        max_in_flight: usize,
+        call_timeout: Duration,
+    ) -> std::io::Result<Self> {
         let exe = std::env::current_exe()?;
         let mut args: Vec<OsString> = vec![
             "serve-mcp".into(),
@@ -175,10 +181,10 @@ impl ServerSpec {
             env: BTreeMap::new(),
             cwd: Some(root.to_owned()),
             startup_timeout: config::DEFAULT_STARTUP_TIMEOUT,
-            call_timeout: Duration::from_secs(60),
+            call_timeout,
             memory_limit_mb: config::DEFAULT_MEMORY_LIMIT_MB,
             open_files_limit: config::DEFAULT_OPEN_FILES_LIMIT,
-            max_in_flight: 8,
+            max_in_flight,
             max_restarts: config::DEFAULT_MAX_RESTARTS,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
             trusted: true,
@@ -247,6 +253,15 @@ impl ServerSpec {
         }
     }
 
+    /// The server's tool for orch's `call` of `role`: the mapped one, or
+    /// orch's own name.
+    pub fn tool_for<'a>(&'a self, role: Role, call: &'a str) -> &'a str {
+        self.roles
+            .get(&role)
+            .and_then(|m| m.get(call))
+            .map_or(call, |m| m.tool.as_str())
+    }
+
     /// The command line as shown to users (no environment values).
     pub fn command_line(&self) -> String {
         std::iter::once(&self.command)
@@ -268,11 +283,28 @@ impl ServerSpec {
 #[derive(Debug, Clone)]
 pub struct Servers {
     pub specs: Vec<ServerSpec>,
+    /// Configured but disabled (listed, never started).
+    pub disabled: Vec<ServerSpec>,
     pub roles: BTreeMap<Role, String>,
+    /// The config files' warnings, then conflicting role claims.
     pub warnings: Vec<String>,
 }
 
 impl Servers {
+    /// [`Servers::resolve`] with the run's settings.
+    pub fn for_settings(
+        settings: &crate::settings::Settings,
+        root: &Path,
+    ) -> std::io::Result<Servers> {
+        Servers::resolve(
+            &settings.mcp,
+            root,
+            settings.python.as_deref(),
+            settings.parallelism,
+            settings.deadline,
+        )
+    }
+
     /// Configured servers first (the last enabled one claiming a role gets
     /// it), then orch's built-in servers for every role nobody claims.
     pub fn resolve(
@@ -285,8 +317,13 @@ impl Servers {
         let mut specs = Vec::new();
         let mut roles: BTreeMap<Role, String> = BTreeMap::new();
         let mut warnings = config.warnings.clone();
-        for server in config.servers.iter().filter(|s| s.enabled) {
+        let mut disabled = Vec::new();
+        for server in &config.servers {
             let spec = ServerSpec::from_config(server, root, max_in_flight, call_timeout);
+            if !server.enabled {
+                disabled.push(spec);
+                continue;
+            }
             for role in server.roles.keys() {
                 if let Some(previous) = roles.insert(*role, server.name.clone()) {
                     warnings.push(format!(
@@ -304,14 +341,13 @@ impl Servers {
                 continue;
             }
             let python = (role == Role::Test).then_some(python).flatten();
-            let mut spec = ServerSpec::builtin(role, root, python)?;
-            spec.call_timeout = call_timeout;
-            spec.max_in_flight = max_in_flight;
+            let spec = ServerSpec::builtin(role, root, python, max_in_flight, call_timeout)?;
             roles.insert(role, spec.name.clone());
             specs.push(spec);
         }
         Ok(Servers {
             specs,
+            disabled,
             roles,
             warnings,
         })
@@ -482,19 +518,13 @@ impl Pool {
         arguments: &Value,
     ) -> Result<(), Error> {
         let spec = self.server_for(role)?;
-        let tool = spec
-            .roles
-            .get(&role)
-            .and_then(|m| m.get(call))
-            .map(|m| m.tool.clone())
-            .unwrap_or_else(|| call.to_owned());
         if adapt::is_local(spec, role, call) {
             return Ok(());
         }
+        let tool = spec.tool_for(role, call);
         let connection = self.connection(&spec.name).await?;
-        let info = connection.tool(&tool).cloned();
         self.approver
-            .check(spec, &tool, info.as_ref(), arguments)
+            .check(spec, tool, connection.tool(tool), arguments)
             .await
     }
 

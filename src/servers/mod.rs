@@ -62,41 +62,31 @@ where
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     let root = Jail::new(&options.root)?;
-    let quit = match name {
-        "fs" => {
-            fs::FsServer::new(root)
-                .serve(transport)
-                .await?
-                .waiting()
-                .await
-        }
-        "search" => {
-            search::SearchServer::new(root)
-                .serve(transport)
-                .await?
-                .waiting()
-                .await
-        }
-        "code" => {
-            code::CodeServer::new(root)
-                .serve(transport)
-                .await?
-                .waiting()
-                .await
-        }
-        "test" => {
-            test::TestServer::new(root, options.python)
-                .serve(transport)
-                .await?
-                .waiting()
-                .await
-        }
+    match name {
+        "fs" => until_closed(fs::FsServer::new(root), transport).await,
+        "search" => until_closed(search::SearchServer::new(root), transport).await,
+        "code" => until_closed(code::CodeServer::new(root), transport).await,
+        "test" => until_closed(test::TestServer::new(root, options.python), transport).await,
         other => anyhow::bail!(
             "unknown built-in server `{other}` (known: {})",
             NAMES.join(", ")
         ),
-    };
-    quit.context("server task failed")?;
+    }
+}
+
+/// Serves until the client closes the stream.
+async fn until_closed<S, R, W>(server: S, transport: (R, W)) -> anyhow::Result<()>
+where
+    S: rmcp::ServerHandler,
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    server
+        .serve(transport)
+        .await?
+        .waiting()
+        .await
+        .context("server task failed")?;
     Ok(())
 }
 

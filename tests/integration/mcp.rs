@@ -24,26 +24,18 @@ fn third_party_config() -> String {
         .into_owned()
 }
 
+/// PATH with the npm servers first.
+fn npm_path() -> String {
+    format!(
+        "{}:{}",
+        npm_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// An orch command with the npm servers on PATH.
 fn with_npm(t: &TestContext, args: &[&str]) -> crate::support::RunOutput {
-    let bin = npm_bin();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let output = t
-        .command(args)
-        .env("PATH", path)
-        .output()
-        .expect("orch runs");
-    let out = crate::support::RunOutput {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    t.assert_no_processes_left();
-    out
+    t.output(t.command(args).env("PATH", npm_path()))
 }
 
 /// The run directory's `calls.jsonl`, parsed.
@@ -111,26 +103,24 @@ fn config_files_merge_in_order_and_unknown_keys_warn() {
         &t.scratch.join("extra.json"),
         &json!({"mcpServers": {"tools": {"command": "explicit-tools", "flavour": "x"}}}),
     );
-    let out = t
-        .command(&[
+    let out = t.output(
+        t.command(&[
             "servers",
             "list",
             "--json",
             "--mcp-config",
             explicit.to_str().unwrap(),
         ])
-        .env("ORCH_TEST_SECRET", "hunter2-do-not-print")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("unknown key `mcpServers.tools.flavour` ignored"),
-        "{stderr}"
+        .env("ORCH_TEST_SECRET", "hunter2-do-not-print"),
     );
-    assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"));
-    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("unknown key `mcpServers.tools.flavour` ignored"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+    let listed = out.json();
     let servers = listed["servers"].as_array().unwrap();
     let by_name = |name: &str| {
         servers
@@ -339,9 +329,8 @@ fn every_call_is_audited_and_secrets_stay_out_of_every_record() {
                 "arguments": {"pattern": "{regex}", "path": "{root}", "filePattern": "{glob}", "countLines": false},
                 "result": "rg-count"}}}}}}),
     );
-    let bin = npm_bin();
-    let output = t
-        .command(&[
+    let out = t.output(
+        t.command(&[
             "run",
             "--json",
             "--yes",
@@ -350,18 +339,11 @@ fn every_call_is_audited_and_secrets_stay_out_of_every_record() {
             RENAME,
         ])
         .env("ORCH_TEST_SECRET", secret)
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .output()
-        .unwrap();
-    t.assert_no_processes_left();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(!stdout.contains(secret) && !stderr.contains(secret));
-    let json: Value = serde_json::from_str(&stdout).unwrap();
+        .env("PATH", npm_path()),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+    let json = out.json();
     let log = calls(json["run_dir"].as_str().unwrap());
     assert!(log.len() >= 6, "{log:#?}");
     for call in &log {

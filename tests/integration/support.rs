@@ -132,7 +132,12 @@ impl TestContext {
 
     /// Runs orch as given: without `--yes` and without a terminal.
     pub fn run_asking(&self, args: &[&str]) -> RunOutput {
-        let output: Output = self.command(args).output().expect("orch runs");
+        self.output(&mut self.command(args))
+    }
+
+    /// Runs a prepared command to the end; checks nothing was left running.
+    pub fn output(&self, command: &mut Command) -> RunOutput {
+        let output: Output = command.output().expect("orch runs");
         let result = RunOutput {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
