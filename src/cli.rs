@@ -16,11 +16,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Plan and apply a refactor, test it and commit it on a branch.
+    /// Plan and apply a refactor, test it, commit it on a branch, push it and open a pull request.
     Run {
         /// The refactor, e.g. "rename function make_str to make_text".
-        #[arg(required = true, num_args = 1.., value_name = "COMMAND")]
+        #[arg(required_unless_present = "github_event", num_args = 1.., value_name = "COMMAND")]
         command: Vec<String>,
+        /// Take the command from a GitHub `issue_comment` event (`/refactor ...`), as in Actions.
+        #[arg(long, value_name = "EVENT.json", conflicts_with = "command")]
+        github_event: Option<PathBuf>,
     },
     /// Print the plan for a refactor; changes nothing.
     Plan {
@@ -104,6 +107,21 @@ pub struct GlobalArgs {
     /// Also write the plan to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,
+    /// Start the branch from this revision [default: HEAD].
+    #[arg(long, global = true, value_name = "REF")]
+    pub base: Option<String>,
+    /// Commit author, "Name <email>" [default: the repository's git identity].
+    #[arg(long, global = true, value_name = "NAME <EMAIL>")]
+    pub author: Option<String>,
+    /// Push the branch to this remote [default: origin, if it exists].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Push the branch but open no pull request.
+    #[arg(long, global = true)]
+    pub no_pr: bool,
+    /// The GitHub repository for the pull request [env: GITHUB_REPOSITORY] [default: from the remote's URL].
+    #[arg(long, global = true, value_name = "OWNER/REPO")]
+    pub github_repo: Option<String>,
     /// Python interpreter for the tests [env: ORCH_PYTHON] [default: the project's .venv, else python3].
     #[arg(long, global = true, value_name = "PATH")]
     pub python: Option<String>,

@@ -4,9 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use std::cell::{Cell, RefCell};
+
 use git2::{
-    BranchType, Repository, Signature, StatusOptions, WorktreeAddOptions, WorktreePruneOptions,
+    BranchType, Cred, CredentialType, FetchOptions, PushOptions, RemoteCallbacks, Repository,
+    Signature, StatusOptions, WorktreeAddOptions, WorktreePruneOptions,
 };
+
+use crate::settings::Secret;
 
 /// git failures, with what to do about them.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +26,22 @@ pub enum Error {
         "git identity is not configured; set it with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
     )]
     NoIdentity,
+    #[error(
+        "`{rev}` is not a commit in this repository ({message}); pass a branch, tag or commit to --base"
+    )]
+    BadBase { rev: String, message: String },
+    #[error("no git remote named `{0}`; add one (`git remote add {0} URL`) or pass --remote NAME")]
+    NoRemote(String),
+    #[error("authentication to {url} failed; {hint}")]
+    Auth { url: String, hint: String },
+    #[error("{url} refused `{refname}`: {message}")]
+    Rejected {
+        url: String,
+        refname: String,
+        message: String,
+    },
+    #[error("cannot reach {url}: {message}")]
+    Transfer { url: String, message: String },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
     #[error("{0}")]
@@ -88,13 +109,56 @@ impl Repo {
             .collect())
     }
 
-    /// Adds a linked worktree at `path` on a new temporary branch at HEAD.
-    pub fn add_worktree(&self, run_id: &str, path: &Path) -> Result<Worktree, Error> {
-        let head = self
-            .repo
-            .head()?
-            .peel_to_commit()
-            .map_err(|_| Error::NoCommits(self.workdir.clone()))?;
+    /// The commit `rev` (a branch, tag, `origin/x` or commit id) names.
+    pub fn resolve(&self, rev: &str) -> Result<String, Error> {
+        let bad = |e: git2::Error| Error::BadBase {
+            rev: rev.to_owned(),
+            message: e.message().to_owned(),
+        };
+        let object = self.repo.revparse_single(rev).map_err(bad)?;
+        let commit = object.peel_to_commit().map_err(bad)?;
+        Ok(commit.id().to_string())
+    }
+
+    /// The short name of the branch HEAD is on, if it is on one.
+    pub fn current_branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if !head.is_branch() {
+            return None;
+        }
+        head.shorthand().ok().map(str::to_owned)
+    }
+
+    /// The repository's git directory (shared by its worktrees).
+    pub fn git_dir(&self) -> PathBuf {
+        self.repo.path().to_owned()
+    }
+
+    /// Whether `name` is a local branch.
+    pub fn is_branch(&self, name: &str) -> bool {
+        self.repo.find_branch(name, BranchType::Local).is_ok()
+    }
+
+    /// The URL of remote `name`, if it exists.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        let remote = self.repo.find_remote(name).ok()?;
+        remote
+            .pushurl()
+            .ok()
+            .flatten()
+            .or(remote.url().ok())
+            .map(str::to_owned)
+    }
+
+    /// Adds a linked worktree at `path` on a new temporary branch at `base`
+    /// (a commit id).
+    pub fn add_worktree(&self, run_id: &str, path: &Path, base: &str) -> Result<Worktree, Error> {
+        let head = git2::Oid::from_str(base)
+            .and_then(|oid| self.repo.find_commit(oid))
+            .map_err(|e| Error::BadBase {
+                rev: base.to_owned(),
+                message: e.message().to_owned(),
+            })?;
         let temporary = format!("orch/tmp/{run_id}");
         let branch = self.repo.branch(&temporary, &head, true)?;
         let name = format!("orch-{run_id}");
@@ -130,6 +194,215 @@ impl Repo {
     }
 }
 
+/// Fetches branch `branch` of `remote` into `refs/remotes/<remote>/<branch>`
+/// and returns its commit.
+pub fn fetch_branch(
+    repo_path: &Path,
+    remote: &str,
+    branch: &str,
+    token: Option<&Secret>,
+) -> Result<String, Error> {
+    let repo = Repository::open(repo_path)?;
+    let mut handle = repo
+        .find_remote(remote)
+        .map_err(|_| Error::NoRemote(remote.to_owned()))?;
+    let url = redact_url(handle.url().unwrap_or(remote));
+    let auth = Auth::new(token);
+    let mut options = FetchOptions::new();
+    options.remote_callbacks(auth.callbacks());
+    let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
+    handle
+        .fetch(&[refspec.as_str()], Some(&mut options), None)
+        .map_err(|e| auth.error(&url, e))?;
+    let reference = repo.find_reference(&format!("refs/remotes/{remote}/{branch}"))?;
+    Ok(reference.peel_to_commit()?.id().to_string())
+}
+
+/// Force-pushes local branch `branch` to the same name on `remote`, so a
+/// re-run of the same plan updates the branch. Returns the remote's URL
+/// with any credentials removed.
+pub fn push_branch(
+    repo_path: &Path,
+    remote: &str,
+    branch: &str,
+    token: Option<&Secret>,
+) -> Result<String, Error> {
+    let repo = Repository::open(repo_path)?;
+    let mut handle = repo
+        .find_remote(remote)
+        .map_err(|_| Error::NoRemote(remote.to_owned()))?;
+    let url = redact_url(
+        handle
+            .pushurl()
+            .ok()
+            .flatten()
+            .or(handle.url().ok())
+            .unwrap_or(remote),
+    );
+    let auth = Auth::new(token);
+    let rejected: RefCell<Option<(String, String)>> = RefCell::new(None);
+    let mut callbacks = auth.callbacks();
+    callbacks.push_update_reference(|refname, status| {
+        if let Some(message) = status {
+            *rejected.borrow_mut() = Some((refname.to_owned(), message.to_owned()));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let refspec = format!("+refs/heads/{branch}:refs/heads/{branch}");
+    handle
+        .push(&[refspec.as_str()], Some(&mut options))
+        .map_err(|e| auth.error(&url, e))?;
+    drop(options);
+    if let Some((refname, message)) = rejected.into_inner() {
+        return Err(Error::Rejected {
+            url,
+            refname,
+            message,
+        });
+    }
+    Ok(url)
+}
+
+/// `url` without user name or password (`https://x:TOKEN@host/..` → `https://host/..`).
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if let Some((_, host)) = authority.rsplit_once('@') {
+            // Keep ssh's conventional `git@` user: it is not a secret.
+            if scheme.starts_with("ssh")
+                && !authority[..authority.len() - host.len() - 1].contains(':')
+            {
+                return url.to_owned();
+            }
+            return format!("{scheme}://{host}{path}");
+        }
+    }
+    url.to_owned()
+}
+
+/// Credentials for one fetch or push: the token over https, else the
+/// user's git credential helper; the ssh agent over ssh. Each kind is
+/// offered once, so a wrong token fails instead of looping.
+struct Auth<'a> {
+    token: Option<&'a Secret>,
+    offered_token: Cell<bool>,
+    offered_helper: Cell<bool>,
+    offered_agent: Cell<bool>,
+}
+
+impl<'a> Auth<'a> {
+    fn new(token: Option<&'a Secret>) -> Self {
+        Auth {
+            token,
+            offered_token: Cell::new(false),
+            offered_helper: Cell::new(false),
+            offered_agent: Cell::new(false),
+        }
+    }
+
+    fn callbacks(&self) -> RemoteCallbacks<'_> {
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(move |url, username, allowed| {
+            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+                if let Some(token) = self.token
+                    && !self.offered_token.replace(true)
+                {
+                    return Cred::userpass_plaintext("x-access-token", token.expose());
+                }
+                if self.token.is_none()
+                    && !self.offered_helper.replace(true)
+                    && let Ok(config) = git2::Config::open_default()
+                    && let Ok(cred) = Cred::credential_helper(&config, url, username)
+                {
+                    return Ok(cred);
+                }
+            }
+            if allowed.contains(CredentialType::SSH_KEY) && !self.offered_agent.replace(true) {
+                return Cred::ssh_key_from_agent(username.unwrap_or("git"));
+            }
+            if allowed.contains(CredentialType::USERNAME) {
+                return Cred::username(username.unwrap_or("git"));
+            }
+            Err(git2::Error::from_str("no more credentials to offer"))
+        });
+        callbacks
+    }
+
+    /// Turns a transfer error into one that says what to do, with the URL
+    /// redacted and the token never included.
+    fn error(&self, url: &str, error: git2::Error) -> Error {
+        let mut message = error.message().to_owned();
+        if let Some(token) = self.token {
+            message = message.replace(token.expose(), "***");
+        }
+        let lower = message.to_lowercase();
+        let auth_failed = error.code() == git2::ErrorCode::Auth
+            || [
+                "authentication",
+                "credentials",
+                "401",
+                "403",
+                "permission denied",
+            ]
+            .iter()
+            .any(|m| lower.contains(m));
+        if auth_failed {
+            let hint = if url.starts_with("http") {
+                if self.token.is_some() {
+                    "the token in ORCH_GIT_TOKEN / GITHUB_TOKEN was refused (it needs contents: write on the repository)"
+                } else {
+                    "set ORCH_GIT_TOKEN or GITHUB_TOKEN to a token with contents: write, or configure a git credential helper"
+                }
+            } else {
+                "orch offers the keys in your ssh agent (`ssh-add -l` lists them); add one the server accepts"
+            };
+            return Error::Auth {
+                url: url.to_owned(),
+                hint: format!("{hint} ({})", message.trim()),
+            };
+        }
+        Error::Transfer {
+            url: url.to_owned(),
+            message,
+        }
+    }
+}
+
+/// A commit author from `--author "Name <email>"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl std::str::FromStr for Author {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (name, rest) = text
+            .split_once('<')
+            .ok_or_else(|| "expected `Name <email>`".to_owned())?;
+        let email = rest
+            .strip_suffix('>')
+            .ok_or_else(|| "expected `Name <email>`".to_owned())?
+            .trim();
+        let name = name.trim();
+        if name.is_empty() || email.is_empty() || email.contains(['<', '>']) {
+            return Err("expected `Name <email>`".to_owned());
+        }
+        Ok(Author {
+            name: name.to_owned(),
+            email: email.to_owned(),
+        })
+    }
+}
+
 /// orch's private worktree. [`Worktree::remove`] deletes it and its
 /// temporary branch; so does dropping it.
 pub struct Worktree {
@@ -148,9 +421,14 @@ impl Worktree {
         files: &[String],
         message: &str,
         branch: &str,
+        author: Option<&Author>,
     ) -> Result<String, Error> {
         let repo = Repository::open(&self.path)?;
-        let signature: Signature = repo.signature().map_err(|_| Error::NoIdentity)?;
+        let author = match author {
+            Some(author) => Signature::now(&author.name, &author.email)?,
+            None => repo.signature().map_err(|_| Error::NoIdentity)?,
+        };
+        let committer = repo.signature().unwrap_or_else(|_| author.clone());
         let mut index = repo.index()?;
         for file in files {
             let path = if subdir.is_empty() {
@@ -165,8 +443,8 @@ impl Worktree {
         let parent = repo.head()?.peel_to_commit()?;
         let commit = repo.commit(
             Some("HEAD"),
-            &signature,
-            &signature,
+            &author,
+            &committer,
             message,
             &tree,
             &[&parent],
@@ -298,7 +576,10 @@ mod tests {
         assert_eq!(repo.subdir, "sub");
         assert_eq!(repo.dirty_files().unwrap(), ["a.py"]);
         let state = tempfile::tempdir().unwrap();
-        let mut worktree = repo.add_worktree("r1", &state.path().join("wt")).unwrap();
+        let head = repo.head().unwrap();
+        let mut worktree = repo
+            .add_worktree("r1", &state.path().join("wt"), &head)
+            .unwrap();
         assert_eq!(
             std::fs::read_to_string(worktree.path.join("sub/a.py")).unwrap(),
             "x = 1\n"
@@ -310,6 +591,7 @@ mod tests {
                 &["a.py".into()],
                 "change\n\nOrch-Plan: abc",
                 "orch/test-1",
+                None,
             )
             .unwrap();
         worktree.remove();

@@ -86,6 +86,8 @@ pub struct Record {
     pub plan_id: Option<String>,
     pub branch: Option<String>,
     pub commit: Option<String>,
+    /// Push and pull request (absent on dry runs and failed runs).
+    pub published: Option<crate::publish::Published>,
     pub dry_run: bool,
     pub phases: Vec<PhaseRecord>,
     pub details: BTreeMap<String, serde_json::Value>,
@@ -109,7 +111,10 @@ pub async fn run(
 ) -> anyhow::Result<Finished> {
     crate::budget::warm_up();
     let repo = Repo::open(&settings.repo)?;
-    let head = repo.head()?;
+    let head = match &settings.publish.base {
+        Some(rev) => repo.resolve(rev)?,
+        None => repo.head()?,
+    };
     let dirty_files = repo.dirty_files()?;
     let project = Project::new(&settings.state_home, &settings.repo);
     let lock_printer = printer.clone();
@@ -121,7 +126,7 @@ pub async fn run(
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create `{}`", run_dir.display()))?;
     let deadline = Deadline::new(settings.deadline);
-    let worktree = repo.add_worktree(&run_id, &project.worktree_dir(&run_id))?;
+    let worktree = repo.add_worktree(&run_id, &project.worktree_dir(&run_id), &head)?;
     let root = if repo.subdir.is_empty() {
         worktree.path.clone()
     } else {
@@ -240,6 +245,7 @@ pub async fn run(
         plan_id: plan.as_ref().map(|p| p.id.clone()),
         branch: verdict.as_ref().and_then(|v| v.branch.clone()),
         commit: verdict.as_ref().and_then(|v| v.commit.clone()),
+        published: verdict.as_ref().and_then(|v| v.published.clone()),
         dry_run: ctx.settings.dry_run,
         phases,
         details,
@@ -266,6 +272,12 @@ fn stop_hint(reason: StopReason) -> Option<String> {
         StopReason::Approval => {
             Some("run from a terminal to be asked, or pass --yes to approve in advance".into())
         }
+        StopReason::Push => Some(
+            "the commit is on the local branch; push it yourself (`git push --force REMOTE BRANCH`) or fix the remote and re-run".into(),
+        ),
+        StopReason::GitHub => Some(
+            "check GITHUB_TOKEN (pull-requests: write), --github-repo and GITHUB_API_URL, or pass --no-pr".into(),
+        ),
         StopReason::Tests => {
             Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into())
         }
@@ -338,9 +350,10 @@ impl Driver<'_> {
             })
             .await?;
         self.detail("execute", &outcome);
+        let phases = self.phases.clone();
         let verdict = self
             .step("REVIEW", 10, async || {
-                phase::review::run(ctx, &plan, &outcome).await
+                phase::review::run(ctx, &plan, &schedule, &outcome, &phases).await
             })
             .await?;
         self.detail(

@@ -48,7 +48,55 @@ pub struct Settings {
     pub state_home: PathBuf,
     /// MCP servers from `~/.config/orch/mcp.json`, `.mcp.json` and `--mcp-config`.
     pub mcp: crate::mcp::Config,
+    /// Where the branch starts, the commit's author, where it goes.
+    pub publish: Publish,
 }
+
+/// Branch, push and pull-request settings.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// `--base REF`: the revision the worktree starts from [default: HEAD].
+    pub base: Option<String>,
+    /// `--author "Name <email>"` [default: the repository's git identity].
+    pub author: Option<crate::forge::Author>,
+    /// `--remote NAME`; `None` means `origin` if it exists.
+    pub remote: Option<String>,
+    /// `--no-pr`: stop after the push.
+    pub no_pr: bool,
+    /// `--github-repo OWNER/REPO`, else `GITHUB_REPOSITORY`.
+    pub github_repo: Option<String>,
+    /// `GITHUB_API_URL` [default: https://api.github.com].
+    pub api_url: String,
+    /// `ORCH_GIT_TOKEN`, else `GITHUB_TOKEN`: for https pushes and the API.
+    pub token: Option<Secret>,
+    /// The branch the pull request targets [default: the base branch].
+    pub pr_base: Option<String>,
+    /// A status comment to update, set by `--github-event`.
+    pub event: Option<crate::event::Trigger>,
+}
+
+/// A credential: never printed, never logged (its `Debug` is `***`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(90);
 pub const DEFAULT_PHASE_TOKENS: usize = 4096;
@@ -139,6 +187,46 @@ impl Settings {
             Some(dir) => PathBuf::from(dir).join("orch"),
             None => crate::state::state_home().map_err(|e| Error::State(e.to_string()))?,
         };
+        let author = match &args.author {
+            Some(text) => Some(
+                text.parse::<crate::forge::Author>()
+                    .map_err(|message| invalid("--author", text, &message))?,
+            ),
+            None => None,
+        };
+        let github_repo = args
+            .github_repo
+            .clone()
+            .or_else(|| env("GITHUB_REPOSITORY").filter(|v| !v.is_empty()));
+        if let Some(slug) = &github_repo
+            && crate::github::Slug::parse(slug).is_none()
+        {
+            return Err(invalid(
+                if args.github_repo.is_some() {
+                    "--github-repo"
+                } else {
+                    "GITHUB_REPOSITORY"
+                },
+                slug,
+                "expected OWNER/REPO",
+            ));
+        }
+        let publish = Publish {
+            base: args.base.clone(),
+            author,
+            remote: args.remote.clone(),
+            no_pr: args.no_pr,
+            github_repo,
+            api_url: env("GITHUB_API_URL")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
+            token: env("ORCH_GIT_TOKEN")
+                .filter(|v| !v.is_empty())
+                .or_else(|| env("GITHUB_TOKEN").filter(|v| !v.is_empty()))
+                .map(Secret::new),
+            pr_base: None,
+            event: None,
+        };
         Ok(Settings {
             repo,
             dry_run: args.dry_run,
@@ -156,6 +244,7 @@ impl Settings {
             python,
             state_home,
             mcp,
+            publish,
         })
     }
 }

@@ -48,6 +48,8 @@ pub enum StopReason {
     Tests,
     Review,
     Approval,
+    Push,
+    GitHub,
     Error,
     Interrupted,
 }
@@ -60,6 +62,8 @@ impl StopReason {
             StopReason::Tests => "tests",
             StopReason::Review => "review",
             StopReason::Approval => "approval",
+            StopReason::Push => "push",
+            StopReason::GitHub => "github",
             StopReason::Error => "error",
             StopReason::Interrupted => "interrupted",
         }

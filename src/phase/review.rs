@@ -1,6 +1,7 @@
 //! REVIEW: validate the edited worktree — only planned files changed, every
 //! edited Python file parses with no new syntax errors, tests no worse than
-//! the baseline — then commit on `orch/<slug>-<plan id 8>`.
+//! the baseline — then commit on `orch/<slug>-<plan id 8>`, push it and
+//! open, update or close its pull request (`crate::publish`).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::execute::Outcome;
+use super::optimize::Schedule;
 use super::{Context, Failure, StopReason};
 use crate::mcp::Role;
 use crate::plan::{Action, Plan};
@@ -23,9 +25,18 @@ pub struct Verdict {
     pub diff: String,
     pub branch: Option<String>,
     pub commit: Option<String>,
+    /// Push and pull request.
+    #[serde(default, skip_deserializing)]
+    pub published: Option<crate::publish::Published>,
 }
 
-pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdict, Failure> {
+pub async fn run(
+    ctx: &Context,
+    plan: &Plan,
+    schedule: &Schedule,
+    outcome: &Outcome,
+    phases: &[crate::pipeline::PhaseRecord],
+) -> Result<Verdict, Failure> {
     let planned: Vec<String> = plan.edits().map(|(file, _, _)| file.to_owned()).collect();
     let (changed_files, diff) = {
         let worktree = ctx
@@ -117,6 +128,7 @@ pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdic
 
     let mut branch = None;
     let mut commit = None;
+    let mut published = None;
     if !ctx.settings.dry_run {
         let (name, message, files) = plan
             .nodes
@@ -130,16 +142,35 @@ pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdic
                 _ => None,
             })
             .ok_or_else(|| Failure::internal("the plan has no commit node"))?;
-        let message = format!("{message}\n\nOrch-Plan: {}\n", plan.id);
-        let worktree = ctx
-            .worktree
-            .lock()
-            .map_err(|_| Failure::internal("worktree lock poisoned"))?;
-        let id = worktree
-            .commit(&ctx.subdir, &files, &message, &name)
-            .map_err(|e| Failure::input(e.to_string(), None))?;
+        let has_diff = !changed_files.is_empty();
+        if has_diff {
+            let message = format!("{message}\n\nOrch-Plan: {}\n", plan.id);
+            let worktree = ctx
+                .worktree
+                .lock()
+                .map_err(|_| Failure::internal("worktree lock poisoned"))?;
+            let id = worktree
+                .commit(
+                    &ctx.subdir,
+                    &files,
+                    &message,
+                    &name,
+                    ctx.settings.publish.author.as_ref(),
+                )
+                .map_err(|e| Failure::input(e.to_string(), None))?;
+            commit = Some(id);
+        } else {
+            ctx.printer
+                .note("the change produces no diff against the base: nothing to commit");
+        }
+        let facts = crate::publish::Facts {
+            schedule,
+            outcome,
+            phases,
+            changed_files: &changed_files,
+        };
+        published = Some(crate::publish::run(ctx, plan, &name, has_diff, &facts).await?);
         branch = Some(name);
-        commit = Some(id);
     }
     Ok(Verdict {
         changed_files,
@@ -148,5 +179,6 @@ pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdic
         diff,
         branch,
         commit,
+        published,
     })
 }

@@ -119,6 +119,15 @@ impl TestContext {
             .env_remove("ORCH_DEADLINE")
             .env_remove("ORCH_PHASE_TOKENS")
             .env_remove("ORCH_TOTAL_TOKENS")
+            // Nor GitHub credentials or Actions settings.
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("ORCH_GIT_TOKEN")
+            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_API_URL")
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_SERVER_URL")
+            .env_remove("GITHUB_RUN_ID")
+            .env_remove("ORCH_COMMENT_BODY")
             .stdin(std::process::Stdio::null());
         command
     }
