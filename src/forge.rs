@@ -560,6 +560,43 @@ mod tests {
     }
 
     #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            redact_url("https://x-access-token:ghs_secret@github.com/acme/shop.git"),
+            "https://github.com/acme/shop.git"
+        );
+        assert_eq!(
+            redact_url("http://user@127.0.0.1:8080/shop.git"),
+            "http://127.0.0.1:8080/shop.git"
+        );
+        assert_eq!(
+            redact_url("ssh://git@github.com/acme/shop.git"),
+            "ssh://git@github.com/acme/shop.git"
+        );
+        assert_eq!(
+            redact_url("ssh://git:pw@github.com/acme/shop.git"),
+            "ssh://github.com/acme/shop.git"
+        );
+        assert_eq!(
+            redact_url("git@github.com:acme/shop.git"),
+            "git@github.com:acme/shop.git"
+        );
+        assert_eq!(redact_url("/srv/git/shop.git"), "/srv/git/shop.git");
+    }
+
+    #[test]
+    fn authors_parse_name_and_email() {
+        let author: Author = "Jane Doe <jane@example.com>".parse().unwrap();
+        assert_eq!(
+            (author.name.as_str(), author.email.as_str()),
+            ("Jane Doe", "jane@example.com")
+        );
+        for bad in ["Jane", "<jane@example.com>", "Jane <>", "Jane <a<b>"] {
+            assert!(bad.parse::<Author>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn worktree_commit_leaves_checkout_alone() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

@@ -312,6 +312,9 @@ struct Driver<'a> {
 impl Driver<'_> {
     async fn drive(&mut self, mode: &Mode) -> Result<(), Failure> {
         let ctx = self.ctx;
+        if !matches!(mode, Mode::Plan { .. }) {
+            crate::publish::preflight(ctx)?;
+        }
         ctx.pool.start_all().await;
         let plan = match mode {
             Mode::Run { command } | Mode::Plan { command } => {

@@ -37,6 +37,42 @@ pub struct Facts<'a> {
     pub changed_files: &'a [String],
 }
 
+/// Checks, before any work, what publishing will need: the remote named by
+/// `--remote`, a token when a pull request will be opened, and a branch for
+/// it to target. Dry runs publish nothing and need none of it.
+pub fn preflight(ctx: &Context) -> Result<(), Failure> {
+    let settings = &ctx.settings.publish;
+    if ctx.settings.dry_run {
+        return Ok(());
+    }
+    let repo = crate::forge::Repo::open(&ctx.settings.repo).map_err(Failure::internal)?;
+    let remote = settings.remote.as_deref().unwrap_or("origin");
+    let Some(url) = repo.remote_url(remote) else {
+        return match &settings.remote {
+            Some(name) => Err(Failure::input(
+                crate::forge::Error::NoRemote(name.clone()).to_string(),
+                None,
+            )),
+            None => Ok(()),
+        };
+    };
+    let github = settings
+        .github_repo
+        .as_deref()
+        .and_then(Slug::parse)
+        .or_else(|| Slug::from_remote_url(&url));
+    if settings.no_pr || github.is_none() {
+        return Ok(());
+    }
+    if settings.token.is_none() {
+        return Err(Failure::input(
+            github::Error::NoToken.to_string(),
+            Some("nothing was changed; the token is checked before the run starts".into()),
+        ));
+    }
+    pr_base(ctx, &repo).map(drop)
+}
+
 /// Pushes `branch` (when there is a change) and syncs its pull request.
 pub async fn run(
     ctx: &Context,
