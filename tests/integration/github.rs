@@ -691,7 +691,7 @@ fn event_file(t: &TestContext, name: &str, edit: impl FnOnce(&mut Value)) -> Pat
 
 fn on_event(t: &TestContext, github: &FakeGitHub, event: &Path) -> RunOutput {
     t.output(
-        t.command(&["run", "--github-event", event.to_str().unwrap(), "--yes"])
+        t.command(&["run", "--github-event", event.to_str().unwrap(), "--yes", "-vv"])
             .env("GITHUB_API_URL", &github.server.url)
             .env("GITHUB_TOKEN", TOKEN)
             .env("GITHUB_EVENT_NAME", "issue_comment")
@@ -735,6 +735,10 @@ fn an_owners_refactor_comment_runs_reacts_and_reports_in_one_comment() {
     );
     let pr = &state["pulls"][0];
     assert_eq!(pr["base"], "main");
+    // Debug logs included, the token is nowhere.
+    for text in [&out.stdout, &out.stderr, &all_text(&t.state)] {
+        assert!(!text.contains(TOKEN));
+    }
     assert!(
         show(
             &bare,
