@@ -691,11 +691,17 @@ fn event_file(t: &TestContext, name: &str, edit: impl FnOnce(&mut Value)) -> Pat
 
 fn on_event(t: &TestContext, github: &FakeGitHub, event: &Path) -> RunOutput {
     t.output(
-        t.command(&["run", "--github-event", event.to_str().unwrap(), "--yes", "-vv"])
-            .env("GITHUB_API_URL", &github.server.url)
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("GITHUB_EVENT_NAME", "issue_comment")
-            .env("GITHUB_REPOSITORY", "acme/shop"),
+        t.command(&[
+            "run",
+            "--github-event",
+            event.to_str().unwrap(),
+            "--yes",
+            "-vv",
+        ])
+        .env("GITHUB_API_URL", &github.server.url)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_EVENT_NAME", "issue_comment")
+        .env("GITHUB_REPOSITORY", "acme/shop"),
     )
 }
 
