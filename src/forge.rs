@@ -341,6 +341,15 @@ impl<'a> Auth<'a> {
             message = message.replace(token.expose(), "***");
         }
         let lower = message.to_lowercase();
+        if lower.contains("hostkey") || lower.contains("host key") {
+            return Error::Auth {
+                url: url.to_owned(),
+                hint: format!(
+                    "the server's host key is not in ~/.ssh/known_hosts (or does not match it); connect once with `ssh` to check and record it ({})",
+                    message.trim()
+                ),
+            };
+        }
         let auth_failed = error.code() == git2::ErrorCode::Auth
             || [
                 "authentication",
@@ -358,6 +367,8 @@ impl<'a> Auth<'a> {
                 } else {
                     "set ORCH_GIT_TOKEN or GITHUB_TOKEN to a token with contents: write, or configure a git credential helper"
                 }
+            } else if std::env::var_os("SSH_AUTH_SOCK").is_none_or(|s| !Path::new(&s).exists()) {
+                "orch authenticates over ssh with your ssh agent, and none is running (SSH_AUTH_SOCK); start one and `ssh-add` your key, or use an https remote with ORCH_GIT_TOKEN"
             } else {
                 "orch offers the keys in your ssh agent (`ssh-add -l` lists them); add one the server accepts"
             };

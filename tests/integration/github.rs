@@ -926,3 +926,177 @@ fn a_pull_request_comment_refactors_its_head_branch_and_targets_it() {
         "{status}"
     );
 }
+
+/// sshd on 127.0.0.1 accepting one key, and an ssh agent holding it. Their
+/// files live in a directory of their own (not the test's), so the
+/// leftover-process check does not see them; both die on drop.
+struct Ssh {
+    dir: tempfile::TempDir,
+    sshd: Child,
+    agent: Child,
+    port: u16,
+    host_key: String,
+}
+
+impl Ssh {
+    fn start() -> Ssh {
+        let sshd_bin = Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd_bin.exists(),
+            "sshd is not installed: run `.ci/test` (it installs openssh-server)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for key in ["host_key", "user_key"] {
+            let status = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(d.join(key))
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        std::fs::copy(d.join("user_key.pub"), d.join("authorized_keys")).unwrap();
+        let port = free_port();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+                 PidFile none\nPermitRootLogin prohibit-password\n",
+                d = d.display()
+            ),
+        )
+        .unwrap();
+        if unsafe { libc::geteuid() } == 0 {
+            std::fs::create_dir_all("/run/sshd").unwrap();
+        }
+        let mut command = Command::new(sshd_bin);
+        command
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(d.join("sshd.log")).unwrap());
+        die_with_parent(&mut command);
+        let sshd = command.spawn().unwrap();
+        let socket = d.join("agent.sock");
+        let mut command = Command::new("ssh-agent");
+        command
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut command);
+        let agent = command.spawn().unwrap();
+        let started = Instant::now();
+        while !socket.exists() || std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "sshd/ssh-agent did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let added = Command::new("ssh-add")
+            .arg("-q")
+            .arg(d.join("user_key"))
+            .env("SSH_AUTH_SOCK", &socket)
+            .status()
+            .unwrap();
+        assert!(added.success());
+        let host_key = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+        let host_key = host_key
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ssh {
+            dir,
+            sshd,
+            agent,
+            port,
+            host_key,
+        }
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("agent.sock")
+    }
+
+    /// A HOME whose known_hosts lists the server (or not).
+    fn home(&self, t: &TestContext, known: bool) -> PathBuf {
+        let home = t.scratch.join(if known { "home" } else { "home-unknown" });
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        let line = if known {
+            format!("[127.0.0.1]:{} {}\n", self.port, self.host_key)
+        } else {
+            String::new()
+        };
+        std::fs::write(home.join(".ssh/known_hosts"), line).unwrap();
+        home
+    }
+}
+
+impl Drop for Ssh {
+    fn drop(&mut self) {
+        for child in [&mut self.sshd, &mut self.agent] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn ssh_remotes_push_with_the_agent_and_check_the_host_key() {
+    let ssh = Ssh::start();
+    let t = TestContext::fixture("shop");
+    git(
+        &t.scratch,
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
+    let bare = t.scratch.join("origin.git");
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        user.trim(),
+        ssh.port,
+        bare.display()
+    );
+    git(&t.repo, &["remote", "add", "origin", &url]);
+    let run = |home: &Path| {
+        t.output(
+            t.command(&["run", "--no-pr", "--json", "--yes", RENAME])
+                .env("HOME", home)
+                // pytest may live in the real home's user site.
+                .env(
+                    "PYTHONUSERBASE",
+                    std::env::var("PYTHONUSERBASE").unwrap_or_else(|_| {
+                        format!("{}/.local", std::env::var("HOME").unwrap_or_default())
+                    }),
+                )
+                .env("SSH_AUTH_SOCK", ssh.socket()),
+        )
+    };
+
+    // An unknown host key is refused, with what to do.
+    let out = run(&ssh.home(&t, false));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("host key is not in ~/.ssh/known_hosts"),
+        "{out:?}"
+    );
+    assert!(
+        git(&bare, &["branch", "--list", "orch/*"])
+            .trim()
+            .is_empty()
+    );
+
+    // A known host and a key in the agent: pushed.
+    let out = run(&ssh.home(&t, true));
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    assert_eq!(json["published"]["pushed"], true);
+    let branch = json["branch"].as_str().unwrap();
+    assert!(show(&bare, &format!("{branch}:shop/util.py")).contains("def make_text("));
+}
