@@ -139,6 +139,16 @@ impl Repo {
         self.repo.find_branch(name, BranchType::Local).is_ok()
     }
 
+    /// The URL of remote `name` as configured (before `url.*.insteadOf`
+    /// rewriting, which [`Repo::remote_url`] applies), if it exists.
+    pub fn configured_remote_url(&self, name: &str) -> Option<String> {
+        let config = self.repo.config().ok()?;
+        config
+            .get_string(&format!("remote.{name}.pushurl"))
+            .or_else(|_| config.get_string(&format!("remote.{name}.url")))
+            .ok()
+    }
+
     /// The URL of remote `name`, if it exists.
     pub fn remote_url(&self, name: &str) -> Option<String> {
         let remote = self.repo.find_remote(name).ok()?;

@@ -47,7 +47,10 @@ pub fn preflight(ctx: &Context) -> Result<(), Failure> {
     }
     let repo = crate::forge::Repo::open(&ctx.settings.repo).map_err(Failure::internal)?;
     let remote = settings.remote.as_deref().unwrap_or("origin");
-    let Some(url) = repo.remote_url(remote) else {
+    let Some(url) = repo
+        .configured_remote_url(remote)
+        .or_else(|| repo.remote_url(remote))
+    else {
         return match &settings.remote {
             Some(name) => Err(Failure::input(
                 crate::forge::Error::NoRemote(name.clone()).to_string(),
@@ -85,7 +88,10 @@ pub async fn run(
     let mut published = Published::default();
     let remote = settings.remote.clone().unwrap_or_else(|| "origin".into());
     let repo = crate::forge::Repo::open(&ctx.settings.repo).map_err(Failure::internal)?;
-    let Some(url) = repo.remote_url(&remote) else {
+    let Some(url) = repo
+        .configured_remote_url(&remote)
+        .or_else(|| repo.remote_url(&remote))
+    else {
         if settings.remote.is_some() {
             return Err(Failure::input(
                 crate::forge::Error::NoRemote(remote).to_string(),
@@ -112,10 +118,12 @@ pub async fn run(
         .await
         .map_err(Failure::internal)?;
         match pushed {
-            Ok(url) => {
+            Ok(_) => {
                 published.pushed = true;
-                ctx.printer
-                    .note(&format!("pushed `{branch}` to {remote} ({url})"));
+                ctx.printer.note(&format!(
+                    "pushed `{branch}` to {remote} ({})",
+                    crate::forge::redact_url(&url)
+                ));
             }
             Err(error) => {
                 return Err(Failure::stop(

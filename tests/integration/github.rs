@@ -572,18 +572,24 @@ fn base_starts_the_branch_elsewhere_and_the_pr_targets_it() {
 
 /// git over smart HTTP, behind Basic auth that only the token opens.
 fn http_origin(t: &TestContext) -> (Server, PathBuf) {
+    http_origin_with(t, &[])
+}
+
+fn http_origin_with(t: &TestContext, env: &[(&str, &Path)]) -> (Server, PathBuf) {
     let root = t.scratch.join("http");
     std::fs::create_dir_all(&root).unwrap();
     git(&root, &["init", "-q", "--bare", "-b", "main", "shop.git"]);
     let bare = root.join("shop.git");
     git(&t.repo, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    let server = Server::start(
-        Command::new("python3")
-            .arg(servers_dir().join("git_http.py"))
-            .env("GIT_ROOT", &root)
-            .env("EXPECTED_TOKEN", TOKEN),
-    );
-    (server, bare)
+    let mut command = Command::new("python3");
+    command
+        .arg(servers_dir().join("git_http.py"))
+        .env("GIT_ROOT", &root)
+        .env("EXPECTED_TOKEN", TOKEN);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    (Server::start(&mut command), bare)
 }
 
 /// Every file under `dir`, as text.
@@ -1099,4 +1105,112 @@ fn ssh_remotes_push_with_the_agent_and_check_the_host_key() {
     assert_eq!(json["published"]["pushed"], true);
     let branch = json["branch"].as_str().unwrap();
     assert!(show(&bare, &format!("{branch}:shop/util.py")).contains("def make_text("));
+}
+
+#[test]
+fn https_remotes_verify_the_certificate_and_send_the_token() {
+    let t = TestContext::fixture("shop");
+    let (cert, key) = (t.scratch.join("cert.pem"), t.scratch.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (server, bare) = http_origin_with(&t, &[("TLS_CERT", &cert), ("TLS_KEY", &key)]);
+    let url = format!("{}/shop.git", server.url.replace("http://", "https://"));
+    git(&t.repo, &["remote", "add", "origin", &url]);
+
+    // A certificate nobody vouches for is refused.
+    let out = t.output(
+        t.command(&["run", "--no-pr", "--yes", RENAME])
+            .env("ORCH_GIT_TOKEN", TOKEN)
+            .env("SSL_CERT_FILE", "/dev/null"),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("stopped (push)"), "{out:?}");
+    assert!(out.stderr.to_lowercase().contains("certificate"), "{out:?}");
+
+    // Trusted (SSL_CERT_FILE, as OpenSSL reads it): pushed with the token.
+    let out = t.output(
+        t.command(&["run", "--no-pr", "--json", "--yes", RENAME])
+            .env("ORCH_GIT_TOKEN", TOKEN)
+            .env("SSL_CERT_FILE", &cert),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    assert!(show(&bare, &format!("{branch}:shop/util.py")).contains("def make_text("));
+    assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
+}
+
+#[test]
+fn the_pull_request_repository_comes_from_the_environment_or_the_remote_url() {
+    let t = TestContext::fixture("shop");
+    let bare = bare_origin(&t);
+    // origin looks like GitHub; git's insteadOf (honoured by libgit2) sends
+    // the bytes to the local bare repository.
+    git(
+        &t.repo,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "https://github.com/acme/shop.git",
+        ],
+    );
+    git(
+        &t.repo,
+        &[
+            "config",
+            &format!("url.{}.insteadOf", bare.display()),
+            "https://github.com/acme/shop.git",
+        ],
+    );
+    let github = FakeGitHub::start(&t, json!({}));
+    let out = with_github(&t, &github, &["run", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["pr_operation"], "created", "{:#}", out.json());
+    assert_eq!(
+        out.json()["published"]["remote_url"],
+        "https://github.com/acme/shop.git"
+    );
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    assert!(show(&bare, &format!("{branch}:shop/util.py")).contains("def make_text("));
+
+    // GITHUB_REPOSITORY (as Actions sets it) beats the remote URL.
+    let github2 = FakeGitHub::start(&t, json!({}));
+    let out = t.output(
+        t.command(&["run", "--json", "--yes", RENAME])
+            .env("GITHUB_API_URL", &github2.server.url)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_REPOSITORY", "acme-mirror/shop2"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    github.assert_all_valid();
+    github2.assert_all_valid();
+    assert!(
+        github
+            .requests()
+            .iter()
+            .all(|r| r["path"].as_str().unwrap().starts_with("/repos/acme/shop/"))
+    );
+    assert!(github2.requests().iter().all(|r| {
+        r["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/repos/acme-mirror/shop2/")
+    }));
+    assert!(!github2.requests().is_empty());
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """git's smart HTTP protocol on 127.0.0.1, behind Basic authentication.
 
-Usage: GIT_ROOT=DIR EXPECTED_TOKEN=T git_http.py
+Usage: GIT_ROOT=DIR EXPECTED_TOKEN=T [TLS_CERT=PEM TLS_KEY=PEM] git_http.py
 (the directory comes through the environment so no process argument names
 the test's temp dir)
 Serves the repositories under GIT_ROOT through `git http-backend`; a
@@ -99,6 +99,13 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # TLS when TLS_CERT/TLS_KEY are given: https for orch's https transport.
+    if os.environ.get("TLS_CERT"):
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.environ["TLS_CERT"], os.environ["TLS_KEY"])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
