@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const FORMS: &[&str] = &[
     "rename [function|class] OLD to NEW [in PATH]",
     "rename MODULE.OLD to NEW",
+    "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
 ];
 
 /// A parsed command.
@@ -20,6 +21,25 @@ pub const FORMS: &[&str] = &[
 pub enum Intent {
     /// Rename a module-level function or class everywhere it is used.
     Rename(Rename),
+    /// Rewrite every match of a structural pattern.
+    Replace(Replace),
+}
+
+/// `replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]`: an
+/// ast-grep pattern (`$X` matches one node, `$$$XS` any number) and its
+/// rewrite, in which captured metavariables are substituted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replace {
+    pub pattern: String,
+    pub rewrite: String,
+    /// A file or directory the rewrite is limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// `python`, `rust`, `javascript`, `typescript` (with TSX), `tsx` or
+    /// `go`; every language the pattern is valid in when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// `rename [function|class] OLD to NEW [in PATH]`.
@@ -60,6 +80,7 @@ impl Intent {
     pub fn slug(&self) -> String {
         let text = match self {
             Intent::Rename(r) => format!("rename {} to {}", r.old, r.new),
+            Intent::Replace(r) => format!("replace {} with {}", r.pattern, r.rewrite),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -88,6 +109,22 @@ impl Intent {
                     .unwrap_or_default();
                 format!("rename {} {} to {}{scope}", r.symbol.as_str(), r.old, r.new)
             }
+            Intent::Replace(r) => {
+                let scope = r
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                let language = r
+                    .language
+                    .as_deref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                format!(
+                    "replace `{}` with `{}`{scope}{language}",
+                    r.pattern, r.rewrite
+                )
+            }
         }
     }
 }
@@ -105,6 +142,12 @@ pub enum Error {
     SameName(String),
     #[error("unbalanced quote in `{0}`")]
     Unbalanced(String),
+    #[error("the pattern and the rewrite are the same: nothing to replace")]
+    SamePattern,
+    #[error(
+        "`{0}` is not a language orch rewrites (python, rust, javascript, typescript, tsx, go)"
+    )]
+    Language(String),
 }
 
 /// Parses a command.
@@ -117,10 +160,111 @@ pub fn parse(command: &str) -> Result<Intent, Error> {
     let Some(first) = lowered.first() else {
         return Err(unknown());
     };
-    if first != "rename" {
-        return Err(unknown());
+    match first.as_str() {
+        "rename" => parse_rename(&tokens, &lowered).ok_or_else(unknown)?,
+        "replace" | "rewrite" | "substitute" | "change" => {
+            parse_replace(&tokens, &lowered).ok_or_else(unknown)?
+        }
+        _ => Err(unknown()),
     }
-    parse_rename(&tokens, &lowered).ok_or_else(unknown)?
+}
+
+/// `replace [all] [occurrences of] `P` with `R` [in PATH] [in LANG files]`.
+fn parse_replace(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    while i < tokens.len()
+        && !tokens[i].quoted
+        && matches!(
+            lowered[i].as_str(),
+            "all" | "every" | "each" | "the" | "pattern" | "occurrences" | "occurrence" | "uses"
+                | "calls" | "of" | "to"
+        )
+        // `change X to Y`: "to" is the separator once a pattern was seen.
+        && !(lowered[i] == "to" && i == 1)
+    {
+        i += 1;
+    }
+    let pattern = tokens.get(i)?.text.clone();
+    i += 1;
+    let mut rewrite = None;
+    let mut scope = None;
+    let mut language = None;
+    while i < tokens.len() {
+        let word = lowered[i].as_str();
+        match word {
+            "with" | "by" | "to" | "into" | "->" | "=>"
+                if !tokens[i].quoted && rewrite.is_none() =>
+            {
+                rewrite = Some(tokens.get(i + 1)?.text.clone());
+                i += 2;
+            }
+            "in" | "under" | "within" | "inside" | "across" | "for" if !tokens[i].quoted => {
+                let mut j = i + 1;
+                while j < tokens.len()
+                    && !tokens[j].quoted
+                    && matches!(
+                        lowered[j].as_str(),
+                        "the" | "all" | "directory" | "folder" | "file" | "files"
+                    )
+                {
+                    j += 1;
+                }
+                let value = tokens.get(j)?;
+                let named = crate::lang::structural::language_named(&value.text);
+                // A bare language name is the language (a directory called
+                // `go` is written `go/`).
+                let is_language = !value.quoted && named.is_some();
+                if is_language {
+                    if language.is_some() {
+                        return None;
+                    }
+                    language = named.map(str::to_owned);
+                    j += 1;
+                    if matches!(
+                        lowered.get(j).map(String::as_str),
+                        Some("files" | "file" | "code" | "sources" | "source")
+                    ) {
+                        j += 1;
+                    }
+                } else {
+                    if scope.is_some() {
+                        return None;
+                    }
+                    scope = Some(value.text.clone());
+                    j += 1;
+                    if matches!(
+                        lowered.get(j).map(String::as_str),
+                        Some("directory" | "folder" | "module" | "package")
+                    ) {
+                        j += 1;
+                    }
+                }
+                i = j;
+            }
+            "using" | "language" | "lang" if !tokens[i].quoted => {
+                let value = tokens.get(i + 1)?;
+                match crate::lang::structural::language_named(&value.text) {
+                    Some(l) => language = Some(l.to_owned()),
+                    None => return Some(Err(Error::Language(value.text.clone()))),
+                }
+                i += 2;
+            }
+            _ => return None,
+        }
+    }
+    let rewrite = rewrite?;
+    if pattern.trim().is_empty() {
+        return None;
+    }
+    if pattern == rewrite {
+        return Some(Err(Error::SamePattern));
+    }
+    Some(Ok(Intent::Replace(Replace {
+        pattern,
+        rewrite,
+        scope,
+        language,
+    })))
 }
 
 fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
@@ -356,6 +500,79 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse(text), Ok(expected), "{text}");
         }
+    }
+
+    fn replace(
+        pattern: &str,
+        rewrite: &str,
+        scope: Option<&str>,
+        language: Option<&str>,
+    ) -> Intent {
+        Intent::Replace(Replace {
+            pattern: pattern.into(),
+            rewrite: rewrite.into(),
+            scope: scope.map(str::to_owned),
+            language: language.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn replace_phrasings() {
+        let join = "os.path.join($A, $B)";
+        let path = "Path($A) / $B";
+        let cases = [
+            (
+                "replace `os.path.join($A, $B)` with `Path($A) / $B` in src/",
+                replace(join, path, Some("src/"), None),
+            ),
+            (
+                "replace `os.path.join($A, $B)` with `Path($A) / $B`",
+                replace(join, path, None, None),
+            ),
+            (
+                "Replace all `os.path.join($A, $B)` by 'Path($A) / $B' in the src directory",
+                replace(join, path, Some("src"), None),
+            ),
+            (
+                "rewrite \"os.path.join($A, $B)\" to \"Path($A) / $B\" in python files",
+                replace(join, path, None, Some("python")),
+            ),
+            (
+                "replace calls to `console.log($$$A)` with `logger.info($$$A)` in web/ in ts files",
+                replace(
+                    "console.log($$$A)",
+                    "logger.info($$$A)",
+                    Some("web/"),
+                    Some("typescript"),
+                ),
+            ),
+            (
+                "change `$X.unwrap()` to `$X?` in src/lib.rs",
+                replace("$X.unwrap()", "$X?", Some("src/lib.rs"), None),
+            ),
+            (
+                "replace `panic($E)` with `log.Fatal($E)` for golang",
+                replace("panic($E)", "log.Fatal($E)", None, Some("go")),
+            ),
+            (
+                "replace `print($$$ARGS)` with `log($$$ARGS)` using python",
+                replace("print($$$ARGS)", "log($$$ARGS)", None, Some("python")),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text), Ok(expected), "{text}");
+        }
+        assert_eq!(parse("replace `a` with `a`"), Err(Error::SamePattern));
+        assert!(matches!(
+            parse("replace `a` with"),
+            Err(Error::Unknown { .. })
+        ));
+        assert!(matches!(
+            parse("replace `a` with `b` using cobol"),
+            Err(Error::Language(_))
+        ));
+        let intent = parse("replace `os.path.join($A, $B)` with `Path($A) / $B`").unwrap();
+        assert_eq!(intent.slug(), "replace-os-path-join-a-b-with-path-a-b");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::budget::{Deadline, Memory, PressureEvent, Tokens};
 use crate::forge::Repo;
-use crate::intent::{Intent, Rename};
+use crate::intent::Intent;
 use crate::mcp::approval::Policy;
 use crate::mcp::{Approver, Pool, Servers};
 use crate::phase::{self, Context, Failure, StopReason};
@@ -126,7 +126,19 @@ pub async fn run(
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create `{}`", run_dir.display()))?;
     let deadline = Deadline::new(settings.deadline);
-    let worktree = repo.add_worktree(&run_id, &project.worktree_dir(&run_id), &head)?;
+    let worktree_dir = project.worktree_dir(
+        &run_id,
+        repo.checkout_bytes(),
+        settings.worktree_root.as_deref(),
+        settings.runtime_dir.as_deref(),
+    );
+    let checkout_started = Instant::now();
+    let worktree = repo.add_worktree(&run_id, &worktree_dir, &head)?;
+    tracing::debug!(
+        path = %worktree_dir.display(),
+        ms = checkout_started.elapsed().as_millis() as u64,
+        "worktree ready"
+    );
     let root = if repo.subdir.is_empty() {
         worktree.path.clone()
     } else {
@@ -163,6 +175,7 @@ pub async fn run(
         subdir: repo.subdir.clone(),
         worktree: Mutex::new(worktree),
         dirty_files,
+        test_files: tokio::sync::OnceCell::new(),
         settings,
     };
     let mut driver = Driver {
@@ -373,15 +386,13 @@ impl Driver<'_> {
 
     async fn make_plan(&mut self, command: &str, intent: &Intent) -> Result<Plan, Failure> {
         let ctx = self.ctx;
-        let Intent::Rename(rename) = intent;
-        let rename: &Rename = rename;
         let map = self
-            .step("MAP", 8, async || phase::map::run(ctx, rename).await)
+            .step("MAP", 8, async || phase::map::run(ctx, intent).await)
             .await?;
         self.detail("map", &map);
         let analysis = self
             .step("LOGIC", 12, async || {
-                phase::logic::run(ctx, rename, &map).await
+                phase::logic::run(ctx, intent, &map).await
             })
             .await?;
         self.detail(
@@ -398,12 +409,12 @@ impl Driver<'_> {
         );
         let risk: Risk = self
             .step("MONTE CARLO", 4, async || {
-                phase::monte_carlo::run(ctx, &analysis, &rename.old).await
+                phase::monte_carlo::run(ctx, &analysis, intent).await
             })
             .await?;
         self.detail("risk", &risk);
         self.step("PLAN", 4, async || {
-            phase::plan::run(ctx, command, intent, rename, &analysis, &risk).await
+            phase::plan::run(ctx, command, intent, &analysis, &risk).await
         })
         .await
     }

@@ -46,6 +46,10 @@ pub struct Settings {
     pub python: Option<String>,
     /// `$XDG_STATE_HOME/orch`.
     pub state_home: PathBuf,
+    /// `ORCH_WORKTREE_DIR`: where private worktrees go [default: memory if it fits].
+    pub worktree_root: Option<PathBuf>,
+    /// `XDG_RUNTIME_DIR`, a per-user tmpfs on most Linux systems.
+    pub runtime_dir: Option<PathBuf>,
     /// MCP servers from `~/.config/orch/mcp.json`, `.mcp.json` and `--mcp-config`.
     pub mcp: crate::mcp::Config,
     /// Where the branch starts, the commit's author, where it goes.
@@ -243,6 +247,12 @@ impl Settings {
             plan_out: args.plan_out.clone(),
             python,
             state_home,
+            worktree_root: env("ORCH_WORKTREE_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            runtime_dir: env("XDG_RUNTIME_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             mcp,
             publish,
         })

@@ -1,3 +1,6 @@
-//! Language analysis used by the `code` server. Only Python for now.
+//! Language analysis used by the `code` server: Python (scopes, modules,
+//! renames) and structural rewriting for Python, Rust, JavaScript,
+//! TypeScript and Go.
 
 pub mod python;
+pub mod structural;

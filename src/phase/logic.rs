@@ -1,21 +1,45 @@
-//! LOGIC: pick the definition the command means, resolve every reference
-//! to it through the `code` server (imports, re-exports, attribute access,
-//! scopes) and prune textual matches that are not references.
+//! LOGIC: for a rename, pick the definition the command means, resolve every
+//! reference to it through the `code` server (imports, re-exports, attribute
+//! access, scopes) and prune textual matches that are not references; for a
+//! structural replace, match the pattern on the syntax trees of MAP's
+//! candidates (files where the pattern's word is only text are pruned).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::map::RepoMap;
 use super::{Context, Failure, StopReason, page_size};
-use crate::intent::Rename;
+use crate::intent::{Intent, Rename, Replace};
 use crate::mcp::Role;
-use crate::servers::code::{Definition, FileSites, NoteOut, RenameOutput, SimilarResult};
+use crate::servers::code::{Definition, NoteOut, RenameOutput, ReplaceOutput, SimilarResult};
 
-/// The resolved rename.
+/// The exact edits of one file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEdits {
+    pub path: String,
+    pub sha1: String,
+    pub edits: Vec<EditSite>,
+}
+
+/// One edit: bytes `start..end` (holding `old`) become `new`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditSite {
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub column: usize,
+    /// `definition`, `import`, `attribute`, `reference`, `all`, `structural`...
+    pub kind: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// The resolved change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
-    pub definition: Definition,
-    pub files: Vec<FileSites>,
+    /// The renamed definition (renames only).
+    pub definition: Option<Definition>,
+    pub files: Vec<FileEdits>,
     pub mentions: Vec<NoteOut>,
     pub uncertain: Vec<NoteOut>,
     pub mentions_total: usize,
@@ -27,7 +51,128 @@ pub struct Analysis {
     pub sites: usize,
 }
 
-pub async fn run(ctx: &Context, rename: &Rename, map: &RepoMap) -> Result<Analysis, Failure> {
+pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analysis, Failure> {
+    match intent {
+        Intent::Rename(rename) => analyse_rename(ctx, rename, map).await,
+        Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
+    }
+}
+
+async fn analyse_replace(
+    ctx: &Context,
+    replace: &Replace,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
+    ctx.printer.progress(&format!(
+        "matching the pattern in {} files",
+        map.candidates.len()
+    ));
+    let mut offset = 0;
+    let mut all: Option<ReplaceOutput> = None;
+    loop {
+        let remaining = ctx.tokens.phase_remaining();
+        if remaining < 100 {
+            return Err(Failure::stop(
+                StopReason::BudgetTokens,
+                "LOGIC: the replacements need more than the phase budget (raise --phase-tokens)",
+            ));
+        }
+        // A file with a few replacements is ~120 tokens (old and new text).
+        let max_files = page_size(remaining, 120, 1, 200);
+        let page: ReplaceOutput = ctx
+            .pool
+            .call_as(
+                Role::Code,
+                "structural_replace",
+                json!({
+                    "pattern": replace.pattern,
+                    "rewrite": replace.rewrite,
+                    "language": replace.language,
+                    "files": map.candidates,
+                    "offset": offset,
+                    "max_files": max_files,
+                    "max_notes": page_size(remaining, 40, 0, 25),
+                }),
+            )
+            .await?;
+        let next = page.next_offset;
+        match all.as_mut() {
+            None => all = Some(page),
+            Some(all) => {
+                all.files.extend(page.files);
+                all.parse_errors.extend(page.parse_errors);
+            }
+        }
+        match next {
+            Some(n) => offset = n,
+            None => break,
+        }
+    }
+    let all = all.unwrap_or_default();
+    if all.refused_total > 0 {
+        ctx.printer.warn(&format!(
+            "{} match(es) left alone: the rewrite would not parse there",
+            all.refused_total
+        ));
+    }
+    if all.files_scanned == 0 && !all.invalid.is_empty() {
+        let reasons: Vec<String> = all.invalid.values().map(|r| format!("  {r}")).collect();
+        return Err(Failure::input(
+            format!("the pattern cannot be used:\n{}", reasons.join("\n")),
+            Some("write the pattern as code of the file's language, with $X for one node and $$$XS for many; quote it with backticks".into()),
+        ));
+    }
+    for (language, reason) in &all.invalid {
+        ctx.printer
+            .warn(&format!("{language} files skipped: {reason}"));
+    }
+    if all.total_matches == 0 {
+        ctx.printer.warn(&format!(
+            "the pattern matches nothing in the {} file(s) searched",
+            all.files_scanned
+        ));
+    }
+    let files: Vec<FileEdits> = all
+        .files
+        .into_iter()
+        .map(|f| FileEdits {
+            path: f.path,
+            sha1: f.sha1,
+            edits: f
+                .replacements
+                .into_iter()
+                .map(|r| EditSite {
+                    start: r.start,
+                    end: r.end,
+                    line: r.line,
+                    column: r.column,
+                    kind: "structural".into(),
+                    old: r.old,
+                    new: r.new,
+                })
+                .collect(),
+        })
+        .collect();
+    let sites = files.iter().map(|f| f.edits.len()).sum();
+    Ok(Analysis {
+        definition: None,
+        pruned_files: map.candidates.len().saturating_sub(files.len()),
+        sites,
+        files,
+        mentions: Vec::new(),
+        uncertain: all.refused,
+        mentions_total: 0,
+        uncertain_total: all.refused_total,
+        parse_errors: all.parse_errors,
+        target_modules: Vec::new(),
+    })
+}
+
+async fn analyse_rename(
+    ctx: &Context,
+    rename: &Rename,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
     let definition = choose_definition(ctx, rename, map).await?;
     ctx.printer.progress(&format!(
         "resolving references in {} files",
@@ -93,11 +238,32 @@ pub async fn run(ctx: &Context, rename: &Rename, map: &RepoMap) -> Result<Analys
         ));
     }
     let sites = all.files.iter().map(|f| f.sites.len()).sum();
+    let files: Vec<FileEdits> = all
+        .files
+        .into_iter()
+        .map(|f| FileEdits {
+            path: f.path,
+            sha1: f.sha1,
+            edits: f
+                .sites
+                .into_iter()
+                .map(|(start, end, line, column, kind)| EditSite {
+                    start,
+                    end,
+                    line,
+                    column,
+                    kind,
+                    old: rename.old.clone(),
+                    new: rename.new.clone(),
+                })
+                .collect(),
+        })
+        .collect();
     Ok(Analysis {
-        pruned_files: map.candidates.len().saturating_sub(all.files.len()),
-        definition,
+        pruned_files: map.candidates.len().saturating_sub(files.len()),
+        definition: Some(definition),
         sites,
-        files: all.files,
+        files,
         mentions: all.mentions,
         uncertain: all.uncertain,
         mentions_total: all.mentions_total,

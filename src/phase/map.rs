@@ -1,12 +1,14 @@
-//! MAP: find the code a command is about — the definitions of the name and
-//! every Python file that mentions it — with parallel searches through the
-//! `code` and `search` servers.
+//! MAP: find the code a command is about, through the `code` and `search`
+//! servers: for a rename, the definitions of the name and every Python file
+//! that mentions it (searched in parallel); for a structural replace, every
+//! file of the pattern's languages (in the scope) that contains the
+//! pattern's most selective literal word.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Failure, StopReason, page_size};
-use crate::intent::Rename;
+use crate::intent::{Intent, Rename, Replace};
 use crate::mcp::Role;
 use crate::servers::code::{Definition, DefinitionsResult};
 use crate::servers::search::SearchResult;
@@ -23,8 +25,96 @@ pub struct RepoMap {
     pub search_pages: usize,
 }
 
-pub async fn run(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
+pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     ctx.memory.admit(ctx.deadline.at()).await;
+    match intent {
+        Intent::Rename(rename) => map_rename(ctx, rename).await,
+        Intent::Replace(replace) => map_replace(ctx, replace).await,
+    }
+}
+
+async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failure> {
+    let extensions = crate::lang::structural::extensions(replace.language.as_deref());
+    let paths: Vec<String> = replace
+        .scope
+        .iter()
+        .map(|s| s.trim_start_matches("./").trim_end_matches('/').to_owned())
+        .filter(|s| !s.is_empty() && s != ".")
+        .collect();
+    let anchor = anchor_word(&replace.pattern);
+    ctx.printer.progress(&match &anchor {
+        Some(word) => format!("searching for files with `{word}`"),
+        None => "listing source files".to_owned(),
+    });
+    let query = match &anchor {
+        Some(word) => Query {
+            pattern: word.clone(),
+            regex: false,
+            word: true,
+        },
+        None => Query {
+            pattern: r"\S".into(),
+            regex: true,
+            word: false,
+        },
+    };
+    let (candidates, textual_matches, files_searched, search_pages) =
+        search_files(ctx, &query, &extensions, &paths).await?;
+    if files_searched == 0 {
+        let what = replace.language.as_deref().unwrap_or("source");
+        return Err(Failure::input(
+            match &replace.scope {
+                Some(scope) => format!("no {what} files under `{scope}` in this project"),
+                None => format!("no {what} files in this project"),
+            },
+            Some(
+                "orch rewrites Python, Rust, JavaScript, TypeScript and Go; name a directory or file that has some with `in PATH`"
+                    .into(),
+            ),
+        ));
+    }
+    Ok(RepoMap {
+        definitions: Vec::new(),
+        candidates,
+        textual_matches,
+        files_searched,
+        search_pages,
+    })
+}
+
+/// The longest identifier in a pattern that is not a metavariable: every
+/// match contains it, so only files with it need parsing.
+pub fn anchor_word(pattern: &str) -> Option<String> {
+    let mut best: Option<&str> = None;
+    let bytes = pattern.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'$' {
+            while i < bytes.len()
+                && (bytes[i] == b'$' || bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
+            {
+                i += 1;
+            }
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &pattern[start..i];
+            if best.is_none_or(|b| word.len() > b.len()) {
+                best = Some(word);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    best.map(str::to_owned)
+}
+
+async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
     ctx.printer
         .progress(&format!("searching for `{}`", rename.old));
     let kind = match rename.symbol {
@@ -37,7 +127,13 @@ pub async fn run(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
         "definitions",
         json!({ "name": rename.old, "kind": kind }),
     );
-    let files = candidate_files(ctx, &rename.old);
+    let query = Query {
+        pattern: rename.old.clone(),
+        regex: false,
+        word: true,
+    };
+    let python = [".py".to_owned()];
+    let files = search_files(ctx, &query, &python, &[]);
     let (definitions, files) = tokio::join!(definitions, files);
     let definitions = definitions?;
     let (candidates, textual_matches, files_searched, search_pages) = files?;
@@ -50,11 +146,21 @@ pub async fn run(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
     })
 }
 
-/// Every `.py` file containing the word, paged to fit the phase budget.
-async fn candidate_files(
+struct Query {
+    pattern: String,
+    regex: bool,
+    word: bool,
+}
+
+/// Every file with one of `extensions` under `paths` matching the query,
+/// paged to fit the phase budget.
+async fn search_files(
     ctx: &Context,
-    word: &str,
+    query: &Query,
+    extensions: &[String],
+    paths: &[String],
 ) -> Result<(Vec<String>, usize, usize, usize), Failure> {
+    let word = &query.pattern;
     let mut files = Vec::new();
     let mut matches = 0;
     let mut searched;
@@ -78,9 +184,11 @@ async fn candidate_files(
                 Role::Search,
                 "search",
                 json!({
-                    "pattern": word,
-                    "word": true,
-                    "extensions": [".py"],
+                    "pattern": query.pattern,
+                    "regex": query.regex,
+                    "word": query.word,
+                    "extensions": extensions,
+                    "paths": paths,
                     "files_only": true,
                     "max_results": page,
                     "offset": offset,
@@ -97,5 +205,21 @@ async fn candidate_files(
             Some(next) => offset = next,
             None => return Ok((files, matches, searched, pages)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anchor_word;
+
+    #[test]
+    fn anchors_skip_metavariables() {
+        assert_eq!(anchor_word("os.path.join($A, $B)").as_deref(), Some("path"));
+        assert_eq!(anchor_word("$X.unwrap()").as_deref(), Some("unwrap"));
+        assert_eq!(
+            anchor_word("console.log($$$ARGS)").as_deref(),
+            Some("console")
+        );
+        assert_eq!(anchor_word("$A + $B"), None);
     }
 }

@@ -38,6 +38,8 @@ pub struct Context {
     pub worktree: Mutex<Worktree>,
     /// Tracked files with uncommitted changes in the user's checkout.
     pub dirty_files: Vec<String>,
+    /// Test files in the worktree, counted once (MONTE CARLO and OPTIMIZE).
+    pub test_files: tokio::sync::OnceCell<usize>,
 }
 
 /// Why a run stops without an error of its own.

@@ -18,13 +18,21 @@ use crate::plan::{BlastRadius, Risk, sha1_hex};
 const MAX_TRIALS: u32 = 20_000;
 pub const CAP: Duration = Duration::from_secs(15);
 
-pub async fn run(ctx: &Context, analysis: &Analysis, old_name: &str) -> Result<Risk, Failure> {
+pub async fn run(
+    ctx: &Context,
+    analysis: &Analysis,
+    intent: &crate::intent::Intent,
+) -> Result<Risk, Failure> {
+    // A private name (`_x`) has no users outside its module.
+    let old_name = match intent {
+        crate::intent::Intent::Rename(r) => r.old.clone(),
+        crate::intent::Intent::Replace(_) => "_".to_owned(),
+    };
     let test_files = super::optimize::count_test_files(ctx).await?;
     let cap = CAP.min(ctx.deadline.remaining() / 4);
     let elapsed = ctx.deadline.elapsed();
     let deadline = ctx.deadline.total();
     let analysis = analysis.clone();
-    let old_name = old_name.to_owned();
     tokio::task::spawn_blocking(move || {
         estimate(&analysis, &old_name, test_files, elapsed, deadline, cap)
     })
@@ -59,11 +67,11 @@ pub fn estimate(
     };
     let mut probabilities: Vec<f64> = Vec::new();
     for file in &analysis.files {
-        for site in &file.sites {
-            probabilities.push(match site.4.as_str() {
+        for site in &file.edits {
+            probabilities.push(match site.kind.as_str() {
                 "definition" | "all" => 0.0005,
                 "import" => 0.001,
-                "attribute" => 0.002,
+                "attribute" | "structural" => 0.002,
                 _ => 0.0008,
             });
         }
@@ -152,22 +160,31 @@ impl XorShift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::servers::code::{Definition, FileSites};
+    use crate::phase::logic::{EditSite, FileEdits};
+    use crate::servers::code::Definition;
 
     fn analysis(sites: usize, uncertain: usize) -> Analysis {
         Analysis {
-            definition: Definition {
+            definition: Some(Definition {
                 path: "m.py".into(),
                 module: "m".into(),
                 kind: "function".into(),
                 line: 1,
                 column: 5,
-            },
-            files: vec![FileSites {
+            }),
+            files: vec![FileEdits {
                 path: "m.py".into(),
                 sha1: "0".repeat(40),
-                sites: (0..sites)
-                    .map(|i| (i, i + 1, 1, 1, "reference".to_owned()))
+                edits: (0..sites)
+                    .map(|i| EditSite {
+                        start: i,
+                        end: i + 1,
+                        line: 1,
+                        column: 1,
+                        kind: "reference".to_owned(),
+                        old: "f".into(),
+                        new: "g".into(),
+                    })
                     .collect(),
             }],
             mentions: vec![],

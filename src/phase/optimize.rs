@@ -22,8 +22,16 @@ pub struct Schedule {
     pub run_tests: bool,
 }
 
-/// Counts test files through the `search` server (one small page).
+/// Counts test files through the `search` server (one small page), once
+/// per run.
 pub async fn count_test_files(ctx: &Context) -> Result<usize, Failure> {
+    ctx.test_files
+        .get_or_try_init(|| search_test_files(ctx))
+        .await
+        .copied()
+}
+
+async fn search_test_files(ctx: &Context) -> Result<usize, Failure> {
     let result: SearchResult = ctx
         .pool
         .call_as(

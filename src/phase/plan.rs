@@ -5,18 +5,17 @@ use std::collections::BTreeMap;
 
 use super::logic::Analysis;
 use super::{Context, Failure};
-use crate::intent::{Intent, Rename};
+use crate::intent::Intent;
 use crate::plan::{Action, Node, Plan, Report, Repository, Risk, Site, TextEdit};
 
 pub async fn run(
     ctx: &Context,
     command: &str,
     intent: &Intent,
-    rename: &Rename,
     analysis: &Analysis,
     risk: &Risk,
 ) -> Result<Plan, Failure> {
-    let plan = build(ctx, command, intent, rename, analysis, risk)?;
+    let plan = build(ctx, command, intent, analysis, risk)?;
     plan.validate().map_err(Failure::internal)?;
     save(ctx, &plan)?;
     Ok(plan)
@@ -26,7 +25,6 @@ fn build(
     ctx: &Context,
     command: &str,
     intent: &Intent,
-    rename: &Rename,
     analysis: &Analysis,
     risk: &Risk,
 ) -> Result<Plan, Failure> {
@@ -37,14 +35,14 @@ fn build(
     for file in &analysis.files {
         let id = format!("edit:{}", file.path);
         let edits = file
-            .sites
+            .edits
             .iter()
-            .map(|(start, end, line, _column, _kind)| TextEdit {
-                start: *start,
-                end: *end,
-                line: *line,
-                old: rename.old.clone(),
-                new: rename.new.clone(),
+            .map(|e| TextEdit {
+                start: e.start,
+                end: e.end,
+                line: e.line,
+                old: e.old.clone(),
+                new: e.new.clone(),
             })
             .collect();
         nodes.push(Node {
@@ -79,14 +77,22 @@ fn build(
             selection: Vec::new(),
         },
     });
-    let message = format!(
-        "orch: {}\n\n{} sites in {} files; {} mentions in comments/strings and {} uncertain sites left alone.",
-        intent.describe(),
-        analysis.sites,
-        analysis.files.len(),
-        analysis.mentions_total,
-        analysis.uncertain_total
-    );
+    let message = match intent {
+        Intent::Rename(_) => format!(
+            "orch: {}\n\n{} sites in {} files; {} mentions in comments/strings and {} uncertain sites left alone.",
+            intent.describe(),
+            analysis.sites,
+            analysis.files.len(),
+            analysis.mentions_total,
+            analysis.uncertain_total
+        ),
+        Intent::Replace(_) => format!(
+            "orch: {}\n\n{} matches in {} files.",
+            intent.describe(),
+            analysis.sites,
+            analysis.files.len()
+        ),
+    };
     nodes.push(Node {
         id: "commit".into(),
         deps: vec!["test:pytest".into()],

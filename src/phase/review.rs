@@ -77,10 +77,13 @@ pub async fn run(
             _ => None,
         })
         .unwrap_or_default();
-    let python: Vec<&String> = planned.iter().filter(|f| f.ends_with(".py")).collect();
+    let sources: Vec<&String> = planned
+        .iter()
+        .filter(|f| crate::lang::structural::language_of(f).is_some())
+        .collect();
     let checked: CheckResult = ctx
         .pool
-        .call_as(Role::Code, "check_syntax", json!({ "paths": python }))
+        .call_as(Role::Code, "check_syntax", json!({ "paths": sources }))
         .await?;
     let mut syntax = BTreeMap::new();
     let mut broken = Vec::new();

@@ -1,5 +1,6 @@
-//! The `code` server: Python definitions, rename references and syntax
-//! checks with tree-sitter (see `crate::lang::python`).
+//! The `code` server: Python definitions and rename references with
+//! tree-sitter (see `crate::lang::python`), structural replace with
+//! ast-grep (`crate::lang::structural`), and syntax checks.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Jail, project_files};
 use crate::lang::python::{self, ModuleIndex, rename};
+use crate::lang::structural;
 use crate::plan::sha1_hex;
 
 /// The last rename analysis, keyed by its arguments, so paging does not
@@ -121,6 +123,54 @@ pub struct RenameOutput {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReplaceArgs {
+    /// ast-grep pattern: `$X` matches one node, `$$$XS` any number.
+    pub pattern: String,
+    /// The replacement; captured metavariables are substituted.
+    pub rewrite: String,
+    /// Only this language (`python`, `rust`, `javascript`, `typescript`, `tsx`, `go`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Files to rewrite (relative paths; files in other languages are skipped).
+    pub files: Vec<String>,
+    /// Paging over the files with matches.
+    #[serde(default)]
+    pub offset: usize,
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    /// Most refused matches listed.
+    #[serde(default)]
+    pub max_notes: Option<usize>,
+}
+
+/// The replacements of one file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FileReplacements {
+    pub path: String,
+    pub sha1: String,
+    pub language: String,
+    pub replacements: Vec<crate::lang::structural::Replacement>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ReplaceOutput {
+    pub files: Vec<FileReplacements>,
+    /// Languages among the files in which the pattern is not valid, with why.
+    pub invalid: BTreeMap<String, String>,
+    /// Matches left alone because the file would not parse after them.
+    pub refused: Vec<NoteOut>,
+    pub refused_total: usize,
+    /// Syntax error counts (before the edit) of the files with matches.
+    pub parse_errors: BTreeMap<String, usize>,
+    pub files_scanned: usize,
+    /// Files with matches in all pages.
+    pub total_files: usize,
+    pub total_matches: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CheckArgs {
     pub paths: Vec<String>,
 }
@@ -179,7 +229,17 @@ impl CodeServer {
         blocking(move || rename_references(&jail, &last, args)).await
     }
 
-    /// Syntax error counts of Python files.
+    /// Structural search and replace (ast-grep): the exact replacements for every match of a pattern.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn structural_replace(
+        &self,
+        Parameters(args): Parameters<ReplaceArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || structural_replace(&jail, args)).await
+    }
+
+    /// Syntax error counts of source files (Python, Rust, JavaScript, TypeScript, Go).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn check_syntax(
         &self,
@@ -187,11 +247,18 @@ impl CodeServer {
     ) -> Result<Json<CheckResult>, String> {
         let jail = self.jail.clone();
         blocking(move || {
+            let counted = in_parallel(&args.paths, |relative| -> Result<_, String> {
+                let source = read(&jail, relative)?;
+                Ok(match structural::language_of(relative) {
+                    Some((_, lang)) => Some((relative.clone(), count_errors(lang, &source)?)),
+                    None => None,
+                })
+            });
             let mut errors = BTreeMap::new();
-            for relative in args.paths {
-                let source = read(&jail, &relative)?;
-                let tree = python::parse(&source).ok_or("parser failed")?;
-                errors.insert(relative, python::syntax_errors(&tree));
+            for result in counted {
+                if let Some((path, count)) = result? {
+                    errors.insert(path, count);
+                }
             }
             Ok(CheckResult { errors })
         })
@@ -214,6 +281,164 @@ async fn blocking<T: Send + 'static>(
 fn read(jail: &Jail, relative: &str) -> Result<String, String> {
     let path = jail.resolve(relative)?;
     std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{relative}`: {e}"))
+}
+
+/// The replacements for a pattern over `args.files`, paged by file. Files
+/// are matched on all cores; a match whose rewrite would not parse is left
+/// out and listed in `refused`.
+pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutput, String> {
+    let wanted = match args.language.as_deref() {
+        Some(name) => Some(
+            structural::language_named(name)
+                .ok_or_else(|| format!("`{name}` is not a language orch rewrites"))?,
+        ),
+        None => None,
+    };
+    let mut out = ReplaceOutput::default();
+    // One rewriter per language present (None: the pattern is invalid there).
+    let mut rewriters: BTreeMap<&'static str, Option<structural::Rewriter>> = BTreeMap::new();
+    let mut work: Vec<(&String, &'static str, ast_grep_language::SupportLang)> = Vec::new();
+    for relative in &args.files {
+        let Some((language, lang)) = structural::language_of(relative) else {
+            continue;
+        };
+        let admitted = match wanted {
+            None => true,
+            Some("typescript") => matches!(language, "typescript" | "tsx"),
+            Some(w) => w == language,
+        };
+        if !admitted {
+            continue;
+        }
+        let rewriter =
+            rewriters.entry(language).or_insert_with(|| {
+                match structural::Rewriter::new(language, lang, &args.pattern, &args.rewrite) {
+                    Ok(r) => Some(r),
+                    Err(error) => {
+                        out.invalid.insert(language.to_owned(), error.to_string());
+                        None
+                    }
+                }
+            });
+        if rewriter.is_some() {
+            work.push((relative, language, lang));
+        }
+    }
+    out.files_scanned = work.len();
+    type Found = (
+        String,
+        &'static str,
+        String,
+        usize,
+        Vec<structural::Replacement>,
+        Vec<structural::Refused>,
+    );
+    // Every match contains the pattern's literal words: files without one
+    // of them are skipped before parsing (as the ast-grep CLI does).
+    let words = structural::literal_words(&args.pattern);
+    let mut found: Vec<Found> = in_parallel(&work, |(relative, language, lang)| {
+        let rewriter = rewriters.get(language)?.as_ref()?;
+        let source = read(jail, relative).ok()?;
+        if !words.iter().all(|w| structural::has_word(&source, w)) {
+            return None;
+        }
+        let (replacements, errors) = rewriter.replacements_and_errors(&source);
+        if replacements.is_empty() {
+            return None;
+        }
+        let (kept, refused) = structural::safe_replacements(*lang, &source, replacements, errors);
+        Some((
+            (*relative).clone(),
+            *language,
+            sha1_hex(source.as_bytes()),
+            errors,
+            kept,
+            refused,
+        ))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let max_notes = args.max_notes.unwrap_or(25);
+    for (relative, _, _, _, _, refused) in &found {
+        out.refused_total += refused.len();
+        for r in refused {
+            if out.refused.len() < max_notes {
+                out.refused.push(NoteOut {
+                    path: relative.clone(),
+                    line: r.line,
+                    column: r.column,
+                    note: format!(
+                        "`{}` -> `{}` would not parse here; left alone",
+                        one_line(&r.old),
+                        one_line(&r.new)
+                    ),
+                });
+            }
+        }
+    }
+    let with_matches: Vec<Found> = found.into_iter().filter(|f| !f.4.is_empty()).collect();
+    out.total_files = with_matches.len();
+    out.total_matches = with_matches.iter().map(|f| f.4.len()).sum();
+    let max_files = args.max_files.unwrap_or(200).max(1);
+    let end = (args.offset + max_files).min(with_matches.len());
+    for (relative, language, sha1, errors, replacements, _) in
+        with_matches.into_iter().skip(args.offset).take(max_files)
+    {
+        out.parse_errors.insert(relative.clone(), errors);
+        out.files.push(FileReplacements {
+            path: relative,
+            sha1,
+            language: language.to_owned(),
+            replacements,
+        });
+    }
+    out.next_offset = (end < out.total_files).then_some(end);
+    Ok(out)
+}
+
+/// Syntax error nodes (Python through orch's own parser setup).
+fn count_errors(lang: ast_grep_language::SupportLang, source: &str) -> Result<usize, String> {
+    if lang == ast_grep_language::SupportLang::Python {
+        let tree = python::parse(source).ok_or("parser failed")?;
+        Ok(python::syntax_errors(&tree))
+    } else {
+        Ok(structural::syntax_errors(lang, source))
+    }
+}
+
+/// `f` over `items` on all cores (at most 8 threads), results in order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    if items.len() < 2 || threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// `text` on one line, shortened for a note.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 60 {
+        format!("{}…", flat.chars().take(59).collect::<String>())
+    } else {
+        flat
+    }
 }
 
 fn python_files(jail: &Jail) -> Vec<String> {

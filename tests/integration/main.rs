@@ -6,6 +6,7 @@ mod support;
 mod github;
 mod mcp;
 mod plan_files;
+mod replace;
 mod run;
 
 pub use support::TestContext;

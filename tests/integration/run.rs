@@ -368,3 +368,32 @@ fn runs_on_different_projects_proceed_side_by_side() {
     a.assert_no_processes_left();
     b.assert_no_processes_left();
 }
+
+#[test]
+fn worktrees_live_in_memory_when_it_fits_and_are_removed() {
+    let t = TestContext::fixture("shop");
+    let out = t.output(
+        t.command(&["plan", "rename function make_str to make_text"])
+            .env_remove("ORCH_WORKTREE_DIR")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("ORCH_LOG", "orch=debug"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("worktree ready"))
+        .expect("the worktree is logged");
+    let path = line
+        .split("path=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    // /dev/shm is a tmpfs on Linux machines and CI runners.
+    assert!(path.starts_with("/dev/shm/orch-"), "{line}");
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "removed after the run"
+    );
+    assert_eq!(t.worktrees(), 1);
+}

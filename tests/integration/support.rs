@@ -114,6 +114,9 @@ impl TestContext {
             .arg("--repo")
             .arg(&self.repo)
             .env("XDG_STATE_HOME", &self.state)
+            // Worktrees inside the test's directory, so the leftover-process
+            // check (which looks for that path) sees the servers rooted there.
+            .env("ORCH_WORKTREE_DIR", self.scratch.join("worktrees"))
             // No user-level MCP config leaks in from the machine.
             .env("XDG_CONFIG_HOME", self.scratch.join("config"))
             .env_remove("ORCH_DEADLINE")
