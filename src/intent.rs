@@ -13,6 +13,7 @@ pub const FORMS: &[&str] = &[
     "rename [function|class] OLD to NEW [in PATH]",
     "rename MODULE.OLD to NEW",
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
+    "remove unused imports [in PATH]",
 ];
 
 /// A parsed command.
@@ -23,6 +24,17 @@ pub enum Intent {
     Rename(Rename),
     /// Rewrite every match of a structural pattern.
     Replace(Replace),
+    /// Remove the imports nothing uses (Python).
+    RemoveUnusedImports(Cleanup),
+}
+
+/// `remove unused imports [in PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cleanup {
+    /// A file or directory the cleanup is limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// `replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]`: an
@@ -81,6 +93,10 @@ impl Intent {
         let text = match self {
             Intent::Rename(r) => format!("rename {} to {}", r.old, r.new),
             Intent::Replace(r) => format!("replace {} with {}", r.pattern, r.rewrite),
+            Intent::RemoveUnusedImports(c) => match &c.scope {
+                Some(scope) => format!("remove unused imports in {scope}"),
+                None => "remove unused imports".to_owned(),
+            },
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -125,6 +141,10 @@ impl Intent {
                     r.pattern, r.rewrite
                 )
             }
+            Intent::RemoveUnusedImports(c) => match &c.scope {
+                Some(scope) => format!("remove unused imports in {scope}"),
+                None => "remove unused imports".to_owned(),
+            },
         }
     }
 }
@@ -165,8 +185,62 @@ pub fn parse(command: &str) -> Result<Intent, Error> {
         "replace" | "rewrite" | "substitute" | "change" => {
             parse_replace(&tokens, &lowered).ok_or_else(unknown)?
         }
+        "remove" | "delete" | "drop" | "strip" | "clean" | "cleanup" | "prune" | "tidy" => {
+            parse_cleanup(&tokens, &lowered).ok_or_else(unknown)
+        }
         _ => Err(unknown()),
     }
+}
+
+/// `remove [all] [the] unused imports [in|from|under PATH]`, also
+/// `clean up unused imports in PATH`, `drop imports that are unused`.
+fn parse_cleanup(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
+    let mut i = 1;
+    let mut unused = false;
+    let mut imports = false;
+    let mut scope = None;
+    while i < tokens.len() {
+        let word = if tokens[i].quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        match word {
+            "up" | "all" | "the" | "any" | "every" | "that" | "which" | "are" | "is"
+            | "statements" | "statement" | "python" => i += 1,
+            "unused" | "unneeded" | "unreferenced" | "dead" => {
+                unused = true;
+                i += 1;
+            }
+            "import" | "imports" => {
+                imports = true;
+                i += 1;
+            }
+            "in" | "from" | "under" | "within" | "inside" | "across" | "of" if scope.is_none() => {
+                let mut j = i + 1;
+                while j < tokens.len()
+                    && !tokens[j].quoted
+                    && matches!(
+                        lowered[j].as_str(),
+                        "the" | "directory" | "folder" | "file" | "package" | "module"
+                    )
+                {
+                    j += 1;
+                }
+                scope = Some(tokens.get(j)?.text.clone());
+                j += 1;
+                if matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("directory" | "folder" | "package" | "module" | "file")
+                ) {
+                    j += 1;
+                }
+                i = j;
+            }
+            _ => return None,
+        }
+    }
+    (unused && imports).then_some(Intent::RemoveUnusedImports(Cleanup { scope }))
 }
 
 /// `replace [all] [occurrences of] `P` with `R` [in PATH] [in LANG files]`.
@@ -573,6 +647,52 @@ mod tests {
         ));
         let intent = parse("replace `os.path.join($A, $B)` with `Path($A) / $B`").unwrap();
         assert_eq!(intent.slug(), "replace-os-path-join-a-b-with-path-a-b");
+    }
+
+    #[test]
+    fn cleanup_phrasings() {
+        let cleanup = |scope: Option<&str>| {
+            Intent::RemoveUnusedImports(Cleanup {
+                scope: scope.map(str::to_owned),
+            })
+        };
+        let cases = [
+            ("remove unused imports", cleanup(None)),
+            ("remove unused imports in shop/", cleanup(Some("shop/"))),
+            (
+                "Remove all the unused imports from shop/util.py",
+                cleanup(Some("shop/util.py")),
+            ),
+            (
+                "delete unused imports in the shop package",
+                cleanup(Some("shop")),
+            ),
+            ("clean up unused imports under src", cleanup(Some("src"))),
+            (
+                "drop imports that are unused in `src/app`",
+                cleanup(Some("src/app")),
+            ),
+            ("remove unused import statements", cleanup(None)),
+            (
+                "prune unused python imports across lib/",
+                cleanup(Some("lib/")),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text), Ok(expected), "{text}");
+        }
+        assert!(matches!(
+            parse("remove imports"),
+            Err(Error::Unknown { .. })
+        ));
+        assert!(matches!(
+            parse("remove unused code"),
+            Err(Error::Unknown { .. })
+        ));
+        assert_eq!(
+            parse("remove unused imports in shop/").unwrap().slug(),
+            "remove-unused-imports-in-shop"
+        );
     }
 
     #[test]

@@ -55,18 +55,17 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
     match intent {
         Intent::Rename(rename) => analyse_rename(ctx, rename, map).await,
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
+        Intent::RemoveUnusedImports(_) => analyse_cleanup(ctx, map).await,
     }
 }
 
-async fn analyse_replace(
+/// Pages through a `code` tool that answers in the `ReplaceOutput` shape
+/// (`structural_replace`, `unused_imports`) and merges the pages.
+async fn page_edits(
     ctx: &Context,
-    replace: &Replace,
-    map: &RepoMap,
-) -> Result<Analysis, Failure> {
-    ctx.printer.progress(&format!(
-        "matching the pattern in {} files",
-        map.candidates.len()
-    ));
+    tool: &str,
+    arguments: serde_json::Value,
+) -> Result<ReplaceOutput, Failure> {
     let mut offset = 0;
     let mut all: Option<ReplaceOutput> = None;
     loop {
@@ -74,27 +73,15 @@ async fn analyse_replace(
         if remaining < 100 {
             return Err(Failure::stop(
                 StopReason::BudgetTokens,
-                "LOGIC: the replacements need more than the phase budget (raise --phase-tokens)",
+                "LOGIC: the edits need more than the phase budget (raise --phase-tokens)",
             ));
         }
-        // A file with a few replacements is ~120 tokens (old and new text).
-        let max_files = page_size(remaining, 120, 1, 200);
-        let page: ReplaceOutput = ctx
-            .pool
-            .call_as(
-                Role::Code,
-                "structural_replace",
-                json!({
-                    "pattern": replace.pattern,
-                    "rewrite": replace.rewrite,
-                    "language": replace.language,
-                    "files": map.candidates,
-                    "offset": offset,
-                    "max_files": max_files,
-                    "max_notes": page_size(remaining, 40, 0, 25),
-                }),
-            )
-            .await?;
+        // A file with a few edits is ~120 tokens (old and new text).
+        let mut page_arguments = arguments.clone();
+        page_arguments["offset"] = offset.into();
+        page_arguments["max_files"] = page_size(remaining, 120, 1, 200).into();
+        page_arguments["max_notes"] = page_size(remaining, 40, 0, 25).into();
+        let page: ReplaceOutput = ctx.pool.call_as(Role::Code, tool, page_arguments).await?;
         let next = page.next_offset;
         match all.as_mut() {
             None => all = Some(page),
@@ -108,7 +95,93 @@ async fn analyse_replace(
             None => break,
         }
     }
-    let all = all.unwrap_or_default();
+    Ok(all.unwrap_or_default())
+}
+
+/// An analysis of exact edits (no definition, no mentions).
+fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
+    let files: Vec<FileEdits> = all
+        .files
+        .into_iter()
+        .map(|f| FileEdits {
+            path: f.path,
+            sha1: f.sha1,
+            edits: f
+                .replacements
+                .into_iter()
+                .map(|r| EditSite {
+                    start: r.start,
+                    end: r.end,
+                    line: r.line,
+                    column: r.column,
+                    kind: kind.to_owned(),
+                    old: r.old,
+                    new: r.new,
+                })
+                .collect(),
+        })
+        .collect();
+    let sites = files.iter().map(|f| f.edits.len()).sum();
+    Analysis {
+        definition: None,
+        pruned_files: map.candidates.len().saturating_sub(files.len()),
+        sites,
+        files,
+        mentions: Vec::new(),
+        uncertain: all.refused,
+        mentions_total: 0,
+        uncertain_total: all.refused_total,
+        parse_errors: all.parse_errors,
+        target_modules: Vec::new(),
+    }
+}
+
+async fn analyse_cleanup(ctx: &Context, map: &RepoMap) -> Result<Analysis, Failure> {
+    ctx.printer.progress(&format!(
+        "looking for unused imports in {} files",
+        map.candidates.len()
+    ));
+    let all = page_edits(
+        ctx,
+        "unused_imports",
+        json!({ "files": map.candidates, "importers": map.importers }),
+    )
+    .await?;
+    if all.refused_total > 0 {
+        ctx.printer.warn(&format!(
+            "{} import(s) look unused but were left alone (see the plan's report)",
+            all.refused_total
+        ));
+    }
+    if all.total_matches == 0 {
+        ctx.printer.note(&format!(
+            "no unused imports in the {} file(s) with imports",
+            all.files_scanned
+        ));
+    }
+    Ok(edits_analysis(all, "unused-import", map))
+}
+
+async fn analyse_replace(
+    ctx: &Context,
+    replace: &Replace,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
+    ctx.printer.progress(&format!(
+        "matching the pattern in {} files",
+        map.candidates.len()
+    ));
+    let all = page_edits(
+        ctx,
+        "structural_replace",
+        json!({
+            "pattern": replace.pattern,
+            "rewrite": replace.rewrite,
+            "language": replace.language,
+            "files": map.candidates,
+        }),
+    )
+    .await?;
     if all.refused_total > 0 {
         ctx.printer.warn(&format!(
             "{} match(es) left alone: the rewrite would not parse there",
@@ -132,40 +205,7 @@ async fn analyse_replace(
             all.files_scanned
         ));
     }
-    let files: Vec<FileEdits> = all
-        .files
-        .into_iter()
-        .map(|f| FileEdits {
-            path: f.path,
-            sha1: f.sha1,
-            edits: f
-                .replacements
-                .into_iter()
-                .map(|r| EditSite {
-                    start: r.start,
-                    end: r.end,
-                    line: r.line,
-                    column: r.column,
-                    kind: "structural".into(),
-                    old: r.old,
-                    new: r.new,
-                })
-                .collect(),
-        })
-        .collect();
-    let sites = files.iter().map(|f| f.edits.len()).sum();
-    Ok(Analysis {
-        definition: None,
-        pruned_files: map.candidates.len().saturating_sub(files.len()),
-        sites,
-        files,
-        mentions: Vec::new(),
-        uncertain: all.refused,
-        mentions_total: 0,
-        uncertain_total: all.refused_total,
-        parse_errors: all.parse_errors,
-        target_modules: Vec::new(),
-    })
+    Ok(edits_analysis(all, "structural", map))
 }
 
 async fn analyse_rename(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Context, Failure, StopReason, page_size};
-use crate::intent::{Intent, Rename, Replace};
+use crate::intent::{Cleanup, Intent, Rename, Replace};
 use crate::mcp::Role;
 use crate::servers::code::{Definition, DefinitionsResult};
 use crate::servers::search::SearchResult;
@@ -20,6 +20,10 @@ pub struct RepoMap {
     pub definitions: Vec<Definition>,
     /// Python files whose text contains the old name as a word.
     pub candidates: Vec<String>,
+    /// For a cleanup: every project file with imports (they may import
+    /// from the candidates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub importers: Vec<String>,
     pub textual_matches: usize,
     pub files_searched: usize,
     pub search_pages: usize,
@@ -30,17 +34,67 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     match intent {
         Intent::Rename(rename) => map_rename(ctx, rename).await,
         Intent::Replace(replace) => map_replace(ctx, replace).await,
+        Intent::RemoveUnusedImports(cleanup) => map_cleanup(ctx, cleanup).await,
     }
+}
+
+async fn map_cleanup(ctx: &Context, cleanup: &Cleanup) -> Result<RepoMap, Failure> {
+    let paths = scope_paths(cleanup.scope.as_deref());
+    ctx.printer.progress("listing Python files with imports");
+    let query = Query {
+        pattern: "import".into(),
+        regex: false,
+        word: true,
+    };
+    let python = [".py".to_owned()];
+    // The whole project: files outside the scope may import from it.
+    let (importers, textual_matches, _, search_pages) =
+        search_files(ctx, &query, &python, &[]).await?;
+    let in_scope = |file: &String| {
+        paths.is_empty()
+            || paths
+                .iter()
+                .any(|p| file == p || file.starts_with(&format!("{p}/")))
+    };
+    let candidates: Vec<String> = importers.iter().filter(|f| in_scope(f)).cloned().collect();
+    let files_searched = if paths.is_empty() {
+        importers.len()
+    } else {
+        candidates.len()
+    };
+    if files_searched == 0 {
+        return Err(Failure::input(
+            match &cleanup.scope {
+                Some(scope) => {
+                    format!("no Python files with imports under `{scope}` in this project")
+                }
+                None => "no Python files with imports in this project".to_owned(),
+            },
+            None,
+        ));
+    }
+    Ok(RepoMap {
+        definitions: Vec::new(),
+        candidates,
+        importers,
+        textual_matches,
+        files_searched,
+        search_pages,
+    })
+}
+
+/// A scope clause as the search server's `paths`.
+fn scope_paths(scope: Option<&str>) -> Vec<String> {
+    scope
+        .iter()
+        .map(|s| s.trim_start_matches("./").trim_end_matches('/').to_owned())
+        .filter(|s| !s.is_empty() && s != ".")
+        .collect()
 }
 
 async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failure> {
     let extensions = crate::lang::structural::extensions(replace.language.as_deref());
-    let paths: Vec<String> = replace
-        .scope
-        .iter()
-        .map(|s| s.trim_start_matches("./").trim_end_matches('/').to_owned())
-        .filter(|s| !s.is_empty() && s != ".")
-        .collect();
+    let paths = scope_paths(replace.scope.as_deref());
     let anchor = anchor_word(&replace.pattern);
     ctx.printer.progress(&match &anchor {
         Some(word) => format!("searching for files with `{word}`"),
@@ -76,6 +130,7 @@ async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failur
     Ok(RepoMap {
         definitions: Vec::new(),
         candidates,
+        importers: Vec::new(),
         textual_matches,
         files_searched,
         search_pages,
@@ -139,6 +194,7 @@ async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> 
     let (candidates, textual_matches, files_searched, search_pages) = files?;
     Ok(RepoMap {
         definitions: definitions.definitions,
+        importers: Vec::new(),
         candidates,
         textual_matches,
         files_searched,

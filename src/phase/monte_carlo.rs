@@ -26,7 +26,9 @@ pub async fn run(
     // A private name (`_x`) has no users outside its module.
     let old_name = match intent {
         crate::intent::Intent::Rename(r) => r.old.clone(),
-        crate::intent::Intent::Replace(_) => "_".to_owned(),
+        crate::intent::Intent::Replace(_) | crate::intent::Intent::RemoveUnusedImports(_) => {
+            "_".to_owned()
+        }
     };
     let test_files = super::optimize::count_test_files(ctx).await?;
     let cap = CAP.min(ctx.deadline.remaining() / 4);
@@ -70,7 +72,7 @@ pub fn estimate(
         for site in &file.edits {
             probabilities.push(match site.kind.as_str() {
                 "definition" | "all" => 0.0005,
-                "import" => 0.001,
+                "import" | "unused-import" => 0.001,
                 "attribute" | "structural" => 0.002,
                 _ => 0.0008,
             });

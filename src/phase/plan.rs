@@ -92,6 +92,13 @@ fn build(
             analysis.sites,
             analysis.files.len()
         ),
+        Intent::RemoveUnusedImports(_) => format!(
+            "orch: {}\n\n{} edits in {} files; {} doubtful imports left alone.",
+            intent.describe(),
+            analysis.sites,
+            analysis.files.len(),
+            analysis.uncertain_total
+        ),
     };
     nodes.push(Node {
         id: "commit".into(),

@@ -171,6 +171,21 @@ pub struct ReplaceOutput {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct UnusedArgs {
+    /// Python files to clean (others are skipped).
+    pub files: Vec<String>,
+    /// Every project file that may import from them [default: `files`].
+    #[serde(default)]
+    pub importers: Option<Vec<String>>,
+    #[serde(default)]
+    pub offset: usize,
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    #[serde(default)]
+    pub max_notes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CheckArgs {
     pub paths: Vec<String>,
 }
@@ -237,6 +252,16 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || structural_replace(&jail, args)).await
+    }
+
+    /// The edits that remove unused imports from Python files (in the same shape as `structural_replace`; doubtful ones are listed in `refused`).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn unused_imports(
+        &self,
+        Parameters(args): Parameters<UnusedArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(unused_imports(&jail, args))).await
     }
 
     /// Syntax error counts of source files (Python, Rust, JavaScript, TypeScript, Go).
@@ -396,6 +421,86 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
     }
     out.next_offset = (end < out.total_files).then_some(end);
     Ok(out)
+}
+
+/// Unused-import removals over `args.files`, paged by file.
+pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
+    let python: Vec<&String> = args.files.iter().filter(|f| f.ends_with(".py")).collect();
+    // Names other modules take from a file with `from M import name`.
+    let index = ModuleIndex::new(python_files(jail));
+    let importers: Vec<&String> = args
+        .importers
+        .as_ref()
+        .unwrap_or(&args.files)
+        .iter()
+        .filter(|f| f.ends_with(".py"))
+        .collect();
+    let mut exported: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for pairs in in_parallel(&importers, |relative| {
+        read(jail, relative)
+            .map(|source| python::imports::imported_from(&index, relative, &source))
+            .unwrap_or_default()
+    }) {
+        for (file, name) in pairs {
+            exported.entry(file).or_default().insert(name);
+        }
+    }
+    let nothing = std::collections::BTreeSet::new();
+    let found: Vec<_> = in_parallel(&python, |relative| {
+        let source = read(jail, relative).ok()?;
+        let unused = python::imports::unused_imports(
+            relative,
+            &source,
+            exported.get(relative.as_str()).unwrap_or(&nothing),
+        );
+        let errors = python::parse(&source).map_or(0, |t| python::syntax_errors(&t));
+        Some((
+            (*relative).clone(),
+            sha1_hex(source.as_bytes()),
+            errors,
+            unused,
+        ))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut out = ReplaceOutput {
+        files_scanned: python.len(),
+        ..ReplaceOutput::default()
+    };
+    let max_notes = args.max_notes.unwrap_or(25);
+    for (path, _, _, unused) in &found {
+        out.refused_total += unused.kept.len();
+        for (line, column, note) in &unused.kept {
+            if out.refused.len() < max_notes {
+                out.refused.push(NoteOut {
+                    path: path.clone(),
+                    line: *line,
+                    column: *column,
+                    note: note.clone(),
+                });
+            }
+        }
+    }
+    let with_edits: Vec<_> = found
+        .into_iter()
+        .filter(|f| !f.3.edits.is_empty())
+        .collect();
+    out.total_files = with_edits.len();
+    out.total_matches = with_edits.iter().map(|f| f.3.removed.len()).sum();
+    let max_files = args.max_files.unwrap_or(200).max(1);
+    let end = (args.offset + max_files).min(with_edits.len());
+    for (path, sha1, errors, unused) in with_edits.into_iter().skip(args.offset).take(max_files) {
+        out.parse_errors.insert(path.clone(), errors);
+        out.files.push(FileReplacements {
+            path,
+            sha1,
+            language: "python".into(),
+            replacements: unused.edits,
+        });
+    }
+    out.next_offset = (end < out.total_files).then_some(end);
+    out
 }
 
 /// Syntax error nodes (Python through orch's own parser setup).

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cleanup;
 mod github;
 mod mcp;
 mod plan_files;

@@ -1,6 +1,7 @@
 //! Python analysis with tree-sitter: parsing, syntax-error counts,
 //! module-level definitions, scopes and the rename analysis.
 
+pub mod imports;
 pub mod modules;
 pub mod rename;
 pub mod scope;
