@@ -41,6 +41,8 @@ RENAMES = [
     ("class", "BadParameter", "InvalidParameter", "src/click/exceptions.py"),
     ("class", "Choice", "ChoiceType", "src/click/types.py"),
     ("class", "ParamType", "ParameterType", "src/click/types.py"),
+    ("variable", "WIN", "IS_WINDOWS", "src/click/_compat.py"),
+    ("variable", "CYGWIN", "IS_CYGWIN", "src/click/_compat.py"),
 ]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,8 +119,8 @@ def rope_rename(repo, path, kind, old, new):
     try:
         resource = project.get_resource(path)
         source = resource.read()
-        match = re.search(rf"^(\s*){'def' if kind == 'function' else 'class'}\s+({re.escape(old)})\b",
-                          source, re.M)
+        keyword = {"function": r"def\s+", "class": r"class\s+", "variable": ""}[kind]
+        match = re.search(rf"^(\s*){keyword}({re.escape(old)})\b", source, re.M)
         offset = match.start(2)
         changes = Rename(project, resource, offset).get_changes(new, docs=False, unsure=lambda _: False)
         project.do(changes)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// The command forms orch understands, shown when it does not understand one.
 pub const FORMS: &[&str] = &[
-    "rename [function|class] OLD to NEW [in PATH]",
+    "rename [function|class|variable] OLD to NEW [in PATH]",
     "rename MODULE.OLD to NEW",
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
     "remove unused imports [in PATH]",
@@ -71,10 +71,12 @@ pub struct Rename {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SymbolKind {
-    /// A module-level function or class.
+    /// A module-level function, class or variable.
     Any,
     Function,
     Class,
+    /// A module-level variable (constant).
+    Variable,
 }
 
 impl SymbolKind {
@@ -83,6 +85,7 @@ impl SymbolKind {
             SymbolKind::Any => "symbol",
             SymbolKind::Function => "function",
             SymbolKind::Class => "class",
+            SymbolKind::Variable => "variable",
         }
     }
 }
@@ -147,6 +150,61 @@ impl Intent {
             },
         }
     }
+}
+
+/// The supported form closest to a command that was not understood, and
+/// the others.
+pub fn suggest(command: &str) -> String {
+    let first = command
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let verbs: [(&[&str], usize); 3] = [
+        (&["rename", "move", "call"], 0),
+        (
+            &[
+                "replace",
+                "rewrite",
+                "substitute",
+                "change",
+                "convert",
+                "swap",
+            ],
+            2,
+        ),
+        (
+            &[
+                "remove", "delete", "drop", "strip", "clean", "cleanup", "prune", "tidy",
+            ],
+            3,
+        ),
+    ];
+    let mut best = (0.0, 0);
+    for (words, form) in verbs {
+        for word in words {
+            let score = strsim::jaro_winkler(&first, word);
+            if score > best.0 {
+                best = (score, form);
+            }
+        }
+    }
+    let closest = if best.0 >= 0.8 {
+        FORMS[best.1]
+    } else {
+        // By the whole command's words.
+        FORMS
+            .iter()
+            .max_by(|a, b| {
+                strsim::jaro_winkler(command, a).total_cmp(&strsim::jaro_winkler(command, b))
+            })
+            .copied()
+            .unwrap_or(FORMS[0])
+    };
+    format!(
+        "closest form: {closest}\norch understands: {}",
+        FORMS.join("; ")
+    )
 }
 
 /// Why a command was not understood.
@@ -356,6 +414,10 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
                 symbol = SymbolKind::Class;
                 i += 1;
             }
+            "variable" | "var" | "constant" | "const" | "global" => {
+                symbol = SymbolKind::Variable;
+                i += 1;
+            }
             _ => break,
         }
     }
@@ -513,6 +575,9 @@ fn tokenize(command: &str) -> Result<Vec<Token>, Error> {
         && last.text.ends_with('.')
     {
         last.text.pop();
+        if last.text.is_empty() {
+            tokens.pop();
+        }
     }
     Ok(tokens)
 }
@@ -693,6 +758,461 @@ mod tests {
             parse("remove unused imports in shop/").unwrap().slug(),
             "remove-unused-imports-in-shop"
         );
+    }
+
+    /// At least 100 phrasings across every form orch understands.
+    #[test]
+    fn phrasing_table() {
+        use SymbolKind::*;
+        let r = |symbol, old: &str, new: &str, scope: Option<&str>| rename(symbol, old, new, scope);
+        let p = |pattern: &str, rewrite: &str, scope: Option<&str>, language: Option<&str>| {
+            replace(pattern, rewrite, scope, language)
+        };
+        let c = |scope: Option<&str>| {
+            Intent::RemoveUnusedImports(Cleanup {
+                scope: scope.map(str::to_owned),
+            })
+        };
+        let table: Vec<(&str, Intent)> = vec![
+            // rename: kinds, quoting, scopes, dotted names, call syntax.
+            (
+                "rename make_str to make_text",
+                r(Any, "make_str", "make_text", None),
+            ),
+            (
+                "rename make_str as make_text",
+                r(Any, "make_str", "make_text", None),
+            ),
+            (
+                "rename make_str into make_text",
+                r(Any, "make_str", "make_text", None),
+            ),
+            (
+                "rename make_str -> make_text",
+                r(Any, "make_str", "make_text", None),
+            ),
+            (
+                "RENAME make_str TO make_text",
+                r(Any, "make_str", "make_text", None),
+            ),
+            (
+                "rename function make_str to make_text",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename func make_str to make_text",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename fn make_str to make_text",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename def make_str to make_text",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename the function make_str to make_text",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename function `make_str` to `make_text`",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename function 'make_str' to 'make_text'",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename function \"make_str\" to \"make_text\"",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename function make_str() to make_text()",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename function `make_str()` to `make_text()`",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename function make_str to make_text.",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "  rename   function   make_str   to   make_text  ",
+                r(Function, "make_str", "make_text", None),
+            ),
+            (
+                "rename class Price to Amount",
+                r(Class, "Price", "Amount", None),
+            ),
+            (
+                "rename the class Price to Amount",
+                r(Class, "Price", "Amount", None),
+            ),
+            (
+                "rename class `Price` to `Amount`",
+                r(Class, "Price", "Amount", None),
+            ),
+            (
+                "rename class Price as Amount",
+                r(Class, "Price", "Amount", None),
+            ),
+            (
+                "rename variable WORD to WORD_RE",
+                r(Variable, "WORD", "WORD_RE", None),
+            ),
+            (
+                "rename constant WORD to WORD_RE",
+                r(Variable, "WORD", "WORD_RE", None),
+            ),
+            (
+                "rename const WORD to WORD_RE",
+                r(Variable, "WORD", "WORD_RE", None),
+            ),
+            (
+                "rename var WORD to WORD_RE",
+                r(Variable, "WORD", "WORD_RE", None),
+            ),
+            (
+                "rename global WORD to WORD_RE",
+                r(Variable, "WORD", "WORD_RE", None),
+            ),
+            (
+                "rename the constant `WIN` to `IS_WINDOWS`",
+                r(Variable, "WIN", "IS_WINDOWS", None),
+            ),
+            (
+                "rename make_str to make_text in shop/util.py",
+                r(Any, "make_str", "make_text", Some("shop/util.py")),
+            ),
+            (
+                "rename make_str to make_text in shop/",
+                r(Any, "make_str", "make_text", Some("shop/")),
+            ),
+            (
+                "rename make_str to make_text in shop",
+                r(Any, "make_str", "make_text", Some("shop")),
+            ),
+            (
+                "rename make_str to make_text in shop.util",
+                r(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename make_str to make_text in the shop.util module",
+                r(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename make_str to make_text in module shop.util",
+                r(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename make_str to make_text in the shop package",
+                r(Any, "make_str", "make_text", Some("shop")),
+            ),
+            (
+                "rename make_str to make_text in file shop/util.py",
+                r(Any, "make_str", "make_text", Some("shop/util.py")),
+            ),
+            (
+                "rename make_str to make_text from shop/util.py",
+                r(Any, "make_str", "make_text", Some("shop/util.py")),
+            ),
+            (
+                "rename make_str to make_text within shop",
+                r(Any, "make_str", "make_text", Some("shop")),
+            ),
+            (
+                "rename make_str to make_text inside shop/util.py",
+                r(Any, "make_str", "make_text", Some("shop/util.py")),
+            ),
+            (
+                "rename make_str in shop/util.py to make_text",
+                r(Any, "make_str", "make_text", Some("shop/util.py")),
+            ),
+            (
+                "rename function make_str in shop.util to make_text",
+                r(Function, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename the function `make_str` to `make_text` in src/click",
+                r(Function, "make_str", "make_text", Some("src/click")),
+            ),
+            (
+                "rename shop.util.make_str to make_text",
+                r(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename function shop.util.make_str to make_text",
+                r(Function, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename class shop.util.Price to Amount",
+                r(Class, "Price", "Amount", Some("shop.util")),
+            ),
+            (
+                "rename `shop.util.make_str` to `make_text`",
+                r(Any, "make_str", "make_text", Some("shop.util")),
+            ),
+            (
+                "rename _private to _hidden",
+                r(Any, "_private", "_hidden", None),
+            ),
+            (
+                "rename __dunder_like to plain",
+                r(Any, "__dunder_like", "plain", None),
+            ),
+            ("rename café to coffee", r(Any, "café", "coffee", None)),
+            (
+                "rename make_str to make_text in 'my dir/util.py'",
+                r(Any, "make_str", "make_text", Some("my dir/util.py")),
+            ),
+            (
+                "rename class Option to CliOption in src/click/core.py",
+                r(Class, "Option", "CliOption", Some("src/click/core.py")),
+            ),
+            // replace: verbs, quoting, scopes, languages.
+            (
+                "replace `os.path.join($A, $B)` with `Path($A) / $B`",
+                p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+            ),
+            (
+                "replace `os.path.join($A, $B)` with `Path($A) / $B` in src/",
+                p("os.path.join($A, $B)", "Path($A) / $B", Some("src/"), None),
+            ),
+            (
+                "replace `os.path.join($A, $B)` by `Path($A) / $B`",
+                p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+            ),
+            (
+                "replace `os.path.join($A, $B)` -> `Path($A) / $B`",
+                p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+            ),
+            (
+                "replace `os.path.join($A, $B)` => `Path($A) / $B`",
+                p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+            ),
+            (
+                "replace all `os.path.join($A, $B)` with `Path($A) / $B`",
+                p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+            ),
+            (
+                "replace every `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace each `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace all occurrences of `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace calls to `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace uses of `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace the pattern `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "rewrite `print($X)` to `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "rewrite `print($X)` into `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "substitute `print($X)` with `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "change `print($X)` to `log($X)`",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "change `print($X)` into `log($X)` in app/",
+                p("print($X)", "log($X)", Some("app/"), None),
+            ),
+            (
+                "replace 'print($X)' with 'log($X)'",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace \"print($X)\" with \"log($X)\"",
+                p("print($X)", "log($X)", None, None),
+            ),
+            (
+                "replace `print($$$ARGS)` with `log($$$ARGS)`",
+                p("print($$$ARGS)", "log($$$ARGS)", None, None),
+            ),
+            (
+                "replace `print($X)` with `log($X)` in python files",
+                p("print($X)", "log($X)", None, Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` in py files",
+                p("print($X)", "log($X)", None, Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` in python code",
+                p("print($X)", "log($X)", None, Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` for python",
+                p("print($X)", "log($X)", None, Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` using python",
+                p("print($X)", "log($X)", None, Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` language python",
+                p("print($X)", "log($X)", None, Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` in src/ in python files",
+                p("print($X)", "log($X)", Some("src/"), Some("python")),
+            ),
+            (
+                "replace `print($X)` with `log($X)` in python files in src/",
+                p("print($X)", "log($X)", Some("src/"), Some("python")),
+            ),
+            (
+                "replace `$X.unwrap()` with `$X?` in rust files",
+                p("$X.unwrap()", "$X?", None, Some("rust")),
+            ),
+            (
+                "replace `$X.unwrap()` with `$X?` in rs files",
+                p("$X.unwrap()", "$X?", None, Some("rust")),
+            ),
+            (
+                "replace `console.log($$$A)` with `logger.info($$$A)` in javascript files",
+                p(
+                    "console.log($$$A)",
+                    "logger.info($$$A)",
+                    None,
+                    Some("javascript"),
+                ),
+            ),
+            (
+                "replace `console.log($$$A)` with `logger.info($$$A)` in js files",
+                p(
+                    "console.log($$$A)",
+                    "logger.info($$$A)",
+                    None,
+                    Some("javascript"),
+                ),
+            ),
+            (
+                "replace `parseInt($S)` with `Number($S)` in typescript files",
+                p("parseInt($S)", "Number($S)", None, Some("typescript")),
+            ),
+            (
+                "replace `parseInt($S)` with `Number($S)` in ts files",
+                p("parseInt($S)", "Number($S)", None, Some("typescript")),
+            ),
+            (
+                "replace `parseInt($S)` with `Number($S)` in tsx files",
+                p("parseInt($S)", "Number($S)", None, Some("tsx")),
+            ),
+            (
+                "replace `panic($E)` with `log.Fatal($E)` in go files",
+                p("panic($E)", "log.Fatal($E)", None, Some("go")),
+            ),
+            (
+                "replace `panic($E)` with `log.Fatal($E)` in golang code",
+                p("panic($E)", "log.Fatal($E)", None, Some("go")),
+            ),
+            (
+                "replace `panic($E)` with `log.Fatal($E)` in go/",
+                p("panic($E)", "log.Fatal($E)", Some("go/"), None),
+            ),
+            (
+                "replace `print($X)` with `` in scripts/",
+                p("print($X)", "", Some("scripts/"), None),
+            ),
+            (
+                "replace `f($X)` with `g($X)` in the src directory",
+                p("f($X)", "g($X)", Some("src"), None),
+            ),
+            (
+                "replace `f($X)` with `g($X)` under lib",
+                p("f($X)", "g($X)", Some("lib"), None),
+            ),
+            (
+                "replace `f($X)` with `g($X)` within lib/core.py",
+                p("f($X)", "g($X)", Some("lib/core.py"), None),
+            ),
+            (
+                "replace `f($X)` with `g($X)` across packages/",
+                p("f($X)", "g($X)", Some("packages/"), None),
+            ),
+            (
+                "Replace `f($X)` with `g($X)`.",
+                p("f($X)", "g($X)", None, None),
+            ),
+            // cleanup.
+            ("remove unused imports", c(None)),
+            ("remove unused imports in shop/", c(Some("shop/"))),
+            (
+                "remove unused imports from shop/util.py",
+                c(Some("shop/util.py")),
+            ),
+            ("remove the unused imports in shop", c(Some("shop"))),
+            ("remove all unused imports", c(None)),
+            ("remove all the unused imports under src", c(Some("src"))),
+            ("remove any unused imports within lib/", c(Some("lib/"))),
+            ("remove unused import statements in shop/", c(Some("shop/"))),
+            ("remove unneeded imports", c(None)),
+            ("remove unreferenced imports in shop/", c(Some("shop/"))),
+            ("remove dead imports", c(None)),
+            ("delete unused imports", c(None)),
+            ("delete unused imports in the shop package", c(Some("shop"))),
+            ("drop unused imports", c(None)),
+            (
+                "drop imports that are unused in src/app",
+                c(Some("src/app")),
+            ),
+            ("strip unused imports from tools/", c(Some("tools/"))),
+            ("clean up unused imports", c(None)),
+            ("clean up unused imports in shop/", c(Some("shop/"))),
+            ("cleanup unused imports", c(None)),
+            ("prune unused python imports across lib/", c(Some("lib/"))),
+            (
+                "tidy unused imports in the tests directory",
+                c(Some("tests")),
+            ),
+            (
+                "Remove unused imports in `src/my app`",
+                c(Some("src/my app")),
+            ),
+            ("remove imports which are unused", c(None)),
+            (
+                "remove unused imports in shop/util.py.",
+                c(Some("shop/util.py")),
+            ),
+            ("REMOVE UNUSED IMPORTS", c(None)),
+        ];
+        assert!(table.len() >= 100, "{} phrasings", table.len());
+        for (text, expected) in table {
+            assert_eq!(parse(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn suggestions_name_the_closest_form() {
+        assert!(suggest("renmae foo bar").starts_with("closest form: rename ["));
+        assert!(suggest("replace foo").starts_with("closest form: replace `"));
+        assert!(suggest("delete unused stuff").starts_with("closest form: remove unused"));
+        assert!(suggest("make everything faster").contains("orch understands:"));
     }
 
     #[test]

@@ -325,21 +325,21 @@ struct Driver<'a> {
 impl Driver<'_> {
     async fn drive(&mut self, mode: &Mode) -> Result<(), Failure> {
         let ctx = self.ctx;
+        // The command first: a typo costs nothing.
+        let intent = match mode {
+            Mode::Run { command } | Mode::Plan { command } => {
+                Some(crate::intent::parse(command).map_err(|e| {
+                    Failure::input(e.to_string(), Some(crate::intent::suggest(command)))
+                })?)
+            }
+            Mode::Replay { .. } => None,
+        };
         if !matches!(mode, Mode::Plan { .. }) {
             crate::publish::preflight(ctx)?;
         }
         ctx.pool.start_all().await;
-        let plan = match mode {
-            Mode::Run { command } | Mode::Plan { command } => {
-                let intent = crate::intent::parse(command).map_err(|e| {
-                    Failure::input(
-                        e.to_string(),
-                        Some(format!(
-                            "orch understands: {}",
-                            crate::intent::FORMS.join("; ")
-                        )),
-                    )
-                })?;
+        let plan = match (mode, intent) {
+            (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
                 let plan = self.make_plan(command, &intent).await?;
                 self.plan = Some(plan.clone());
                 if matches!(mode, Mode::Plan { .. }) {
@@ -347,10 +347,13 @@ impl Driver<'_> {
                 }
                 plan
             }
-            Mode::Replay { plan } => {
+            (Mode::Replay { plan }, _) => {
                 self.plan = Some((**plan).clone());
                 phase::plan::save(ctx, plan)?;
                 (**plan).clone()
+            }
+            (Mode::Run { .. } | Mode::Plan { .. }, None) => {
+                return Err(Failure::internal("a command without an intent"));
             }
         };
         self.refuse_dirty_targets(&plan)?;

@@ -45,7 +45,7 @@ pub fn syntax_errors(tree: &Tree) -> usize {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Definition {
     pub name: String,
-    /// `function` or `class`.
+    /// `function`, `class` or `variable` (module-level assignment).
     pub kind: &'static str,
     pub line: usize,
     pub column: usize,
@@ -56,7 +56,32 @@ pub struct Definition {
 pub fn top_level_definitions(tree: &Tree, source: &str) -> Vec<Definition> {
     let mut out = Vec::new();
     collect_definitions(tree.root_node(), source.as_bytes(), &mut out);
+    // A variable counts once (its first assignment), and not at all where
+    // the name is also a function or class (`f = wraps(f)`).
+    let named: std::collections::BTreeSet<String> = out
+        .iter()
+        .filter(|d| d.kind != "variable")
+        .map(|d| d.name.clone())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|d| {
+        d.kind != "variable" || (!named.contains(&d.name) && seen.insert(d.name.clone()))
+    });
     out
+}
+
+/// Names an assignment target binds: `a`, `a, b`, `(a, [b, c])`.
+fn target_names<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
+    match node.kind() {
+        "identifier" => out.push(node),
+        "pattern_list" | "tuple_pattern" | "list_pattern" | "parenthesized_expression" => {
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                target_names(child, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn collect_definitions(node: Node, source: &[u8], out: &mut Vec<Definition>) {
@@ -78,6 +103,33 @@ fn collect_definitions(node: Node, source: &[u8], out: &mut Vec<Definition>) {
                 }
             }
             "decorated_definition" => collect_definitions(child, source, out),
+            "expression_statement" => {
+                let mut cursor = child.walk();
+                for assignment in child
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind() == "assignment")
+                {
+                    // `a = b = 1` nests assignments on the right.
+                    let mut current = Some(assignment);
+                    while let Some(node) = current {
+                        let mut names = Vec::new();
+                        if let Some(left) = node.child_by_field_name("left") {
+                            target_names(left, &mut names);
+                        }
+                        for name in names {
+                            out.push(Definition {
+                                name: text(name, source).to_owned(),
+                                kind: "variable",
+                                line: name.start_position().row + 1,
+                                column: name.start_position().column + 1,
+                            });
+                        }
+                        current = node
+                            .child_by_field_name("right")
+                            .filter(|r| r.kind() == "assignment");
+                    }
+                }
+            }
             "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause"
             | "finally_clause" | "with_statement" | "block" => {
                 collect_definitions(child, source, out)
