@@ -107,6 +107,12 @@ pub struct GlobalArgs {
     /// Also write the plan to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,
+    /// Renames: also edit the sites reported as uncertain (receivers orch cannot resolve).
+    #[arg(long, global = true)]
+    pub include_uncertain: bool,
+    /// Renames: also edit mentions of the name in strings and comments.
+    #[arg(long, global = true)]
+    pub include_strings: bool,
     /// Start the branch from this revision [default: HEAD].
     #[arg(long, global = true, value_name = "REF")]
     pub base: Option<String>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The command forms orch understands, shown when it does not understand one.
 pub const FORMS: &[&str] = &[
     "rename [function|class|variable] OLD to NEW [in PATH]",
+    "rename method [CLASS.]OLD to NEW [in PATH]",
     "rename MODULE.OLD to NEW",
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
     "remove unused imports [in PATH]",
@@ -65,6 +66,9 @@ pub struct Rename {
     /// A file, package directory or dotted module that holds the definition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// For a method: the class that defines it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 /// The kind of symbol a rename targets.
@@ -77,6 +81,8 @@ pub enum SymbolKind {
     Class,
     /// A module-level variable (constant).
     Variable,
+    /// A method of a module-level class (and its overrides in subclasses).
+    Method,
 }
 
 impl SymbolKind {
@@ -86,6 +92,7 @@ impl SymbolKind {
             SymbolKind::Function => "function",
             SymbolKind::Class => "class",
             SymbolKind::Variable => "variable",
+            SymbolKind::Method => "method",
         }
     }
 }
@@ -126,7 +133,11 @@ impl Intent {
                     .as_deref()
                     .map(|s| format!(" in {s}"))
                     .unwrap_or_default();
-                format!("rename {} {} to {}{scope}", r.symbol.as_str(), r.old, r.new)
+                let old = match &r.class {
+                    Some(class) => format!("{class}.{}", r.old),
+                    None => r.old.clone(),
+                };
+                format!("rename {} {old} to {}{scope}", r.symbol.as_str(), r.new)
             }
             Intent::Replace(r) => {
                 let scope = r
@@ -152,6 +163,10 @@ impl Intent {
     }
 }
 
+fn form_index(verb: &str) -> usize {
+    FORMS.iter().position(|f| f.starts_with(verb)).unwrap_or(0)
+}
+
 /// The supported form closest to a command that was not understood, and
 /// the others.
 pub fn suggest(command: &str) -> String {
@@ -171,13 +186,13 @@ pub fn suggest(command: &str) -> String {
                 "convert",
                 "swap",
             ],
-            2,
+            form_index("replace"),
         ),
         (
             &[
                 "remove", "delete", "drop", "strip", "clean", "cleanup", "prune", "tidy",
             ],
-            3,
+            form_index("remove"),
         ),
     ];
     let mut best = (0.0, 0);
@@ -418,6 +433,10 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
                 symbol = SymbolKind::Variable;
                 i += 1;
             }
+            "method" | "meth" => {
+                symbol = SymbolKind::Method;
+                i += 1;
+            }
             _ => break,
         }
     }
@@ -425,10 +444,26 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
     i += 1;
     let mut scope = None;
     let mut new = None;
+    let mut class = None;
     while i < tokens.len() {
         let word = lowered[i].as_str();
         let value = tokens.get(i + 1).map(|t| t.text.clone());
         match word {
+            // `method total of Cart`, `method total in class Cart`.
+            "of" | "on" | "in" | "from"
+                if !tokens[i].quoted
+                    && symbol == SymbolKind::Method
+                    && class.is_none()
+                    && (word != "in" && word != "from"
+                        || lowered.get(i + 1).map(String::as_str) == Some("class")) =>
+            {
+                let mut j = i + 1;
+                if lowered.get(j).map(String::as_str) == Some("class") {
+                    j += 1;
+                }
+                class = Some(tokens.get(j)?.text.clone());
+                i = j + 1;
+            }
             "to" | "into" | "as" | "->" if !tokens[i].quoted && new.is_none() => {
                 new = Some(value?);
                 i += 2;
@@ -454,6 +489,28 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
         }
     }
     let new = new?;
+    if symbol == SymbolKind::Method {
+        // `Cart.total`, `shop.cart.Cart.total`.
+        let (old, class, scope) = match (old.rsplit_once('.'), class) {
+            (Some((prefix, name)), None) => {
+                let (scope_part, class_part) = match prefix.rsplit_once('.') {
+                    Some((module, class)) => (Some(module.to_owned()), class.to_owned()),
+                    None => (None, prefix.to_owned()),
+                };
+                (name.to_owned(), Some(class_part), scope.or(scope_part))
+            }
+            (_, class) => (old, class, scope),
+        };
+        return Some(
+            build_rename(symbol, old, new, scope).map(|intent| match intent {
+                Intent::Rename(mut rename) => {
+                    rename.class = class;
+                    Intent::Rename(rename)
+                }
+                other => other,
+            }),
+        );
+    }
     let (old, scope) = split_dotted(&old, scope);
     Some(build_rename(symbol, old, new, scope))
 }
@@ -487,6 +544,7 @@ fn build_rename(
         old,
         new,
         scope,
+        class: None,
     }))
 }
 
@@ -592,6 +650,7 @@ mod tests {
             old: old.into(),
             new: new.into(),
             scope: scope.map(str::to_owned),
+            class: None,
         })
     }
 
@@ -765,6 +824,13 @@ mod tests {
     fn phrasing_table() {
         use SymbolKind::*;
         let r = |symbol, old: &str, new: &str, scope: Option<&str>| rename(symbol, old, new, scope);
+        let m = |old: &str, new: &str, class: Option<&str>, scope: Option<&str>| {
+            let mut intent = rename(Method, old, new, scope);
+            if let Intent::Rename(r) = &mut intent {
+                r.class = class.map(str::to_owned);
+            }
+            intent
+        };
         let p = |pattern: &str, rewrite: &str, scope: Option<&str>, language: Option<&str>| {
             replace(pattern, rewrite, scope, language)
         };
@@ -971,6 +1037,38 @@ mod tests {
             (
                 "rename class Option to CliOption in src/click/core.py",
                 r(Class, "Option", "CliOption", Some("src/click/core.py")),
+            ),
+            (
+                "rename method Cart.total to subtotal",
+                m("total", "subtotal", Some("Cart"), None),
+            ),
+            (
+                "rename method total of Cart to subtotal",
+                m("total", "subtotal", Some("Cart"), None),
+            ),
+            (
+                "rename method total in class Cart to subtotal",
+                m("total", "subtotal", Some("Cart"), None),
+            ),
+            (
+                "rename the method `total` of class `Cart` to `subtotal`",
+                m("total", "subtotal", Some("Cart"), None),
+            ),
+            (
+                "rename method total to subtotal",
+                m("total", "subtotal", None, None),
+            ),
+            (
+                "rename method total to subtotal in shop/cart.py",
+                m("total", "subtotal", None, Some("shop/cart.py")),
+            ),
+            (
+                "rename method shop.cart.Cart.total to subtotal",
+                m("total", "subtotal", Some("Cart"), Some("shop.cart")),
+            ),
+            (
+                "rename method Cart.total() to subtotal()",
+                m("total", "subtotal", Some("Cart"), None),
             ),
             // replace: verbs, quoting, scopes, languages.
             (

@@ -563,6 +563,7 @@ mod tests {
                 old: "old".into(),
                 new: "new".into(),
                 scope: None,
+                class: None,
             }),
             Repository {
                 path: "/tmp/x".into(),

@@ -29,6 +29,9 @@ pub struct Settings {
     pub repo: PathBuf,
     pub dry_run: bool,
     pub yes: bool,
+    /// Renames also edit uncertain sites / mentions in strings and comments.
+    pub include_uncertain: bool,
+    pub include_strings: bool,
     pub json: bool,
     pub quiet: bool,
     pub verbose: u8,
@@ -235,6 +238,8 @@ impl Settings {
             repo,
             dry_run: args.dry_run,
             yes: args.yes,
+            include_uncertain: args.include_uncertain,
+            include_strings: args.include_strings,
             json: args.json,
             quiet: args.quiet,
             verbose: args.verbose,

@@ -238,6 +238,9 @@ async fn analyse_rename(
                 "rename_references",
                 json!({
                     "definition": definition.path,
+                    "class": definition.class,
+                    "include_uncertain": ctx.settings.include_uncertain,
+                    "include_strings": ctx.settings.include_strings,
                     "name": rename.old,
                     "new_name": rename.new,
                     "files": map.candidates,
@@ -340,16 +343,24 @@ async fn choose_definition(
                 .collect();
             Some(format!("closest existing names: {}", names.join(", ")))
         };
+        let what = if rename.symbol == crate::intent::SymbolKind::Method {
+            "method of a module-level class".to_owned()
+        } else {
+            format!("module-level {what}")
+        };
         return Err(Failure::input(
-            format!(
-                "no module-level {what} named `{}` in this project",
-                rename.old
-            ),
+            format!("no {what} named `{}` in this project", rename.old),
             hint,
         ));
     }
+    let in_class = |d: &&Definition| {
+        rename
+            .class
+            .as_ref()
+            .is_none_or(|c| d.class.as_ref() == Some(c))
+    };
     let matching: Vec<&Definition> = match &rename.scope {
-        None => map.definitions.iter().collect(),
+        None => map.definitions.iter().filter(in_class).collect(),
         Some(scope) => {
             let scope = scope.trim_start_matches("./").trim_end_matches('/');
             map.definitions
@@ -360,15 +371,20 @@ async fn choose_definition(
                         || d.module == scope
                         || d.module.starts_with(&format!("{scope}."))
                 })
+                .filter(in_class)
                 .collect()
         }
     };
     let list = |defs: &[&Definition]| {
         defs.iter()
             .map(|d| {
+                let name = match &d.class {
+                    Some(class) => format!("{class}.{}", rename.old),
+                    None => rename.old.clone(),
+                };
                 format!(
-                    "  {}:{} ({} `{}` in module `{}`)",
-                    d.path, d.line, d.kind, rename.old, d.module
+                    "  {}:{} ({} `{name}` in module `{}`)",
+                    d.path, d.line, d.kind, d.module
                 )
             })
             .collect::<Vec<_>>()
@@ -378,14 +394,18 @@ async fn choose_definition(
         [one] => Ok((*one).clone()),
         [] => {
             let all: Vec<&Definition> = map.definitions.iter().collect();
+            let place = match (&rename.class, &rename.scope) {
+                (Some(class), Some(scope)) => format!("class `{class}` in `{scope}`"),
+                (Some(class), None) => format!("class `{class}`"),
+                (None, scope) => format!("`{}`", scope.as_deref().unwrap_or_default()),
+            };
             Err(Failure::input(
                 format!(
-                    "no module-level {what} `{}` in `{}`; it is defined in:\n{}",
+                    "no {what} `{}` in {place}; it is defined in:\n{}",
                     rename.old,
-                    rename.scope.as_deref().unwrap_or_default(),
                     list(&all)
                 ),
-                Some("name one of those with `in PATH`".into()),
+                Some("name one of those (`in PATH`, or `CLASS.METHOD` for a method)".into()),
             ))
         }
         many => {
@@ -396,10 +416,16 @@ async fn choose_definition(
                     rename.old,
                     list(many)
                 ),
-                Some(format!(
-                    "say which one, e.g. `rename {} to {} in {}`",
-                    rename.old, rename.new, first.path
-                )),
+                Some(match &first.class {
+                    Some(class) => format!(
+                        "say which one, e.g. `rename method {class}.{} to {} in {}`",
+                        rename.old, rename.new, first.path
+                    ),
+                    None => format!(
+                        "say which one, e.g. `rename {} to {} in {}`",
+                        rename.old, rename.new, first.path
+                    ),
+                }),
             ))
         }
     }

@@ -177,6 +177,7 @@ async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> 
         crate::intent::SymbolKind::Function => "function",
         crate::intent::SymbolKind::Class => "class",
         crate::intent::SymbolKind::Variable => "variable",
+        crate::intent::SymbolKind::Method => "method",
     };
     let definitions = ctx.pool.call_as::<DefinitionsResult>(
         Role::Code,

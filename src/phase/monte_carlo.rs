@@ -173,6 +173,7 @@ mod tests {
                 kind: "function".into(),
                 line: 1,
                 column: 5,
+                class: None,
             }),
             files: vec![FileEdits {
                 path: "m.py".into(),

@@ -29,7 +29,7 @@ pub struct CodeServer {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DefinitionsArgs {
     pub name: String,
-    /// `any`, `function` or `class`.
+    /// `any`, `function`, `class`, `variable` or `method`.
     #[serde(default)]
     pub kind: Option<String>,
 }
@@ -41,6 +41,9 @@ pub struct Definition {
     pub kind: String,
     pub line: usize,
     pub column: usize,
+    /// The class, for a method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -73,6 +76,15 @@ pub struct SimilarName {
 pub struct RenameArgs {
     /// File that defines the name.
     pub definition: String,
+    /// For a method: the module-level class (in `definition`) that defines it.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// Also edit the sites reported as uncertain.
+    #[serde(default)]
+    pub include_uncertain: bool,
+    /// Also edit mentions in strings and comments.
+    #[serde(default)]
+    pub include_strings: bool,
     pub name: String,
     pub new_name: String,
     /// Files that may refer to the name (every file that contains it).
@@ -503,6 +515,53 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
     out
 }
 
+/// Turns notes (uncertain sites, mentions) whose place holds `old` into
+/// sites of `kind`; returns the notes that could not be placed.
+fn include_notes(
+    sources: &[(String, String)],
+    sites: &mut BTreeMap<String, Vec<rename::RenameSite>>,
+    notes: Vec<rename::Note>,
+    old: &str,
+    kind: &str,
+) -> Vec<rename::Note> {
+    let mut left = Vec::new();
+    for note in notes {
+        let source = sources
+            .iter()
+            .find(|(p, _)| *p == note.file)
+            .map(|(_, s)| s.as_str());
+        let start = source.and_then(|source| {
+            let line_start = source
+                .split_inclusive('\n')
+                .take(note.line.saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>();
+            let start = line_start + note.column.saturating_sub(1);
+            source
+                .get(start..start + old.len())
+                .filter(|found| *found == old)
+                .map(|_| start)
+        });
+        match start {
+            Some(start) => {
+                let entry = sites.entry(note.file.clone()).or_default();
+                if !entry.iter().any(|s| s.start == start) {
+                    entry.push(rename::RenameSite {
+                        start,
+                        end: start + old.len(),
+                        line: note.line,
+                        column: note.column,
+                        kind: kind.to_owned(),
+                    });
+                    entry.sort_by_key(|s| s.start);
+                }
+            }
+            None => left.push(note),
+        }
+    }
+    left
+}
+
 /// Syntax error nodes (Python through orch's own parser setup).
 fn count_errors(lang: ast_grep_language::SupportLang, source: &str) -> Result<usize, String> {
     if lang == ast_grep_language::SupportLang::Python {
@@ -562,6 +621,19 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
         if !source.contains(name) {
             continue;
         }
+        if kind == "method" {
+            for (class, line, column) in python::methods::classes_defining(&source, name) {
+                definitions.push(Definition {
+                    path: relative.clone(),
+                    module: index.module_of(relative).unwrap_or_default().to_owned(),
+                    kind: "method".into(),
+                    line,
+                    column,
+                    class: Some(class),
+                });
+            }
+            continue;
+        }
         let Some(tree) = python::parse(&source) else {
             continue;
         };
@@ -573,6 +645,7 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
                     kind: definition.kind.to_owned(),
                     line: definition.line,
                     column: definition.column,
+                    class: None,
                 });
             }
         }
@@ -636,7 +709,10 @@ fn rename_references(
     args: RenameArgs,
 ) -> Result<RenameOutput, String> {
     let key = format!(
-        "{}\0{}\0{}\0{}",
+        "{}{}{}\0{}\0{}\0{}\0{}",
+        args.include_uncertain,
+        args.include_strings,
+        args.class.as_deref().unwrap_or(""),
         args.definition,
         args.name,
         args.new_name,
@@ -704,22 +780,68 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
     if !wanted.contains(&args.definition) {
         wanted.push(args.definition.clone());
     }
+    if let Some(class) = &args.class {
+        // Subclasses (and the classes between) may live in files that do
+        // not mention the method.
+        let everything: Vec<(String, String)> = all
+            .iter()
+            .filter_map(|f| read(jail, f).ok().map(|s| (f.clone(), s)))
+            .collect();
+        wanted.extend(
+            python::methods::hierarchy_files(class, &everything)
+                .into_iter()
+                .map(str::to_owned),
+        );
+        // Files that name the class: re-exports and instances.
+        wanted.extend(
+            everything
+                .iter()
+                .filter(|(_, source)| !python::find_word(source, class).is_empty())
+                .map(|(path, _)| path.clone()),
+        );
+    }
     wanted.sort();
     wanted.dedup();
-    let mut sources = Vec::with_capacity(wanted.len());
+    let mut sources: Vec<(String, String)> = Vec::with_capacity(wanted.len());
     let mut hashes = BTreeMap::new();
     for relative in wanted {
         let source = read(jail, &relative)?;
         hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
         sources.push((relative, source));
     }
-    let analysis = rename::analyse(
-        &index,
-        &args.definition,
-        &args.name,
-        &args.new_name,
-        &sources,
-    );
+    let analysis = match &args.class {
+        Some(class) => python::methods::analyse(
+            &index,
+            &args.definition,
+            class,
+            &args.name,
+            &args.new_name,
+            &sources,
+        ),
+        None => rename::analyse(
+            &index,
+            &args.definition,
+            &args.name,
+            &args.new_name,
+            &sources,
+        ),
+    };
+    let mut analysis = analysis;
+    if args.include_uncertain {
+        let notes = std::mem::take(&mut analysis.uncertain);
+        analysis.uncertain = include_notes(
+            &sources,
+            &mut analysis.sites,
+            notes,
+            &args.name,
+            "uncertain",
+        );
+    }
+    if args.include_strings {
+        let notes = std::mem::take(&mut analysis.mentions);
+        analysis.mentions =
+            include_notes(&sources, &mut analysis.sites, notes, &args.name, "string");
+    }
     let note = |n: rename::Note| NoteOut {
         path: n.file,
         line: n.line,

@@ -158,9 +158,19 @@ fn unknown_commands_exit_2_with_the_forms_orch_understands() {
         out.stderr.contains("does not understand")
             && out
                 .stderr
-                .contains("rename [function|class] OLD to NEW [in PATH]"),
+                .contains("rename [function|class|variable] OLD to NEW [in PATH]")
+            && out.stderr.contains("remove unused imports [in PATH]"),
         "{out:?}"
     );
+    // A near miss names the closest form, and nothing was started.
+    let out = t.run(&["run", "--json", "replce `a` with `b`"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("closest form: replace `PATTERN` with `REWRITE`"),
+        "{out:?}"
+    );
+    assert!(out.json()["phases"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -396,4 +406,97 @@ fn worktrees_live_in_memory_when_it_fits_and_are_removed() {
         "removed after the run"
     );
     assert_eq!(t.worktrees(), 1);
+}
+
+#[test]
+fn a_method_rename_follows_receivers_and_commits_when_tests_pass() {
+    let t = TestContext::fixture("shop");
+    let out = t.run(&["run", "--json", "rename method Cart.add to add_item"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let cart = git(&t.repo, &["show", &format!("{branch}:shop/cart.py")]);
+    assert!(
+        cart.contains("    def add_item(self, name, cents):"),
+        "{cart}"
+    );
+    let tests = git(&t.repo, &["show", &format!("{branch}:tests/test_shop.py")]);
+    // `cart = Cart()` makes `cart` a Cart: its calls follow.
+    assert!(
+        tests.contains("    cart.add_item(\"tea\", 250)\n    cart.add_item(\"cake\", 375)"),
+        "{tests}"
+    );
+    // `c = cart.Cart()` through `from .. import cart` too.
+    let invoice = git(
+        &t.repo,
+        &["show", &format!("{branch}:shop/checkout/invoice.py")],
+    );
+    assert!(
+        invoice.contains("        c.add_item(name, cents)"),
+        "{invoice}"
+    );
+    let changed = git(&t.repo, &["diff", "--name-only", "main", &branch]);
+    assert_eq!(
+        changed.trim(),
+        "shop/cart.py\nshop/checkout/invoice.py\ntests/test_shop.py"
+    );
+
+    // A method name no class defines, and a clash with an existing member.
+    let out = t.run(&["plan", "rename method Cart.remove to drop"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let out = t.run(&["plan", "rename method Cart.add to total"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("already has a member `total`"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn include_strings_and_include_uncertain_widen_a_rename() {
+    let t = TestContext::fixture("shop");
+    let plain = t.run(&["run", "--dry-run", "rename function make_str to make_text"]);
+    assert_eq!(plain.code, 0, "{plain:?}");
+    assert!(
+        plain.stderr.contains("in a string; left alone"),
+        "{plain:?}"
+    );
+    let wide = t.run(&[
+        "run",
+        "--dry-run",
+        "--include-strings",
+        "rename function make_str to make_text",
+    ]);
+    assert_eq!(wide.code, 0, "{wide:?}");
+    assert!(!wide.stderr.contains("left alone"), "{wide:?}");
+    assert!(
+        wide.stdout
+            .contains("+    \"\"\"Format cents as a price string; make_text(150) == '1.50'.\"\"\""),
+        "{}",
+        wide.stdout
+    );
+
+    // A receiver orch cannot resolve: reported, then edited on request.
+    std::fs::write(
+        t.repo.join("shop/loose.py"),
+        "def use(thing):\n    return thing.add('x', 1)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "shop/loose.py"]);
+    git(&t.repo, &["commit", "-q", "-m", "loose"]);
+    let out = t.run(&["run", "--dry-run", "rename method Cart.add to add_item"]);
+    assert!(
+        out.stderr.contains("shop/loose.py:2:18: `thing.add`"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("thing.add_item"), "{out:?}");
+    let out = t.run(&[
+        "run",
+        "--dry-run",
+        "--include-uncertain",
+        "rename method Cart.add to add_item",
+    ]);
+    assert!(
+        out.stdout.contains("+    return thing.add_item('x', 1)"),
+        "{out:?}"
+    );
 }

@@ -2,6 +2,7 @@
 //! module-level definitions, scopes and the rename analysis.
 
 pub mod imports;
+pub mod methods;
 pub mod modules;
 pub mod rename;
 pub mod scope;

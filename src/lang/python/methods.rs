@@ -1,0 +1,857 @@
+//! The rename analysis for a method of a module-level class.
+//!
+//! The family is the class and its project subclasses (transitively, bases
+//! resolved through imports): renaming a method renames its overrides, as
+//! rope's `in_hierarchy` does, so polymorphic calls keep working. Sites are
+//! the `def` in each family class, bare uses in a family class body, and
+//! `X.NAME` where the receiver is known to be a family instance or class:
+//! the first parameter of a method of a family class (`self`, `cls`),
+//! `super()` in a family class, a name bound to a family class, or a name
+//! assigned a family instance (`x = C(...)`) in the same scope. Every other
+//! `.NAME` is reported as uncertain and left alone. A project base class
+//! that defines the method too is a clash (the override would break).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tree_sitter::Node;
+
+use super::modules::ModuleIndex;
+use super::rename::{Note, RenameAnalysis, RenameSite};
+use super::scope::{Binding, FileModel};
+use super::{parse, syntax_errors, text};
+
+/// A module-level class: `(file, name)`.
+type ClassId = (String, String);
+
+struct Class {
+    bases: Vec<ClassId>,
+    /// Names defined directly in the body (`def`, assignments).
+    members: BTreeSet<String>,
+    line: usize,
+}
+
+/// Analyses renaming method `old` of class `class` (defined at module level
+/// in `definition_file`) to `new` over `files` (path, source), which must
+/// include every file that mentions `old` and every file defining a class
+/// that may be in the family.
+pub fn analyse(
+    index: &ModuleIndex,
+    definition_file: &str,
+    class: &str,
+    old: &str,
+    new: &str,
+    files: &[(String, String)],
+) -> RenameAnalysis {
+    let mut analysis = RenameAnalysis::default();
+    let parsed: Vec<(&str, &str, tree_sitter::Tree)> = files
+        .iter()
+        .filter_map(|(p, s)| parse(s).map(|t| (p.as_str(), s.as_str(), t)))
+        .collect();
+    // Every module-level class, with its bases resolved.
+    let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
+    let mut bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = BTreeMap::new();
+    for (path, source, tree) in &parsed {
+        let names = class_bindings(index, path, source, tree);
+        let module_level: BTreeSet<usize> = module_classes(tree.root_node())
+            .iter()
+            .map(|(_, node)| node.start_byte())
+            .collect();
+        for (name, node) in all_classes(tree.root_node()) {
+            let bytes = source.as_bytes();
+            let bases = node
+                .child_by_field_name("superclasses")
+                .map(|list| {
+                    let mut cursor = list.walk();
+                    list.named_children(&mut cursor)
+                        .filter_map(|b| resolve_expr(b, bytes, &names))
+                        .collect()
+                })
+                .unwrap_or_default();
+            classes.insert(
+                class_id(
+                    path,
+                    text(name, bytes),
+                    node,
+                    module_level.contains(&node.start_byte()),
+                ),
+                Class {
+                    bases,
+                    members: members(node, bytes),
+                    line: name.start_position().row + 1,
+                },
+            );
+        }
+        bindings.insert(path, names);
+    }
+    // Follow re-exports (`from .formatting import HelpFormatter` in a
+    // package's `__init__.py`) to the defining file.
+    let canonical = |id: ClassId| -> ClassId {
+        let mut id = id;
+        for _ in 0..8 {
+            match bindings
+                .get(id.0.as_str())
+                .and_then(|names| names.get(&id.1))
+            {
+                Some(next) if *next != id && next.1 != "module:" => id = next.clone(),
+                _ => break,
+            }
+        }
+        id
+    };
+    for info in classes.values_mut() {
+        info.bases = info.bases.drain(..).map(&canonical).collect();
+    }
+    let bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = bindings
+        .iter()
+        .map(|(path, names)| {
+            (
+                *path,
+                names
+                    .iter()
+                    .map(|(n, id)| {
+                        let id = if id.1 == "module:" {
+                            id.clone()
+                        } else {
+                            canonical(id.clone())
+                        };
+                        (n.clone(), id)
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let target: ClassId = (definition_file.to_owned(), class.to_owned());
+    let mut family: BTreeSet<ClassId> = BTreeSet::from([target.clone()]);
+    loop {
+        let grown: Vec<ClassId> = classes
+            .iter()
+            .filter(|(id, c)| !family.contains(*id) && c.bases.iter().any(|b| family.contains(b)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if grown.is_empty() {
+            break;
+        }
+        family.extend(grown);
+    }
+    // Ancestors outside the family that define the method: an override.
+    let mut stack: Vec<ClassId> = classes
+        .get(&target)
+        .map(|c| c.bases.clone())
+        .unwrap_or_default();
+    let mut seen = BTreeSet::new();
+    while let Some(base) = stack.pop() {
+        if !seen.insert(base.clone()) {
+            continue;
+        }
+        if let Some(info) = classes.get(&base) {
+            if info.members.contains(old) {
+                analysis.clashes.push(Note {
+                    file: base.0.clone(),
+                    line: info.line,
+                    column: 1,
+                    note: format!(
+                        "`{}.{old}` overrides `{}.{old}`; renaming it alone would break the override (rename it in `{}` instead)",
+                        class, base.1, base.1
+                    ),
+                });
+            }
+            stack.extend(info.bases.iter().cloned());
+        }
+    }
+    for id in &family {
+        if let Some(info) = classes.get(id)
+            && info.members.contains(new)
+        {
+            analysis.clashes.push(Note {
+                file: id.0.clone(),
+                line: info.line,
+                column: 1,
+                note: format!("class `{}` already has a member `{new}`", id.1),
+            });
+        }
+    }
+    analysis.target_modules = family
+        .iter()
+        .map(|(f, _)| f.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    for (path, source, tree) in &parsed {
+        analysis
+            .parse_errors
+            .insert(path.to_string(), syntax_errors(tree));
+        let mut walker = Walker {
+            path,
+            source: source.as_bytes(),
+            old,
+            family: &family,
+            names: bindings.get(path).cloned().unwrap_or_default(),
+            reexports: &BTreeMap::new(),
+            local_family: BTreeSet::new(),
+            sites: Vec::new(),
+            uncertain: Vec::new(),
+        };
+        walker.reexports = &bindings;
+        walker.visit(tree.root_node(), &Context::default());
+        let model = FileModel::build(tree, source, &[old]);
+        for mention in model.mentions.iter().filter(|m| m.name == old) {
+            analysis.mentions.push(Note {
+                file: path.to_string(),
+                line: mention.line,
+                column: mention.column,
+                note: format!("`{old}` in a {}; left alone", mention.context),
+            });
+        }
+        analysis.uncertain.extend(walker.uncertain);
+        if !walker.sites.is_empty() {
+            walker.sites.sort_by_key(|s| s.start);
+            walker.sites.dedup_by_key(|s| s.start);
+            analysis.sites.insert(path.to_string(), walker.sites);
+        }
+    }
+    analysis
+}
+
+/// `(class name, line, column)` of every module-level class of `source`
+/// that defines `method` directly in its body.
+pub fn classes_defining(source: &str, method: &str) -> Vec<(String, usize, usize)> {
+    let Some(tree) = parse(source) else {
+        return Vec::new();
+    };
+    let bytes = source.as_bytes();
+    let mut out: Vec<(String, usize, usize)> = module_classes(tree.root_node())
+        .into_iter()
+        .filter(|(_, class)| members(*class, bytes).contains(method))
+        .map(|(name, _)| {
+            let at = name.start_position();
+            (text(name, bytes).to_owned(), at.row + 1, at.column + 1)
+        })
+        .collect();
+    out.sort_by_key(|c| (c.1, c.2));
+    out
+}
+
+/// The files that can hold `class`'s family: those whose `class X(...)`
+/// lines name it or, transitively, a class that does (a textual
+/// over-approximation; the analysis resolves bases properly).
+pub fn hierarchy_files<'a>(class: &str, files: &'a [(String, String)]) -> Vec<&'a str> {
+    let mut names: BTreeSet<String> = BTreeSet::from([class.to_owned()]);
+    let mut chosen: BTreeSet<&str> = BTreeSet::new();
+    loop {
+        let before = names.len();
+        for (path, source) in files {
+            for line in source.lines() {
+                let Some(rest) = line.trim_start().strip_prefix("class ") else {
+                    continue;
+                };
+                let Some((name, bases)) = rest.split_once('(') else {
+                    continue;
+                };
+                if names.iter().any(|n| !super::find_word(bases, n).is_empty()) {
+                    names.insert(name.trim().to_owned());
+                    chosen.insert(path.as_str());
+                }
+            }
+        }
+        if names.len() == before {
+            break;
+        }
+    }
+    chosen.into_iter().collect()
+}
+
+/// A class's id: `(file, name)` at module level, `(file, name@byte)` for a
+/// class defined inside a function or another class (tests often subclass
+/// in a function body).
+fn class_id(path: &str, name: &str, node: Node, module_level: bool) -> ClassId {
+    if module_level {
+        (path.to_owned(), name.to_owned())
+    } else {
+        (path.to_owned(), format!("{name}@{}", node.start_byte()))
+    }
+}
+
+/// Every class definition, at any depth.
+fn all_classes(root: Node) -> Vec<(Node, Node)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "class_definition"
+            && let Some(name) = node.child_by_field_name("name")
+        {
+            out.push((name, node));
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    out
+}
+
+/// Module-level class definitions (also inside module-level `if`/`try`).
+fn module_classes(root: Node) -> Vec<(Node, Node)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "class_definition" => {
+                    if let Some(name) = child.child_by_field_name("name") {
+                        out.push((name, child));
+                    }
+                }
+                "decorated_definition"
+                | "if_statement"
+                | "else_clause"
+                | "elif_clause"
+                | "try_statement"
+                | "except_clause"
+                | "finally_clause"
+                | "block" => stack.push(child),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Names defined directly in a class body.
+fn members(class: Node, source: &[u8]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(body) = class.child_by_field_name("body") else {
+        return out;
+    };
+    let mut cursor = body.walk();
+    for statement in body.named_children(&mut cursor) {
+        let definition = if statement.kind() == "decorated_definition" {
+            statement.child_by_field_name("definition")
+        } else {
+            Some(statement)
+        };
+        let Some(definition) = definition else {
+            continue;
+        };
+        match definition.kind() {
+            "function_definition" | "class_definition" => {
+                if let Some(name) = definition.child_by_field_name("name") {
+                    out.insert(text(name, source).to_owned());
+                }
+            }
+            "expression_statement" => {
+                if let Some(assignment) = definition.named_child(0)
+                    && assignment.kind() == "assignment"
+                    && let Some(left) = assignment.child_by_field_name("left")
+                    && left.kind() == "identifier"
+                {
+                    out.insert(text(left, source).to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Module-level names of a file that denote project classes: its own
+/// classes, `from M import C [as D]`, and modules (`import m`, `from p
+/// import m`) as `module:<file>` entries for `m.C`.
+fn class_bindings(
+    index: &ModuleIndex,
+    path: &str,
+    source: &str,
+    tree: &tree_sitter::Tree,
+) -> BTreeMap<String, ClassId> {
+    let mut out = BTreeMap::new();
+    for (name, _) in module_classes(tree.root_node()) {
+        let name = text(name, source.as_bytes()).to_owned();
+        out.insert(name.clone(), (path.to_owned(), name));
+    }
+    let model = FileModel::build(tree, source, &[]);
+    for record in model.imports.iter().filter(|r| r.scope == 0) {
+        match &record.binding {
+            Binding::From { module, name, .. } => {
+                let Some(absolute) = index.absolute(path, module.dots, &module.name) else {
+                    continue;
+                };
+                if let Some(file) = index.resolve(&absolute).first() {
+                    out.insert(record.bound.clone(), (file.to_string(), name.clone()));
+                }
+                // `from pkg import mod`: a module.
+                let submodule = if absolute.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{absolute}.{name}")
+                };
+                if let Some(file) = index.resolve(&submodule).first() {
+                    out.insert(record.bound.clone(), (file.to_string(), "module:".into()));
+                }
+            }
+            Binding::Module { module } => {
+                if let Some(file) = index.resolve(module).first() {
+                    out.insert(record.bound.clone(), (file.to_string(), "module:".into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The class an expression denotes: `C`, `m.C`, `C[T]`.
+fn resolve_expr(node: Node, source: &[u8], names: &BTreeMap<String, ClassId>) -> Option<ClassId> {
+    match node.kind() {
+        "identifier" => names
+            .get(text(node, source))
+            .filter(|(_, n)| n != "module:")
+            .cloned(),
+        "subscript" => resolve_expr(node.child_by_field_name("value")?, source, names),
+        "attribute" => {
+            let object = node.child_by_field_name("object")?;
+            let attribute = node.child_by_field_name("attribute")?;
+            if object.kind() != "identifier" {
+                return None;
+            }
+            let (file, kind) = names.get(text(object, source))?;
+            (kind == "module:").then(|| (file.clone(), text(attribute, source).to_owned()))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Default, Clone)]
+struct Context {
+    /// Inside the body of a family class (not in a nested function).
+    in_family_body: bool,
+    /// The enclosing function is a method of a family class: its first
+    /// parameter is a family receiver.
+    receiver: Option<String>,
+    in_family_method: bool,
+    /// Names assigned a family instance or class in the enclosing scope.
+    instances: BTreeSet<String>,
+}
+
+struct Walker<'a> {
+    path: &'a str,
+    source: &'a [u8],
+    old: &'a str,
+    family: &'a BTreeSet<ClassId>,
+    names: BTreeMap<String, ClassId>,
+    /// Every parsed file's class bindings (to follow `pkg.Class`).
+    reexports: &'a BTreeMap<&'a str, BTreeMap<String, ClassId>>,
+    /// Family classes defined inside functions of this file, by name.
+    local_family: BTreeSet<String>,
+    sites: Vec<RenameSite>,
+    uncertain: Vec<Note>,
+}
+
+impl Walker<'_> {
+    fn site(&mut self, node: Node, kind: &str) {
+        let position = node.start_position();
+        self.sites.push(RenameSite {
+            start: node.start_byte(),
+            end: node.end_byte(),
+            line: position.row + 1,
+            column: position.column + 1,
+            kind: kind.to_owned(),
+        });
+    }
+
+    fn is_family(&self, node: Node) -> bool {
+        if node.kind() == "identifier" && self.local_family.contains(text(node, self.source)) {
+            return true;
+        }
+        resolve_expr(node, self.source, &self.names).is_some_and(|id| {
+            let id = self
+                .reexports
+                .get(id.0.as_str())
+                .and_then(|names| names.get(&id.1))
+                .filter(|i| i.1 != "module:")
+                .cloned()
+                .unwrap_or(id);
+            self.family.contains(&id)
+        })
+    }
+
+    /// Whether a type annotation names a family class: `C`, `"C"`,
+    /// `m.C`, `C | None`, `Optional[C]`.
+    fn annotation_is_family(&self, node: Node) -> bool {
+        match node.kind() {
+            "type" => node
+                .named_child(0)
+                .is_some_and(|n| self.annotation_is_family(n)),
+            "identifier" | "attribute" => self.is_family(node),
+            "string" => {
+                let inner = text(node, self.source).trim_matches(|c| c == '"' || c == '\'');
+                self.names
+                    .get(inner)
+                    .is_some_and(|id| self.family.contains(id))
+            }
+            "binary_operator" => ["left", "right"].iter().any(|f| {
+                node.child_by_field_name(f)
+                    .is_some_and(|n| self.annotation_is_family(n))
+            }),
+            "subscript" | "generic_type" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                let head = children
+                    .first()
+                    .map(|h| text(*h, self.source))
+                    .unwrap_or("");
+                head.ends_with("Optional")
+                    && children
+                        .iter()
+                        .skip(1)
+                        .any(|c| self.annotation_is_family(*c))
+                    || head.ends_with("Union")
+                        && children
+                            .iter()
+                            .skip(1)
+                            .any(|c| self.annotation_is_family(*c))
+                    || self.is_family(node)
+            }
+            "type_parameter" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                children.into_iter().any(|c| self.annotation_is_family(c))
+            }
+            _ => false,
+        }
+    }
+
+    /// Parameters annotated with a family class.
+    fn typed_parameters(&self, function: Node, out: &mut BTreeSet<String>) {
+        let Some(parameters) = function.child_by_field_name("parameters") else {
+            return;
+        };
+        let mut cursor = parameters.walk();
+        for parameter in parameters.named_children(&mut cursor) {
+            if !matches!(
+                parameter.kind(),
+                "typed_parameter" | "typed_default_parameter"
+            ) {
+                continue;
+            }
+            let name = if parameter.kind() == "typed_parameter" {
+                parameter.named_child(0)
+            } else {
+                parameter.child_by_field_name("name")
+            };
+            if let (Some(name), Some(annotation)) = (name, parameter.child_by_field_name("type"))
+                && name.kind() == "identifier"
+                && self.annotation_is_family(annotation)
+            {
+                out.insert(text(name, self.source).to_owned());
+            }
+        }
+    }
+
+    fn visit(&mut self, node: Node, ctx: &Context) {
+        match node.kind() {
+            "class_definition" => {
+                let name = node
+                    .child_by_field_name("name")
+                    .map(|n| text(n, self.source).to_owned())
+                    .unwrap_or_default();
+                let module_level = self.names.get(&name)
+                    == Some(&(self.path.to_owned(), name.clone()))
+                    && node.parent().is_some_and(|p| {
+                        p.kind() == "module"
+                            || p.kind() == "decorated_definition"
+                                && p.parent().is_some_and(|g| g.kind() == "module")
+                    });
+                let id = class_id(self.path, &name, node, module_level);
+                let family = self.family.contains(&id);
+                if family && !module_level {
+                    self.local_family.insert(name.clone());
+                }
+                let inner = Context {
+                    in_family_body: family,
+                    receiver: None,
+                    in_family_method: family,
+                    instances: BTreeSet::new(),
+                };
+                if let Some(body) = node.child_by_field_name("body") {
+                    if family {
+                        self.definitions_in(body);
+                    }
+                    self.visit_children(body, &inner);
+                }
+                if let Some(bases) = node.child_by_field_name("superclasses") {
+                    self.visit_children(bases, ctx);
+                }
+            }
+            "function_definition" => {
+                let mut inner = Context {
+                    in_family_body: false,
+                    receiver: None,
+                    in_family_method: ctx.in_family_body || ctx.in_family_method,
+                    instances: BTreeSet::new(),
+                };
+                if ctx.in_family_body && !self.is_static(node) {
+                    inner.receiver = first_parameter(node, self.source);
+                } else if !ctx.in_family_body {
+                    inner.receiver = ctx.receiver.clone();
+                    inner.instances = ctx.instances.clone();
+                }
+                self.typed_parameters(node, &mut inner.instances);
+                if let Some(body) = node.child_by_field_name("body") {
+                    self.collect_instances(body, &mut inner.instances);
+                    self.visit_children(body, &inner);
+                }
+                if let Some(parameters) = node.child_by_field_name("parameters") {
+                    self.visit_children(parameters, ctx);
+                }
+            }
+            "attribute" => {
+                let object = node.child_by_field_name("object");
+                let attribute = node.child_by_field_name("attribute");
+                if let (Some(object), Some(attribute)) = (object, attribute)
+                    && text(attribute, self.source) == self.old
+                {
+                    self.judge(object, attribute, ctx);
+                }
+                if let Some(object) = object {
+                    self.visit(object, ctx);
+                }
+            }
+            "identifier" if ctx.in_family_body && text(node, self.source) == self.old => {
+                self.site(node, "reference");
+            }
+            "keyword_argument" => {
+                // `f(old=...)`: the keyword is not this method.
+                if let Some(value) = node.child_by_field_name("value") {
+                    self.visit(value, ctx);
+                }
+            }
+            _ => self.visit_children(node, ctx),
+        }
+    }
+
+    fn visit_children(&mut self, node: Node, ctx: &Context) {
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.named_children(&mut cursor).collect();
+        for child in children {
+            self.visit(child, ctx);
+        }
+    }
+
+    /// `def old` directly in a family class body.
+    fn definitions_in(&mut self, body: Node) {
+        let mut cursor = body.walk();
+        let statements: Vec<Node> = body.named_children(&mut cursor).collect();
+        for statement in statements {
+            let definition = if statement.kind() == "decorated_definition" {
+                statement.child_by_field_name("definition")
+            } else {
+                Some(statement)
+            };
+            if let Some(definition) = definition
+                && definition.kind() == "function_definition"
+                && let Some(name) = definition.child_by_field_name("name")
+                && text(name, self.source) == self.old
+            {
+                self.site(name, "definition");
+            }
+        }
+    }
+
+    fn is_static(&self, function: Node) -> bool {
+        function.parent().is_some_and(|p| {
+            p.kind() == "decorated_definition" && {
+                let mut cursor = p.walk();
+                p.named_children(&mut cursor)
+                    .filter(|c| c.kind() == "decorator")
+                    .any(|d| text(d, self.source).trim() == "@staticmethod")
+            }
+        })
+    }
+
+    /// Names assigned `FamilyClass(...)` or `FamilyClass` in a body.
+    fn collect_instances(&self, body: Node, out: &mut BTreeSet<String>) {
+        let mut stack = vec![body];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "assignment"
+                && let (Some(left), Some(right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                )
+                && left.kind() == "identifier"
+            {
+                let class = if right.kind() == "call" {
+                    right.child_by_field_name("function")
+                } else {
+                    Some(right)
+                };
+                if class.is_some_and(|c| self.is_family(c)) {
+                    out.insert(text(left, self.source).to_owned());
+                }
+            }
+            if matches!(
+                node.kind(),
+                "function_definition" | "class_definition" | "lambda"
+            ) && node != body
+            {
+                continue;
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+    }
+
+    fn judge(&mut self, object: Node, attribute: Node, ctx: &Context) {
+        let receiver = text(object, self.source);
+        let known = match object.kind() {
+            "identifier" => {
+                ctx.receiver.as_deref() == Some(receiver)
+                    || ctx.instances.contains(receiver)
+                    || self.is_family(object)
+            }
+            "attribute" => self.is_family(object),
+            "call" => {
+                let function = object.child_by_field_name("function");
+                let is_super = function.is_some_and(|f| text(f, self.source) == "super");
+                (is_super && ctx.in_family_method) || function.is_some_and(|f| self.is_family(f))
+            }
+            _ => false,
+        };
+        if known {
+            self.site(attribute, "attribute");
+        } else {
+            let position = attribute.start_position();
+            let shown: String = receiver.chars().take(40).collect();
+            self.uncertain.push(Note {
+                file: self.path.to_owned(),
+                line: position.row + 1,
+                column: position.column + 1,
+                note: format!(
+                    "`{shown}.{}`: orch cannot tell whether `{shown}` is a `{}`; left alone",
+                    self.old,
+                    self.family
+                        .iter()
+                        .next()
+                        .map(|(_, c)| c.as_str())
+                        .unwrap_or("family class")
+                ),
+            });
+        }
+    }
+}
+
+fn first_parameter(function: Node, source: &[u8]) -> Option<String> {
+    let parameters = function.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    let first = parameters.named_children(&mut cursor).next()?;
+    let name = match first.kind() {
+        "identifier" => first,
+        "typed_parameter" => first.named_child(0)?,
+        "default_parameter" | "typed_default_parameter" => first.child_by_field_name("name")?,
+        _ => return None,
+    };
+    (name.kind() == "identifier").then(|| text(name, source).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        files: &[(&str, &str)],
+        class: &str,
+        old: &str,
+        new: &str,
+    ) -> (BTreeMap<String, String>, RenameAnalysis) {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, s)| (p.to_string(), s.to_string()))
+            .collect();
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let analysis = analyse(&index, &files[0].0, class, old, new, &files);
+        let mut out = BTreeMap::new();
+        for (path, source) in &files {
+            let mut edited = source.clone();
+            if let Some(sites) = analysis.sites.get(path) {
+                for s in sites.iter().rev() {
+                    edited.replace_range(s.start..s.end, new);
+                }
+            }
+            out.insert(path.clone(), edited);
+        }
+        (out, analysis)
+    }
+
+    #[test]
+    fn methods_follow_receivers_and_the_hierarchy() {
+        let cart = "class Cart:\n    def total(self):\n        return self.sum()\n\n    def sum(self):\n        return 1\n\n    @classmethod\n    def make(cls):\n        return cls.sum\n\n    @staticmethod\n    def other(x):\n        return x.sum()\n\n    alias = sum\n";
+        let special = "from .cart import Cart\n\n\nclass Big(Cart):\n    def sum(self):\n        return super().sum() * 2\n\n\ndef use(thing):\n    c = Cart()\n    n = c.sum() + Cart.sum(c) + Big().sum()\n    return thing.sum() + n\n";
+        let (out, analysis) = run(
+            &[
+                ("shop/cart.py", cart),
+                ("shop/special.py", special),
+                ("shop/__init__.py", ""),
+            ],
+            "Cart",
+            "sum",
+            "subtotal",
+        );
+        assert_eq!(
+            out["shop/cart.py"],
+            "class Cart:\n    def total(self):\n        return self.subtotal()\n\n    def subtotal(self):\n        return 1\n\n    @classmethod\n    def make(cls):\n        return cls.subtotal\n\n    @staticmethod\n    def other(x):\n        return x.sum()\n\n    alias = subtotal\n"
+        );
+        assert_eq!(
+            out["shop/special.py"],
+            "from .cart import Cart\n\n\nclass Big(Cart):\n    def subtotal(self):\n        return super().subtotal() * 2\n\n\ndef use(thing):\n    c = Cart()\n    n = c.subtotal() + Cart.subtotal(c) + Big().subtotal()\n    return thing.sum() + n\n"
+        );
+        let uncertain: Vec<String> = analysis
+            .uncertain
+            .iter()
+            .map(|n| format!("{}:{}", n.file, n.line))
+            .collect();
+        assert_eq!(uncertain, ["shop/cart.py:14", "shop/special.py:12"]);
+        assert!(analysis.clashes.is_empty());
+    }
+
+    #[test]
+    fn classes_defined_in_functions_join_the_family() {
+        let cart = "class Cart:\n    def sum(self):\n        return 1\n";
+        let test = "import shop.cart as c\n\ndef test_it():\n    class Mine(c.Cart):\n        def sum(self):\n            return self.base() + super().sum()\n    return Mine().sum()\n";
+        let (out, _) = run(
+            &[
+                ("shop/cart.py", cart),
+                ("tests/test_cart.py", test),
+                ("shop/__init__.py", ""),
+            ],
+            "Cart",
+            "sum",
+            "total",
+        );
+        assert_eq!(
+            out["tests/test_cart.py"],
+            "import shop.cart as c\n\ndef test_it():\n    class Mine(c.Cart):\n        def total(self):\n            return self.base() + super().total()\n    return Mine().total()\n"
+        );
+    }
+
+    #[test]
+    fn overrides_and_existing_members_clash() {
+        let base = "class Base:\n    def sum(self):\n        return 0\n";
+        let cart = "from .base import Base\n\nclass Cart(Base):\n    def sum(self):\n        return 1\n\n    def subtotal(self):\n        return 2\n";
+        let (_, analysis) = run(
+            &[
+                ("shop/cart.py", cart),
+                ("shop/base.py", base),
+                ("shop/__init__.py", ""),
+            ],
+            "Cart",
+            "sum",
+            "subtotal",
+        );
+        let notes: Vec<&str> = analysis.clashes.iter().map(|c| c.note.as_str()).collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("overrides `Base.sum`")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("already has a member `subtotal`"))
+        );
+    }
+}
