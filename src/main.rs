@@ -5,6 +5,17 @@ use clap::Parser;
 
 fn main() {
     let cli = orch::cli::Cli::parse();
+    // The tokenizer takes ~150 ms to load: start now, in parallel with the
+    // repository, worktree and server set-up, for commands that count.
+    if matches!(
+        cli.command,
+        orch::cli::Command::Run { .. }
+            | orch::cli::Command::Plan { .. }
+            | orch::cli::Command::Replay { .. }
+            | orch::cli::Command::Servers { .. }
+    ) {
+        orch::budget::warm_up();
+    }
     // rmcp's own complaints (a dropped line, a closed pipe) are reported by
     // orch in its own words; they show from -v on.
     let level = match cli.global.verbose {

@@ -109,7 +109,6 @@ pub async fn run(
     mode: Mode,
     printer: Arc<Printer>,
 ) -> anyhow::Result<Finished> {
-    crate::budget::warm_up();
     let repo = Repo::open(&settings.repo)?;
     let head = match &settings.publish.base {
         Some(rev) => repo.resolve(rev)?,
