@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const FORMS: &[&str] = &[
     "rename [function|class|variable] OLD to NEW [in PATH]",
     "rename method [CLASS.]OLD to NEW [in PATH]",
+    "rename parameter OLD of [CLASS.]FUNCTION to NEW [in PATH]",
     "rename MODULE.OLD to NEW",
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
     "remove unused imports [in PATH]",
@@ -69,6 +70,31 @@ pub struct Rename {
     /// For a method: the class that defines it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// For a parameter: the function (or method, with `class`) that has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+impl Rename {
+    /// The definition to look up: the renamed symbol, or for a parameter
+    /// its function or method.
+    pub fn lookup(&self) -> Rename {
+        match (&self.symbol, &self.function) {
+            (SymbolKind::Parameter, Some(function)) => Rename {
+                symbol: if self.class.is_some() {
+                    SymbolKind::Method
+                } else {
+                    SymbolKind::Function
+                },
+                old: function.clone(),
+                new: function.clone(),
+                scope: self.scope.clone(),
+                class: self.class.clone(),
+                function: None,
+            },
+            _ => self.clone(),
+        }
+    }
 }
 
 /// The kind of symbol a rename targets.
@@ -83,6 +109,8 @@ pub enum SymbolKind {
     Variable,
     /// A method of a module-level class (and its overrides in subclasses).
     Method,
+    /// A parameter of a function or method (and keyword arguments at calls).
+    Parameter,
 }
 
 impl SymbolKind {
@@ -93,6 +121,7 @@ impl SymbolKind {
             SymbolKind::Class => "class",
             SymbolKind::Variable => "variable",
             SymbolKind::Method => "method",
+            SymbolKind::Parameter => "parameter",
         }
     }
 }
@@ -133,9 +162,11 @@ impl Intent {
                     .as_deref()
                     .map(|s| format!(" in {s}"))
                     .unwrap_or_default();
-                let old = match &r.class {
-                    Some(class) => format!("{class}.{}", r.old),
-                    None => r.old.clone(),
+                let old = match (&r.class, &r.function) {
+                    (Some(class), Some(function)) => format!("{class}.{function}.{}", r.old),
+                    (None, Some(function)) => format!("{function}.{}", r.old),
+                    (Some(class), None) => format!("{class}.{}", r.old),
+                    (None, None) => r.old.clone(),
                 };
                 format!("rename {} {old} to {}{scope}", r.symbol.as_str(), r.new)
             }
@@ -437,6 +468,10 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
                 symbol = SymbolKind::Method;
                 i += 1;
             }
+            "parameter" | "param" | "argument" | "arg" | "keyword" => {
+                symbol = SymbolKind::Parameter;
+                i += 1;
+            }
             _ => break,
         }
     }
@@ -445,10 +480,32 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
     let mut scope = None;
     let mut new = None;
     let mut class = None;
+    let mut function: Option<String> = None;
     while i < tokens.len() {
         let word = lowered[i].as_str();
         let value = tokens.get(i + 1).map(|t| t.text.clone());
         match word {
+            // `parameter cents of add`, `parameter cents in method Cart.add`.
+            "of" | "in" | "from" | "for"
+                if !tokens[i].quoted
+                    && symbol == SymbolKind::Parameter
+                    && function.is_none()
+                    && (word != "in" && word != "from"
+                        || matches!(
+                            lowered.get(i + 1).map(String::as_str),
+                            Some("function" | "method" | "def" | "func")
+                        )) =>
+            {
+                let mut j = i + 1;
+                if matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("function" | "method" | "def" | "func")
+                ) {
+                    j += 1;
+                }
+                function = Some(tokens.get(j)?.text.clone());
+                i = j + 1;
+            }
             // `method total of Cart`, `method total in class Cart`.
             "of" | "on" | "in" | "from"
                 if !tokens[i].quoted
@@ -489,6 +546,41 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
         }
     }
     let new = new?;
+    if symbol == SymbolKind::Parameter {
+        // `add.cents`, `Cart.add.cents`, `shop.cart.Cart.add.cents`, or
+        // `cents of add` / `cents of Cart.add`.
+        let mut path: Vec<String> = match &function {
+            Some(f) => {
+                let mut parts: Vec<String> = strip_call(f).split('.').map(str::to_owned).collect();
+                parts.push(old.clone());
+                parts
+            }
+            None => old.split('.').map(str::to_owned).collect(),
+        };
+        if path.len() < 2 {
+            return None;
+        }
+        let parameter = path.pop()?;
+        let function = strip_call(&path.pop()?);
+        let class = path
+            .last()
+            .filter(|c| c.chars().next().is_some_and(char::is_uppercase))
+            .cloned();
+        if class.is_some() {
+            path.pop();
+        }
+        let scope = scope.or_else(|| (!path.is_empty()).then(|| path.join(".")));
+        return Some(
+            build_rename(symbol, parameter, new, scope).map(|intent| match intent {
+                Intent::Rename(mut rename) => {
+                    rename.class = class;
+                    rename.function = Some(function);
+                    Intent::Rename(rename)
+                }
+                other => other,
+            }),
+        );
+    }
     if symbol == SymbolKind::Method {
         // `Cart.total`, `shop.cart.Cart.total`.
         let (old, class, scope) = match (old.rsplit_once('.'), class) {
@@ -545,6 +637,7 @@ fn build_rename(
         new,
         scope,
         class: None,
+        function: None,
     }))
 }
 
@@ -651,6 +744,7 @@ mod tests {
             new: new.into(),
             scope: scope.map(str::to_owned),
             class: None,
+            function: None,
         })
     }
 
@@ -828,6 +922,14 @@ mod tests {
             let mut intent = rename(Method, old, new, scope);
             if let Intent::Rename(r) = &mut intent {
                 r.class = class.map(str::to_owned);
+            }
+            intent
+        };
+        let a = |old: &str, new: &str, function: &str, class: Option<&str>, scope: Option<&str>| {
+            let mut intent = rename(Parameter, old, new, scope);
+            if let Intent::Rename(r) = &mut intent {
+                r.class = class.map(str::to_owned);
+                r.function = Some(function.to_owned());
             }
             intent
         };
@@ -1069,6 +1171,38 @@ mod tests {
             (
                 "rename method Cart.total() to subtotal()",
                 m("total", "subtotal", Some("Cart"), None),
+            ),
+            (
+                "rename parameter cents of add to amount",
+                a("cents", "amount", "add", None, None),
+            ),
+            (
+                "rename parameter add.cents to amount",
+                a("cents", "amount", "add", None, None),
+            ),
+            (
+                "rename parameter cents of Cart.add to amount",
+                a("cents", "amount", "add", Some("Cart"), None),
+            ),
+            (
+                "rename param Cart.add.cents to amount",
+                a("cents", "amount", "add", Some("Cart"), None),
+            ),
+            (
+                "rename argument cents in function add to amount",
+                a("cents", "amount", "add", None, None),
+            ),
+            (
+                "rename the parameter `cents` of `describe()` to `value`",
+                a("cents", "value", "describe", None, None),
+            ),
+            (
+                "rename keyword label of describe to title in shop/util.py",
+                a("label", "title", "describe", None, Some("shop/util.py")),
+            ),
+            (
+                "rename parameter shop.util.describe.label to title",
+                a("label", "title", "describe", None, Some("shop.util")),
             ),
             // replace: verbs, quoting, scopes, languages.
             (

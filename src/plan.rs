@@ -564,6 +564,7 @@ mod tests {
                 new: "new".into(),
                 scope: None,
                 class: None,
+                function: None,
             }),
             Repository {
                 path: "/tmp/x".into(),

@@ -213,7 +213,10 @@ async fn analyse_rename(
     rename: &Rename,
     map: &RepoMap,
 ) -> Result<Analysis, Failure> {
-    let definition = choose_definition(ctx, rename, map).await?;
+    let lookup = rename.lookup();
+    let definition = choose_definition(ctx, &lookup, map).await?;
+    let parameter =
+        (rename.symbol == crate::intent::SymbolKind::Parameter).then(|| rename.old.clone());
     ctx.printer.progress(&format!(
         "resolving references in {} files",
         map.candidates.len()
@@ -239,9 +242,10 @@ async fn analyse_rename(
                 json!({
                     "definition": definition.path,
                     "class": definition.class,
+                    "parameter": parameter,
                     "include_uncertain": ctx.settings.include_uncertain,
                     "include_strings": ctx.settings.include_strings,
-                    "name": rename.old,
+                    "name": lookup.old,
                     "new_name": rename.new,
                     "files": map.candidates,
                     "offset": offset,

@@ -170,6 +170,8 @@ pub fn anchor_word(pattern: &str) -> Option<String> {
 }
 
 async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
+    // A parameter is found through its function (whose calls carry it).
+    let rename = &rename.lookup();
     ctx.printer
         .progress(&format!("searching for `{}`", rename.old));
     let kind = match rename.symbol {
@@ -178,6 +180,7 @@ async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> 
         crate::intent::SymbolKind::Class => "class",
         crate::intent::SymbolKind::Variable => "variable",
         crate::intent::SymbolKind::Method => "method",
+        crate::intent::SymbolKind::Parameter => "function",
     };
     let definitions = ctx.pool.call_as::<DefinitionsResult>(
         Role::Code,

@@ -79,6 +79,9 @@ pub struct RenameArgs {
     /// For a method: the module-level class (in `definition`) that defines it.
     #[serde(default)]
     pub class: Option<String>,
+    /// Rename this parameter of the function or method `name` (to `new_name`).
+    #[serde(default)]
+    pub parameter: Option<String>,
     /// Also edit the sites reported as uncertain.
     #[serde(default)]
     pub include_uncertain: bool,
@@ -709,7 +712,8 @@ fn rename_references(
     args: RenameArgs,
 ) -> Result<RenameOutput, String> {
     let key = format!(
-        "{}{}{}\0{}\0{}\0{}\0{}",
+        "{}\0{}{}{}\0{}\0{}\0{}\0{}",
+        args.parameter.as_deref().unwrap_or(""),
         args.include_uncertain,
         args.include_strings,
         args.class.as_deref().unwrap_or(""),
@@ -809,24 +813,31 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
         sources.push((relative, source));
     }
+    // For a parameter, the function is analysed as if renamed to a name
+    // nothing uses, to find its definitions and calls.
+    let function_new = match &args.parameter {
+        Some(_) => "__orch_parameter_target__",
+        None => args.new_name.as_str(),
+    };
     let analysis = match &args.class {
         Some(class) => python::methods::analyse(
             &index,
             &args.definition,
             class,
             &args.name,
-            &args.new_name,
+            function_new,
             &sources,
         ),
-        None => rename::analyse(
-            &index,
-            &args.definition,
-            &args.name,
-            &args.new_name,
-            &sources,
-        ),
+        None => rename::analyse(&index, &args.definition, &args.name, function_new, &sources),
+    };
+    let analysis = match &args.parameter {
+        Some(parameter) => {
+            python::parameters::analyse(parameter, &args.new_name, &sources, &analysis)
+        }
+        None => analysis,
     };
     let mut analysis = analysis;
+    let old_text = args.parameter.as_deref().unwrap_or(&args.name);
     if args.include_uncertain {
         let notes = std::mem::take(&mut analysis.uncertain);
         analysis.uncertain = include_notes(
@@ -839,8 +850,7 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
     }
     if args.include_strings {
         let notes = std::mem::take(&mut analysis.mentions);
-        analysis.mentions =
-            include_notes(&sources, &mut analysis.sites, notes, &args.name, "string");
+        analysis.mentions = include_notes(&sources, &mut analysis.sites, notes, old_text, "string");
     }
     let note = |n: rename::Note| NoteOut {
         path: n.file,

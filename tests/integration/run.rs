@@ -500,3 +500,38 @@ fn include_strings_and_include_uncertain_widen_a_rename() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_parameter_rename_reaches_keyword_arguments_at_calls() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/labels.py"),
+        "from .util import describe\nfrom . import util\n\n\ndef tag(cents):\n    return describe(cents, label=\"tag\") + util.describe(cents, label=None)\n\n\ndef other(label):\n    return dict(label=label)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "labels"]);
+    let out = t.run(&[
+        "run",
+        "--json",
+        "rename parameter label of describe to title",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let util = git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
+    assert!(util.contains("def describe(cents, title=None):"), "{util}");
+    let labels = git(&t.repo, &["show", &format!("{branch}:shop/labels.py")]);
+    assert!(
+        labels.contains("describe(cents, title=\"tag\") + util.describe(cents, title=None)"),
+        "{labels}"
+    );
+    // Other functions' parameters and keywords of the same name stay.
+    assert!(
+        labels.contains("def other(label):\n    return dict(label=label)"),
+        "{labels}"
+    );
+
+    let out = t.run(&["plan", "rename parameter label of describe to cents"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`cents` is already bound"), "{out:?}");
+}

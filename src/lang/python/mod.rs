@@ -4,6 +4,7 @@
 pub mod imports;
 pub mod methods;
 pub mod modules;
+pub mod parameters;
 pub mod rename;
 pub mod scope;
 

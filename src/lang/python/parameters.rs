@@ -1,0 +1,279 @@
+//! The rename analysis for a parameter of a function or method: the
+//! parameter in each definition (a method's overrides in subclasses too),
+//! its uses in those bodies (with Python's scoping), and `NAME=` keyword
+//! arguments in calls that resolve to the function (the function rename's
+//! reference and attribute sites that are called).
+
+use tree_sitter::Node;
+
+use super::rename::{Note, RenameAnalysis, RenameSite};
+use super::scope::{FileModel, Resolution, Role};
+use super::{parse, syntax_errors, text};
+
+/// `function` is the analysis of the function (or method) itself, as if it
+/// were renamed: its `definition` sites locate the `def`s, its `reference`
+/// and `attribute` sites the calls.
+pub fn analyse(
+    parameter: &str,
+    new: &str,
+    files: &[(String, String)],
+    function: &RenameAnalysis,
+) -> RenameAnalysis {
+    let mut analysis = RenameAnalysis {
+        target_modules: function.target_modules.clone(),
+        ..RenameAnalysis::default()
+    };
+    let mut found_parameter = false;
+    for (path, source) in files {
+        let Some(function_sites) = function.sites.get(path) else {
+            continue;
+        };
+        let Some(tree) = parse(source) else { continue };
+        analysis
+            .parse_errors
+            .insert(path.clone(), syntax_errors(&tree));
+        let bytes = source.as_bytes();
+        let model = FileModel::build(&tree, source, &[parameter, new]);
+        let mut sites = Vec::new();
+        for site in function_sites {
+            let Some(node) = tree
+                .root_node()
+                .descendant_for_byte_range(site.start, site.end)
+            else {
+                continue;
+            };
+            if site.kind == "definition" {
+                let Some(def) = node.parent().filter(|p| p.kind() == "function_definition") else {
+                    continue;
+                };
+                if let Some(param) = parameter_node(def, bytes, parameter) {
+                    found_parameter = true;
+                    definition_sites(
+                        path,
+                        def,
+                        param,
+                        parameter,
+                        new,
+                        &model,
+                        &mut sites,
+                        &mut analysis,
+                    );
+                }
+            } else if matches!(site.kind.as_str(), "reference" | "attribute" | "uncertain") {
+                keyword_sites(node, bytes, parameter, &mut sites);
+            }
+        }
+        if !sites.is_empty() {
+            sites.sort_by_key(|s| s.start);
+            sites.dedup_by_key(|s| s.start);
+            analysis.sites.insert(path.clone(), sites);
+        }
+    }
+    if !found_parameter {
+        analysis.clashes.push(Note {
+            file: function.sites.keys().next().cloned().unwrap_or_default(),
+            line: 1,
+            column: 1,
+            note: format!("the function has no parameter `{parameter}`"),
+        });
+    }
+    // Calls orch could not tie to the function may pass the keyword.
+    analysis.uncertain = function.uncertain.clone();
+    analysis
+}
+
+/// The identifier of parameter `name` in a `def`.
+fn parameter_node<'t>(def: Node<'t>, source: &[u8], name: &str) -> Option<Node<'t>> {
+    let parameters = def.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        let ident = match parameter.kind() {
+            "identifier" => Some(parameter),
+            "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                let mut c = parameter.walk();
+                parameter
+                    .named_children(&mut c)
+                    .find(|n| n.kind() == "identifier")
+            }
+            "default_parameter" | "typed_default_parameter" => {
+                parameter.child_by_field_name("name")
+            }
+            _ => None,
+        };
+        if let Some(ident) = ident
+            && text(ident, source) == name
+        {
+            return Some(ident);
+        }
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn definition_sites(
+    path: &str,
+    def: Node,
+    param: Node,
+    old: &str,
+    new: &str,
+    model: &FileModel,
+    sites: &mut Vec<RenameSite>,
+    analysis: &mut RenameAnalysis,
+) {
+    let Some(binding) = model
+        .occurrences
+        .iter()
+        .find(|o| o.start == param.start_byte())
+    else {
+        return;
+    };
+    let scope = binding.scope;
+    let range = def.start_byte()..def.end_byte();
+    for o in model
+        .occurrences
+        .iter()
+        .filter(|o| range.contains(&o.start))
+    {
+        if o.name == old
+            && matches!(o.role, Role::Bind(_) | Role::Reference | Role::Declaration)
+            && (o.start == param.start_byte()
+                || matches!(o.role, Role::Bind(_)) && o.scope == scope
+                || model.resolve(old, o.scope) == Resolution::Scope(scope))
+        {
+            sites.push(RenameSite {
+                start: o.start,
+                end: o.end,
+                line: o.line,
+                column: o.column,
+                kind: if o.start == param.start_byte() {
+                    "definition".into()
+                } else {
+                    "reference".into()
+                },
+            });
+        }
+        // The new name, bound in the function or read from outside it,
+        // would collide or be captured.
+        if o.name == new && model.is_within(o.scope, scope) {
+            let bound_here = model.scopes[scope].bound.contains(new);
+            if bound_here || matches!(o.role, Role::Reference) {
+                analysis.clashes.push(Note {
+                    file: path.to_owned(),
+                    line: o.line,
+                    column: o.column,
+                    note: format!(
+                        "`{new}` is already {} in this function",
+                        if bound_here { "bound" } else { "used" }
+                    ),
+                });
+            }
+        }
+    }
+    for mention in model
+        .mentions
+        .iter()
+        .filter(|m| m.name == old && range.contains(&m.start))
+    {
+        analysis.mentions.push(Note {
+            file: path.to_owned(),
+            line: mention.line,
+            column: mention.column,
+            note: format!("`{old}` in a {}; left alone", mention.context),
+        });
+    }
+}
+
+/// `NAME=` in the call whose callee is `node` (`f` or `obj.f`).
+fn keyword_sites(node: Node, source: &[u8], name: &str, sites: &mut Vec<RenameSite>) {
+    let mut callee = node;
+    if let Some(parent) = callee.parent()
+        && parent.kind() == "attribute"
+        && parent.child_by_field_name("attribute") == Some(callee)
+    {
+        callee = parent;
+    }
+    let Some(call) = callee.parent().filter(|p| p.kind() == "call") else {
+        return;
+    };
+    if call.child_by_field_name("function") != Some(callee) {
+        return;
+    }
+    let Some(arguments) = call.child_by_field_name("arguments") else {
+        return;
+    };
+    let mut cursor = arguments.walk();
+    for argument in arguments.named_children(&mut cursor) {
+        if argument.kind() != "keyword_argument" {
+            continue;
+        }
+        if let Some(key) = argument.child_by_field_name("name")
+            && text(key, source) == name
+        {
+            let at = key.start_position();
+            sites.push(RenameSite {
+                start: key.start_byte(),
+                end: key.end_byte(),
+                line: at.row + 1,
+                column: at.column + 1,
+                kind: "keyword".into(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::python::ModuleIndex;
+
+    #[test]
+    fn parameters_rename_in_the_body_and_at_keyword_calls() {
+        let util = "def describe(cents, label=None):\n    \"\"\"label: shown first.\"\"\"\n    if label:\n        return f\"{label}: {cents}\"\n    return str(cents)\n\n\ndef other(label):\n    return label\n";
+        let use_ = "from .util import describe\n\nx = describe(1, label=\"a\")\ny = describe(2, \"b\")\nz = other(label=1)\n";
+        let files = vec![
+            ("pkg/util.py".to_owned(), util.to_owned()),
+            ("pkg/use.py".to_owned(), use_.to_owned()),
+            ("pkg/__init__.py".to_owned(), String::new()),
+        ];
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let function = crate::lang::python::rename::analyse(
+            &index,
+            "pkg/util.py",
+            "describe",
+            "__orch_target__",
+            &files,
+        );
+        let analysis = analyse("label", "title", &files, &function);
+        let apply = |path: &str, source: &str| {
+            let mut out = source.to_owned();
+            for s in analysis.sites.get(path).into_iter().flatten().rev() {
+                out.replace_range(s.start..s.end, "title");
+            }
+            out
+        };
+        assert_eq!(
+            apply("pkg/util.py", util),
+            "def describe(cents, title=None):\n    \"\"\"label: shown first.\"\"\"\n    if title:\n        return f\"{title}: {cents}\"\n    return str(cents)\n\n\ndef other(label):\n    return label\n"
+        );
+        assert_eq!(
+            apply("pkg/use.py", use_),
+            "from .util import describe\n\nx = describe(1, title=\"a\")\ny = describe(2, \"b\")\nz = other(label=1)\n"
+        );
+        assert_eq!(analysis.mentions.len(), 1);
+        assert!(analysis.clashes.is_empty());
+        let clash = analyse("label", "cents", &files, &function);
+        assert!(
+            clash
+                .clashes
+                .iter()
+                .any(|c| c.note.contains("`cents` is already bound"))
+        );
+        let missing = analyse("nope", "x", &files, &function);
+        assert!(
+            missing
+                .clashes
+                .iter()
+                .any(|c| c.note.contains("no parameter `nope`"))
+        );
+    }
+}
