@@ -49,6 +49,9 @@ RENAMES = [
     ("method", "ParamType.get_metavar", "metavar_for", "src/click/types.py"),
     ("method", "Context.lookup_default", "default_for", "src/click/core.py"),
     ("method", "Command.collect_usage_pieces", "usage_pieces", "src/click/core.py"),
+    # Parameters (`function.parameter`): the def, its body, keyword arguments.
+    ("parameter", "wrap_text.preserve_paragraphs", "keep_paragraphs", "src/click/formatting.py"),
+    ("parameter", "get_app_dir.force_posix", "posix", "src/click/utils.py"),
 ]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -125,7 +128,11 @@ def rope_rename(repo, path, kind, old, new):
     try:
         resource = project.get_resource(path)
         source = resource.read()
-        if kind == "method":
+        if kind == "parameter":
+            function, parameter = old.split(".")
+            fn = re.search(rf"^def\s+{re.escape(function)}\b", source, re.M)
+            match = re.compile(rf"(\s*)\b({re.escape(parameter)})\b").search(source, fn.end())
+        elif kind == "method":
             class_name, method = old.split(".")
             cls = re.search(rf"^class\s+{re.escape(class_name)}\b", source, re.M)
             match = re.compile(rf"^(\s+)def\s+({re.escape(method)})\b", re.M).search(source, cls.end())
@@ -180,6 +187,9 @@ def main():
             if only and old not in only:
                 continue
             command = f"rename {kind} {old} to {new}"
+            if kind == "parameter":
+                function, parameter = old.split(".")
+                command = f"rename parameter {parameter} of {function} to {new}"
             rope_times, orch_times = [], []
             for _ in range(args.runs):
                 rope_time, rope_diff = rope_rename(repo, path, kind, old, new)
