@@ -16,6 +16,7 @@ pub const FORMS: &[&str] = &[
     "rename MODULE.OLD to NEW",
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
     "remove unused imports [in PATH]",
+    "add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]",
 ];
 
 /// A parsed command.
@@ -28,6 +29,40 @@ pub enum Intent {
     Replace(Replace),
     /// Remove the imports nothing uses (Python).
     RemoveUnusedImports(Cleanup),
+    /// Add a parameter with a default to a function or method (Python).
+    AddParameter(AddParameter),
+}
+
+/// `add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddParameter {
+    pub parameter: String,
+    /// A Python expression; existing calls keep working through it.
+    pub default: String,
+    pub function: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl AddParameter {
+    /// The function or method to look up.
+    pub fn lookup(&self) -> Rename {
+        Rename {
+            symbol: if self.class.is_some() {
+                SymbolKind::Method
+            } else {
+                SymbolKind::Function
+            },
+            old: self.function.clone(),
+            new: self.function.clone(),
+            scope: self.scope.clone(),
+            class: self.class.clone(),
+            function: None,
+        }
+    }
 }
 
 /// `remove unused imports [in PATH]`.
@@ -136,6 +171,7 @@ impl Intent {
                 Some(scope) => format!("remove unused imports in {scope}"),
                 None => "remove unused imports".to_owned(),
             },
+            Intent::AddParameter(a) => format!("add parameter {} to {}", a.parameter, a.function),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -190,6 +226,21 @@ impl Intent {
                 Some(scope) => format!("remove unused imports in {scope}"),
                 None => "remove unused imports".to_owned(),
             },
+            Intent::AddParameter(a) => {
+                let function = match &a.class {
+                    Some(class) => format!("{class}.{}", a.function),
+                    None => a.function.clone(),
+                };
+                let scope = a
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                format!(
+                    "add parameter {}={} to {function}{scope}",
+                    a.parameter, a.default
+                )
+            }
         }
     }
 }
@@ -206,8 +257,9 @@ pub fn suggest(command: &str) -> String {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    let verbs: [(&[&str], usize); 3] = [
+    let verbs: [(&[&str], usize); 4] = [
         (&["rename", "move", "call"], 0),
+        (&["add", "introduce", "insert"], form_index("add")),
         (
             &[
                 "replace",
@@ -269,6 +321,10 @@ pub enum Error {
     #[error("the pattern and the rewrite are the same: nothing to replace")]
     SamePattern,
     #[error(
+        "a new parameter needs a default so existing calls keep working, e.g. `add parameter {0}=None to FUNCTION`"
+    )]
+    NoDefault(String),
+    #[error(
         "`{0}` is not a language orch rewrites (python, rust, javascript, typescript, tsx, go)"
     )]
     Language(String),
@@ -292,8 +348,115 @@ pub fn parse(command: &str) -> Result<Intent, Error> {
         "remove" | "delete" | "drop" | "strip" | "clean" | "cleanup" | "prune" | "tidy" => {
             parse_cleanup(&tokens, &lowered).ok_or_else(unknown)
         }
+        "add" | "introduce" => parse_add_parameter(&tokens, &lowered).ok_or_else(unknown)?,
         _ => Err(unknown()),
     }
+}
+
+/// `add [a|an|the] [optional|keyword] parameter NAME=DEFAULT to
+/// [function|method] [CLASS.]FUNCTION [in PATH]`; also `NAME = DEFAULT`,
+/// `NAME with default DEFAULT`, `NAME defaulting to DEFAULT`.
+fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    while i < tokens.len()
+        && !tokens[i].quoted
+        && matches!(
+            lowered[i].as_str(),
+            "a" | "an"
+                | "the"
+                | "new"
+                | "optional"
+                | "keyword"
+                | "parameter"
+                | "param"
+                | "argument"
+                | "arg"
+        )
+    {
+        i += 1;
+    }
+    // NAME=DEFAULT | NAME = DEFAULT | NAME with default DEFAULT | NAME defaulting to DEFAULT
+    let first = tokens.get(i)?.text.clone();
+    i += 1;
+    let (parameter, mut default) = match first.split_once('=') {
+        Some((name, value)) => (name.trim().to_owned(), value.trim().to_owned()),
+        None => (first, String::new()),
+    };
+    if default.is_empty() {
+        match lowered.get(i).map(String::as_str) {
+            Some("=") => {
+                default = tokens.get(i + 1)?.text.clone();
+                i += 2;
+            }
+            Some("with") if lowered.get(i + 1).map(String::as_str) == Some("default") => {
+                default = tokens.get(i + 2)?.text.clone();
+                i += 3;
+            }
+            Some("defaulting") if lowered.get(i + 1).map(String::as_str) == Some("to") => {
+                default = tokens.get(i + 2)?.text.clone();
+                i += 3;
+            }
+            _ => {}
+        }
+    }
+    let mut function = None;
+    let mut scope = None;
+    while i < tokens.len() {
+        let word = if tokens[i].quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        match word {
+            "to" | "on" | "for" if function.is_none() => {
+                let mut j = i + 1;
+                while matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("function" | "method" | "def" | "the")
+                ) {
+                    j += 1;
+                }
+                function = Some(strip_call(&tokens.get(j)?.text));
+                i = j + 1;
+            }
+            "in" | "within" | "inside" if scope.is_none() => {
+                let mut j = i + 1;
+                while matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("the" | "module" | "package" | "file")
+                ) {
+                    j += 1;
+                }
+                scope = Some(tokens.get(j)?.text.clone());
+                i = j + 1;
+            }
+            _ => return None,
+        }
+    }
+    let function = function?;
+    if let Err(error) = validate_identifier(&parameter) {
+        return Some(Err(error));
+    }
+    if default.is_empty() {
+        return Some(Err(Error::NoDefault(parameter)));
+    }
+    let mut parts: Vec<&str> = function.split('.').collect();
+    let name = parts.pop()?.to_owned();
+    let class = parts
+        .last()
+        .filter(|c| c.chars().next().is_some_and(char::is_uppercase))
+        .map(|c| (*c).to_owned());
+    if class.is_some() {
+        parts.pop();
+    }
+    let scope = scope.or_else(|| (!parts.is_empty()).then(|| parts.join(".")));
+    Some(Ok(Intent::AddParameter(AddParameter {
+        parameter,
+        default,
+        function: name,
+        class,
+        scope,
+    })))
 }
 
 /// `remove [all] [the] unused imports [in|from|under PATH]`, also
@@ -936,6 +1099,19 @@ mod tests {
         let p = |pattern: &str, rewrite: &str, scope: Option<&str>, language: Option<&str>| {
             replace(pattern, rewrite, scope, language)
         };
+        let add = |parameter: &str,
+                   default: &str,
+                   function: &str,
+                   class: Option<&str>,
+                   scope: Option<&str>| {
+            Intent::AddParameter(AddParameter {
+                parameter: parameter.into(),
+                default: default.into(),
+                function: function.into(),
+                class: class.map(str::to_owned),
+                scope: scope.map(str::to_owned),
+            })
+        };
         let c = |scope: Option<&str>| {
             Intent::RemoveUnusedImports(Cleanup {
                 scope: scope.map(str::to_owned),
@@ -1432,6 +1608,30 @@ mod tests {
                 c(Some("shop/util.py")),
             ),
             ("REMOVE UNUSED IMPORTS", c(None)),
+            (
+                "add parameter timeout=30 to fetch",
+                add("timeout", "30", "fetch", None, None),
+            ),
+            (
+                "add a parameter timeout = 30 to fetch",
+                add("timeout", "30", "fetch", None, None),
+            ),
+            (
+                "add an optional parameter `timeout=30` to function `fetch`",
+                add("timeout", "30", "fetch", None, None),
+            ),
+            (
+                "add keyword argument verbose with default False to Cart.add",
+                add("verbose", "False", "add", Some("Cart"), None),
+            ),
+            (
+                "add parameter retries defaulting to 3 to fetch() in net/client.py",
+                add("retries", "3", "fetch", None, Some("net/client.py")),
+            ),
+            (
+                "add parameter label='x' to shop.util.describe",
+                add("label", "'x'", "describe", None, Some("shop.util")),
+            ),
         ];
         assert!(table.len() >= 100, "{} phrasings", table.len());
         for (text, expected) in table {

@@ -56,6 +56,7 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
         Intent::Rename(rename) => analyse_rename(ctx, rename, map).await,
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
         Intent::RemoveUnusedImports(_) => analyse_cleanup(ctx, map).await,
+        Intent::AddParameter(add) => analyse_add_parameter(ctx, add, map).await,
     }
 }
 
@@ -134,6 +135,47 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
         parse_errors: all.parse_errors,
         target_modules: Vec::new(),
     }
+}
+
+async fn analyse_add_parameter(
+    ctx: &Context,
+    add: &crate::intent::AddParameter,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
+    let lookup = add.lookup();
+    let definition = choose_definition(ctx, &lookup, map).await?;
+    let all = page_edits(
+        ctx,
+        "add_parameter",
+        json!({
+            "definition": definition.path,
+            "class": definition.class,
+            "name": add.function,
+            "parameter": add.parameter,
+            "default": add.default,
+            "files": map.candidates,
+        }),
+    )
+    .await?;
+    if !all.problems.is_empty() {
+        let places: Vec<String> = all
+            .problems
+            .iter()
+            .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
+            .collect();
+        return Err(Failure::input(
+            format!(
+                "cannot add `{}` to `{}`:\n{}",
+                add.parameter,
+                add.function,
+                places.join("\n")
+            ),
+            Some("choose another parameter name".into()),
+        ));
+    }
+    let mut analysis = edits_analysis(all, "add-parameter", map);
+    analysis.definition = Some(definition);
+    Ok(analysis)
 }
 
 async fn analyse_cleanup(ctx: &Context, map: &RepoMap) -> Result<Analysis, Failure> {

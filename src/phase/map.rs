@@ -35,6 +35,7 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
         Intent::Rename(rename) => map_rename(ctx, rename).await,
         Intent::Replace(replace) => map_replace(ctx, replace).await,
         Intent::RemoveUnusedImports(cleanup) => map_cleanup(ctx, cleanup).await,
+        Intent::AddParameter(add) => map_rename(ctx, &add.lookup()).await,
     }
 }
 

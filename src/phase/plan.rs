@@ -92,6 +92,12 @@ fn build(
             analysis.sites,
             analysis.files.len()
         ),
+        Intent::AddParameter(_) => format!(
+            "orch: {}\n\n{} definitions in {} files; existing calls keep working through the default.",
+            intent.describe(),
+            analysis.sites,
+            analysis.files.len()
+        ),
         Intent::RemoveUnusedImports(_) => format!(
             "orch: {}\n\n{} edits in {} files; {} doubtful imports left alone.",
             intent.describe(),

@@ -175,6 +175,9 @@ pub struct ReplaceOutput {
     /// Matches left alone because the file would not parse after them.
     pub refused: Vec<NoteOut>,
     pub refused_total: usize,
+    /// Why the change cannot be made at all (the plan is refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<NoteOut>,
     /// Syntax error counts (before the edit) of the files with matches.
     pub parse_errors: BTreeMap<String, usize>,
     pub files_scanned: usize,
@@ -192,6 +195,28 @@ pub struct UnusedArgs {
     /// Every project file that may import from them [default: `files`].
     #[serde(default)]
     pub importers: Option<Vec<String>>,
+    #[serde(default)]
+    pub offset: usize,
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    #[serde(default)]
+    pub max_notes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AddParameterArgs {
+    /// File that defines the function.
+    pub definition: String,
+    /// For a method: its module-level class.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// The function or method.
+    pub name: String,
+    pub parameter: String,
+    /// Python expression for the default.
+    pub default: String,
+    /// Files that may refer to the function.
+    pub files: Vec<String>,
     #[serde(default)]
     pub offset: usize,
     #[serde(default)]
@@ -277,6 +302,16 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || Ok(unused_imports(&jail, args))).await
+    }
+
+    /// The insertions that add a parameter with a default to a function or method (and its overrides).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn add_parameter(
+        &self,
+        Parameters(args): Parameters<AddParameterArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || add_parameter(&jail, args)).await
     }
 
     /// Syntax error counts of source files (Python, Rust, JavaScript, TypeScript, Go).
@@ -766,25 +801,30 @@ fn rename_references(
     Ok(page)
 }
 
-fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String> {
+/// Sources a function (or method) analysis needs: `files`, the defining
+/// file and, for a method, every file that can hold its class hierarchy.
+type Loaded = (ModuleIndex, Vec<(String, String)>, BTreeMap<String, String>);
+
+fn load_sources(
+    jail: &Jail,
+    definition: &str,
+    class: Option<&str>,
+    files: &[String],
+) -> Result<Loaded, String> {
     let all = python_files(jail);
     let index = ModuleIndex::new(&all);
-    if index.module_of(&args.definition).is_none() {
+    if index.module_of(definition).is_none() {
         return Err(format!(
-            "`{}` is not a Python file of the project",
-            args.definition
+            "`{definition}` is not a Python file of the project"
         ));
     }
-    let mut wanted: Vec<String> = args
-        .files
+    let mut wanted: Vec<String> = files
         .iter()
         .filter(|f| f.ends_with(".py"))
         .cloned()
         .collect();
-    if !wanted.contains(&args.definition) {
-        wanted.push(args.definition.clone());
-    }
-    if let Some(class) = &args.class {
+    wanted.push(definition.to_owned());
+    if let Some(class) = class {
         // Subclasses (and the classes between) may live in files that do
         // not mention the method.
         let everything: Vec<(String, String)> = all
@@ -813,23 +853,92 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
         sources.push((relative, source));
     }
+    Ok((index, sources, hashes))
+}
+
+/// The sites of a function or method as if renamed to `new`.
+fn function_analysis(
+    index: &ModuleIndex,
+    definition: &str,
+    class: Option<&str>,
+    name: &str,
+    new: &str,
+    sources: &[(String, String)],
+) -> rename::RenameAnalysis {
+    match class {
+        Some(class) => python::methods::analyse(index, definition, class, name, new, sources),
+        None => rename::analyse(index, definition, name, new, sources),
+    }
+}
+
+fn add_parameter(jail: &Jail, args: AddParameterArgs) -> Result<ReplaceOutput, String> {
+    let (index, sources, hashes) =
+        load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
+    let function = function_analysis(
+        &index,
+        &args.definition,
+        args.class.as_deref(),
+        &args.name,
+        "__orch_parameter_target__",
+        &sources,
+    );
+    let (edits, problems) =
+        python::parameters::add(&args.parameter, &args.default, &sources, &function);
+    let mut out = ReplaceOutput {
+        files_scanned: sources.len(),
+        problems: problems
+            .into_iter()
+            .map(|n| NoteOut {
+                path: n.file,
+                line: n.line,
+                column: n.column,
+                note: n.note,
+            })
+            .collect(),
+        ..ReplaceOutput::default()
+    };
+    out.total_files = edits.len();
+    out.total_matches = edits.values().map(Vec::len).sum();
+    let max_files = args.max_files.unwrap_or(200).max(1);
+    let end = (args.offset + max_files).min(edits.len());
+    for (path, replacements) in edits.into_iter().skip(args.offset).take(max_files) {
+        let source = &sources
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        out.parse_errors.insert(
+            path.clone(),
+            python::parse(source).map_or(0, |t| python::syntax_errors(&t)),
+        );
+        out.files.push(FileReplacements {
+            sha1: hashes.get(&path).cloned().unwrap_or_default(),
+            path,
+            language: "python".into(),
+            replacements,
+        });
+    }
+    out.next_offset = (end < out.total_files).then_some(end);
+    Ok(out)
+}
+
+fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String> {
+    let (index, sources, hashes) =
+        load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
     // For a parameter, the function is analysed as if renamed to a name
     // nothing uses, to find its definitions and calls.
     let function_new = match &args.parameter {
         Some(_) => "__orch_parameter_target__",
         None => args.new_name.as_str(),
     };
-    let analysis = match &args.class {
-        Some(class) => python::methods::analyse(
-            &index,
-            &args.definition,
-            class,
-            &args.name,
-            function_new,
-            &sources,
-        ),
-        None => rename::analyse(&index, &args.definition, &args.name, function_new, &sources),
-    };
+    let analysis = function_analysis(
+        &index,
+        &args.definition,
+        args.class.as_deref(),
+        &args.name,
+        function_new,
+        &sources,
+    );
     let analysis = match &args.parameter {
         Some(parameter) => {
             python::parameters::analyse(parameter, &args.new_name, &sources, &analysis)

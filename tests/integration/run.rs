@@ -535,3 +535,29 @@ fn a_parameter_rename_reaches_keyword_arguments_at_calls() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("`cents` is already bound"), "{out:?}");
 }
+
+#[test]
+fn a_parameter_is_added_with_a_default_and_calls_stay_valid() {
+    let t = TestContext::fixture("shop");
+    let out = t.run(&["run", "--json", "add parameter currency=None to describe"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let diff = git(&t.repo, &["diff", "main", &branch]);
+    assert!(
+        diff.contains(
+            "-def describe(cents, label=None):\n+def describe(cents, label=None, currency=None):"
+        ),
+        "{diff}"
+    );
+    assert_eq!(diff.matches("\n+").count(), 2, "one line changed: {diff}");
+
+    let out = t.run(&["plan", "add parameter cents=1 to describe"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("already has a parameter `cents`"),
+        "{out:?}"
+    );
+    let out = t.run(&["plan", "add parameter timeout to describe"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("needs a default"), "{out:?}");
+}

@@ -82,6 +82,115 @@ pub fn analyse(
     analysis
 }
 
+/// The insertions that add `name=default` to every definition in
+/// `function`'s analysis (a method's overrides too), keyword-friendly: before
+/// `**kwargs`, else last. Existing calls stay valid through the default.
+/// Returns the edits per file and the reasons it cannot be done.
+pub fn add(
+    name: &str,
+    default: &str,
+    files: &[(String, String)],
+    function: &RenameAnalysis,
+) -> (
+    std::collections::BTreeMap<String, Vec<crate::lang::structural::Replacement>>,
+    Vec<Note>,
+) {
+    let mut edits = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (path, source) in files {
+        let Some(sites) = function.sites.get(path) else {
+            continue;
+        };
+        let Some(tree) = parse(source) else { continue };
+        let bytes = source.as_bytes();
+        for site in sites.iter().filter(|s| s.kind == "definition") {
+            let Some(def) = tree
+                .root_node()
+                .descendant_for_byte_range(site.start, site.end)
+                .and_then(|n| n.parent())
+                .filter(|p| p.kind() == "function_definition")
+            else {
+                continue;
+            };
+            let at = def.start_position();
+            let note = |text: String| Note {
+                file: path.clone(),
+                line: at.row + 1,
+                column: at.column + 1,
+                note: text,
+            };
+            if parameter_node(def, bytes, name).is_some() {
+                problems.push(note(format!(
+                    "the function already has a parameter `{name}`"
+                )));
+                continue;
+            }
+            if let Some(body) = def.child_by_field_name("body")
+                && !super::find_word(&source[body.start_byte()..body.end_byte()], name).is_empty()
+            {
+                problems.push(note(format!(
+                    "`{name}` already appears in the function's body; a parameter would change what it means"
+                )));
+                continue;
+            }
+            let Some(parameters) = def.child_by_field_name("parameters") else {
+                continue;
+            };
+            let mut cursor = parameters.walk();
+            let children: Vec<Node> = parameters.named_children(&mut cursor).collect();
+            let addition = format!("{name}={default}");
+            let (position, text) = match children
+                .iter()
+                .find(|c| c.kind() == "dictionary_splat_pattern")
+            {
+                Some(kwargs) => (kwargs.start_byte(), format!("{addition}, ")),
+                None => match children.last() {
+                    None => (parameters.start_byte() + 1, addition),
+                    Some(last) => {
+                        let close = parameters.end_byte() - 1;
+                        let between = &source[last.end_byte()..close];
+                        match between.find(',') {
+                            Some(comma) if between.contains('\n') => {
+                                let line_start =
+                                    source[..last.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+                                let indent: String = source[line_start..last.start_byte()]
+                                    .chars()
+                                    .take_while(|c| c.is_whitespace())
+                                    .collect();
+                                (
+                                    last.end_byte() + comma + 1,
+                                    format!("\n{indent}{addition},"),
+                                )
+                            }
+                            _ => (last.end_byte(), format!(", {addition}")),
+                        }
+                    }
+                },
+            };
+            let line_start = source[..position].rfind('\n').map_or(0, |i| i + 1);
+            edits.entry(path.clone()).or_insert_with(Vec::new).push(
+                crate::lang::structural::Replacement {
+                    start: position,
+                    end: position,
+                    line: source[..position].matches('\n').count() + 1,
+                    column: source[line_start..position].chars().count() + 1,
+                    old: String::new(),
+                    new: text,
+                },
+            );
+        }
+    }
+    if edits.is_empty() && problems.is_empty() {
+        problems.push(Note {
+            file: String::new(),
+            line: 1,
+            column: 1,
+            note: "no definition of the function was found".into(),
+        });
+    }
+    (edits, problems)
+}
+
 /// The identifier of parameter `name` in a `def`.
 fn parameter_node<'t>(def: Node<'t>, source: &[u8], name: &str) -> Option<Node<'t>> {
     let parameters = def.child_by_field_name("parameters")?;
@@ -225,6 +334,42 @@ fn keyword_sites(node: Node, source: &[u8], name: &str, sites: &mut Vec<RenameSi
 mod tests {
     use super::*;
     use crate::lang::python::ModuleIndex;
+
+    #[test]
+    fn parameters_are_added_with_their_default_where_calls_stay_valid() {
+        let source = "def a(x):\n    return x\n\n\ndef b(x, **kw):\n    return kw\n\n\ndef c(\n    x,\n    y,\n):\n    return x\n\n\ndef d():\n    return timeout\n";
+        let files = vec![
+            ("m.py".to_owned(), source.to_owned()),
+            ("__init__.py".to_owned(), String::new()),
+        ];
+        let index = ModuleIndex::new(["m.py"]);
+        let mut out = std::collections::BTreeMap::new();
+        for function in ["a", "b", "c", "d"] {
+            let analysis =
+                crate::lang::python::rename::analyse(&index, "m.py", function, "__t__", &files);
+            let (edits, problems) = add("timeout", "30", &files, &analysis);
+            out.insert(
+                function,
+                (edits.get("m.py").cloned().unwrap_or_default(), problems),
+            );
+        }
+        let apply = |edits: &[crate::lang::structural::Replacement]| {
+            let mut text = source.to_owned();
+            for e in edits.iter().rev() {
+                text.replace_range(e.start..e.end, &e.new);
+            }
+            text
+        };
+        assert!(apply(&out["a"].0).starts_with("def a(x, timeout=30):\n"));
+        assert!(apply(&out["b"].0).contains("def b(x, timeout=30, **kw):\n"));
+        assert!(apply(&out["c"].0).contains("def c(\n    x,\n    y,\n    timeout=30,\n):\n"));
+        assert!(out["d"].0.is_empty());
+        assert!(
+            out["d"].1[0]
+                .note
+                .contains("already appears in the function's body")
+        );
+    }
 
     #[test]
     fn parameters_rename_in_the_body_and_at_keyword_calls() {
