@@ -17,6 +17,7 @@ pub const FORMS: &[&str] = &[
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
     "remove unused imports [in PATH]",
     "add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]",
+    "remove unused private functions [in PATH]",
 ];
 
 /// A parsed command.
@@ -31,6 +32,8 @@ pub enum Intent {
     RemoveUnusedImports(Cleanup),
     /// Add a parameter with a default to a function or method (Python).
     AddParameter(AddParameter),
+    /// Remove module-level private functions nothing refers to (Python).
+    RemoveUnusedFunctions(Cleanup),
 }
 
 /// `add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]`.
@@ -172,6 +175,10 @@ impl Intent {
                 None => "remove unused imports".to_owned(),
             },
             Intent::AddParameter(a) => format!("add parameter {} to {}", a.parameter, a.function),
+            Intent::RemoveUnusedFunctions(c) => match &c.scope {
+                Some(scope) => format!("remove unused private functions in {scope}"),
+                None => "remove unused private functions".to_owned(),
+            },
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -225,6 +232,10 @@ impl Intent {
             Intent::RemoveUnusedImports(c) => match &c.scope {
                 Some(scope) => format!("remove unused imports in {scope}"),
                 None => "remove unused imports".to_owned(),
+            },
+            Intent::RemoveUnusedFunctions(c) => match &c.scope {
+                Some(scope) => format!("remove unreferenced private functions in {scope}"),
+                None => "remove unreferenced private functions".to_owned(),
             },
             Intent::AddParameter(a) => {
                 let function = match &a.class {
@@ -465,6 +476,7 @@ fn parse_cleanup(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
     let mut i = 1;
     let mut unused = false;
     let mut imports = false;
+    let mut functions = false;
     let mut scope = None;
     while i < tokens.len() {
         let word = if tokens[i].quoted {
@@ -481,6 +493,10 @@ fn parse_cleanup(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
             }
             "import" | "imports" => {
                 imports = true;
+                i += 1;
+            }
+            "private" | "internal" | "helper" | "helpers" | "function" | "functions" => {
+                functions = functions || !matches!(word, "private" | "internal");
                 i += 1;
             }
             "in" | "from" | "under" | "within" | "inside" | "across" | "of" if scope.is_none() => {
@@ -507,7 +523,11 @@ fn parse_cleanup(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
             _ => return None,
         }
     }
-    (unused && imports).then_some(Intent::RemoveUnusedImports(Cleanup { scope }))
+    match (unused, imports, functions) {
+        (true, true, false) => Some(Intent::RemoveUnusedImports(Cleanup { scope })),
+        (true, false, true) => Some(Intent::RemoveUnusedFunctions(Cleanup { scope })),
+        _ => None,
+    }
 }
 
 /// `replace [all] [occurrences of] `P` with `R` [in PATH] [in LANG files]`.
@@ -1112,6 +1132,11 @@ mod tests {
                 scope: scope.map(str::to_owned),
             })
         };
+        let f = |scope: Option<&str>| {
+            Intent::RemoveUnusedFunctions(Cleanup {
+                scope: scope.map(str::to_owned),
+            })
+        };
         let c = |scope: Option<&str>| {
             Intent::RemoveUnusedImports(Cleanup {
                 scope: scope.map(str::to_owned),
@@ -1608,6 +1633,19 @@ mod tests {
                 c(Some("shop/util.py")),
             ),
             ("REMOVE UNUSED IMPORTS", c(None)),
+            ("remove unused private functions", f(None)),
+            (
+                "remove unreferenced private functions in shop/",
+                f(Some("shop/")),
+            ),
+            (
+                "delete dead helper functions from src/app",
+                f(Some("src/app")),
+            ),
+            (
+                "remove unused internal functions in the shop package",
+                f(Some("shop")),
+            ),
             (
                 "add parameter timeout=30 to fetch",
                 add("timeout", "30", "fetch", None, None),

@@ -57,6 +57,18 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
         Intent::RemoveUnusedImports(_) => analyse_cleanup(ctx, map).await,
         Intent::AddParameter(add) => analyse_add_parameter(ctx, add, map).await,
+        Intent::RemoveUnusedFunctions(_) => {
+            ctx.printer.progress(&format!(
+                "looking for unreferenced private functions in {} files",
+                map.candidates.len()
+            ));
+            let all =
+                page_edits(ctx, "unused_functions", json!({ "files": map.candidates })).await?;
+            if all.total_matches == 0 {
+                ctx.printer.note("no unreferenced private functions");
+            }
+            Ok(edits_analysis(all, "dead-function", map))
+        }
     }
 }
 

@@ -36,6 +36,7 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
         Intent::Replace(replace) => map_replace(ctx, replace).await,
         Intent::RemoveUnusedImports(cleanup) => map_cleanup(ctx, cleanup).await,
         Intent::AddParameter(add) => map_rename(ctx, &add.lookup()).await,
+        Intent::RemoveUnusedFunctions(cleanup) => map_cleanup(ctx, cleanup).await,
     }
 }
 

@@ -26,9 +26,7 @@ pub async fn run(
     // A private name (`_x`) has no users outside its module.
     let old_name = match intent {
         crate::intent::Intent::Rename(r) => r.old.clone(),
-        crate::intent::Intent::Replace(_)
-        | crate::intent::Intent::RemoveUnusedImports(_)
-        | crate::intent::Intent::AddParameter(_) => "_".to_owned(),
+        _ => "_".to_owned(),
     };
     let test_files = super::optimize::count_test_files(ctx).await?;
     let cap = CAP.min(ctx.deadline.remaining() / 4);

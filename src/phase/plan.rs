@@ -98,6 +98,13 @@ fn build(
             analysis.sites,
             analysis.files.len()
         ),
+        Intent::RemoveUnusedFunctions(_) => format!(
+            "orch: {}\n\n{} functions removed from {} files; {} doubtful ones left alone.",
+            intent.describe(),
+            analysis.sites,
+            analysis.files.len(),
+            analysis.uncertain_total
+        ),
         Intent::RemoveUnusedImports(_) => format!(
             "orch: {}\n\n{} edits in {} files; {} doubtful imports left alone.",
             intent.describe(),

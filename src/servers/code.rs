@@ -304,6 +304,16 @@ impl CodeServer {
         blocking(move || Ok(unused_imports(&jail, args))).await
     }
 
+    /// The deletions of module-level private functions nothing in the project refers to (doubtful ones in `refused`).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn unused_functions(
+        &self,
+        Parameters(args): Parameters<UnusedArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(unused_functions(&jail, args))).await
+    }
+
     /// The insertions that add a parameter with a default to a function or method (and its overrides).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn add_parameter(
@@ -869,6 +879,100 @@ fn function_analysis(
         Some(class) => python::methods::analyse(index, definition, class, name, new, sources),
         None => rename::analyse(index, definition, name, new, sources),
     }
+}
+
+/// Unreferenced private functions over `args.files`; references are
+/// counted over every project Python file.
+pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
+    let targets: Vec<&String> = args.files.iter().filter(|f| f.ends_with(".py")).collect();
+    // The private names defined at module level in the targets.
+    let sources: Vec<(String, String)> = in_parallel(&targets, |relative| {
+        read(jail, relative).ok().map(|s| ((*relative).clone(), s))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut names: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (_, source) in &sources {
+        for line in source.lines() {
+            let rest = line
+                .strip_prefix("def ")
+                .or_else(|| line.strip_prefix("async def "));
+            if let Some(rest) = rest {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if name.starts_with('_') {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    // Their occurrences in the whole project.
+    let everything = python_files(jail);
+    let per_file = in_parallel(&everything, |relative| {
+        let Ok(source) = read(jail, relative) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .map(|n| (n.clone(), python::find_word(&source, n).len()))
+            .filter(|(_, c)| *c > 0)
+            .collect::<Vec<_>>()
+    });
+    let mut mentions: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, count) in per_file.into_iter().flatten() {
+        *mentions.entry(name).or_default() += count;
+    }
+    let mut out = ReplaceOutput {
+        files_scanned: sources.len(),
+        ..ReplaceOutput::default()
+    };
+    let max_notes = args.max_notes.unwrap_or(25);
+    let mut with_edits = Vec::new();
+    for (path, source) in sources {
+        let found = python::dead::unused_private_functions(&source, &mentions);
+        let mut edits = Vec::new();
+        for candidate in found {
+            match (candidate.kept, candidate.edit) {
+                (Some(why), _) => {
+                    out.refused_total += 1;
+                    if out.refused.len() < max_notes {
+                        out.refused.push(NoteOut {
+                            path: path.clone(),
+                            line: candidate.line,
+                            column: 1,
+                            note: why,
+                        });
+                    }
+                }
+                (None, Some(edit)) => edits.push(edit),
+                (None, None) => {}
+            }
+        }
+        if !edits.is_empty() {
+            with_edits.push((path, source, edits));
+        }
+    }
+    out.total_files = with_edits.len();
+    out.total_matches = with_edits.iter().map(|f| f.2.len()).sum();
+    let max_files = args.max_files.unwrap_or(200).max(1);
+    let end = (args.offset + max_files).min(with_edits.len());
+    for (path, source, edits) in with_edits.into_iter().skip(args.offset).take(max_files) {
+        out.parse_errors.insert(
+            path.clone(),
+            python::parse(&source).map_or(0, |t| python::syntax_errors(&t)),
+        );
+        out.files.push(FileReplacements {
+            sha1: sha1_hex(source.as_bytes()),
+            path,
+            language: "python".into(),
+            replacements: edits,
+        });
+    }
+    out.next_offset = (end < out.total_files).then_some(end);
+    out
 }
 
 fn add_parameter(jail: &Jail, args: AddParameterArgs) -> Result<ReplaceOutput, String> {

@@ -93,3 +93,27 @@ fn a_cleanup_of_a_missing_directory_is_refused() {
         "{out:?}"
     );
 }
+
+#[test]
+fn unreferenced_private_functions_are_removed_and_referenced_ones_stay() {
+    let t = TestContext::fixture("imports");
+    let before = std::fs::read_to_string(t.repo.join("ledger/money.py")).unwrap();
+    let out = t.run(&[
+        "run",
+        "--json",
+        "remove unused private functions in ledger/",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let money = git(&t.repo, &["show", &format!("{branch}:ledger/money.py")]);
+    let expected = before
+        .split("\n\n\n# Kept for a migration")
+        .next()
+        .unwrap()
+        .to_owned()
+        + "\n";
+    assert_eq!(money, expected);
+    assert!(money.contains("def _rate():"), "{money}");
+    let changed = git(&t.repo, &["diff", "--name-only", "main", &branch]);
+    assert_eq!(changed.trim(), "ledger/money.py");
+}
