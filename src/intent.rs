@@ -18,6 +18,7 @@ pub const FORMS: &[&str] = &[
     "remove unused imports [in PATH]",
     "add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]",
     "remove unused private functions [in PATH]",
+    "remove parameter NAME from [CLASS.]FUNCTION [in PATH]",
 ];
 
 /// A parsed command.
@@ -34,6 +35,34 @@ pub enum Intent {
     AddParameter(AddParameter),
     /// Remove module-level private functions nothing refers to (Python).
     RemoveUnusedFunctions(Cleanup),
+    /// Remove a parameter from a function or method and from its calls.
+    RemoveParameter(RemoveParameter),
+}
+
+/// `remove parameter NAME from [CLASS.]FUNCTION [in PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveParameter {
+    pub parameter: String,
+    pub function: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl RemoveParameter {
+    /// The function or method to look up.
+    pub fn lookup(&self) -> Rename {
+        AddParameter {
+            parameter: self.parameter.clone(),
+            default: String::new(),
+            function: self.function.clone(),
+            class: self.class.clone(),
+            scope: self.scope.clone(),
+        }
+        .lookup()
+    }
 }
 
 /// `add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]`.
@@ -179,6 +208,9 @@ impl Intent {
                 Some(scope) => format!("remove unused private functions in {scope}"),
                 None => "remove unused private functions".to_owned(),
             },
+            Intent::RemoveParameter(r) => {
+                format!("remove parameter {} from {}", r.parameter, r.function)
+            }
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -237,6 +269,18 @@ impl Intent {
                 Some(scope) => format!("remove unreferenced private functions in {scope}"),
                 None => "remove unreferenced private functions".to_owned(),
             },
+            Intent::RemoveParameter(r) => {
+                let function = match &r.class {
+                    Some(class) => format!("{class}.{}", r.function),
+                    None => r.function.clone(),
+                };
+                let scope = r
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                format!("remove parameter {} from {function}{scope}", r.parameter)
+            }
             Intent::AddParameter(a) => {
                 let function = match &a.class {
                     Some(class) => format!("{class}.{}", a.function),
@@ -356,6 +400,13 @@ pub fn parse(command: &str) -> Result<Intent, Error> {
         "replace" | "rewrite" | "substitute" | "change" => {
             parse_replace(&tokens, &lowered).ok_or_else(unknown)?
         }
+        "remove" | "delete" | "drop" | "strip" | "clean" | "cleanup" | "prune" | "tidy"
+            if lowered
+                .iter()
+                .any(|w| matches!(w.as_str(), "parameter" | "param" | "argument" | "arg")) =>
+        {
+            parse_remove_parameter(&tokens, &lowered).ok_or_else(unknown)
+        }
         "remove" | "delete" | "drop" | "strip" | "clean" | "cleanup" | "prune" | "tidy" => {
             parse_cleanup(&tokens, &lowered).ok_or_else(unknown)
         }
@@ -468,6 +519,74 @@ fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<In
         class,
         scope,
     })))
+}
+
+/// `remove [the] parameter NAME from|of [function|method] [CLASS.]FUNCTION [in PATH]`.
+fn parse_remove_parameter(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
+    let mut i = 1;
+    while i < tokens.len()
+        && !tokens[i].quoted
+        && matches!(
+            lowered[i].as_str(),
+            "the" | "a" | "unused" | "parameter" | "param" | "argument" | "arg"
+        )
+    {
+        i += 1;
+    }
+    let parameter = tokens.get(i)?.text.clone();
+    i += 1;
+    let mut function = None;
+    let mut scope = None;
+    while i < tokens.len() {
+        let word = if tokens[i].quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        match word {
+            "from" | "of" | "on" if function.is_none() => {
+                let mut j = i + 1;
+                while matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("function" | "method" | "def" | "the")
+                ) {
+                    j += 1;
+                }
+                function = Some(strip_call(&tokens.get(j)?.text));
+                i = j + 1;
+            }
+            "in" | "within" | "inside" if scope.is_none() => {
+                let mut j = i + 1;
+                while matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("the" | "module" | "package" | "file")
+                ) {
+                    j += 1;
+                }
+                scope = Some(tokens.get(j)?.text.clone());
+                i = j + 1;
+            }
+            _ => return None,
+        }
+    }
+    let function = function?;
+    validate_identifier(&parameter).ok()?;
+    let mut parts: Vec<&str> = function.split('.').collect();
+    let name = parts.pop()?.to_owned();
+    let class = parts
+        .last()
+        .filter(|c| c.chars().next().is_some_and(char::is_uppercase))
+        .map(|c| (*c).to_owned());
+    if class.is_some() {
+        parts.pop();
+    }
+    let scope = scope.or_else(|| (!parts.is_empty()).then(|| parts.join(".")));
+    Some(Intent::RemoveParameter(RemoveParameter {
+        parameter,
+        function: name,
+        class,
+        scope,
+    }))
 }
 
 /// `remove [all] [the] unused imports [in|from|under PATH]`, also
@@ -1132,6 +1251,14 @@ mod tests {
                 scope: scope.map(str::to_owned),
             })
         };
+        let rp = |parameter: &str, function: &str, class: Option<&str>, scope: Option<&str>| {
+            Intent::RemoveParameter(RemoveParameter {
+                parameter: parameter.into(),
+                function: function.into(),
+                class: class.map(str::to_owned),
+                scope: scope.map(str::to_owned),
+            })
+        };
         let f = |scope: Option<&str>| {
             Intent::RemoveUnusedFunctions(Cleanup {
                 scope: scope.map(str::to_owned),
@@ -1634,6 +1761,22 @@ mod tests {
             ),
             ("REMOVE UNUSED IMPORTS", c(None)),
             ("remove unused private functions", f(None)),
+            (
+                "remove parameter timeout from fetch",
+                rp("timeout", "fetch", None, None),
+            ),
+            (
+                "remove the parameter `timeout` of `fetch()`",
+                rp("timeout", "fetch", None, None),
+            ),
+            (
+                "delete argument cents from method Cart.add",
+                rp("cents", "add", Some("Cart"), None),
+            ),
+            (
+                "drop param label from describe in shop/util.py",
+                rp("label", "describe", None, Some("shop/util.py")),
+            ),
             (
                 "remove unreferenced private functions in shop/",
                 f(Some("shop/")),

@@ -56,7 +56,28 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
         Intent::Rename(rename) => analyse_rename(ctx, rename, map).await,
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
         Intent::RemoveUnusedImports(_) => analyse_cleanup(ctx, map).await,
-        Intent::AddParameter(add) => analyse_add_parameter(ctx, add, map).await,
+        Intent::AddParameter(add) => {
+            analyse_signature(
+                ctx,
+                "add_parameter",
+                &add.lookup(),
+                &add.parameter,
+                &add.default,
+                map,
+            )
+            .await
+        }
+        Intent::RemoveParameter(remove) => {
+            analyse_signature(
+                ctx,
+                "remove_parameter",
+                &remove.lookup(),
+                &remove.parameter,
+                "",
+                map,
+            )
+            .await
+        }
         Intent::RemoveUnusedFunctions(_) => {
             ctx.printer.progress(&format!(
                 "looking for unreferenced private functions in {} files",
@@ -149,22 +170,25 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
     }
 }
 
-async fn analyse_add_parameter(
+/// Adding or removing a parameter (`tool` says which).
+async fn analyse_signature(
     ctx: &Context,
-    add: &crate::intent::AddParameter,
+    tool: &str,
+    lookup: &crate::intent::Rename,
+    parameter: &str,
+    default: &str,
     map: &RepoMap,
 ) -> Result<Analysis, Failure> {
-    let lookup = add.lookup();
-    let definition = choose_definition(ctx, &lookup, map).await?;
+    let definition = choose_definition(ctx, lookup, map).await?;
     let all = page_edits(
         ctx,
-        "add_parameter",
+        tool,
         json!({
             "definition": definition.path,
             "class": definition.class,
-            "name": add.function,
-            "parameter": add.parameter,
-            "default": add.default,
+            "name": lookup.old,
+            "parameter": parameter,
+            "default": default,
             "files": map.candidates,
         }),
     )
@@ -177,15 +201,15 @@ async fn analyse_add_parameter(
             .collect();
         return Err(Failure::input(
             format!(
-                "cannot add `{}` to `{}`:\n{}",
-                add.parameter,
-                add.function,
+                "cannot change `{}` of `{}`:\n{}",
+                parameter,
+                lookup.old,
                 places.join("\n")
             ),
-            Some("choose another parameter name".into()),
+            None,
         ));
     }
-    let mut analysis = edits_analysis(all, "add-parameter", map);
+    let mut analysis = edits_analysis(all, tool, map);
     analysis.definition = Some(definition);
     Ok(analysis)
 }

@@ -37,6 +37,7 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
         Intent::RemoveUnusedImports(cleanup) => map_cleanup(ctx, cleanup).await,
         Intent::AddParameter(add) => map_rename(ctx, &add.lookup()).await,
         Intent::RemoveUnusedFunctions(cleanup) => map_cleanup(ctx, cleanup).await,
+        Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup()).await,
     }
 }
 

@@ -98,6 +98,13 @@ fn build(
             analysis.sites,
             analysis.files.len()
         ),
+        Intent::RemoveParameter(_) => format!(
+            "orch: {}\n\n{} edits in {} files (definitions and calls); {} calls orch could not tie to the function left alone.",
+            intent.describe(),
+            analysis.sites,
+            analysis.files.len(),
+            analysis.uncertain_total
+        ),
         Intent::RemoveUnusedFunctions(_) => format!(
             "orch: {}\n\n{} functions removed from {} files; {} doubtful ones left alone.",
             intent.describe(),

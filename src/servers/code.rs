@@ -213,7 +213,8 @@ pub struct AddParameterArgs {
     /// The function or method.
     pub name: String,
     pub parameter: String,
-    /// Python expression for the default.
+    /// Python expression for the default (`add_parameter` only).
+    #[serde(default)]
     pub default: String,
     /// Files that may refer to the function.
     pub files: Vec<String>,
@@ -304,6 +305,16 @@ impl CodeServer {
         blocking(move || Ok(unused_imports(&jail, args))).await
     }
 
+    /// The deletions that remove a parameter from a function or method (and its overrides) and from its calls.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn remove_parameter(
+        &self,
+        Parameters(args): Parameters<AddParameterArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || change_signature(&jail, args, false)).await
+    }
+
     /// The deletions of module-level private functions nothing in the project refers to (doubtful ones in `refused`).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn unused_functions(
@@ -321,7 +332,7 @@ impl CodeServer {
         Parameters(args): Parameters<AddParameterArgs>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
-        blocking(move || add_parameter(&jail, args)).await
+        blocking(move || change_signature(&jail, args, true)).await
     }
 
     /// Syntax error counts of source files (Python, Rust, JavaScript, TypeScript, Go).
@@ -975,7 +986,12 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
     out
 }
 
-fn add_parameter(jail: &Jail, args: AddParameterArgs) -> Result<ReplaceOutput, String> {
+/// Adds (`add`) or removes a parameter; edits in the `ReplaceOutput` shape.
+fn change_signature(
+    jail: &Jail,
+    args: AddParameterArgs,
+    add: bool,
+) -> Result<ReplaceOutput, String> {
     let (index, sources, hashes) =
         load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
     let function = function_analysis(
@@ -986,10 +1002,27 @@ fn add_parameter(jail: &Jail, args: AddParameterArgs) -> Result<ReplaceOutput, S
         "__orch_parameter_target__",
         &sources,
     );
-    let (edits, problems) =
-        python::parameters::add(&args.parameter, &args.default, &sources, &function);
+    let (edits, problems) = if add {
+        python::parameters::add(&args.parameter, &args.default, &sources, &function)
+    } else {
+        // A method's family: the classes whose `def`s are definition sites.
+        let classes: Vec<String> = args.class.iter().cloned().collect();
+        python::parameters::remove(&args.parameter, &sources, &function, &classes)
+    };
+    let refused: Vec<NoteOut> = function
+        .uncertain
+        .iter()
+        .map(|n| NoteOut {
+            path: n.file.clone(),
+            line: n.line,
+            column: n.column,
+            note: n.note.clone(),
+        })
+        .collect();
     let mut out = ReplaceOutput {
         files_scanned: sources.len(),
+        refused_total: if add { 0 } else { refused.len() },
+        refused: if add { Vec::new() } else { refused },
         problems: problems
             .into_iter()
             .map(|n| NoteOut {

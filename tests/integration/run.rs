@@ -561,3 +561,32 @@ fn a_parameter_is_added_with_a_default_and_calls_stay_valid() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("needs a default"), "{out:?}");
 }
+
+#[test]
+fn a_parameter_is_removed_from_the_definition_and_every_call() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/labels.py"),
+        "from .util import describe\n\n\ndef tag(cents, style=None, upper=False):\n    text = describe(cents, \"tag\")\n    return text.upper() if upper else text\n\n\ndef all_tags():\n    return [tag(1, \"bold\"), tag(2, style=None, upper=True), tag(3)]\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "labels"]);
+    let out = t.run(&["run", "--json", "remove parameter style from tag"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let labels = git(&t.repo, &["show", &format!("{branch}:shop/labels.py")]);
+    assert!(labels.contains("def tag(cents, upper=False):"), "{labels}");
+    assert!(
+        labels.contains("return [tag(1), tag(2, upper=True), tag(3)]"),
+        "{labels}"
+    );
+
+    // A parameter the body still uses is refused, with the line.
+    let out = t.run(&["plan", "remove parameter upper from tag"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("still used in the body (line 6)"),
+        "{out:?}"
+    );
+}

@@ -191,6 +191,224 @@ pub fn add(
     (edits, problems)
 }
 
+/// Deletes item `index` of a comma-separated list (`siblings`): up to the
+/// next item, else from the previous one, else just the item.
+fn delete_item(
+    source: &str,
+    siblings: &[Node],
+    index: usize,
+) -> crate::lang::structural::Replacement {
+    let item = siblings[index];
+    let (start, end) = if let Some(next) = siblings.get(index + 1) {
+        (item.start_byte(), next.start_byte())
+    } else if index > 0 {
+        (siblings[index - 1].end_byte(), item.end_byte())
+    } else {
+        (item.start_byte(), item.end_byte())
+    };
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    crate::lang::structural::Replacement {
+        start,
+        end,
+        line: source[..start].matches('\n').count() + 1,
+        column: source[line_start..start].chars().count() + 1,
+        old: source[start..end].to_owned(),
+        new: String::new(),
+    }
+}
+
+/// The deletions that remove parameter `name` from every definition in
+/// `function`'s analysis and its argument from every call orch ties to the
+/// function (by keyword, or by position when it is passed positionally).
+/// `classes` are the method's family class names (calls through them pass
+/// `self` explicitly). Returns the edits per file and why it cannot be done.
+pub fn remove(
+    name: &str,
+    files: &[(String, String)],
+    function: &RenameAnalysis,
+    classes: &[String],
+) -> (
+    std::collections::BTreeMap<String, Vec<crate::lang::structural::Replacement>>,
+    Vec<Note>,
+) {
+    let mut edits: std::collections::BTreeMap<String, Vec<crate::lang::structural::Replacement>> =
+        std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut position: Option<Option<usize>> = None;
+    let is_method = !classes.is_empty();
+    // Definitions first: the parameter's position.
+    for (path, source) in files {
+        let Some(sites) = function.sites.get(path) else {
+            continue;
+        };
+        let Some(tree) = parse(source) else { continue };
+        let bytes = source.as_bytes();
+        for site in sites.iter().filter(|s| s.kind == "definition") {
+            let Some(def) = tree
+                .root_node()
+                .descendant_for_byte_range(site.start, site.end)
+                .and_then(|n| n.parent())
+                .filter(|p| p.kind() == "function_definition")
+            else {
+                continue;
+            };
+            let at = def.start_position();
+            let note = |text: String| Note {
+                file: path.clone(),
+                line: at.row + 1,
+                column: at.column + 1,
+                note: text,
+            };
+            let Some(parameters) = def.child_by_field_name("parameters") else {
+                continue;
+            };
+            let mut cursor = parameters.walk();
+            let items: Vec<Node> = parameters
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() != "comment")
+                .collect();
+            let Some(ident) = parameter_node(def, bytes, name) else {
+                problems.push(note(format!("the function has no parameter `{name}`")));
+                continue;
+            };
+            let Some(index) = items.iter().position(|i| {
+                i.start_byte() <= ident.start_byte() && ident.end_byte() <= i.end_byte()
+            }) else {
+                continue;
+            };
+            if matches!(
+                items[index].kind(),
+                "list_splat_pattern" | "dictionary_splat_pattern"
+            ) {
+                problems.push(note(format!(
+                    "`{name}` collects extra arguments; orch does not remove it"
+                )));
+                continue;
+            }
+            if is_method && index == 0 {
+                problems.push(note(format!("`{name}` is the method's receiver")));
+                continue;
+            }
+            if let Some(body) = def.child_by_field_name("body") {
+                let text_body = &source[body.start_byte()..body.end_byte()];
+                if let Some(offset) = super::find_word(text_body, name).first() {
+                    let line = source[..body.start_byte() + offset].matches('\n').count() + 1;
+                    problems.push(note(format!(
+                        "`{name}` is still used in the body (line {line}); remove its uses first"
+                    )));
+                    continue;
+                }
+            }
+            let keyword_only = items[..index]
+                .iter()
+                .any(|i| matches!(i.kind(), "list_splat_pattern" | "keyword_separator"));
+            let here = (!keyword_only).then_some(index);
+            match position {
+                None => position = Some(here),
+                Some(p) if p != here => {
+                    problems.push(note(format!(
+                        "`{name}` is at a different position in an override; orch cannot update positional calls"
+                    )));
+                }
+                _ => {}
+            }
+            edits
+                .entry(path.clone())
+                .or_default()
+                .push(delete_item(source, &items, index));
+        }
+    }
+    let position = position.flatten();
+    // Then the calls.
+    for (path, source) in files {
+        let Some(sites) = function.sites.get(path) else {
+            continue;
+        };
+        let Some(tree) = parse(source) else { continue };
+        let bytes = source.as_bytes();
+        for site in sites
+            .iter()
+            .filter(|s| matches!(s.kind.as_str(), "reference" | "attribute" | "uncertain"))
+        {
+            let Some(node) = tree
+                .root_node()
+                .descendant_for_byte_range(site.start, site.end)
+            else {
+                continue;
+            };
+            let mut callee = node;
+            let mut through_instance = false;
+            if let Some(parent) = callee.parent()
+                && parent.kind() == "attribute"
+                && parent.child_by_field_name("attribute") == Some(callee)
+            {
+                let object = parent
+                    .child_by_field_name("object")
+                    .map(|o| text(o, bytes))
+                    .unwrap_or("");
+                through_instance = is_method
+                    && !classes
+                        .iter()
+                        .any(|c| object == c || object.ends_with(&format!(".{c}")));
+                callee = parent;
+            }
+            let Some(call) = callee.parent().filter(|p| p.kind() == "call") else {
+                continue;
+            };
+            if call.child_by_field_name("function") != Some(callee) {
+                continue;
+            }
+            let Some(arguments) = call.child_by_field_name("arguments") else {
+                continue;
+            };
+            let mut cursor = arguments.walk();
+            let args: Vec<Node> = arguments
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() != "comment")
+                .collect();
+            let at = call.start_position();
+            if args
+                .iter()
+                .any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"))
+            {
+                problems.push(Note {
+                    file: path.clone(),
+                    line: at.row + 1,
+                    column: at.column + 1,
+                    note: "this call passes `*args`/`**kwargs`; orch cannot tell whether it passes the parameter".into(),
+                });
+                continue;
+            }
+            let keyword = args.iter().position(|a| {
+                a.kind() == "keyword_argument"
+                    && a.child_by_field_name("name")
+                        .is_some_and(|n| text(n, bytes) == name)
+            });
+            let target = keyword.or_else(|| {
+                let k = position?.checked_sub(usize::from(through_instance))?;
+                let positional: Vec<usize> = args
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.kind() != "keyword_argument")
+                    .map(|(i, _)| i)
+                    .collect();
+                positional.get(k).copied()
+            });
+            if let Some(index) = target {
+                edits
+                    .entry(path.clone())
+                    .or_default()
+                    .push(delete_item(source, &args, index));
+            }
+        }
+    }
+    for list in edits.values_mut() {
+        list.sort_by_key(|e| e.start);
+        list.dedup_by_key(|e| e.start);
+    }
+    (edits, problems)
+}
+
 /// The identifier of parameter `name` in a `def`.
 fn parameter_node<'t>(def: Node<'t>, source: &[u8], name: &str) -> Option<Node<'t>> {
     let parameters = def.child_by_field_name("parameters")?;
@@ -369,6 +587,55 @@ mod tests {
                 .note
                 .contains("already appears in the function's body")
         );
+    }
+
+    #[test]
+    fn parameters_are_removed_from_definitions_and_calls() {
+        let util = "def fetch(url, timeout=30, retries=3):\n    return url, retries\n\n\nclass C:\n    def m(self, a, b):\n        return b\n";
+        let use_ = "from .util import fetch, C\n\nfetch('u', 5, 2)\nfetch('u', timeout=5)\nfetch('u')\nC().m(1, 2)\nC.m(C(), 1, 2)\n";
+        let files = vec![
+            ("pkg/util.py".to_owned(), util.to_owned()),
+            ("pkg/use.py".to_owned(), use_.to_owned()),
+            ("pkg/__init__.py".to_owned(), String::new()),
+        ];
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let apply = |edits: &std::collections::BTreeMap<
+            String,
+            Vec<crate::lang::structural::Replacement>,
+        >,
+                     path: &str,
+                     source: &str| {
+            let mut out = source.to_owned();
+            for e in edits.get(path).into_iter().flatten().rev() {
+                out.replace_range(e.start..e.end, &e.new);
+            }
+            out
+        };
+        let function =
+            crate::lang::python::rename::analyse(&index, "pkg/util.py", "fetch", "__t__", &files);
+        let (edits, problems) = remove("timeout", &files, &function, &[]);
+        assert!(
+            problems.is_empty(),
+            "{:?}",
+            problems.iter().map(|p| &p.note).collect::<Vec<_>>()
+        );
+        assert!(apply(&edits, "pkg/util.py", util).starts_with("def fetch(url, retries=3):\n"));
+        assert_eq!(
+            apply(&edits, "pkg/use.py", use_),
+            "from .util import fetch, C\n\nfetch('u', 2)\nfetch('u')\nfetch('u')\nC().m(1, 2)\nC.m(C(), 1, 2)\n"
+        );
+        let method =
+            crate::lang::python::methods::analyse(&index, "pkg/util.py", "C", "m", "__t__", &files);
+        let (edits, problems) = remove("a", &files, &method, &["C".to_owned()]);
+        assert!(
+            problems.is_empty(),
+            "{:?}",
+            problems.iter().map(|p| &p.note).collect::<Vec<_>>()
+        );
+        assert!(apply(&edits, "pkg/util.py", util).contains("    def m(self, b):\n"));
+        assert!(apply(&edits, "pkg/use.py", use_).ends_with("C().m(2)\nC.m(C(), 2)\n"));
+        let (_, problems) = remove("retries", &files, &function, &[]);
+        assert!(problems[0].note.contains("still used in the body"));
     }
 
     #[test]
