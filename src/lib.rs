@@ -417,7 +417,6 @@ async fn github_run(args: &cli::GlobalArgs, path: &std::path::Path, printer: Arc
     } else {
         settings.publish.pr_base = Some(trigger.default_branch.clone());
     }
-    settings.publish.event = Some(trigger.clone());
     let json = settings.json;
     let mode = Mode::Run {
         command: trigger.command.clone(),

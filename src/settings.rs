@@ -78,8 +78,6 @@ pub struct Publish {
     pub token: Option<Secret>,
     /// The branch the pull request targets [default: the base branch].
     pub pr_base: Option<String>,
-    /// A status comment to update, set by `--github-event`.
-    pub event: Option<crate::event::Trigger>,
 }
 
 /// A credential: never printed, never logged (its `Debug` is `***`).
@@ -232,7 +230,6 @@ impl Settings {
                 .or_else(|| env("GITHUB_TOKEN").filter(|v| !v.is_empty()))
                 .map(Secret::new),
             pr_base: None,
-            event: None,
         };
         Ok(Settings {
             repo,
