@@ -54,14 +54,7 @@ pub struct RemoveParameter {
 impl RemoveParameter {
     /// The function or method to look up.
     pub fn lookup(&self) -> Rename {
-        AddParameter {
-            parameter: self.parameter.clone(),
-            default: String::new(),
-            function: self.function.clone(),
-            class: self.class.clone(),
-            scope: self.scope.clone(),
-        }
-        .lookup()
+        function_lookup(&self.function, self.class.as_ref(), self.scope.as_ref())
     }
 }
 
@@ -82,18 +75,23 @@ pub struct AddParameter {
 impl AddParameter {
     /// The function or method to look up.
     pub fn lookup(&self) -> Rename {
-        Rename {
-            symbol: if self.class.is_some() {
-                SymbolKind::Method
-            } else {
-                SymbolKind::Function
-            },
-            old: self.function.clone(),
-            new: self.function.clone(),
-            scope: self.scope.clone(),
-            class: self.class.clone(),
-            function: None,
-        }
+        function_lookup(&self.function, self.class.as_ref(), self.scope.as_ref())
+    }
+}
+
+/// A function or method (`class` given) to look up, as a rename of itself.
+fn function_lookup(function: &str, class: Option<&String>, scope: Option<&String>) -> Rename {
+    Rename {
+        symbol: if class.is_some() {
+            SymbolKind::Method
+        } else {
+            SymbolKind::Function
+        },
+        old: function.to_owned(),
+        new: function.to_owned(),
+        scope: scope.cloned(),
+        class: class.cloned(),
+        function: None,
     }
 }
 
@@ -147,18 +145,9 @@ impl Rename {
     /// its function or method.
     pub fn lookup(&self) -> Rename {
         match (&self.symbol, &self.function) {
-            (SymbolKind::Parameter, Some(function)) => Rename {
-                symbol: if self.class.is_some() {
-                    SymbolKind::Method
-                } else {
-                    SymbolKind::Function
-                },
-                old: function.clone(),
-                new: function.clone(),
-                scope: self.scope.clone(),
-                class: self.class.clone(),
-                function: None,
-            },
+            (SymbolKind::Parameter, Some(function)) => {
+                function_lookup(function, self.class.as_ref(), self.scope.as_ref())
+            }
             _ => self.clone(),
         }
     }
@@ -461,6 +450,32 @@ fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<In
             _ => {}
         }
     }
+    let (function, scope) = target_clauses(tokens, lowered, i, &["to", "on", "for"])?;
+    if let Err(error) = validate_identifier(&parameter) {
+        return Some(Err(error));
+    }
+    if default.is_empty() {
+        return Some(Err(Error::NoDefault(parameter)));
+    }
+    let (name, class, scope) = split_target(&function, scope)?;
+    Some(Ok(Intent::AddParameter(AddParameter {
+        parameter,
+        default,
+        function: name,
+        class,
+        scope,
+    })))
+}
+
+/// From token `i` on: `<to-word> [function|method] [CLASS.]FUNCTION` and an
+/// optional `in PATH`, in either order; `to` lists the words that introduce
+/// the function. Returns the function as written and the scope.
+fn target_clauses(
+    tokens: &[Token],
+    lowered: &[String],
+    mut i: usize,
+    to: &[&str],
+) -> Option<(String, Option<String>)> {
     let mut function = None;
     let mut scope = None;
     while i < tokens.len() {
@@ -469,39 +484,33 @@ fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<In
         } else {
             lowered[i].as_str()
         };
-        match word {
-            "to" | "on" | "for" if function.is_none() => {
-                let mut j = i + 1;
-                while matches!(
-                    lowered.get(j).map(String::as_str),
-                    Some("function" | "method" | "def" | "the")
-                ) {
-                    j += 1;
-                }
-                function = Some(strip_call(&tokens.get(j)?.text));
-                i = j + 1;
+        let skip = |mut j: usize, words: &[&str]| {
+            while lowered.get(j).is_some_and(|w| words.contains(&w.as_str())) {
+                j += 1;
             }
-            "in" | "within" | "inside" if scope.is_none() => {
-                let mut j = i + 1;
-                while matches!(
-                    lowered.get(j).map(String::as_str),
-                    Some("the" | "module" | "package" | "file")
-                ) {
-                    j += 1;
-                }
-                scope = Some(tokens.get(j)?.text.clone());
-                i = j + 1;
-            }
-            _ => return None,
+            j
+        };
+        if function.is_none() && to.contains(&word) {
+            let j = skip(i + 1, &["function", "method", "def", "the"]);
+            function = Some(strip_call(&tokens.get(j)?.text));
+            i = j + 1;
+        } else if scope.is_none() && matches!(word, "in" | "within" | "inside") {
+            let j = skip(i + 1, &["the", "module", "package", "file"]);
+            scope = Some(tokens.get(j)?.text.clone());
+            i = j + 1;
+        } else {
+            return None;
         }
     }
-    let function = function?;
-    if let Err(error) = validate_identifier(&parameter) {
-        return Some(Err(error));
-    }
-    if default.is_empty() {
-        return Some(Err(Error::NoDefault(parameter)));
-    }
+    Some((function?, scope))
+}
+
+/// `[module.][Class.]function` into the function, its class (a capitalised
+/// segment) and the scope (the module prefix, unless `scope` is given).
+fn split_target(
+    function: &str,
+    scope: Option<String>,
+) -> Option<(String, Option<String>, Option<String>)> {
     let mut parts: Vec<&str> = function.split('.').collect();
     let name = parts.pop()?.to_owned();
     let class = parts
@@ -512,13 +521,7 @@ fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<In
         parts.pop();
     }
     let scope = scope.or_else(|| (!parts.is_empty()).then(|| parts.join(".")));
-    Some(Ok(Intent::AddParameter(AddParameter {
-        parameter,
-        default,
-        function: name,
-        class,
-        scope,
-    })))
+    Some((name, class, scope))
 }
 
 /// `remove [the] parameter NAME from|of [function|method] [CLASS.]FUNCTION [in PATH]`.
@@ -535,52 +538,9 @@ fn parse_remove_parameter(tokens: &[Token], lowered: &[String]) -> Option<Intent
     }
     let parameter = tokens.get(i)?.text.clone();
     i += 1;
-    let mut function = None;
-    let mut scope = None;
-    while i < tokens.len() {
-        let word = if tokens[i].quoted {
-            ""
-        } else {
-            lowered[i].as_str()
-        };
-        match word {
-            "from" | "of" | "on" if function.is_none() => {
-                let mut j = i + 1;
-                while matches!(
-                    lowered.get(j).map(String::as_str),
-                    Some("function" | "method" | "def" | "the")
-                ) {
-                    j += 1;
-                }
-                function = Some(strip_call(&tokens.get(j)?.text));
-                i = j + 1;
-            }
-            "in" | "within" | "inside" if scope.is_none() => {
-                let mut j = i + 1;
-                while matches!(
-                    lowered.get(j).map(String::as_str),
-                    Some("the" | "module" | "package" | "file")
-                ) {
-                    j += 1;
-                }
-                scope = Some(tokens.get(j)?.text.clone());
-                i = j + 1;
-            }
-            _ => return None,
-        }
-    }
-    let function = function?;
+    let (function, scope) = target_clauses(tokens, lowered, i, &["from", "of", "on"])?;
     validate_identifier(&parameter).ok()?;
-    let mut parts: Vec<&str> = function.split('.').collect();
-    let name = parts.pop()?.to_owned();
-    let class = parts
-        .last()
-        .filter(|c| c.chars().next().is_some_and(char::is_uppercase))
-        .map(|c| (*c).to_owned());
-    if class.is_some() {
-        parts.pop();
-    }
-    let scope = scope.or_else(|| (!parts.is_empty()).then(|| parts.join(".")));
+    let (name, class, scope) = split_target(&function, scope)?;
     Some(Intent::RemoveParameter(RemoveParameter {
         parameter,
         function: name,
@@ -863,15 +823,7 @@ fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, E
             return None;
         }
         let parameter = path.pop()?;
-        let function = strip_call(&path.pop()?);
-        let class = path
-            .last()
-            .filter(|c| c.chars().next().is_some_and(char::is_uppercase))
-            .cloned();
-        if class.is_some() {
-            path.pop();
-        }
-        let scope = scope.or_else(|| (!path.is_empty()).then(|| path.join(".")));
+        let (function, class, scope) = split_target(&strip_call(&path.join(".")), scope)?;
         return Some(
             build_rename(symbol, parameter, new, scope).map(|intent| match intent {
                 Intent::Rename(mut rename) => {

@@ -231,7 +231,7 @@ impl Rewriter {
     /// from the same parse.
     pub fn replacements_and_errors(&self, source: &str) -> (Vec<Replacement>, usize) {
         let grep = self.lang.ast_grep(source);
-        let errors = count_error_nodes(grep.root().get_inner_node());
+        let errors = super::error_nodes(grep.root().get_inner_node());
         let mut found = edits_of(&grep, &self.pattern, &self.fix);
         (self.finish(source, &mut found), errors)
     }
@@ -418,25 +418,7 @@ fn check_variables(pattern: &str, rewrite: &str) -> Result<(), Error> {
 /// ERROR and MISSING nodes in `source` parsed as `lang`.
 pub fn syntax_errors(lang: SupportLang, source: &str) -> usize {
     let grep = lang.ast_grep(source);
-    count_error_nodes(grep.root().get_inner_node())
-}
-
-fn count_error_nodes(root: tree_sitter::Node<'_>) -> usize {
-    if !root.has_error() {
-        return 0;
-    }
-    let mut count = 0;
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.is_error() || node.is_missing() {
-            count += 1;
-        }
-        if node.has_error() {
-            let mut cursor = node.walk();
-            stack.extend(node.children(&mut cursor));
-        }
-    }
-    count
+    super::error_nodes(grep.root().get_inner_node())
 }
 
 #[cfg(test)]

@@ -77,49 +77,44 @@ fn build(
             selection: Vec::new(),
         },
     });
-    let message = match intent {
+    let summary = match intent {
         Intent::Rename(_) => format!(
-            "orch: {}\n\n{} sites in {} files; {} mentions in comments/strings and {} uncertain sites left alone.",
-            intent.describe(),
+            "{} sites in {} files; {} mentions in comments/strings and {} uncertain sites left alone.",
             analysis.sites,
             analysis.files.len(),
             analysis.mentions_total,
             analysis.uncertain_total
         ),
         Intent::Replace(_) => format!(
-            "orch: {}\n\n{} matches in {} files.",
-            intent.describe(),
+            "{} matches in {} files.",
             analysis.sites,
             analysis.files.len()
         ),
         Intent::AddParameter(_) => format!(
-            "orch: {}\n\n{} definitions in {} files; existing calls keep working through the default.",
-            intent.describe(),
+            "{} definitions in {} files; existing calls keep working through the default.",
             analysis.sites,
             analysis.files.len()
         ),
         Intent::RemoveParameter(_) => format!(
-            "orch: {}\n\n{} edits in {} files (definitions and calls); {} calls orch could not tie to the function left alone.",
-            intent.describe(),
+            "{} edits in {} files (definitions and calls); {} calls orch could not tie to the function left alone.",
             analysis.sites,
             analysis.files.len(),
             analysis.uncertain_total
         ),
         Intent::RemoveUnusedFunctions(_) => format!(
-            "orch: {}\n\n{} functions removed from {} files; {} doubtful ones left alone.",
-            intent.describe(),
+            "{} functions removed from {} files; {} doubtful ones left alone.",
             analysis.sites,
             analysis.files.len(),
             analysis.uncertain_total
         ),
         Intent::RemoveUnusedImports(_) => format!(
-            "orch: {}\n\n{} edits in {} files; {} doubtful imports left alone.",
-            intent.describe(),
+            "{} edits in {} files; {} doubtful imports left alone.",
             analysis.sites,
             analysis.files.len(),
             analysis.uncertain_total
         ),
     };
+    let message = format!("orch: {}\n\n{summary}", intent.describe());
     nodes.push(Node {
         id: "commit".into(),
         deps: vec!["test:pytest".into()],

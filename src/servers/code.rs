@@ -475,22 +475,22 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
         }
     }
     let with_matches: Vec<Found> = found.into_iter().filter(|f| !f.4.is_empty()).collect();
-    out.total_files = with_matches.len();
     out.total_matches = with_matches.iter().map(|f| f.4.len()).sum();
-    let max_files = args.max_files.unwrap_or(200).max(1);
-    let end = (args.offset + max_files).min(with_matches.len());
-    for (relative, language, sha1, errors, replacements, _) in
-        with_matches.into_iter().skip(args.offset).take(max_files)
-    {
-        out.parse_errors.insert(relative.clone(), errors);
-        out.files.push(FileReplacements {
-            path: relative,
-            sha1,
-            language: language.to_owned(),
-            replacements,
-        });
-    }
-    out.next_offset = (end < out.total_files).then_some(end);
+    page_into(
+        &mut out,
+        with_matches,
+        args.offset,
+        args.max_files,
+        |(path, language, sha1, errors, replacements, _)| {
+            let file = FileReplacements {
+                path,
+                sha1,
+                language: language.to_owned(),
+                replacements,
+            };
+            (file, errors)
+        },
+    );
     Ok(out)
 }
 
@@ -524,7 +524,7 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
             &source,
             exported.get(relative.as_str()).unwrap_or(&nothing),
         );
-        let errors = python::parse(&source).map_or(0, |t| python::syntax_errors(&t));
+        let errors = python_errors(&source);
         Some((
             (*relative).clone(),
             sha1_hex(source.as_bytes()),
@@ -557,21 +557,44 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         .into_iter()
         .filter(|f| !f.3.edits.is_empty())
         .collect();
-    out.total_files = with_edits.len();
     out.total_matches = with_edits.iter().map(|f| f.3.removed.len()).sum();
-    let max_files = args.max_files.unwrap_or(200).max(1);
-    let end = (args.offset + max_files).min(with_edits.len());
-    for (path, sha1, errors, unused) in with_edits.into_iter().skip(args.offset).take(max_files) {
-        out.parse_errors.insert(path.clone(), errors);
-        out.files.push(FileReplacements {
-            path,
-            sha1,
-            language: "python".into(),
-            replacements: unused.edits,
-        });
+    page_into(
+        &mut out,
+        with_edits,
+        args.offset,
+        args.max_files,
+        |(path, sha1, errors, unused)| {
+            let file = FileReplacements {
+                path,
+                sha1,
+                language: "python".into(),
+                replacements: unused.edits,
+            };
+            (file, errors)
+        },
+    );
+    out
+}
+
+/// Puts page `offset..offset + max_files` of `items` (one per file with
+/// edits) into `out`: files, their syntax-error counts, the total and the
+/// next offset. `to_file` runs only for the items on the page.
+fn page_into<T>(
+    out: &mut ReplaceOutput,
+    items: Vec<T>,
+    offset: usize,
+    max_files: Option<usize>,
+    mut to_file: impl FnMut(T) -> (FileReplacements, usize),
+) {
+    out.total_files = items.len();
+    let max_files = max_files.unwrap_or(200).max(1);
+    let end = (offset + max_files).min(items.len());
+    for item in items.into_iter().skip(offset).take(max_files) {
+        let (file, errors) = to_file(item);
+        out.parse_errors.insert(file.path.clone(), errors);
+        out.files.push(file);
     }
     out.next_offset = (end < out.total_files).then_some(end);
-    out
 }
 
 /// Turns notes (uncertain sites, mentions) whose place holds `old` into
@@ -619,6 +642,11 @@ fn include_notes(
         }
     }
     left
+}
+
+/// Syntax error nodes of Python source (0 if the parser gave up).
+fn python_errors(source: &str) -> usize {
+    python::parse(source).map_or(0, |t| python::syntax_errors(&t))
 }
 
 /// Syntax error nodes (Python through orch's own parser setup).
@@ -845,10 +873,12 @@ fn load_sources(
         .cloned()
         .collect();
     wanted.push(definition.to_owned());
+    // A method's hierarchy needs every file: read them once.
+    let mut everything: Vec<(String, String)> = Vec::new();
     if let Some(class) = class {
         // Subclasses (and the classes between) may live in files that do
         // not mention the method.
-        let everything: Vec<(String, String)> = all
+        everything = all
             .iter()
             .filter_map(|f| read(jail, f).ok().map(|s| (f.clone(), s)))
             .collect();
@@ -869,8 +899,12 @@ fn load_sources(
     wanted.dedup();
     let mut sources: Vec<(String, String)> = Vec::with_capacity(wanted.len());
     let mut hashes = BTreeMap::new();
+    let already: BTreeMap<String, String> = everything.into_iter().collect();
     for relative in wanted {
-        let source = read(jail, &relative)?;
+        let source = match already.get(&relative) {
+            Some(source) => source.clone(),
+            None => read(jail, &relative)?,
+        };
         hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
         sources.push((relative, source));
     }
@@ -895,14 +929,19 @@ fn function_analysis(
 /// Unreferenced private functions over `args.files`; references are
 /// counted over every project Python file.
 pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
-    let targets: Vec<&String> = args.files.iter().filter(|f| f.ends_with(".py")).collect();
-    // The private names defined at module level in the targets.
-    let sources: Vec<(String, String)> = in_parallel(&targets, |relative| {
-        read(jail, relative).ok().map(|s| ((*relative).clone(), s))
+    // Every project file, read once: the targets, and where names appear.
+    let everything: Vec<(String, String)> = in_parallel(&python_files(jail), |relative| {
+        read(jail, relative).ok().map(|s| (relative.clone(), s))
     })
     .into_iter()
     .flatten()
     .collect();
+    let sources: Vec<(String, String)> = everything
+        .iter()
+        .filter(|(path, _)| args.files.contains(path))
+        .cloned()
+        .collect();
+    // The private names defined at module level in the targets.
     let mut names: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (_, source) in &sources {
         for line in source.lines() {
@@ -921,14 +960,10 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         }
     }
     // Their occurrences in the whole project.
-    let everything = python_files(jail);
-    let per_file = in_parallel(&everything, |relative| {
-        let Ok(source) = read(jail, relative) else {
-            return Vec::new();
-        };
+    let per_file = in_parallel(&everything, |(_, source)| {
         names
             .iter()
-            .map(|n| (n.clone(), python::find_word(&source, n).len()))
+            .map(|n| (n.clone(), python::find_word(source, n).len()))
             .filter(|(_, c)| *c > 0)
             .collect::<Vec<_>>()
     });
@@ -966,23 +1001,22 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
             with_edits.push((path, source, edits));
         }
     }
-    out.total_files = with_edits.len();
     out.total_matches = with_edits.iter().map(|f| f.2.len()).sum();
-    let max_files = args.max_files.unwrap_or(200).max(1);
-    let end = (args.offset + max_files).min(with_edits.len());
-    for (path, source, edits) in with_edits.into_iter().skip(args.offset).take(max_files) {
-        out.parse_errors.insert(
-            path.clone(),
-            python::parse(&source).map_or(0, |t| python::syntax_errors(&t)),
-        );
-        out.files.push(FileReplacements {
-            sha1: sha1_hex(source.as_bytes()),
-            path,
-            language: "python".into(),
-            replacements: edits,
-        });
-    }
-    out.next_offset = (end < out.total_files).then_some(end);
+    page_into(
+        &mut out,
+        with_edits,
+        args.offset,
+        args.max_files,
+        |(path, source, edits)| {
+            let file = FileReplacements {
+                sha1: sha1_hex(source.as_bytes()),
+                path,
+                language: "python".into(),
+                replacements: edits,
+            };
+            (file, python_errors(&source))
+        },
+    );
     out
 }
 
@@ -1034,28 +1068,26 @@ fn change_signature(
             .collect(),
         ..ReplaceOutput::default()
     };
-    out.total_files = edits.len();
     out.total_matches = edits.values().map(Vec::len).sum();
-    let max_files = args.max_files.unwrap_or(200).max(1);
-    let end = (args.offset + max_files).min(edits.len());
-    for (path, replacements) in edits.into_iter().skip(args.offset).take(max_files) {
-        let source = &sources
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, s)| s.clone())
-            .unwrap_or_default();
-        out.parse_errors.insert(
-            path.clone(),
-            python::parse(source).map_or(0, |t| python::syntax_errors(&t)),
-        );
-        out.files.push(FileReplacements {
-            sha1: hashes.get(&path).cloned().unwrap_or_default(),
-            path,
-            language: "python".into(),
-            replacements,
-        });
-    }
-    out.next_offset = (end < out.total_files).then_some(end);
+    page_into(
+        &mut out,
+        edits.into_iter().collect(),
+        args.offset,
+        args.max_files,
+        |(path, replacements)| {
+            let errors = sources
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map_or(0, |(_, source)| python_errors(source));
+            let file = FileReplacements {
+                sha1: hashes.get(&path).cloned().unwrap_or_default(),
+                path,
+                language: "python".into(),
+                replacements,
+            };
+            (file, errors)
+        },
+    );
     Ok(out)
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::TestContext;
-use crate::support::{RunOutput, git, npm_bin};
+use crate::support::{RunOutput, files_under, git, npm_bin};
 
 const TOKEN: &str = "ghs_orchTESTtoken0123456789abcdefSECRET";
 
@@ -595,28 +595,12 @@ fn http_origin_with(t: &TestContext, env: &[(&str, &Path)]) -> (Server, PathBuf)
 /// Every file under `dir`, as text.
 fn all_text(dir: &Path) -> String {
     let mut out = String::new();
-    for entry in ignore_walk(dir) {
+    for entry in files_under(dir) {
         if let Ok(bytes) = std::fs::read(&entry) {
             out.push_str(&String::from_utf8_lossy(&bytes));
         }
     }
     out
-}
-
-fn ignore_walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 #[test]

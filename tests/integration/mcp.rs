@@ -369,21 +369,17 @@ fn every_call_is_audited_and_secrets_stay_out_of_every_record() {
             .any(|c| c["tool"] == "run_tests" && c["tokens"].as_u64().unwrap() > 0)
     );
     // Nothing orch wrote anywhere mentions the secret.
-    fn walk(dir: &Path, secret: &str) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, secret);
-            } else if let Ok(text) = std::fs::read(&path) {
-                assert!(
-                    !String::from_utf8_lossy(&text).contains(secret),
-                    "secret in {}",
-                    path.display()
-                );
-            }
+    let files = crate::support::files_under(&t.state);
+    assert!(!files.is_empty(), "the run wrote its state");
+    for path in files {
+        if let Ok(text) = std::fs::read(&path) {
+            assert!(
+                !String::from_utf8_lossy(&text).contains(secret),
+                "secret in {}",
+                path.display()
+            );
         }
     }
-    walk(&t.state, secret);
 }
 
 #[test]

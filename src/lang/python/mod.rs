@@ -26,22 +26,7 @@ pub fn parse(source: &str) -> Option<Tree> {
 
 /// Number of error and missing nodes in a tree.
 pub fn syntax_errors(tree: &Tree) -> usize {
-    let root = tree.root_node();
-    if !root.has_error() {
-        return 0;
-    }
-    let mut count = 0;
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.is_error() || node.is_missing() {
-            count += 1;
-        }
-        if node.has_error() {
-            let mut cursor = node.walk();
-            stack.extend(node.children(&mut cursor));
-        }
-    }
-    count
+    super::error_nodes(tree.root_node())
 }
 
 /// A module-level function or class definition.

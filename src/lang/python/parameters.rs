@@ -36,14 +36,8 @@ pub fn analyse(
         let model = FileModel::build(&tree, source, &[parameter, new]);
         let mut sites = Vec::new();
         for site in function_sites {
-            let Some(node) = tree
-                .root_node()
-                .descendant_for_byte_range(site.start, site.end)
-            else {
-                continue;
-            };
             if site.kind == "definition" {
-                let Some(def) = node.parent().filter(|p| p.kind() == "function_definition") else {
+                let Some(def) = definition_at(&tree, site) else {
                     continue;
                 };
                 if let Some(param) = parameter_node(def, bytes, parameter) {
@@ -59,8 +53,10 @@ pub fn analyse(
                         &mut analysis,
                     );
                 }
-            } else if matches!(site.kind.as_str(), "reference" | "attribute" | "uncertain") {
-                keyword_sites(node, bytes, parameter, &mut sites);
+            } else if matches!(site.kind.as_str(), "reference" | "attribute" | "uncertain")
+                && let Some((call, _)) = call_at(&tree, site, bytes)
+            {
+                keyword_sites(call, bytes, parameter, &mut sites);
             }
         }
         if !sites.is_empty() {
@@ -104,12 +100,7 @@ pub fn add(
         let Some(tree) = parse(source) else { continue };
         let bytes = source.as_bytes();
         for site in sites.iter().filter(|s| s.kind == "definition") {
-            let Some(def) = tree
-                .root_node()
-                .descendant_for_byte_range(site.start, site.end)
-                .and_then(|n| n.parent())
-                .filter(|p| p.kind() == "function_definition")
-            else {
+            let Some(def) = definition_at(&tree, site) else {
                 continue;
             };
             let at = def.start_position();
@@ -244,12 +235,7 @@ pub fn remove(
         let Some(tree) = parse(source) else { continue };
         let bytes = source.as_bytes();
         for site in sites.iter().filter(|s| s.kind == "definition") {
-            let Some(def) = tree
-                .root_node()
-                .descendant_for_byte_range(site.start, site.end)
-                .and_then(|n| n.parent())
-                .filter(|p| p.kind() == "function_definition")
-            else {
+            let Some(def) = definition_at(&tree, site) else {
                 continue;
             };
             let at = def.start_position();
@@ -330,34 +316,16 @@ pub fn remove(
             .iter()
             .filter(|s| matches!(s.kind.as_str(), "reference" | "attribute" | "uncertain"))
         {
-            let Some(node) = tree
-                .root_node()
-                .descendant_for_byte_range(site.start, site.end)
-            else {
+            let Some((call, receiver)) = call_at(&tree, site, bytes) else {
                 continue;
             };
-            let mut callee = node;
-            let mut through_instance = false;
-            if let Some(parent) = callee.parent()
-                && parent.kind() == "attribute"
-                && parent.child_by_field_name("attribute") == Some(callee)
-            {
-                let object = parent
-                    .child_by_field_name("object")
-                    .map(|o| text(o, bytes))
-                    .unwrap_or("");
-                through_instance = is_method
-                    && !classes
+            // `obj.m(...)` binds `self`; `Class.m(obj, ...)` passes it.
+            let through_instance = is_method
+                && receiver.is_some_and(|object| {
+                    !classes
                         .iter()
-                        .any(|c| object == c || object.ends_with(&format!(".{c}")));
-                callee = parent;
-            }
-            let Some(call) = callee.parent().filter(|p| p.kind() == "call") else {
-                continue;
-            };
-            if call.child_by_field_name("function") != Some(callee) {
-                continue;
-            }
+                        .any(|c| object == c || object.ends_with(&format!(".{c}")))
+                });
             let Some(arguments) = call.child_by_field_name("arguments") else {
                 continue;
             };
@@ -407,6 +375,40 @@ pub fn remove(
         list.dedup_by_key(|e| e.start);
     }
     (edits, problems)
+}
+
+/// The `def` whose name a function-rename `definition` site covers.
+fn definition_at<'t>(tree: &'t tree_sitter::Tree, site: &RenameSite) -> Option<Node<'t>> {
+    tree.root_node()
+        .descendant_for_byte_range(site.start, site.end)?
+        .parent()
+        .filter(|p| p.kind() == "function_definition")
+}
+
+/// The call whose callee is the name at `site` (`f(...)` or `obj.f(...)`),
+/// and the receiver's text for `obj.f`.
+fn call_at<'t>(
+    tree: &'t tree_sitter::Tree,
+    site: &RenameSite,
+    source: &'t [u8],
+) -> Option<(Node<'t>, Option<&'t str>)> {
+    let mut callee = tree
+        .root_node()
+        .descendant_for_byte_range(site.start, site.end)?;
+    let mut receiver = None;
+    if let Some(parent) = callee.parent()
+        && parent.kind() == "attribute"
+        && parent.child_by_field_name("attribute") == Some(callee)
+    {
+        receiver = Some(
+            parent
+                .child_by_field_name("object")
+                .map_or("", |o| text(o, source)),
+        );
+        callee = parent;
+    }
+    let call = callee.parent().filter(|p| p.kind() == "call")?;
+    (call.child_by_field_name("function") == Some(callee)).then_some((call, receiver))
 }
 
 /// The identifier of parameter `name` in a `def`.
@@ -510,21 +512,8 @@ fn definition_sites(
     }
 }
 
-/// `NAME=` in the call whose callee is `node` (`f` or `obj.f`).
-fn keyword_sites(node: Node, source: &[u8], name: &str, sites: &mut Vec<RenameSite>) {
-    let mut callee = node;
-    if let Some(parent) = callee.parent()
-        && parent.kind() == "attribute"
-        && parent.child_by_field_name("attribute") == Some(callee)
-    {
-        callee = parent;
-    }
-    let Some(call) = callee.parent().filter(|p| p.kind() == "call") else {
-        return;
-    };
-    if call.child_by_field_name("function") != Some(callee) {
-        return;
-    }
+/// `NAME=` in `call`.
+fn keyword_sites(call: Node, source: &[u8], name: &str, sites: &mut Vec<RenameSite>) {
     let Some(arguments) = call.child_by_field_name("arguments") else {
         return;
     };
