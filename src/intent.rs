@@ -19,6 +19,8 @@ pub const FORMS: &[&str] = &[
     "add parameter NAME=DEFAULT to [CLASS.]FUNCTION [in PATH]",
     "remove unused private functions [in PATH]",
     "remove parameter NAME from [CLASS.]FUNCTION [in PATH]",
+    "make [CLASS.]FUNCTION async [in PATH] (its callers follow)",
+    "make the MODULE module async",
 ];
 
 /// A parsed command.
@@ -37,6 +39,44 @@ pub enum Intent {
     RemoveUnusedFunctions(Cleanup),
     /// Remove a parameter from a function or method and from its calls.
     RemoveParameter(RemoveParameter),
+    /// Make a function, method or module's functions async; callers follow
+    /// up the call graph to a boundary.
+    MakeAsync(MakeAsync),
+}
+
+/// `make [CLASS.]FUNCTION async [in PATH]` or `make the MODULE module async`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MakeAsync {
+    /// The function or method (with `class`); absent for a module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// A module or package whose module-level functions become async: a
+    /// path, a dotted name or a bare name, resolved against the project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl MakeAsync {
+    /// The function or method to look up (none for a module).
+    pub fn lookup(&self) -> Option<Rename> {
+        self.function
+            .as_ref()
+            .map(|f| function_lookup(f, self.class.as_ref(), self.scope.as_ref()))
+    }
+
+    fn target(&self) -> String {
+        match (&self.function, &self.class, &self.module) {
+            (Some(f), Some(c), _) => format!("{c}.{f}"),
+            (Some(f), None, _) => f.clone(),
+            (None, _, Some(m)) => format!("module {m}"),
+            _ => String::new(),
+        }
+    }
 }
 
 /// `remove parameter NAME from [CLASS.]FUNCTION [in PATH]`.
@@ -200,6 +240,7 @@ impl Intent {
             Intent::RemoveParameter(r) => {
                 format!("remove parameter {} from {}", r.parameter, r.function)
             }
+            Intent::MakeAsync(a) => format!("make {} async", a.target()),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -270,6 +311,19 @@ impl Intent {
                     .unwrap_or_default();
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
+            Intent::MakeAsync(a) => {
+                let scope = a
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                match &a.module {
+                    Some(_) if a.function.is_none() => {
+                        format!("make the functions of {} async{scope}", a.target())
+                    }
+                    _ => format!("make {} async{scope}, with its callers", a.target()),
+                }
+            }
             Intent::AddParameter(a) => {
                 let function = match &a.class {
                     Some(class) => format!("{class}.{}", a.function),
@@ -301,18 +355,12 @@ pub fn suggest(command: &str) -> String {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    let verbs: [(&[&str], usize); 4] = [
+    let verbs: [(&[&str], usize); 5] = [
+        (&["make", "turn", "asyncify"], form_index("make")),
         (&["rename", "move", "call"], 0),
         (&["add", "introduce", "insert"], form_index("add")),
         (
-            &[
-                "replace",
-                "rewrite",
-                "substitute",
-                "change",
-                "convert",
-                "swap",
-            ],
+            &["replace", "rewrite", "substitute", "change", "swap"],
             form_index("replace"),
         ),
         (
@@ -384,7 +432,19 @@ pub fn parse(command: &str) -> Result<Intent, Error> {
     let Some(first) = lowered.first() else {
         return Err(unknown());
     };
+    let wants_async = tokens.iter().zip(&lowered).any(|(t, w)| {
+        !t.quoted
+            && matches!(
+                w.as_str(),
+                "async" | "asynchronous" | "coroutine" | "coroutines"
+            )
+    });
     match first.as_str() {
+        "make" | "convert" | "turn" | "change" | "asyncify" | "transform" | "port"
+            if wants_async || first == "asyncify" =>
+        {
+            parse_async(&tokens, &lowered).ok_or_else(unknown)?
+        }
         "rename" => parse_rename(&tokens, &lowered).ok_or_else(unknown)?,
         "replace" | "rewrite" | "substitute" | "change" => {
             parse_replace(&tokens, &lowered).ok_or_else(unknown)?
@@ -465,6 +525,107 @@ fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<In
         class,
         scope,
     })))
+}
+
+/// `make [the] [function|method] [CLASS.]NAME async [in PATH]`,
+/// `convert NAME and its callers to async`, `make the pricing module
+/// async`, `make all functions in shop/pricing.py async`, `asyncify NAME`.
+fn parse_async(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    let mut name: Option<String> = None;
+    let mut module_word = false;
+    let mut module: Option<String> = None;
+    let mut scope: Option<String> = None;
+    let mut saw_async = lowered[0] == "asyncify";
+    while i < tokens.len() {
+        let word = if tokens[i].quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        match word {
+            "the" | "a" | "an" | "all" | "every" | "each" | "its" | "their" | "callers"
+            | "caller" | "and" | "to" | "into" | "be" | "code" | "functions" | "function"
+            | "func" | "def" | "method" | "methods" | "of" | "callees" | "call" | "graph"
+            | "with" | "up" => i += 1,
+            "module" | "package" | "file" => {
+                module_word = true;
+                i += 1;
+            }
+            "async" | "asynchronous" | "coroutine" | "coroutines" => {
+                saw_async = true;
+                i += 1;
+            }
+            "in" | "within" | "inside" | "under" | "from" => {
+                let mut j = i + 1;
+                while lowered
+                    .get(j)
+                    .is_some_and(|w| matches!(w.as_str(), "the" | "module" | "package" | "file"))
+                {
+                    j += 1;
+                }
+                let value = tokens.get(j)?.text.clone();
+                j += 1;
+                if matches!(
+                    lowered.get(j).map(String::as_str),
+                    Some("module" | "package" | "file")
+                ) {
+                    j += 1;
+                }
+                // `all functions in X` names the module; `NAME in X` a scope.
+                if name.is_none() {
+                    if module.is_some() {
+                        return None;
+                    }
+                    module = Some(value);
+                } else {
+                    if scope.is_some() {
+                        return None;
+                    }
+                    scope = Some(value);
+                }
+                i = j;
+            }
+            _ if name.is_none() && module.is_none() => {
+                name = Some(strip_call(&tokens[i].text));
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    if !saw_async {
+        return None;
+    }
+    let looks_like_path = |n: &str| n.ends_with(".py") || n.contains('/');
+    match (name, module) {
+        (Some(name), None) if module_word || looks_like_path(&name) => {
+            Some(Ok(Intent::MakeAsync(MakeAsync {
+                function: None,
+                class: None,
+                module: Some(name),
+                scope,
+            })))
+        }
+        (None, Some(module)) => Some(Ok(Intent::MakeAsync(MakeAsync {
+            function: None,
+            class: None,
+            module: Some(module),
+            scope,
+        }))),
+        (Some(name), None) => {
+            let (function, class, scope) = split_target(&name, scope)?;
+            if let Err(error) = validate_identifier(&function) {
+                return Some(Err(error));
+            }
+            Some(Ok(Intent::MakeAsync(MakeAsync {
+                function: Some(function),
+                class,
+                module: None,
+                scope,
+            })))
+        }
+        _ => None,
+    }
 }
 
 /// From token `i` on: `<to-word> [function|method] [CLASS.]FUNCTION` and an
@@ -1203,6 +1364,22 @@ mod tests {
                 scope: scope.map(str::to_owned),
             })
         };
+        let fa = |function: &str, class: Option<&str>, scope: Option<&str>| {
+            Intent::MakeAsync(MakeAsync {
+                function: Some(function.into()),
+                class: class.map(str::to_owned),
+                module: None,
+                scope: scope.map(str::to_owned),
+            })
+        };
+        let ma = |module: &str| {
+            Intent::MakeAsync(MakeAsync {
+                function: None,
+                class: None,
+                module: Some(module.into()),
+                scope: None,
+            })
+        };
         let rp = |parameter: &str, function: &str, class: Option<&str>, scope: Option<&str>| {
             Intent::RemoveParameter(RemoveParameter {
                 parameter: parameter.into(),
@@ -1765,6 +1942,40 @@ mod tests {
                 "add parameter label='x' to shop.util.describe",
                 add("label", "'x'", "describe", None, Some("shop.util")),
             ),
+            ("make fetch_rates async", fa("fetch_rates", None, None)),
+            (
+                "convert fetch_rates and its callers to async",
+                fa("fetch_rates", None, None),
+            ),
+            (
+                "make the function `fetch_rates` async in shop/",
+                fa("fetch_rates", None, Some("shop/")),
+            ),
+            (
+                "make method Client.get asynchronous",
+                fa("get", Some("Client"), None),
+            ),
+            ("asyncify fetch_rates()", fa("fetch_rates", None, None)),
+            (
+                "turn shop.rates.fetch into a coroutine",
+                fa("fetch", None, Some("shop.rates")),
+            ),
+            (
+                "change fetch_rates to async in the rates module",
+                fa("fetch_rates", None, Some("rates")),
+            ),
+            ("make the pricing module async", ma("pricing")),
+            ("make module shop.pricing async", ma("shop.pricing")),
+            ("make shop/pricing.py async", ma("shop/pricing.py")),
+            (
+                "make all functions in shop/pricing.py async",
+                ma("shop/pricing.py"),
+            ),
+            (
+                "convert every function of the pricing module to async",
+                ma("pricing"),
+            ),
+            ("make the `shop/tax/` package async", ma("shop/tax/")),
         ];
         assert!(table.len() >= 100, "{} phrasings", table.len());
         for (text, expected) in table {
@@ -1777,7 +1988,8 @@ mod tests {
         assert!(suggest("renmae foo bar").starts_with("closest form: rename ["));
         assert!(suggest("replace foo").starts_with("closest form: replace `"));
         assert!(suggest("delete unused stuff").starts_with("closest form: remove unused"));
-        assert!(suggest("make everything faster").contains("orch understands:"));
+        assert!(suggest("make everything faster").starts_with("closest form: make"));
+        assert!(suggest("frobnicate everything").contains("orch understands:"));
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct Analysis {
     pub target_modules: Vec<String>,
     /// Candidate files with no real reference.
     pub pruned_files: usize,
+    /// What the change does beyond its edits, for people (make async:
+    /// the functions made async).
+    #[serde(default)]
+    pub notes: Vec<NoteOut>,
     pub sites: usize,
 }
 
@@ -78,6 +82,7 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
             )
             .await
         }
+        Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
         Intent::RemoveUnusedFunctions(_) => {
             ctx.printer.progress(&format!(
                 "looking for unreferenced private functions in {} files",
@@ -167,6 +172,7 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
         uncertain_total: all.refused_total,
         parse_errors: all.parse_errors,
         target_modules: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -211,6 +217,73 @@ async fn analyse_signature(
     }
     let mut analysis = edits_analysis(all, tool, map);
     analysis.definition = Some(definition);
+    Ok(analysis)
+}
+
+/// Making a function (or a module's functions) async, callers following.
+async fn analyse_async(
+    ctx: &Context,
+    make: &crate::intent::MakeAsync,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
+    let (definition, arguments) = match make.lookup() {
+        Some(lookup) => {
+            let definition = choose_definition(ctx, &lookup, map).await?;
+            let arguments = json!({
+                "definition": definition.path,
+                "class": definition.class,
+                "name": lookup.old,
+            });
+            (Some(definition), arguments)
+        }
+        None => (None, json!({ "modules": map.candidates })),
+    };
+    ctx.printer
+        .progress("following the call graph up to its async boundary");
+    let all = page_edits(ctx, "make_async", arguments).await?;
+    if !all.problems.is_empty() {
+        let places: Vec<String> = all
+            .problems
+            .iter()
+            .map(|c| format!("  {}:{}:{}: {}", c.path, c.line, c.column, c.note))
+            .collect();
+        return Err(Failure::input(
+            format!(
+                "cannot make {} async; these callers cannot follow:\n{}",
+                match (&make.function, &make.module) {
+                    (Some(f), _) => format!("`{f}`"),
+                    (None, Some(m)) => format!("the functions of `{m}`"),
+                    _ => "it".to_owned(),
+                },
+                places.join("\n")
+            ),
+            Some("change those callers by hand first (or move the call out of them), then run orch again".into()),
+        ));
+    }
+    if all.total_matches == 0 {
+        ctx.printer
+            .note("nothing to change: the functions are async already");
+    }
+    for converted in all.notes.iter().take(20) {
+        ctx.printer.note(&format!(
+            "  {}:{}: {}",
+            converted.path, converted.line, converted.note
+        ));
+    }
+    if all.notes.len() > 20 {
+        ctx.printer
+            .note(&format!("  … and {} more", all.notes.len() - 20));
+    }
+    if all.refused_total > 0 {
+        ctx.printer.warn(&format!(
+            "{} use(s) without a call left alone: whoever calls them gets a coroutine (see the plan's report)",
+            all.refused_total
+        ));
+    }
+    let notes = all.notes.clone();
+    let mut analysis = edits_analysis(all, "async", map);
+    analysis.definition = definition;
+    analysis.notes = notes;
     Ok(analysis)
 }
 
@@ -395,6 +468,7 @@ async fn analyse_rename(
         uncertain_total: all.uncertain_total,
         parse_errors: all.parse_errors,
         target_modules: all.target_modules,
+        notes: Vec::new(),
     })
 }
 
@@ -452,6 +526,8 @@ async fn choose_definition(
                         || d.path.starts_with(&format!("{scope}/"))
                         || d.module == scope
                         || d.module.starts_with(&format!("{scope}."))
+                        // `in the pricing module`: a module's last part(s).
+                        || d.module.ends_with(&format!(".{scope}"))
                 })
                 .filter(in_class)
                 .collect()

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Context, Failure, StopReason, page_size};
 use crate::intent::{Cleanup, Intent, Rename, Replace};
 use crate::mcp::Role;
-use crate::servers::code::{Definition, DefinitionsResult};
+use crate::servers::code::{Definition, DefinitionsResult, ModuleMatch, ModulesResult};
 use crate::servers::search::SearchResult;
 
 /// What MAP found.
@@ -38,6 +38,69 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
         Intent::AddParameter(add) => map_rename(ctx, &add.lookup()).await,
         Intent::RemoveUnusedFunctions(cleanup) => map_cleanup(ctx, cleanup).await,
         Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup()).await,
+        Intent::MakeAsync(make) => match (make.lookup(), &make.module) {
+            (Some(lookup), _) => map_rename(ctx, &lookup).await,
+            (None, Some(module)) => {
+                let found = resolve_module(ctx, module).await?;
+                let candidates: Vec<String> = found
+                    .files
+                    .into_iter()
+                    .filter(|f| !crate::lang::python::asyncify::is_test_file(f))
+                    .collect();
+                Ok(RepoMap {
+                    definitions: Vec::new(),
+                    files_searched: candidates.len(),
+                    candidates,
+                    importers: Vec::new(),
+                    textual_matches: 0,
+                    search_pages: 0,
+                })
+            }
+            (None, None) => Err(Failure::input("nothing to make async", None)),
+        },
+    }
+}
+
+/// The one module or package `name` means (a path, a dotted name or a bare
+/// name like `pricing`); several or none is an input error that lists them.
+pub async fn resolve_module(ctx: &Context, name: &str) -> Result<ModuleMatch, Failure> {
+    ctx.printer
+        .progress(&format!("resolving the module `{name}`"));
+    let found: ModulesResult = ctx
+        .pool
+        .call_as(Role::Code, "modules", json!({ "name": name }))
+        .await?;
+    let mut matches = found.matches;
+    match matches.len() {
+        1 => Ok(matches.remove(0)),
+        0 => Err(Failure::input(
+            format!("no Python module or package `{name}` in this project"),
+            (!found.similar.is_empty())
+                .then(|| format!("closest modules: {}", found.similar.join(", "))),
+        )),
+        _ => {
+            let list: Vec<String> = matches
+                .iter()
+                .map(|m| {
+                    format!(
+                        "  {} ({} `{}`)",
+                        m.path,
+                        if m.package { "package" } else { "module" },
+                        m.module
+                    )
+                })
+                .collect();
+            Err(Failure::input(
+                format!(
+                    "`{name}` could mean more than one module:\n{}",
+                    list.join("\n")
+                ),
+                Some(format!(
+                    "name one by its path or dotted name, e.g. `{}`",
+                    matches[0].path
+                )),
+            ))
+        }
     }
 }
 

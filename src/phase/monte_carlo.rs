@@ -26,6 +26,7 @@ pub async fn run(
     // A private name (`_x`) has no users outside its module.
     let old_name = match intent {
         crate::intent::Intent::Rename(r) => r.old.clone(),
+        crate::intent::Intent::MakeAsync(a) => a.function.clone().unwrap_or_default(),
         _ => "_".to_owned(),
     };
     let test_files = super::optimize::count_test_files(ctx).await?;
@@ -165,6 +166,7 @@ mod tests {
 
     fn analysis(sites: usize, uncertain: usize) -> Analysis {
         Analysis {
+            notes: Vec::new(),
             definition: Some(Definition {
                 path: "m.py".into(),
                 module: "m".into(),

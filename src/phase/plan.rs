@@ -107,6 +107,19 @@ fn build(
             analysis.files.len(),
             analysis.uncertain_total
         ),
+        Intent::MakeAsync(_) => format!(
+            "{} functions made async, with {} edits in {} files (`async`, `await`, and `asyncio.run` at test and `__main__` boundaries); {} uses without a call left alone.\n\nMade async:\n{}",
+            analysis.notes.len(),
+            analysis.sites,
+            analysis.files.len(),
+            analysis.uncertain_total,
+            analysis
+                .notes
+                .iter()
+                .map(|n| format!("- {}:{}: {}", n.path, n.line, n.note))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
         Intent::RemoveUnusedImports(_) => format!(
             "{} edits in {} files; {} doubtful imports left alone.",
             analysis.sites,

@@ -11,9 +11,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Jail, project_files};
+
+pub mod asyncify;
 use crate::lang::python::{self, ModuleIndex, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
+pub use asyncify::{AsyncArgs, ModuleMatch, ModulesArgs, ModulesResult};
 
 /// The last rename analysis, keyed by its arguments, so paging does not
 /// re-analyse.
@@ -178,6 +181,10 @@ pub struct ReplaceOutput {
     /// Why the change cannot be made at all (the plan is refused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<NoteOut>,
+    /// What the change does beyond the edits, for people (e.g. the
+    /// functions made async).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<NoteOut>,
     /// Syntax error counts (before the edit) of the files with matches.
     pub parse_errors: BTreeMap<String, usize>,
     pub files_scanned: usize,
@@ -333,6 +340,26 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || change_signature(&jail, args, true)).await
+    }
+
+    /// The insertions that make a function or method (or a module's functions) async, await their calls, and convert callers up the call graph to a boundary (already-async code, tests and `__main__` get `asyncio.run`); callers that cannot become async are listed in `problems`.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn make_async(
+        &self,
+        Parameters(args): Parameters<AsyncArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || asyncify::make_async(&jail, args)).await
+    }
+
+    /// The Python modules and packages a name can mean (a path, a dotted module or a bare name such as `pricing`), with their files.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn modules(
+        &self,
+        Parameters(args): Parameters<ModulesArgs>,
+    ) -> Result<Json<ModulesResult>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(asyncify::modules(&jail, &args.name))).await
     }
 
     /// Syntax error counts of source files (Python, Rust, JavaScript, TypeScript, Go).

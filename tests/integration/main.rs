@@ -3,6 +3,7 @@
 
 mod support;
 
+mod asyncify;
 mod cleanup;
 mod github;
 mod mcp;

@@ -107,22 +107,9 @@ fn run_commits_on_a_branch_whose_tests_pass_and_leaves_the_checkout_alone() {
     );
 
     // The branch's tests pass with a real pytest run.
-    let check = t.repo.parent().unwrap().join("check");
-    git(
-        &t.repo,
-        &["worktree", "add", "-q", check.to_str().unwrap(), &branch],
-    );
-    let pytest = std::process::Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-        .current_dir(&check)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap();
-    assert!(
-        pytest.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pytest.stdout)
-    );
+    if let Err(output) = t.pytest_on(&branch) {
+        panic!("{output}");
+    }
 
     // The run record is where the brief says.
     let run_dir = std::path::PathBuf::from(json["run_dir"].as_str().unwrap());

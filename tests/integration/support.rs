@@ -152,6 +152,32 @@ impl TestContext {
         command
     }
 
+    /// Runs the full pytest suite on `branch` in a fresh worktree; the
+    /// output on failure.
+    pub fn pytest_on(&self, branch: &str) -> Result<String, String> {
+        let check = self
+            .repo
+            .parent()
+            .unwrap()
+            .join(format!("check-{}", branch.replace('/', "-")));
+        git(
+            &self.repo,
+            &["worktree", "add", "-q", check.to_str().unwrap(), branch],
+        );
+        let pytest = Command::new("python3")
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .current_dir(&check)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&pytest.stdout).into_owned();
+        if pytest.status.success() {
+            Ok(out)
+        } else {
+            Err(out)
+        }
+    }
+
     /// Runs orch with `--yes` (approvals are tested with [`Self::run_asking`]).
     pub fn run(&self, args: &[&str]) -> RunOutput {
         let mut with_yes = args.to_vec();

@@ -1,6 +1,7 @@
 //! Python analysis with tree-sitter: parsing, syntax-error counts,
 //! module-level definitions, scopes and the rename analysis.
 
+pub mod asyncify;
 pub mod dead;
 pub mod imports;
 pub mod methods;

@@ -378,7 +378,10 @@ pub fn remove(
 }
 
 /// The `def` whose name a function-rename `definition` site covers.
-fn definition_at<'t>(tree: &'t tree_sitter::Tree, site: &RenameSite) -> Option<Node<'t>> {
+pub(crate) fn definition_at<'t>(
+    tree: &'t tree_sitter::Tree,
+    site: &RenameSite,
+) -> Option<Node<'t>> {
     tree.root_node()
         .descendant_for_byte_range(site.start, site.end)?
         .parent()
@@ -387,7 +390,7 @@ fn definition_at<'t>(tree: &'t tree_sitter::Tree, site: &RenameSite) -> Option<N
 
 /// The call whose callee is the name at `site` (`f(...)` or `obj.f(...)`),
 /// and the receiver's text for `obj.f`.
-fn call_at<'t>(
+pub(crate) fn call_at<'t>(
     tree: &'t tree_sitter::Tree,
     site: &RenameSite,
     source: &'t [u8],
