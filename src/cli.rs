@@ -113,6 +113,9 @@ pub struct GlobalArgs {
     /// Renames: also edit mentions of the name in strings and comments.
     #[arg(long, global = true)]
     pub include_strings: bool,
+    /// Moves: leave `from NEW import NAME` in the old module so old imports keep working.
+    #[arg(long, global = true)]
+    pub keep_alias: bool,
     /// Start the branch from this revision [default: HEAD].
     #[arg(long, global = true, value_name = "REF")]
     pub base: Option<String>,

@@ -469,7 +469,11 @@ impl Worktree {
             } else {
                 format!("{subdir}/{file}")
             };
-            index.add_path(Path::new(&path))?;
+            if self.path.join(&path).exists() {
+                index.add_path(Path::new(&path))?;
+            } else {
+                index.remove_path(Path::new(&path))?;
+            }
         }
         index.write()?;
         let tree = repo.find_tree(index.write_tree()?)?;
@@ -485,6 +489,11 @@ impl Worktree {
         let commit = repo.find_commit(commit)?;
         repo.branch(branch, &commit, true)?;
         Ok(commit.id().to_string())
+    }
+
+    /// The absolute path of a project file in the worktree.
+    pub fn project_path(&self, subdir: &str, file: &str) -> PathBuf {
+        self.path.join(Self::full(subdir, file))
     }
 
     fn full(subdir: &str, file: &str) -> String {
@@ -536,7 +545,11 @@ impl Worktree {
         let repo = Repository::open(&self.path)?;
         let tree = repo.head()?.peel_to_tree()?;
         let mut options = git2::DiffOptions::new();
-        options.context_lines(3);
+        options
+            .context_lines(3)
+            .include_untracked(true)
+            .show_untracked_content(true)
+            .recurse_untracked_dirs(true);
         for file in files {
             options.pathspec(Self::full(subdir, file));
         }

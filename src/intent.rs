@@ -21,6 +21,7 @@ pub const FORMS: &[&str] = &[
     "remove parameter NAME from [CLASS.]FUNCTION [in PATH]",
     "make [CLASS.]FUNCTION async [in PATH] (its callers follow)",
     "make the MODULE module async",
+    "move [function|class] NAME [from PATH] to PATH [and keep an alias]",
 ];
 
 /// A parsed command.
@@ -42,6 +43,40 @@ pub enum Intent {
     /// Make a function, method or module's functions async; callers follow
     /// up the call graph to a boundary.
     MakeAsync(MakeAsync),
+    /// Move a module-level function or class to another module.
+    Move(Move),
+}
+
+/// `move [function|class] NAME [from PATH] to PATH [and keep an alias]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Move {
+    /// `any`, `function` or `class`.
+    pub symbol: SymbolKind,
+    pub name: String,
+    /// The module that defines it (a path, dotted or bare module name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The target module: a `.py` path (created when missing), or the name
+    /// of an existing module.
+    pub to: String,
+    /// Leave `from NEW import NAME` in the old module, so old imports work.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_alias: bool,
+}
+
+impl Move {
+    /// The definition to look up.
+    pub fn lookup(&self) -> Rename {
+        Rename {
+            symbol: self.symbol,
+            old: self.name.clone(),
+            new: self.name.clone(),
+            scope: self.from.clone(),
+            class: None,
+            function: None,
+        }
+    }
 }
 
 /// `make [CLASS.]FUNCTION async [in PATH]` or `make the MODULE module async`.
@@ -241,6 +276,7 @@ impl Intent {
                 format!("remove parameter {} from {}", r.parameter, r.function)
             }
             Intent::MakeAsync(a) => format!("make {} async", a.target()),
+            Intent::Move(m) => format!("move {} to {}", m.name, m.to),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -311,6 +347,24 @@ impl Intent {
                     .unwrap_or_default();
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
+            Intent::Move(m) => {
+                let from = m
+                    .from
+                    .as_deref()
+                    .map(|f| format!(" from {f}"))
+                    .unwrap_or_default();
+                let alias = if m.keep_alias {
+                    ", keeping an alias"
+                } else {
+                    ""
+                };
+                format!(
+                    "move {} {}{from} to {}{alias}",
+                    m.symbol.as_str(),
+                    m.name,
+                    m.to
+                )
+            }
             Intent::MakeAsync(a) => {
                 let scope = a
                     .scope
@@ -355,9 +409,10 @@ pub fn suggest(command: &str) -> String {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    let verbs: [(&[&str], usize); 5] = [
+    let verbs: [(&[&str], usize); 6] = [
         (&["make", "turn", "asyncify"], form_index("make")),
-        (&["rename", "move", "call"], 0),
+        (&["rename", "call"], 0),
+        (&["move", "relocate", "transfer"], form_index("move")),
         (&["add", "introduce", "insert"], form_index("add")),
         (
             &["replace", "rewrite", "substitute", "change", "swap"],
@@ -445,6 +500,7 @@ pub fn parse(command: &str) -> Result<Intent, Error> {
         {
             parse_async(&tokens, &lowered).ok_or_else(unknown)?
         }
+        "move" | "relocate" | "transfer" => parse_move(&tokens, &lowered).ok_or_else(unknown)?,
         "rename" => parse_rename(&tokens, &lowered).ok_or_else(unknown)?,
         "replace" | "rewrite" | "substitute" | "change" => {
             parse_replace(&tokens, &lowered).ok_or_else(unknown)?
@@ -524,6 +580,92 @@ fn parse_add_parameter(tokens: &[Token], lowered: &[String]) -> Option<Result<In
         function: name,
         class,
         scope,
+    })))
+}
+
+/// `move [the] [function|class] NAME [from PATH] to|into PATH [and keep an
+/// alias]`; `PATH` may be `the money module`.
+fn parse_move(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    let mut symbol = SymbolKind::Any;
+    while i < tokens.len() && !tokens[i].quoted {
+        match lowered[i].as_str() {
+            "the" => i += 1,
+            "function" | "def" | "func" | "fn" => {
+                symbol = SymbolKind::Function;
+                i += 1;
+            }
+            "class" => {
+                symbol = SymbolKind::Class;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let name = strip_call(&tokens.get(i)?.text);
+    i += 1;
+    let mut from = None;
+    let mut to = None;
+    let mut keep_alias = false;
+    let module_words = |j: &mut usize| {
+        while lowered
+            .get(*j)
+            .is_some_and(|w| matches!(w.as_str(), "the" | "module" | "file" | "package"))
+        {
+            *j += 1;
+        }
+    };
+    while i < tokens.len() {
+        let word = if tokens[i].quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        match word {
+            "from" | "out" | "of" if from.is_none() => {
+                let mut j = i + 1;
+                if lowered.get(j).map(String::as_str) == Some("of") {
+                    j += 1;
+                }
+                module_words(&mut j);
+                from = Some(tokens.get(j)?.text.clone());
+                j += 1;
+                module_words(&mut j);
+                i = j;
+            }
+            "to" | "into" | "in" | "over" if to.is_none() => {
+                let mut j = i + 1;
+                if lowered.get(j).map(String::as_str) == Some("to") {
+                    j += 1;
+                }
+                module_words(&mut j);
+                to = Some(tokens.get(j)?.text.clone());
+                j += 1;
+                module_words(&mut j);
+                i = j;
+            }
+            "and" | "keep" | "keeping" | "leave" | "leaving" | "with" | "an" | "a" | "alias"
+            | "re-export" | "reexport" | "behind" => {
+                if matches!(word, "alias" | "re-export" | "reexport") {
+                    keep_alias = true;
+                }
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    let to = to?;
+    // `shop.util.parse_price` names the module in its prefix.
+    let (name, from) = split_dotted(&name, from);
+    if let Err(error) = validate_identifier(&name) {
+        return Some(Err(error));
+    }
+    Some(Ok(Intent::Move(Move {
+        symbol,
+        name,
+        from,
+        to,
+        keep_alias,
     })))
 }
 
@@ -1372,6 +1514,15 @@ mod tests {
                 scope: scope.map(str::to_owned),
             })
         };
+        let mv = |symbol, name: &str, from: Option<&str>, to: &str, keep_alias| {
+            Intent::Move(Move {
+                symbol,
+                name: name.into(),
+                from: from.map(str::to_owned),
+                to: to.into(),
+                keep_alias,
+            })
+        };
         let ma = |module: &str| {
             Intent::MakeAsync(MakeAsync {
                 function: None,
@@ -1976,6 +2127,36 @@ mod tests {
                 ma("pricing"),
             ),
             ("make the `shop/tax/` package async", ma("shop/tax/")),
+            (
+                "move parse_price from shop/util.py to shop/money.py",
+                mv(
+                    Any,
+                    "parse_price",
+                    Some("shop/util.py"),
+                    "shop/money.py",
+                    false,
+                ),
+            ),
+            (
+                "move function parse_price to shop/money.py",
+                mv(Function, "parse_price", None, "shop/money.py", false),
+            ),
+            (
+                "move class PriceList into the lists module",
+                mv(Class, "PriceList", None, "lists", false),
+            ),
+            (
+                "move shop.util.slug to shop/text.py and keep an alias",
+                mv(Any, "slug", Some("shop.util"), "shop/text.py", true),
+            ),
+            (
+                "move `parse_price()` out of the util module into money, leaving a re-export",
+                mv(Any, "parse_price", Some("util"), "money", true),
+            ),
+            (
+                "relocate class Cart from shop/cart.py to shop/models.py",
+                mv(Class, "Cart", Some("shop/cart.py"), "shop/models.py", false),
+            ),
         ];
         assert!(table.len() >= 100, "{} phrasings", table.len());
         for (text, expected) in table {

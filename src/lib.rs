@@ -710,6 +710,14 @@ fn summarise_plan(printer: &Printer, plan: &plan::Plan) {
         plan.intent.describe(),
         edits.len()
     );
+    let created: Vec<&str> = plan.creates().map(|(file, _)| file).collect();
+    if !created.is_empty() {
+        text.push_str(&format!("; creates {}", created.join(", ")));
+    }
+    let deleted: Vec<&str> = plan.deletes().map(|(file, _)| file).collect();
+    if !deleted.is_empty() {
+        text.push_str(&format!("; deletes {}", deleted.join(", ")));
+    }
     if let Some(risk) = &plan.risk {
         text.push_str(&format!(
             "; risk {} (P(tests pass) {:.2}, P(on time) {:.2})",

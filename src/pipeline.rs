@@ -327,9 +327,16 @@ impl Driver<'_> {
         // The command first: a typo costs nothing.
         let intent = match mode {
             Mode::Run { command } | Mode::Plan { command } => {
-                Some(crate::intent::parse(command).map_err(|e| {
+                let mut intent = crate::intent::parse(command).map_err(|e| {
                     Failure::input(e.to_string(), Some(crate::intent::suggest(command)))
-                })?)
+                })?;
+                if let crate::intent::Intent::Move(m) = &mut intent {
+                    m.keep_alias |= ctx.settings.keep_alias;
+                } else if ctx.settings.keep_alias {
+                    ctx.printer
+                        .warn("--keep-alias only applies to `move`; ignored");
+                }
+                Some(intent)
             }
             Mode::Replay { .. } => None,
         };
@@ -425,9 +432,10 @@ impl Driver<'_> {
     /// make the branch silently drop or conflict with them: refuse.
     fn refuse_dirty_targets(&self, plan: &Plan) -> Result<(), Failure> {
         let ctx = self.ctx;
-        let touched: Vec<&str> = plan
-            .edits()
-            .map(|(f, _, _)| f)
+        let files = plan.files();
+        let touched: Vec<&str> = files
+            .iter()
+            .map(String::as_str)
             .filter(|f| ctx.dirty_files.iter().any(|d| d == f))
             .collect();
         if !ctx.dirty_files.is_empty() {

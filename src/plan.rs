@@ -103,6 +103,15 @@ pub enum Action {
         /// Non-overlapping edits, sorted by `start`.
         edits: Vec<TextEdit>,
     },
+    /// Create a file that does not exist yet.
+    Create {
+        /// Path relative to the project directory, `/`-separated.
+        file: String,
+        /// The whole content.
+        content: String,
+    },
+    /// Delete a file whose current SHA-1 is `preimage_sha1`.
+    Delete { file: String, preimage_sha1: String },
     /// Validate the edited files.
     Check {
         /// `parse`: every file parses with no more error nodes than before.
@@ -133,6 +142,8 @@ impl Action {
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Edit { .. } => "edit",
+            Action::Create { .. } => "create",
+            Action::Delete { .. } => "delete",
             Action::Check { .. } => "check",
             Action::Test { .. } => "test",
             Action::Commit { .. } => "commit",
@@ -272,6 +283,38 @@ impl Plan {
         })
     }
 
+    /// Every file the plan changes (edited, created or deleted), in node order.
+    pub fn files(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter_map(|node| match &node.action {
+                Action::Edit { file, .. }
+                | Action::Create { file, .. }
+                | Action::Delete { file, .. } => Some(file.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Files the plan creates, with their content.
+    pub fn creates(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.nodes.iter().filter_map(|node| match &node.action {
+            Action::Create { file, content } => Some((file.as_str(), content.as_str())),
+            _ => None,
+        })
+    }
+
+    /// Files the plan deletes, with their preimage SHA-1.
+    pub fn deletes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.nodes.iter().filter_map(|node| match &node.action {
+            Action::Delete {
+                file,
+                preimage_sha1,
+            } => Some((file.as_str(), preimage_sha1.as_str())),
+            _ => None,
+        })
+    }
+
     /// The branch the commit node commits on, if the plan commits.
     pub fn branch(&self) -> Option<String> {
         self.nodes.iter().find_map(|node| match &node.action {
@@ -300,6 +343,15 @@ impl Plan {
         for node in &self.nodes {
             if !ids.insert(node.id.as_str()) {
                 return Err(Error::DuplicateNode(node.id.clone()));
+            }
+        }
+        let mut touched = BTreeSet::new();
+        for file in self.files() {
+            if !touched.insert(file.clone()) {
+                return Err(Error::Node {
+                    node: file.clone(),
+                    message: format!("`{file}` is changed by more than one node"),
+                });
             }
         }
         for node in &self.nodes {
@@ -409,6 +461,18 @@ fn validate_node(node: &Node) -> Result<(), Error> {
                     )));
                 }
                 previous_end = edit.end;
+            }
+        }
+        Action::Create { file, .. } => check_relative_path(file).map_err(fail)?,
+        Action::Delete {
+            file,
+            preimage_sha1,
+        } => {
+            check_relative_path(file).map_err(fail)?;
+            if preimage_sha1.len() != 40 || !preimage_sha1.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(fail(format!(
+                    "preimage_sha1 `{preimage_sha1}` is not a 40-digit hex SHA-1"
+                )));
             }
         }
         Action::Check { check, files } => {
@@ -542,7 +606,7 @@ mod tests {
             id: id.into(),
             deps: deps.iter().map(|d| d.to_string()).collect(),
             action: Action::Edit {
-                file: "a.py".into(),
+                file: format!("{}.py", id.replace(':', "_")),
                 preimage_sha1: "0".repeat(40),
                 edits: vec![TextEdit {
                     start: 4,
@@ -605,6 +669,14 @@ mod tests {
         }
         let p = plan(vec![bad]);
         assert!(matches!(p.validate(), Err(Error::Node { node, .. }) if node == "e"));
+        let mut twice = edit_node("f", &[]);
+        if let Action::Edit { file, .. } = &mut twice.action {
+            *file = "e.py".into();
+        }
+        let p = plan(vec![edit_node("e", &[]), twice]);
+        assert!(
+            matches!(p.validate(), Err(Error::Node { message, .. }) if message.contains("more than one node"))
+        );
         let mut tampered = plan(vec![edit_node("e", &[])]);
         tampered.command = "something else".into();
         assert!(matches!(tampered.validate(), Err(Error::IdMismatch { .. })));

@@ -281,6 +281,10 @@ pub fn body(
     for node in &plan.nodes {
         let what = match &node.action {
             Action::Edit { file, edits, .. } => format!("{} edit(s) in `{file}`", edits.len()),
+            Action::Create { file, content } => {
+                format!("create `{file}` ({} lines)", content.lines().count())
+            }
+            Action::Delete { file, .. } => format!("delete `{file}`"),
             Action::Check { check, files } => format!("{check} {} file(s)", files.len()),
             Action::Test { runner, selection } => {
                 if selection.is_empty() {

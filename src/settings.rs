@@ -31,6 +31,8 @@ pub struct Settings {
     pub yes: bool,
     /// Renames also edit uncertain sites / mentions in strings and comments.
     pub include_uncertain: bool,
+    /// Moves: leave a re-export in the old module.
+    pub keep_alias: bool,
     pub include_strings: bool,
     pub json: bool,
     pub quiet: bool,
@@ -236,6 +238,7 @@ impl Settings {
             dry_run: args.dry_run,
             yes: args.yes,
             include_uncertain: args.include_uncertain,
+            keep_alias: args.keep_alias,
             include_strings: args.include_strings,
             json: args.json,
             quiet: args.quiet,

@@ -29,13 +29,20 @@ pub struct Outcome {
 }
 
 pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outcome, Failure> {
-    let files: Vec<String> = plan.edits().map(|(file, _, _)| file.to_owned()).collect();
-    // A retried attempt starts from HEAD again.
-    ctx.worktree
-        .lock()
-        .map_err(|_| Failure::internal("worktree lock poisoned"))?
-        .reset_files(&ctx.subdir, &files)
-        .map_err(Failure::internal)?;
+    let files = plan.files();
+    // A retried attempt starts from HEAD again (files it created go).
+    {
+        let worktree = ctx
+            .worktree
+            .lock()
+            .map_err(|_| Failure::internal("worktree lock poisoned"))?;
+        worktree
+            .reset_files(&ctx.subdir, &files)
+            .map_err(Failure::internal)?;
+        for (file, _) in plan.creates() {
+            let _ = std::fs::remove_file(worktree.project_path(&ctx.subdir, file));
+        }
+    }
     check_drift(ctx, plan).await?;
     // Ask for approval of the writes now, before the baseline tests and
     // before anything is written.
@@ -45,6 +52,24 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
                 Role::Fs,
                 "edit_file",
                 &json!({ "path": file, "expected_sha1": preimage, "edits": edits, "planned_files": files.len() }),
+            )
+            .await?;
+    }
+    if let Some((file, content)) = plan.creates().next() {
+        ctx.pool
+            .approve_ahead(
+                Role::Fs,
+                "write_file",
+                &json!({ "path": file, "content": content, "expected_sha1": "" }),
+            )
+            .await?;
+    }
+    if let Some((file, preimage)) = plan.deletes().next() {
+        ctx.pool
+            .approve_ahead(
+                Role::Fs,
+                "delete_file",
+                &json!({ "path": file, "expected_sha1": preimage }),
             )
             .await?;
     }
@@ -77,6 +102,39 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
         });
     }
 
+    for (file, content) in plan.creates() {
+        ctx.printer.progress(&format!("creating {file}"));
+        let result: crate::servers::fs::WriteResult = ctx
+            .pool
+            .call_as(
+                Role::Fs,
+                "write_file",
+                json!({ "path": file, "content": content, "expected_sha1": "" }),
+            )
+            .await?;
+        applied.push(Applied {
+            file: file.to_owned(),
+            sha1_before: String::new(),
+            sha1_after: result.sha1,
+        });
+    }
+    for (file, preimage) in plan.deletes() {
+        ctx.printer.progress(&format!("deleting {file}"));
+        let result: crate::servers::fs::DeleteResult = ctx
+            .pool
+            .call_as(
+                Role::Fs,
+                "delete_file",
+                json!({ "path": file, "expected_sha1": preimage }),
+            )
+            .await?;
+        applied.push(Applied {
+            file: file.to_owned(),
+            sha1_before: result.sha1_before,
+            sha1_after: String::new(),
+        });
+    }
+
     let mut after = None;
     if schedule.run_tests {
         ctx.printer.progress("tests on the edited tree");
@@ -90,21 +148,34 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
     })
 }
 
-/// Refuses (exit 2) when a file's content no longer matches its preimage.
+/// Refuses (exit 2) when a file's content no longer matches its preimage,
+/// or a file to create exists already.
 async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
-    let paths: Vec<&str> = plan.edits().map(|(file, _, _)| file).collect();
+    // (file, expected SHA-1; `None`: must not exist)
+    let expected: Vec<(&str, Option<&str>)> = plan
+        .edits()
+        .map(|(file, preimage, _)| (file, Some(preimage)))
+        .chain(
+            plan.deletes()
+                .map(|(file, preimage)| (file, Some(preimage))),
+        )
+        .chain(plan.creates().map(|(file, _)| (file, None)))
+        .collect();
+    let paths: Vec<&str> = expected.iter().map(|(file, _)| *file).collect();
     let hashes: HashResult = ctx
         .pool
         .call_as(Role::Fs, "hash_files", json!({ "paths": paths }))
         .await?;
     let mut drifted = Vec::new();
-    for ((file, preimage, _), found) in plan.edits().zip(&hashes.files) {
-        match &found.sha1 {
-            Some(sha1) if sha1 == preimage => {}
-            Some(sha1) => drifted.push(format!(
+    for ((file, preimage), found) in expected.iter().zip(&hashes.files) {
+        match (&found.sha1, preimage) {
+            (Some(sha1), Some(preimage)) if sha1 == preimage => {}
+            (None, None) => {}
+            (Some(_), None) => drifted.push(format!("  {file}: exists, the plan creates it")),
+            (Some(sha1), Some(preimage)) => drifted.push(format!(
                 "  {file}: SHA-1 is {sha1}, the plan expects {preimage}"
             )),
-            None => drifted.push(format!("  {file}: missing")),
+            (None, Some(_)) => drifted.push(format!("  {file}: missing")),
         }
     }
     if drifted.is_empty() {

@@ -52,6 +52,9 @@ pub struct Analysis {
     /// the functions made async).
     #[serde(default)]
     pub notes: Vec<NoteOut>,
+    /// Files the change creates (moves into a new module).
+    #[serde(default)]
+    pub creates: Vec<crate::servers::code::NewFile>,
     pub sites: usize,
 }
 
@@ -83,6 +86,7 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
             .await
         }
         Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
+        Intent::Move(request) => analyse_move(ctx, request, map).await,
         Intent::RemoveUnusedFunctions(_) => {
             ctx.printer.progress(&format!(
                 "looking for unreferenced private functions in {} files",
@@ -173,6 +177,7 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
         parse_errors: all.parse_errors,
         target_modules: Vec::new(),
         notes: Vec::new(),
+        creates: Vec::new(),
     }
 }
 
@@ -217,6 +222,69 @@ async fn analyse_signature(
     }
     let mut analysis = edits_analysis(all, tool, map);
     analysis.definition = Some(definition);
+    Ok(analysis)
+}
+
+/// Moving a function or class to another module.
+async fn analyse_move(
+    ctx: &Context,
+    request: &crate::intent::Move,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
+    let lookup = request.lookup();
+    let definition = choose_definition(ctx, &lookup, map).await?;
+    if !matches!(definition.kind.as_str(), "function" | "class") {
+        return Err(Failure::input(
+            format!(
+                "`{}` is a module-level {} in {}; orch moves functions and classes",
+                request.name, definition.kind, definition.path
+            ),
+            None,
+        ));
+    }
+    let target = map
+        .target
+        .clone()
+        .ok_or_else(|| Failure::internal("MAP did not resolve the move's target"))?;
+    ctx.printer.progress(&format!(
+        "moving `{}` from {} to {target}",
+        request.name, definition.path
+    ));
+    let all = page_edits(
+        ctx,
+        "move_symbol",
+        json!({
+            "definition": definition.path,
+            "name": request.name,
+            "target": target,
+            "keep_alias": request.keep_alias,
+        }),
+    )
+    .await?;
+    if !all.problems.is_empty() {
+        let places: Vec<String> = all
+            .problems
+            .iter()
+            .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
+            .collect();
+        return Err(Failure::input(
+            format!(
+                "cannot move `{}` to {target}:\n{}",
+                request.name,
+                places.join("\n")
+            ),
+            None,
+        ));
+    }
+    for note in &all.notes {
+        ctx.printer.note(&format!("  {}: {}", note.path, note.note));
+    }
+    let notes = all.notes.clone();
+    let creates = all.creates.clone();
+    let mut analysis = edits_analysis(all, "move", map);
+    analysis.definition = Some(definition);
+    analysis.notes = notes;
+    analysis.creates = creates;
     Ok(analysis)
 }
 
@@ -469,6 +537,7 @@ async fn analyse_rename(
         parse_errors: all.parse_errors,
         target_modules: all.target_modules,
         notes: Vec::new(),
+        creates: Vec::new(),
     })
 }
 

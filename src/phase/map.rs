@@ -27,6 +27,9 @@ pub struct RepoMap {
     pub textual_matches: usize,
     pub files_searched: usize,
     pub search_pages: usize,
+    /// For a move: the target module's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
@@ -54,11 +57,82 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
                     importers: Vec::new(),
                     textual_matches: 0,
                     search_pages: 0,
+                    target: None,
                 })
             }
             (None, None) => Err(Failure::input("nothing to make async", None)),
         },
+        Intent::Move(request) => {
+            let target = resolve_target(ctx, &request.to).await?;
+            let mut map = map_rename(ctx, &request.lookup()).await?;
+            map.target = Some(target);
+            Ok(map)
+        }
     }
+}
+
+/// A move's target: a `.py` path (which may not exist yet, but its
+/// directory must), an existing module's name, or `pkg.new` for a new
+/// module in an existing package.
+async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
+    let to = to.trim().trim_start_matches("./");
+    if to.ends_with(".py") {
+        let dir = to.rsplit_once('/').map_or("", |(d, _)| d);
+        let known = dir.is_empty() || {
+            let found: ModulesResult = ctx
+                .pool
+                .call_as(Role::Code, "modules", json!({ "name": format!("{dir}/") }))
+                .await?;
+            !found.matches.is_empty()
+        };
+        if !known {
+            return Err(Failure::input(
+                format!("the directory `{dir}` of the target `{to}` has no Python files"),
+                Some("create the package first, or move into an existing directory".into()),
+            ));
+        }
+        return Ok(to.to_owned());
+    }
+    let found: ModulesResult = ctx
+        .pool
+        .call_as(Role::Code, "modules", json!({ "name": to }))
+        .await?;
+    match found.matches.as_slice() {
+        [one] if !one.package => return Ok(one.path.clone()),
+        [one] => {
+            return Err(Failure::input(
+                format!("`{to}` is a package ({}), not a module", one.path),
+                Some(format!("name a module, e.g. `{}{}.py`", one.path, "NAME")),
+            ));
+        }
+        [] => {}
+        _ => return resolve_module(ctx, to).await.map(|m| m.path),
+    }
+    // `pkg.new`: a new module in an existing package.
+    if let Some((package, module)) = to.rsplit_once('.')
+        && crate::intent::validate_identifier(module).is_ok()
+    {
+        let parent: ModulesResult = ctx
+            .pool
+            .call_as(Role::Code, "modules", json!({ "name": package }))
+            .await?;
+        if let [one] = parent.matches.as_slice()
+            && one.package
+        {
+            return Ok(format!("{}{module}.py", one.path));
+        }
+    }
+    Err(Failure::input(
+        format!("no Python module `{to}` in this project"),
+        Some(if found.similar.is_empty() {
+            "name the target as a path (`pkg/new_module.py` is created when missing)".to_owned()
+        } else {
+            format!(
+                "closest modules: {}; a new module is named by its path (`pkg/new_module.py`)",
+                found.similar.join(", ")
+            )
+        }),
+    ))
 }
 
 /// The one module or package `name` means (a path, a dotted name or a bare
@@ -146,6 +220,7 @@ async fn map_cleanup(ctx: &Context, cleanup: &Cleanup) -> Result<RepoMap, Failur
         textual_matches,
         files_searched,
         search_pages,
+        target: None,
     })
 }
 
@@ -200,6 +275,7 @@ async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failur
         textual_matches,
         files_searched,
         search_pages,
+        target: None,
     })
 }
 
@@ -270,6 +346,7 @@ async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> 
         textual_matches,
         files_searched,
         search_pages,
+        target: None,
     })
 }
 

@@ -167,6 +167,7 @@ mod tests {
     fn analysis(sites: usize, uncertain: usize) -> Analysis {
         Analysis {
             notes: Vec::new(),
+            creates: Vec::new(),
             definition: Some(Definition {
                 path: "m.py".into(),
                 module: "m".into(),

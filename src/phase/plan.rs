@@ -61,6 +61,20 @@ fn build(
             analysis.parse_errors.get(&file.path).copied().unwrap_or(0),
         );
     }
+    for created in &analysis.creates {
+        let id = format!("create:{}", created.path);
+        nodes.push(Node {
+            id: id.clone(),
+            deps: Vec::new(),
+            action: Action::Create {
+                file: created.path.clone(),
+                content: created.content.clone(),
+            },
+        });
+        edit_ids.push(id);
+        files.push(created.path.clone());
+        parse_baseline.insert(created.path.clone(), 0);
+    }
     nodes.push(Node {
         id: "check:parse".into(),
         deps: edit_ids,
@@ -119,6 +133,25 @@ fn build(
                 .map(|n| format!("- {}:{}: {}", n.path, n.line, n.note))
                 .collect::<Vec<_>>()
                 .join("\n")
+        ),
+        Intent::Move(m) => format!(
+            "{} edits in {} files{}{}{}",
+            analysis.sites,
+            analysis.files.len(),
+            match analysis.creates.first() {
+                Some(created) => format!("; creates {}", created.path),
+                None => String::new(),
+            },
+            if m.keep_alias {
+                "; the old module re-exports the name"
+            } else {
+                ""
+            },
+            analysis
+                .notes
+                .iter()
+                .map(|n| format!("\n- {}: {}", n.path, n.note))
+                .collect::<String>()
         ),
         Intent::RemoveUnusedImports(_) => format!(
             "{} edits in {} files; {} doubtful imports left alone.",

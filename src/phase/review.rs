@@ -37,7 +37,8 @@ pub async fn run(
     outcome: &Outcome,
     phases: &[crate::pipeline::PhaseRecord],
 ) -> Result<Verdict, Failure> {
-    let planned: Vec<String> = plan.edits().map(|(file, _, _)| file.to_owned()).collect();
+    let planned: Vec<String> = plan.files();
+    let deleted: Vec<&str> = plan.deletes().map(|(file, _)| file).collect();
     let (changed_files, diff) = {
         let worktree = ctx
             .worktree
@@ -79,6 +80,7 @@ pub async fn run(
         .unwrap_or_default();
     let sources: Vec<&String> = planned
         .iter()
+        .filter(|f| !deleted.contains(&f.as_str()))
         .filter(|f| crate::lang::structural::language_of(f).is_some())
         .collect();
     let checked: CheckResult = ctx

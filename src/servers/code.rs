@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 use super::{Jail, project_files};
 
 pub mod asyncify;
+pub mod moves;
 use crate::lang::python::{self, ModuleIndex, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
 pub use asyncify::{AsyncArgs, ModuleMatch, ModulesArgs, ModulesResult};
+pub use moves::{MoveArgs, NewFile};
 
 /// The last rename analysis, keyed by its arguments, so paging does not
 /// re-analyse.
@@ -185,6 +187,9 @@ pub struct ReplaceOutput {
     /// functions made async).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<NoteOut>,
+    /// Files the change creates (first page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creates: Vec<NewFile>,
     /// Syntax error counts (before the edit) of the files with matches.
     pub parse_errors: BTreeMap<String, usize>,
     pub files_scanned: usize,
@@ -350,6 +355,16 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || asyncify::make_async(&jail, args)).await
+    }
+
+    /// The edits that move a module-level function or class to another module (created when missing): its private helpers and imports come along, imports everywhere follow; circular imports and clashes are listed in `problems`.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn move_symbol(
+        &self,
+        Parameters(args): Parameters<MoveArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || moves::move_symbol(&jail, args)).await
     }
 
     /// The Python modules and packages a name can mean (a path, a dotted module or a bare name such as `pricing`), with their files.

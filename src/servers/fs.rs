@@ -1,5 +1,5 @@
-//! The `fs` server: read files, hash them, and edit or write them with a
-//! SHA-1 preimage precondition and an atomic rename.
+//! The `fs` server: read files, hash them, and edit, write or delete them
+//! with a SHA-1 preimage precondition (writes are atomic renames).
 
 use std::io::Write as _;
 
@@ -87,6 +87,19 @@ pub struct WriteResult {
     pub sha1: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeleteArgs {
+    pub path: String,
+    /// The file's SHA-1 must be this, or nothing is deleted.
+    pub expected_sha1: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DeleteResult {
+    pub path: String,
+    pub sha1_before: String,
+}
+
 #[tool_router]
 impl FsServer {
     pub fn new(jail: Jail) -> Self {
@@ -169,6 +182,45 @@ impl FsServer {
             sha1_after,
             written: !args.dry_run,
             diff,
+        }))
+    }
+
+    /// Delete a file whose SHA-1 must equal expected_sha1; empty parent directories go too.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn delete_file(
+        &self,
+        Parameters(args): Parameters<DeleteArgs>,
+    ) -> Result<Json<DeleteResult>, String> {
+        let path = self.jail.resolve(&args.path)?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+        let sha1_before = sha1_hex(&bytes);
+        if sha1_before != args.expected_sha1 {
+            return Err(format!(
+                "`{}` changed: its SHA-1 is {sha1_before}, the plan expects {}; nothing deleted",
+                args.path, args.expected_sha1
+            ));
+        }
+        std::fs::remove_file(&path).map_err(|e| format!("cannot delete `{}`: {e}", args.path))?;
+        // Directories the deletion emptied (never the root).
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == self.jail.root()
+                || !d.starts_with(self.jail.root())
+                || std::fs::remove_dir(d).is_err()
+            {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(Json(DeleteResult {
+            path: args.path,
+            sha1_before,
         }))
     }
 

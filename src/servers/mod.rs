@@ -3,7 +3,7 @@
 //!
 //! | server | tools |
 //! |---|---|
-//! | `fs` | `read_file`, `hash_files`, `edit_file`, `write_file` |
+//! | `fs` | `read_file`, `hash_files`, `edit_file`, `write_file`, `delete_file` |
 //! | `search` | `search` |
 //! | `code` | `definitions`, `similar_names`, `rename_references`, `check_syntax` |
 //! | `test` | `run_tests` |

@@ -7,6 +7,7 @@ mod asyncify;
 mod cleanup;
 mod github;
 mod mcp;
+mod moves;
 mod plan_files;
 mod replace;
 mod run;

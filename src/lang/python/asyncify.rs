@@ -212,10 +212,20 @@ pub fn make_async(
             continue;
         };
         if let Some(at) = asyncio_import_point(tree, source.as_bytes()) {
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            let imports = root
+                .named_children(&mut cursor)
+                .any(|c| matches!(c.kind(), "import_statement" | "import_from_statement"));
             inserts.entry(path.clone()).or_default().insert(Insert {
                 at,
                 rank: (0, 0),
-                text: "import asyncio\n".into(),
+                // Without other imports, it stands apart from the code.
+                text: if imports || at == source.len() {
+                    "import asyncio\n".into()
+                } else {
+                    "import asyncio\n\n\n".into()
+                },
             });
         }
     }

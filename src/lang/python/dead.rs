@@ -85,7 +85,7 @@ pub fn unused_private_functions(
 /// The statement's lines, the comment lines directly above it, and the
 /// blank lines after it (or, at the end of the file, the blank lines
 /// before it).
-fn deletion(source: &str, statement: Node) -> Replacement {
+pub(crate) fn deletion(source: &str, statement: Node) -> Replacement {
     let line_start = |at: usize| source[..at].rfind('\n').map_or(0, |i| i + 1);
     let mut start = line_start(statement.start_byte());
     // Comment lines directly above.

@@ -20,20 +20,20 @@ use super::{parse, text};
 use crate::lang::structural::Replacement;
 
 /// One imported name.
-struct Item<'t> {
+pub(crate) struct Item<'t> {
     /// The `dotted_name` or `aliased_import` node in the statement.
-    node: Node<'t>,
+    pub node: Node<'t>,
     /// The name it binds.
-    bound: String,
+    pub bound: String,
     /// Start byte of the bound identifier (matches the model's occurrence).
     bound_start: usize,
     /// `import x as x` / `from m import x as x`.
     reexport: bool,
 }
 
-struct Statement<'t> {
-    node: Node<'t>,
-    items: Vec<Item<'t>>,
+pub(crate) struct Statement<'t> {
+    pub node: Node<'t>,
+    pub items: Vec<Item<'t>>,
 }
 
 /// What was found in a file.
@@ -217,7 +217,7 @@ fn collect<'t>(node: Node<'t>, source: &[u8], out: &mut Vec<Statement<'t>>) {
     }
 }
 
-fn statement<'t>(node: Node<'t>, source: &[u8]) -> Option<Statement<'t>> {
+pub(crate) fn statement<'t>(node: Node<'t>, source: &[u8]) -> Option<Statement<'t>> {
     let mut cursor = node.walk();
     if node
         .named_children(&mut cursor)
@@ -309,7 +309,7 @@ fn replacement(source: &str, start: usize, end: usize, new: &str) -> Replacement
 
 /// Deletes a whole statement: its lines when it is alone on them, else the
 /// statement and its `;`. A block left empty gets `pass`.
-fn remove_statement(source: &str, node: Node) -> Replacement {
+pub(crate) fn remove_statement(source: &str, node: Node) -> Replacement {
     let (start, end) = (node.start_byte(), node.end_byte());
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let after = &source[end..];
@@ -348,7 +348,7 @@ fn remove_statement(source: &str, node: Node) -> Replacement {
 /// Deletes unused names from a statement that keeps others: a run of
 /// unused names followed by a kept one loses everything up to that name; a
 /// run at the end loses everything from the previous kept name's end.
-fn remove_items(source: &str, items: &[Item], unused: &[usize]) -> Vec<Replacement> {
+pub(crate) fn remove_items(source: &str, items: &[Item], unused: &[usize]) -> Vec<Replacement> {
     let mut edits = Vec::new();
     let mut i = 0;
     while i < items.len() {

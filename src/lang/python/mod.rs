@@ -6,6 +6,7 @@ pub mod dead;
 pub mod imports;
 pub mod methods;
 pub mod modules;
+pub mod moves;
 pub mod parameters;
 pub mod rename;
 pub mod scope;

@@ -1,0 +1,138 @@
+//! The `move_symbol` tool of the `code` server.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    FileReplacements, NoteOut, ReplaceOutput, in_parallel, page_into, python_errors, python_files,
+    read,
+};
+use crate::lang::python::moves::{Move, move_symbol as plan_move};
+use crate::lang::python::{ModuleIndex, rename};
+use crate::plan::sha1_hex;
+use crate::servers::Jail;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MoveArgs {
+    /// File that defines the function or class.
+    pub definition: String,
+    pub name: String,
+    /// The target module's path (created when it does not exist).
+    pub target: String,
+    /// Leave `from NEW import NAME` in the old module.
+    #[serde(default)]
+    pub keep_alias: bool,
+    #[serde(default)]
+    pub offset: usize,
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    #[serde(default)]
+    pub max_notes: Option<usize>,
+}
+
+/// A file a change creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NewFile {
+    pub path: String,
+    pub content: String,
+}
+
+/// The edits (and the new module) that move a module-level function or
+/// class; why it cannot be done in `problems`.
+pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String> {
+    let all = python_files(jail);
+    if !all.contains(&args.definition) {
+        return Err(format!(
+            "`{}` is not a Python file of the project",
+            args.definition
+        ));
+    }
+    if !args.target.ends_with(".py") {
+        return Err(format!("the target `{}` is not a `.py` path", args.target));
+    }
+    let mut paths = all.clone();
+    if !paths.contains(&args.target) {
+        paths.push(args.target.clone());
+    }
+    let index = ModuleIndex::new(&paths);
+    let everything: Vec<(String, String)> = in_parallel(&all, |relative| {
+        read(jail, relative).ok().map(|s| (relative.clone(), s))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let subset: Vec<(String, String)> = everything
+        .iter()
+        .filter(|(path, source)| {
+            *path == args.definition
+                || *path == args.target
+                || crate::lang::structural::has_word(source, &args.name)
+        })
+        .cloned()
+        .collect();
+    let analysis = rename::analyse(
+        &index,
+        &args.definition,
+        &args.name,
+        "__orch_moved__",
+        &subset,
+    );
+    let change = plan_move(
+        &index,
+        &Move {
+            source_file: &args.definition,
+            name: &args.name,
+            target_file: &args.target,
+            keep_alias: args.keep_alias,
+        },
+        &everything,
+        &analysis,
+    );
+    let note = |n: rename::Note| NoteOut {
+        path: n.file,
+        line: n.line,
+        column: n.column,
+        note: n.note,
+    };
+    let max_notes = args.max_notes.unwrap_or(25);
+    let mut out = ReplaceOutput {
+        files_scanned: subset.len(),
+        refused_total: analysis.uncertain.len(),
+        refused: analysis
+            .uncertain
+            .into_iter()
+            .take(max_notes)
+            .map(note)
+            .collect(),
+        problems: change.problems.into_iter().map(note).collect(),
+        notes: change.notes.into_iter().map(note).collect(),
+        creates: change
+            .create
+            .into_iter()
+            .map(|(path, content)| NewFile { path, content })
+            .collect(),
+        ..ReplaceOutput::default()
+    };
+    out.total_matches = change.edits.values().map(Vec::len).sum();
+    let sources: std::collections::BTreeMap<&str, &str> = everything
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    page_into(
+        &mut out,
+        change.edits.into_iter().collect(),
+        args.offset,
+        args.max_files,
+        |(path, replacements)| {
+            let source = sources.get(path.as_str()).copied().unwrap_or_default();
+            let file = FileReplacements {
+                sha1: sha1_hex(source.as_bytes()),
+                path,
+                language: "python".into(),
+                replacements,
+            };
+            (file, python_errors(source))
+        },
+    );
+    Ok(out)
+}

@@ -1,0 +1,131 @@
+//! `move NAME to MODULE` on `fixtures/store`, with real pytest runs.
+
+use crate::TestContext;
+use crate::support::git;
+
+fn show(t: &TestContext, branch: &str, file: &str) -> String {
+    git(&t.repo, &["show", &format!("{branch}:{file}")])
+}
+
+#[test]
+fn a_function_moves_with_its_helper_and_every_import_follows() {
+    let t = TestContext::fixture("store");
+    let before = t.snapshot();
+    let out = t.run(&[
+        "run",
+        "--json",
+        "move parse_price from store/util.py to store/money.py",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let changed = git(&t.repo, &["diff", "--name-only", "main", &branch]);
+    assert_eq!(
+        changed,
+        "store/money.py\nstore/pricing.py\nstore/util.py\ntests/test_store.py\n"
+    );
+    let util = show(&t, &branch, "store/util.py");
+    assert_eq!(
+        util,
+        "\"\"\"Parsing helpers.\"\"\"\n\n\ndef slug(text):\n    return \"-\".join(text.lower().split())\n"
+    );
+    let money = show(&t, &branch, "store/money.py");
+    assert!(
+        money.starts_with("\"\"\"Money helpers.\"\"\"\n\nimport re\n\n\ndef round_price(value):"),
+        "{money}"
+    );
+    assert!(money.contains("\n\n\n_NUMBER = re.compile("));
+    assert!(money.ends_with("    return float(match.group())\n"));
+    assert!(
+        show(&t, &branch, "store/pricing.py").contains("from store.money import parse_price\n")
+    );
+    assert!(
+        show(&t, &branch, "tests/test_store.py").contains("from store.money import parse_price\n")
+    );
+    let message = git(&t.repo, &["log", "-1", "--format=%B", &branch]);
+    assert!(message.contains("`_NUMBER` moves along"), "{message}");
+    if let Err(output) = t.pytest_on(&branch) {
+        panic!("{output}");
+    }
+    assert_eq!(t.snapshot(), before);
+}
+
+#[test]
+fn a_class_moves_into_a_new_module_and_keep_alias_leaves_a_reexport() {
+    let t = TestContext::fixture("store");
+    let out = t.run(&["run", "--json", "move class PriceList to store.lists"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let created = show(&t, &branch, "store/lists.py");
+    assert_eq!(
+        created,
+        "from store.money import round_price\nfrom store.pricing import quote\n\n\nclass PriceList:\n    def __init__(self, currency):\n        self.currency = currency\n\n    def total(self, items):\n        return round_price(sum(quote(items, self.currency)))\n"
+    );
+    let tests = show(&t, &branch, "tests/test_store.py");
+    assert!(
+        tests.contains("from store.pricing import convert\nfrom store.lists import PriceList\n"),
+        "{tests}"
+    );
+    let pricing = show(&t, &branch, "store/pricing.py");
+    assert!(!pricing.contains("class PriceList"));
+    // `round_price` is still used by `convert`: its import stays.
+    assert!(pricing.contains("from store.money import round_price\n"));
+    assert!(t.pytest_on(&branch).is_ok());
+
+    // --keep-alias: the old module re-exports the name.
+    let out = t.run(&[
+        "run",
+        "--json",
+        "--keep-alias",
+        "move slug to store/text.py",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let util = show(&t, &branch, "store/util.py");
+    assert!(
+        util.contains("import re\nfrom store.text import slug\n"),
+        "{util}"
+    );
+    assert!(!util.contains("def slug"));
+    assert!(show(&t, &branch, "store/report.py").contains("from store.text import slug\n"));
+    assert!(t.pytest_on(&branch).is_ok());
+}
+
+#[test]
+fn circular_imports_and_clashes_refuse_the_move() {
+    let t = TestContext::fixture("store");
+    // PriceList uses `quote` from store.pricing, which would import it back.
+    let out = t.run(&[
+        "run",
+        "--keep-alias",
+        "move class PriceList to store/lists.py",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("circular import"), "{out:?}");
+    assert!(out.stderr.contains("`quote`"), "{out:?}");
+    // The target already defines the name.
+    std::fs::write(
+        t.repo.join("store/text.py"),
+        "def slug(text):\n    return text\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "text"]);
+    let before = t.snapshot();
+    let out = t.run(&["run", "move slug from store/util.py to store/text.py"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("`store/text.py` already defines `slug`"),
+        "{out:?}"
+    );
+    // An unknown target module names the closest ones.
+    assert_eq!(t.snapshot(), before);
+    let out = t.run(&["run", "move slug to the textutils module"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("no Python module `textutils`"),
+        "{out:?}"
+    );
+    assert_eq!(t.snapshot(), before);
+    assert_eq!(t.branches(), ["main"]);
+}
