@@ -553,7 +553,11 @@ impl Worktree {
         for file in files {
             options.pathspec(Self::full(subdir, file));
         }
-        let diff = repo.diff_tree_to_workdir(Some(&tree), Some(&mut options))?;
+        let mut diff = repo.diff_tree_to_workdir(Some(&tree), Some(&mut options))?;
+        // A deleted and a created file with similar content are a rename.
+        let mut similar = git2::DiffFindOptions::new();
+        similar.renames(true).for_untracked(true);
+        diff.find_similar(Some(&mut similar))?;
         let mut out = String::new();
         diff.print(git2::DiffFormat::Patch, |_, _, line| {
             if matches!(line.origin(), '+' | '-' | ' ') {

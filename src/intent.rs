@@ -22,6 +22,7 @@ pub const FORMS: &[&str] = &[
     "make [CLASS.]FUNCTION async [in PATH] (its callers follow)",
     "make the MODULE module async",
     "move [function|class] NAME [from PATH] to PATH [and keep an alias]",
+    "rename module OLD to NEW (a path, dotted or bare name)",
 ];
 
 /// A parsed command.
@@ -45,6 +46,17 @@ pub enum Intent {
     MakeAsync(MakeAsync),
     /// Move a module-level function or class to another module.
     Move(Move),
+    /// Rename or move a module file; imports follow.
+    RenameModule(RenameModule),
+}
+
+/// `rename module OLD to NEW`: OLD is a path, dotted or bare module name;
+/// NEW a bare name (same directory), a dotted name or a `.py` path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameModule {
+    pub old: String,
+    pub new: String,
 }
 
 /// `move [function|class] NAME [from PATH] to PATH [and keep an alias]`.
@@ -277,6 +289,7 @@ impl Intent {
             }
             Intent::MakeAsync(a) => format!("make {} async", a.target()),
             Intent::Move(m) => format!("move {} to {}", m.name, m.to),
+            Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -347,6 +360,7 @@ impl Intent {
                     .unwrap_or_default();
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
+            Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
             Intent::Move(m) => {
                 let from = m
                     .from
@@ -1010,7 +1024,48 @@ fn parse_replace(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, 
     })))
 }
 
+/// `rename [the] module|file OLD [module] to|as NEW [module]`, and
+/// `rename OLD.py to NEW.py`.
+fn parse_rename_module(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
+    let mut i = 1;
+    let mut module_word = false;
+    while i < tokens.len()
+        && !tokens[i].quoted
+        && matches!(lowered[i].as_str(), "the" | "module" | "file" | "package")
+    {
+        module_word |= lowered[i] != "the";
+        i += 1;
+    }
+    let old = tokens.get(i)?.text.clone();
+    i += 1;
+    if lowered
+        .get(i)
+        .is_some_and(|w| matches!(w.as_str(), "module" | "file"))
+    {
+        module_word = true;
+        i += 1;
+    }
+    if !module_word && !old.ends_with(".py") {
+        return None;
+    }
+    if !matches!(lowered.get(i)?.as_str(), "to" | "into" | "as" | "->") {
+        return None;
+    }
+    let new = tokens.get(i + 1)?.text.clone();
+    i += 2;
+    if lowered
+        .get(i)
+        .is_some_and(|w| matches!(w.as_str(), "module" | "file"))
+    {
+        i += 1;
+    }
+    (i == tokens.len() && old != new).then_some(Intent::RenameModule(RenameModule { old, new }))
+}
+
 fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    if let Some(intent) = parse_rename_module(tokens, lowered) {
+        return Some(Ok(intent));
+    }
     let mut i = 1;
     let mut symbol = SymbolKind::Any;
     // Filler words and the kind of symbol.
@@ -1521,6 +1576,12 @@ mod tests {
                 from: from.map(str::to_owned),
                 to: to.into(),
                 keep_alias,
+            })
+        };
+        let rm = |old: &str, new: &str| {
+            Intent::RenameModule(RenameModule {
+                old: old.into(),
+                new: new.into(),
             })
         };
         let ma = |module: &str| {
@@ -2152,6 +2213,19 @@ mod tests {
             (
                 "move `parse_price()` out of the util module into money, leaving a re-export",
                 mv(Any, "parse_price", Some("util"), "money", true),
+            ),
+            (
+                "rename module store.util to store.helpers",
+                rm("store.util", "store.helpers"),
+            ),
+            (
+                "rename store/util.py to store/text.py",
+                rm("store/util.py", "store/text.py"),
+            ),
+            ("rename the util module to helpers", rm("util", "helpers")),
+            (
+                "rename file `shop/util.py` as tools.py",
+                rm("shop/util.py", "tools.py"),
             ),
             (
                 "relocate class Cart from shop/cart.py to shop/models.py",

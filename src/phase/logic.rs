@@ -55,6 +55,9 @@ pub struct Analysis {
     /// Files the change creates (moves into a new module).
     #[serde(default)]
     pub creates: Vec<crate::servers::code::NewFile>,
+    /// Files the change deletes (module renames).
+    #[serde(default)]
+    pub deletes: Vec<crate::servers::code::DeletedFile>,
     pub sites: usize,
 }
 
@@ -87,6 +90,42 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
         }
         Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
         Intent::Move(request) => analyse_move(ctx, request, map).await,
+        Intent::RenameModule(request) => {
+            let (Some(path), Some(target)) = (map.candidates.first(), &map.target) else {
+                return Err(Failure::internal("MAP did not resolve the module"));
+            };
+            ctx.printer
+                .progress(&format!("renaming {path} to {target}"));
+            let all = page_edits(
+                ctx,
+                "rename_module",
+                json!({ "path": path, "new_path": target }),
+            )
+            .await?;
+            if !all.problems.is_empty() {
+                let places: Vec<String> = all
+                    .problems
+                    .iter()
+                    .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
+                    .collect();
+                return Err(Failure::input(
+                    format!("cannot rename `{}`:\n{}", request.old, places.join("\n")),
+                    None,
+                ));
+            }
+            if all.refused_total > 0 {
+                ctx.printer.warn(&format!(
+                    "{} string(s) name the old module and were left alone (see the plan's report)",
+                    all.refused_total
+                ));
+            }
+            let creates = all.creates.clone();
+            let deletes = all.deletes.clone();
+            let mut analysis = edits_analysis(all, "module", map);
+            analysis.creates = creates;
+            analysis.deletes = deletes;
+            Ok(analysis)
+        }
         Intent::RemoveUnusedFunctions(_) => {
             ctx.printer.progress(&format!(
                 "looking for unreferenced private functions in {} files",
@@ -178,6 +217,7 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
         target_modules: Vec::new(),
         notes: Vec::new(),
         creates: Vec::new(),
+        deletes: Vec::new(),
     }
 }
 
@@ -538,6 +578,7 @@ async fn analyse_rename(
         target_modules: all.target_modules,
         notes: Vec::new(),
         creates: Vec::new(),
+        deletes: Vec::new(),
     })
 }
 

@@ -62,6 +62,70 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
             }
             (None, None) => Err(Failure::input("nothing to make async", None)),
         },
+        Intent::RenameModule(request) => {
+            let found = resolve_module(ctx, &request.old).await?;
+            if found.package {
+                return Err(Failure::input(
+                    format!(
+                        "`{}` is a package ({}); orch renames module files",
+                        request.old, found.path
+                    ),
+                    Some(format!(
+                        "name one of its modules, e.g. `{}`",
+                        found.files.first().cloned().unwrap_or_default()
+                    )),
+                ));
+            }
+            let dir = found.path.rsplit_once('/').map_or("", |(d, _)| d);
+            let new = request.new.trim().trim_start_matches("./");
+            let target = if new.ends_with(".py") {
+                new.to_owned()
+            } else if crate::intent::validate_identifier(new).is_ok() {
+                if dir.is_empty() {
+                    format!("{new}.py")
+                } else {
+                    format!("{dir}/{new}.py")
+                }
+            } else {
+                resolve_target(ctx, new).await?
+            };
+            if target.ends_with(".py")
+                && !new.ends_with(".py")
+                && crate::intent::validate_identifier(
+                    target
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches(".py"),
+                )
+                .is_err()
+            {
+                return Err(Failure::input(
+                    format!("`{new}` is not a valid module name"),
+                    None,
+                ));
+            }
+            let target = resolve_target(ctx, &target).await?;
+            let existing: ModulesResult = ctx
+                .pool
+                .call_as(Role::Code, "modules", json!({ "name": target }))
+                .await?;
+            if !existing.matches.is_empty() {
+                return Err(Failure::input(
+                    format!("`{target}` exists already; orch does not merge modules"),
+                    Some("choose a new name, or move the definitions one by one with `move NAME to MODULE`".into()),
+                ));
+            }
+            Ok(RepoMap {
+                definitions: Vec::new(),
+                candidates: vec![found.path],
+                importers: Vec::new(),
+                textual_matches: 0,
+                files_searched: 1,
+                search_pages: 0,
+                target: Some(target),
+            })
+        }
         Intent::Move(request) => {
             let target = resolve_target(ctx, &request.to).await?;
             let mut map = map_rename(ctx, &request.lookup()).await?;

@@ -168,6 +168,7 @@ mod tests {
         Analysis {
             notes: Vec::new(),
             creates: Vec::new(),
+            deletes: Vec::new(),
             definition: Some(Definition {
                 path: "m.py".into(),
                 module: "m".into(),

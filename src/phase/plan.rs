@@ -75,6 +75,19 @@ fn build(
         files.push(created.path.clone());
         parse_baseline.insert(created.path.clone(), 0);
     }
+    for deleted in &analysis.deletes {
+        let id = format!("delete:{}", deleted.path);
+        nodes.push(Node {
+            id: id.clone(),
+            deps: Vec::new(),
+            action: Action::Delete {
+                file: deleted.path.clone(),
+                preimage_sha1: deleted.sha1.clone(),
+            },
+        });
+        edit_ids.push(id);
+        files.push(deleted.path.clone());
+    }
     nodes.push(Node {
         id: "check:parse".into(),
         deps: edit_ids,
@@ -133,6 +146,16 @@ fn build(
                 .map(|n| format!("- {}:{}: {}", n.path, n.line, n.note))
                 .collect::<Vec<_>>()
                 .join("\n")
+        ),
+        Intent::RenameModule(_) => format!(
+            "{}{} import edits in {} files; {} strings naming the old module left alone.",
+            match (analysis.deletes.first(), analysis.creates.first()) {
+                (Some(old), Some(new)) => format!("{} -> {}; ", old.path, new.path),
+                _ => String::new(),
+            },
+            analysis.sites,
+            analysis.files.len(),
+            analysis.uncertain_total
         ),
         Intent::Move(m) => format!(
             "{} edits in {} files{}{}{}",

@@ -18,7 +18,7 @@ use crate::lang::python::{self, ModuleIndex, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
 pub use asyncify::{AsyncArgs, ModuleMatch, ModulesArgs, ModulesResult};
-pub use moves::{MoveArgs, NewFile};
+pub use moves::{DeletedFile, MoveArgs, NewFile, RenameModuleArgs};
 
 /// The last rename analysis, keyed by its arguments, so paging does not
 /// re-analyse.
@@ -190,6 +190,9 @@ pub struct ReplaceOutput {
     /// Files the change creates (first page only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub creates: Vec<NewFile>,
+    /// Files the change deletes (first page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deletes: Vec<DeletedFile>,
     /// Syntax error counts (before the edit) of the files with matches.
     pub parse_errors: BTreeMap<String, usize>,
     pub files_scanned: usize,
@@ -365,6 +368,16 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || moves::move_symbol(&jail, args)).await
+    }
+
+    /// The edits that rename (or move) a Python module file: every import form follows; the file is deleted and created under the new path with its own relative imports fixed.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn rename_module(
+        &self,
+        Parameters(args): Parameters<RenameModuleArgs>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || moves::rename_module(&jail, args)).await
     }
 
     /// The Python modules and packages a name can mean (a path, a dotted module or a bare name such as `pricing`), with their files.

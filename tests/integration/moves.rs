@@ -129,3 +129,42 @@ fn circular_imports_and_clashes_refuse_the_move() {
     assert_eq!(t.snapshot(), before);
     assert_eq!(t.branches(), ["main"]);
 }
+
+#[test]
+fn a_module_renamed_in_words_takes_every_import_with_it() {
+    let t = TestContext::fixture("store");
+    let out = t.run(&["run", "--json", "rename the util module to helpers"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let changed = git(&t.repo, &["diff", "--name-status", "-M", "main", &branch]);
+    assert_eq!(
+        changed,
+        "R100\tstore/util.py\tstore/helpers.py\nM\tstore/pricing.py\nM\tstore/report.py\nM\ttests/test_store.py\n"
+    );
+    assert!(show(&t, &branch, "store/report.py").contains("from store.helpers import slug\n"));
+    assert!(t.pytest_on(&branch).is_ok());
+
+    // To another package: importers get the new dotted name.
+    let out = t.run(&["run", "--json", "rename module store.money to money_utils"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    assert!(
+        show(&t, &branch, "store/pricing.py")
+            .contains("from store.money_utils import round_price\n")
+    );
+
+    let out = t.run(&["run", "--json", "rename store/money.py to money_utils.py"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    assert!(
+        show(&t, &branch, "store/pricing.py").contains("from money_utils import round_price\n")
+    );
+    assert!(t.pytest_on(&branch).is_ok());
+
+    // Onto an existing module: refused, nothing changed.
+    let before = t.snapshot();
+    let out = t.run(&["run", "rename module store.util to store.money"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("exists already"), "{out:?}");
+    assert_eq!(t.snapshot(), before);
+}

@@ -5,6 +5,7 @@ pub mod asyncify;
 pub mod dead;
 pub mod imports;
 pub mod methods;
+pub mod module_rename;
 pub mod modules;
 pub mod moves;
 pub mod parameters;

@@ -136,3 +136,109 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
     );
     Ok(out)
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RenameModuleArgs {
+    /// The module file to rename.
+    pub path: String,
+    /// Its new path (must not exist).
+    pub new_path: String,
+    #[serde(default)]
+    pub offset: usize,
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    #[serde(default)]
+    pub max_notes: Option<usize>,
+}
+
+/// A file a change deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeletedFile {
+    pub path: String,
+    pub sha1: String,
+}
+
+/// The import edits for renaming a module file; the file itself comes back
+/// as one deletion and one creation (with its own edits applied).
+pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutput, String> {
+    let all = python_files(jail);
+    if !all.contains(&args.path) {
+        return Err(format!(
+            "`{}` is not a Python file of the project",
+            args.path
+        ));
+    }
+    if all.contains(&args.new_path) || jail.resolve(&args.new_path)?.exists() {
+        return Err(format!("`{}` exists already", args.new_path));
+    }
+    let mut paths = all.clone();
+    paths.push(args.new_path.clone());
+    let index = ModuleIndex::new(&paths);
+    let everything: Vec<(String, String)> = in_parallel(&all, |relative| {
+        read(jail, relative).ok().map(|s| (relative.clone(), s))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut change = crate::lang::python::module_rename::rename_module(
+        &index,
+        &args.path,
+        &args.new_path,
+        &everything,
+    );
+    let note = |n: rename::Note| NoteOut {
+        path: n.file,
+        line: n.line,
+        column: n.column,
+        note: n.note,
+    };
+    let sources: std::collections::BTreeMap<&str, &str> = everything
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    let old_source = sources.get(args.path.as_str()).copied().unwrap_or_default();
+    let own = change.edits.remove(&args.path).unwrap_or_default();
+    let mut content = old_source.to_owned();
+    for edit in own.iter().rev() {
+        content.replace_range(edit.start..edit.end, &edit.new);
+    }
+    let max_notes = args.max_notes.unwrap_or(25);
+    let mut out = ReplaceOutput {
+        files_scanned: everything.len(),
+        refused_total: change.mentions.len(),
+        refused: change
+            .mentions
+            .into_iter()
+            .take(max_notes)
+            .map(note)
+            .collect(),
+        problems: change.problems.into_iter().map(note).collect(),
+        creates: vec![NewFile {
+            path: args.new_path.clone(),
+            content,
+        }],
+        deletes: vec![DeletedFile {
+            path: args.path.clone(),
+            sha1: sha1_hex(old_source.as_bytes()),
+        }],
+        ..ReplaceOutput::default()
+    };
+    out.total_matches = change.edits.values().map(Vec::len).sum::<usize>() + own.len();
+    page_into(
+        &mut out,
+        change.edits.into_iter().collect(),
+        args.offset,
+        args.max_files,
+        |(path, replacements)| {
+            let source = sources.get(path.as_str()).copied().unwrap_or_default();
+            let file = FileReplacements {
+                sha1: sha1_hex(source.as_bytes()),
+                path,
+                language: "python".into(),
+                replacements,
+            };
+            (file, python_errors(source))
+        },
+    );
+    Ok(out)
+}
