@@ -350,11 +350,17 @@ async fn analyse_async(
         .progress("following the call graph up to its async boundary");
     let all = page_edits(ctx, "make_async", arguments).await?;
     if !all.problems.is_empty() {
-        let places: Vec<String> = all
+        let mut places: Vec<String> = all
             .problems
             .iter()
             .map(|c| format!("  {}:{}:{}: {}", c.path, c.line, c.column, c.note))
             .collect();
+        if all.problems_total > all.problems.len() {
+            places.push(format!(
+                "  … and {} more",
+                all.problems_total - all.problems.len()
+            ));
+        }
         return Err(Failure::input(
             format!(
                 "cannot make {} async; these callers cannot follow:\n{}",
@@ -381,12 +387,6 @@ async fn analyse_async(
     if all.notes.len() > 20 {
         ctx.printer
             .note(&format!("  … and {} more", all.notes.len() - 20));
-    }
-    if all.refused_total > 0 {
-        ctx.printer.warn(&format!(
-            "{} use(s) without a call left alone: whoever calls them gets a coroutine (see the plan's report)",
-            all.refused_total
-        ));
     }
     let notes = all.notes.clone();
     let mut analysis = edits_analysis(all, "async", map);

@@ -135,11 +135,10 @@ fn build(
             analysis.uncertain_total
         ),
         Intent::MakeAsync(_) => format!(
-            "{} functions made async, with {} edits in {} files (`async`, `await`, and `asyncio.run` at test and `__main__` boundaries); {} uses without a call left alone.\n\nMade async:\n{}",
+            "{} functions made async, with {} edits in {} files (`async`, `await`, and `asyncio.run` at test and `__main__` boundaries).\n\nMade async:\n{}",
             analysis.notes.len(),
             analysis.sites,
             analysis.files.len(),
-            analysis.uncertain_total,
             analysis
                 .notes
                 .iter()

@@ -183,6 +183,9 @@ pub struct ReplaceOutput {
     /// Why the change cannot be made at all (the plan is refused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<NoteOut>,
+    /// How many problems there were (more than listed when large).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub problems_total: usize,
     /// What the change does beyond the edits, for people (e.g. the
     /// functions made async).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -201,6 +204,10 @@ pub struct ReplaceOutput {
     pub total_matches: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

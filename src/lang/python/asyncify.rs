@@ -17,8 +17,9 @@
 //! refused, naming each one: a lambda, a generator expression, a class body
 //! or other module-level code (import time), `__init__` and the other
 //! synchronous dunder protocols, properties, generators and nested
-//! functions. Uses that are not calls (a function passed as a callback) are
-//! reported as uncertain: whoever calls them later gets a coroutine.
+//! functions. So are uses that are not calls (a function passed as a
+//! callback: whoever calls it later would get a coroutine) and calls whose
+//! receiver orch cannot resolve (they would not be awaited).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -56,8 +57,6 @@ pub struct AsyncChange {
     pub converted: Vec<Note>,
     /// Callers that cannot become async: the change is refused.
     pub blockers: Vec<Note>,
-    /// Uses that are not calls, and calls orch could not resolve.
-    pub uncertain: Vec<Note>,
     /// Calls given `await`.
     pub awaited: usize,
     /// Calls wrapped in `asyncio.run(...)` at a boundary.
@@ -101,7 +100,17 @@ pub fn make_async(
             continue;
         }
         let analysis = analyse(&target);
-        change.uncertain.extend(analysis.uncertain.iter().cloned());
+        // A call orch cannot tie to the target would not be awaited: a
+        // silent bug, so it blocks the change.
+        change
+            .blockers
+            .extend(analysis.uncertain.iter().cloned().map(|mut n| {
+                n.note = format!(
+                    "{}; a call there would not be awaited, so convert it by hand first",
+                    n.note.trim_end_matches("; left alone")
+                );
+                n
+            }));
         for (path, sites) in &analysis.sites {
             let Some(source) = sources.get(path.as_str()).copied() else {
                 continue;
@@ -150,8 +159,8 @@ pub fn make_async(
                     }
                     "reference" | "attribute" => {
                         let Some((call, _)) = call_at(tree, site, bytes) else {
-                            change.uncertain.push(note(format!(
-                                "`{}` is used here without being called; whoever calls it through this reference gets a coroutine",
+                            change.blockers.push(note(format!(
+                                "`{}` is used here without being called (a callback or an alias); whoever calls it through this reference would get a coroutine",
                                 target.display()
                             )));
                             continue;
@@ -242,7 +251,6 @@ pub fn make_async(
         .blockers
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     change.blockers.dedup();
-    change.uncertain.dedup();
     change
 }
 
@@ -686,10 +694,11 @@ mod tests {
     }
 
     #[test]
-    fn values_are_uncertain_and_awaits_are_kept() {
+    fn values_block_and_awaits_are_kept() {
         let src = "def fetch():\n    return 1\n\n\nasync def a():\n    return await fetch()\n\n\nasync def b():\n    return list(map(fetch, []))\n";
         let change = run(&[("m.py", src)], &[("m.py", None, "fetch")]);
-        assert_eq!(change.uncertain.len(), 1);
+        assert_eq!(change.blockers.len(), 1);
+        assert!(change.blockers[0].note.contains("without being called"));
         assert_eq!(change.awaited, 0);
         assert_eq!(
             apply(src, &change.edits["m.py"]),

@@ -37,8 +37,7 @@ pub struct AsyncArgs {
 }
 
 /// `async`/`await` insertions for the targets and their callers, up to a
-/// boundary; blockers in `problems`, non-call uses in `refused`, the
-/// functions made async in `notes`.
+/// boundary; blockers in `problems`, the functions made async in `notes`.
 pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     let index = ModuleIndex::new(&all);
@@ -121,15 +120,14 @@ pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String>
         column: n.column,
         note: n.note,
     };
-    let max_notes = args.max_notes.unwrap_or(25);
-    out.refused_total = result.uncertain.len();
-    out.refused = result
-        .uncertain
+    // Listed up to the note limit: a large call graph can block in many places.
+    out.problems_total = result.blockers.len();
+    out.problems = result
+        .blockers
         .into_iter()
-        .take(max_notes)
+        .take(args.max_notes.unwrap_or(25).max(5))
         .map(note)
         .collect();
-    out.problems = result.blockers.into_iter().map(note).collect();
     out.notes = result.converted.into_iter().map(note).collect();
     out.total_matches = result.edits.values().map(Vec::len).sum();
     page_into(
