@@ -96,6 +96,22 @@ fn edits_of(
         .collect()
 }
 
+impl Replacement {
+    /// Replace `source[start..end]` with `new`; line and column computed.
+    pub fn new(source: &str, start: usize, end: usize, new: &str) -> Self {
+        let before = &source[..start];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Replacement {
+            start,
+            end,
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            old: source[start..end].to_owned(),
+            new: new.to_owned(),
+        }
+    }
+}
+
 /// Whether `source` has `word` delimited by non-identifier characters.
 pub fn has_word(source: &str, word: &str) -> bool {
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
@@ -254,18 +270,7 @@ impl Rewriter {
             .into_iter()
             .zip(finals)
             .filter(|((start, end), new)| source[*start..*end] != **new)
-            .map(|((start, end), new)| {
-                let line = source[..start].matches('\n').count() + 1;
-                let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-                Replacement {
-                    start,
-                    end,
-                    line,
-                    column: source[line_start..start].chars().count() + 1,
-                    old: source[start..end].to_owned(),
-                    new,
-                }
-            })
+            .map(|((start, end), new)| Replacement::new(source, start, end, &new))
             .collect()
     }
 

@@ -102,29 +102,14 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
                 json!({ "path": path, "new_path": target }),
             )
             .await?;
-            if !all.problems.is_empty() {
-                let places: Vec<String> = all
-                    .problems
-                    .iter()
-                    .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
-                    .collect();
-                return Err(Failure::input(
-                    format!("cannot rename `{}`:\n{}", request.old, places.join("\n")),
-                    None,
-                ));
-            }
+            refuse_problems(&all, format!("cannot rename `{}`", request.old))?;
             if all.refused_total > 0 {
                 ctx.printer.warn(&format!(
                     "{} string(s) name the old module and were left alone (see the plan's report)",
                     all.refused_total
                 ));
             }
-            let creates = all.creates.clone();
-            let deletes = all.deletes.clone();
-            let mut analysis = edits_analysis(all, "module", map);
-            analysis.creates = creates;
-            analysis.deletes = deletes;
-            Ok(analysis)
+            Ok(edits_analysis(all, "module", map))
         }
         Intent::RemoveUnusedFunctions(_) => {
             ctx.printer.progress(&format!(
@@ -215,10 +200,27 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
         uncertain_total: all.refused_total,
         parse_errors: all.parse_errors,
         target_modules: Vec::new(),
-        notes: Vec::new(),
-        creates: Vec::new(),
-        deletes: Vec::new(),
+        notes: all.notes,
+        creates: all.creates,
+        deletes: all.deletes,
     }
+}
+
+/// The change cannot be made where the tool found problems: an input
+/// error headed `headline`, one line per place.
+fn refuse_problems(all: &ReplaceOutput, headline: String) -> Result<(), Failure> {
+    if all.problems.is_empty() {
+        return Ok(());
+    }
+    let places: Vec<String> = all
+        .problems
+        .iter()
+        .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
+        .collect();
+    Err(Failure::input(
+        format!("{headline}:\n{}", places.join("\n")),
+        None,
+    ))
 }
 
 /// Adding or removing a parameter (`tool` says which).
@@ -244,22 +246,10 @@ async fn analyse_signature(
         }),
     )
     .await?;
-    if !all.problems.is_empty() {
-        let places: Vec<String> = all
-            .problems
-            .iter()
-            .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
-            .collect();
-        return Err(Failure::input(
-            format!(
-                "cannot change `{}` of `{}`:\n{}",
-                parameter,
-                lookup.old,
-                places.join("\n")
-            ),
-            None,
-        ));
-    }
+    refuse_problems(
+        &all,
+        format!("cannot change `{parameter}` of `{}`", lookup.old),
+    )?;
     let mut analysis = edits_analysis(all, tool, map);
     analysis.definition = Some(definition);
     Ok(analysis)
@@ -301,30 +291,12 @@ async fn analyse_move(
         }),
     )
     .await?;
-    if !all.problems.is_empty() {
-        let places: Vec<String> = all
-            .problems
-            .iter()
-            .map(|c| format!("  {}:{}: {}", c.path, c.line, c.note))
-            .collect();
-        return Err(Failure::input(
-            format!(
-                "cannot move `{}` to {target}:\n{}",
-                request.name,
-                places.join("\n")
-            ),
-            None,
-        ));
-    }
+    refuse_problems(&all, format!("cannot move `{}` to {target}", request.name))?;
     for note in &all.notes {
         ctx.printer.note(&format!("  {}: {}", note.path, note.note));
     }
-    let notes = all.notes.clone();
-    let creates = all.creates.clone();
     let mut analysis = edits_analysis(all, "move", map);
     analysis.definition = Some(definition);
-    analysis.notes = notes;
-    analysis.creates = creates;
     Ok(analysis)
 }
 
@@ -388,10 +360,8 @@ async fn analyse_async(
         ctx.printer
             .note(&format!("  … and {} more", all.notes.len() - 20));
     }
-    let notes = all.notes.clone();
     let mut analysis = edits_analysis(all, "async", map);
     analysis.definition = definition;
-    analysis.notes = notes;
     Ok(analysis)
 }
 

@@ -78,34 +78,21 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
             }
             let dir = found.path.rsplit_once('/').map_or("", |(d, _)| d);
             let new = request.new.trim().trim_start_matches("./");
-            let target = if new.ends_with(".py") {
-                new.to_owned()
-            } else if crate::intent::validate_identifier(new).is_ok() {
-                if dir.is_empty() {
-                    format!("{new}.py")
-                } else {
-                    format!("{dir}/{new}.py")
-                }
+            // A bare name stays in the module's directory.
+            let target = if crate::intent::validate_identifier(new).is_ok() {
+                let file = format!("{new}.py");
+                resolve_target(
+                    ctx,
+                    &if dir.is_empty() {
+                        file
+                    } else {
+                        format!("{dir}/{file}")
+                    },
+                )
+                .await?
             } else {
                 resolve_target(ctx, new).await?
             };
-            if target.ends_with(".py")
-                && !new.ends_with(".py")
-                && crate::intent::validate_identifier(
-                    target
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or("")
-                        .trim_end_matches(".py"),
-                )
-                .is_err()
-            {
-                return Err(Failure::input(
-                    format!("`{new}` is not a valid module name"),
-                    None,
-                ));
-            }
-            let target = resolve_target(ctx, &target).await?;
             let existing: ModulesResult = ctx
                 .pool
                 .call_as(Role::Code, "modules", json!({ "name": target }))

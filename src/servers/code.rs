@@ -659,6 +659,58 @@ fn page_into<T>(
     out.next_offset = (end < out.total_files).then_some(end);
 }
 
+impl From<rename::Note> for NoteOut {
+    fn from(n: rename::Note) -> Self {
+        NoteOut {
+            path: n.file,
+            line: n.line,
+            column: n.column,
+            note: n.note,
+        }
+    }
+}
+
+/// Every file of `files` that can be read, with its source, read in parallel.
+fn read_all(jail: &Jail, files: &[String]) -> Vec<(String, String)> {
+    in_parallel(files, |relative| {
+        read(jail, relative).ok().map(|s| (relative.clone(), s))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// [`page_into`] for Python edits per file, hashed and error-counted from
+/// `sources` (path, source).
+fn page_python(
+    out: &mut ReplaceOutput,
+    edits: BTreeMap<String, Vec<structural::Replacement>>,
+    sources: &[(String, String)],
+    offset: usize,
+    max_files: Option<usize>,
+) {
+    let by_path: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    page_into(
+        out,
+        edits.into_iter().collect(),
+        offset,
+        max_files,
+        |(path, replacements)| {
+            let source = by_path.get(path.as_str()).copied().unwrap_or_default();
+            let file = FileReplacements {
+                sha1: sha1_hex(source.as_bytes()),
+                path,
+                language: "python".into(),
+                replacements,
+            };
+            (file, python_errors(source))
+        },
+    );
+}
+
 /// Turns notes (uncertain sites, mentions) whose place holds `old` into
 /// sites of `kind`; returns the notes that could not be placed.
 fn include_notes(
@@ -992,12 +1044,7 @@ fn function_analysis(
 /// counted over every project Python file.
 pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
     // Every project file, read once: the targets, and where names appear.
-    let everything: Vec<(String, String)> = in_parallel(&python_files(jail), |relative| {
-        read(jail, relative).ok().map(|s| (relative.clone(), s))
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let everything = read_all(jail, &python_files(jail));
     let sources: Vec<(String, String)> = everything
         .iter()
         .filter(|(path, _)| args.files.contains(path))
@@ -1108,26 +1155,14 @@ fn change_signature(
     let refused: Vec<NoteOut> = function
         .uncertain
         .iter()
-        .map(|n| NoteOut {
-            path: n.file.clone(),
-            line: n.line,
-            column: n.column,
-            note: n.note.clone(),
-        })
+        .cloned()
+        .map(NoteOut::from)
         .collect();
     let mut out = ReplaceOutput {
         files_scanned: sources.len(),
         refused_total: if add { 0 } else { refused.len() },
         refused: if add { Vec::new() } else { refused },
-        problems: problems
-            .into_iter()
-            .map(|n| NoteOut {
-                path: n.file,
-                line: n.line,
-                column: n.column,
-                note: n.note,
-            })
-            .collect(),
+        problems: problems.into_iter().map(NoteOut::from).collect(),
         ..ReplaceOutput::default()
     };
     out.total_matches = edits.values().map(Vec::len).sum();
@@ -1192,12 +1227,6 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         let notes = std::mem::take(&mut analysis.mentions);
         analysis.mentions = include_notes(&sources, &mut analysis.sites, notes, old_text, "string");
     }
-    let note = |n: rename::Note| NoteOut {
-        path: n.file,
-        line: n.line,
-        column: n.column,
-        note: n.note,
-    };
     let files: Vec<FileSites> = analysis
         .sites
         .iter()
@@ -1221,9 +1250,9 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         files,
         mentions_total: analysis.mentions.len(),
         uncertain_total: analysis.uncertain.len(),
-        clashes: analysis.clashes.into_iter().map(note).collect(),
-        mentions: analysis.mentions.into_iter().map(note).collect(),
-        uncertain: analysis.uncertain.into_iter().map(note).collect(),
+        clashes: analysis.clashes.into_iter().map(NoteOut::from).collect(),
+        mentions: analysis.mentions.into_iter().map(NoteOut::from).collect(),
+        uncertain: analysis.uncertain.into_iter().map(NoteOut::from).collect(),
         parse_errors,
         target_modules: analysis.target_modules,
         files_analysed: sources.len(),

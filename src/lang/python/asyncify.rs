@@ -173,7 +173,7 @@ pub fn make_async(
                                 change.awaited += 1;
                                 add_await(file_inserts, call);
                             }
-                            Context::Function(_) | Context::MainGuard if is_test_file(path) => {
+                            Context::Function(_) if is_test_file(path) => {
                                 change.boundaries += 1;
                                 add_run(file_inserts, call);
                                 needs_asyncio.insert(path.clone());
@@ -567,28 +567,10 @@ fn merge(source: &str, inserts: BTreeSet<Insert>) -> Vec<Replacement> {
         }
         match out.last_mut() {
             Some(last) if last.start == insert.at => last.new.push_str(&text),
-            _ => {
-                let (line, column) = line_column(source, insert.at);
-                out.push(Replacement {
-                    start: insert.at,
-                    end: insert.at,
-                    line,
-                    column,
-                    old: String::new(),
-                    new: text,
-                });
-            }
+            _ => out.push(Replacement::new(source, insert.at, insert.at, &text)),
         }
     }
     out
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(source: &str, at: usize) -> (usize, usize) {
-    let before = &source[..at.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]

@@ -121,15 +121,7 @@ pub(crate) fn deletion(source: &str, statement: Node) -> Replacement {
             }
         }
     }
-    let line = source[..start].matches('\n').count() + 1;
-    Replacement {
-        start,
-        end,
-        line,
-        column: 1,
-        old: source[start..end].to_owned(),
-        new: String::new(),
-    }
+    Replacement::new(source, start, end, "")
 }
 
 #[cfg(test)]

@@ -295,18 +295,6 @@ fn line_of<'s>(source: &'s str, node: Node) -> &'s str {
     &source[start..end]
 }
 
-fn replacement(source: &str, start: usize, end: usize, new: &str) -> Replacement {
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    Replacement {
-        start,
-        end,
-        line: source[..start].matches('\n').count() + 1,
-        column: source[line_start..start].chars().count() + 1,
-        old: source[start..end].to_owned(),
-        new: new.to_owned(),
-    }
-}
-
 /// Deletes a whole statement: its lines when it is alone on them, else the
 /// statement and its `;`. A block left empty gets `pass`.
 pub(crate) fn remove_statement(source: &str, node: Node) -> Replacement {
@@ -327,22 +315,22 @@ pub(crate) fn remove_statement(source: &str, node: Node) -> Replacement {
         }
     });
     if only_child {
-        return replacement(source, start, end, "pass");
+        return Replacement::new(source, start, end, "pass");
     }
     if before_blank && rest_code.is_empty() {
-        return replacement(source, line_start, line_end, "");
+        return Replacement::new(source, line_start, line_end, "");
     }
     // `import os; x = 1` or `x = 1; import os`.
     let trimmed_after = after.trim_start_matches([' ', '\t']);
     if let Some(stripped) = trimmed_after.strip_prefix(';') {
         let skip = after.len() - stripped.trim_start_matches([' ', '\t']).len();
-        return replacement(source, start, end + skip, "");
+        return Replacement::new(source, start, end + skip, "");
     }
     let before = &source[line_start..start];
     if let Some(semi) = before.rfind(';') {
-        return replacement(source, line_start + semi, end, "");
+        return Replacement::new(source, line_start + semi, end, "");
     }
-    replacement(source, start, end, "pass")
+    Replacement::new(source, start, end, "pass")
 }
 
 /// Deletes unused names from a statement that keeps others: a run of
@@ -369,7 +357,7 @@ pub(crate) fn remove_items(source: &str, items: &[Item], unused: &[usize]) -> Ve
                 items[last].node.end_byte(),
             )
         };
-        edits.push(replacement(source, start, end, ""));
+        edits.push(Replacement::new(source, start, end, ""));
     }
     edits
 }

@@ -65,7 +65,7 @@ pub fn rename_module(
                         continue;
                     }
                     if aliased || old.contains('.') {
-                        edits.push(replace(
+                        edits.push(Replacement::new(
                             source,
                             dotted.start_byte(),
                             dotted.end_byte(),
@@ -73,7 +73,7 @@ pub fn rename_module(
                         ));
                         chains |= !aliased;
                     } else {
-                        edits.push(replace(
+                        edits.push(Replacement::new(
                             source,
                             dotted.start_byte(),
                             dotted.end_byte(),
@@ -103,7 +103,7 @@ pub fn rename_module(
                 } else {
                     new.clone()
                 };
-                edits.push(replace(
+                edits.push(Replacement::new(
                     source,
                     module_node.start_byte(),
                     module_node.end_byte(),
@@ -136,24 +136,24 @@ pub fn rename_module(
                     format!("{new_last} as {bound}")
                 };
                 if old_package == new_package {
-                    edits.push(replace(
+                    edits.push(Replacement::new(
                         source,
                         item.start_byte(),
                         item.end_byte(),
                         &aliased,
                     ));
                 } else if items.len() == 1 {
-                    let package = if new_package.is_empty() {
-                        String::new()
-                    } else {
-                        new_package.clone()
-                    };
-                    let text = if package.is_empty() {
+                    let text = if new_package.is_empty() {
                         format!("import {aliased}")
                     } else {
-                        format!("from {package} import {aliased}")
+                        format!("from {new_package} import {aliased}")
                     };
-                    edits.push(replace(source, stmt.start_byte(), stmt.end_byte(), &text));
+                    edits.push(Replacement::new(
+                        source,
+                        stmt.start_byte(),
+                        stmt.end_byte(),
+                        &text,
+                    ));
                 } else {
                     out.problems.push(Note {
                         file: path.clone(),
@@ -169,7 +169,12 @@ pub fn rename_module(
         }
         if chains {
             dotted_chains(tree.root_node(), bytes, &old, &mut |node| {
-                edits.push(replace(source, node.start_byte(), node.end_byte(), &new));
+                edits.push(Replacement::new(
+                    source,
+                    node.start_byte(),
+                    node.end_byte(),
+                    &new,
+                ));
             });
         }
         // The module's own relative imports, when its package changes.
@@ -193,7 +198,7 @@ pub fn rename_module(
                         continue;
                     }
                     edits.retain(|e: &Replacement| e.start != module_node.start_byte());
-                    edits.push(replace(
+                    edits.push(Replacement::new(
                         source,
                         module_node.start_byte(),
                         module_node.end_byte(),
@@ -263,18 +268,6 @@ fn string_mentions<'t>(
         } else {
             string_mentions(child, source, dotted, found);
         }
-    }
-}
-
-fn replace(source: &str, start: usize, end: usize, new: &str) -> Replacement {
-    let (line, column) = super::asyncify::line_column(source, start);
-    Replacement {
-        start,
-        end,
-        line,
-        column,
-        old: source[start..end].to_owned(),
-        new: new.to_owned(),
     }
 }
 

@@ -100,20 +100,8 @@ pub fn move_symbol(
     };
 
     // Names bound at A's module level, and which of them are imports.
-    let mut names: Vec<String> = top_level_definitions(&a_tree, a_source)
-        .into_iter()
-        .map(|d| d.name)
-        .collect();
-    let bare = FileModel::build(&a_tree, a_source, &[]);
-    let import_names: BTreeSet<String> = bare
-        .imports
-        .iter()
-        .filter(|r| r.scope == 0)
-        .map(|r| r.bound.clone())
-        .collect();
-    names.extend(import_names.iter().cloned());
-    names.sort();
-    names.dedup();
+    let (a_defined, import_names) = module_names(&a_tree, a_source);
+    let names: Vec<String> = a_defined.union(&import_names).cloned().collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let model = FileModel::build(&a_tree, a_source, &name_refs);
 
@@ -172,11 +160,7 @@ pub fn move_symbol(
             {
                 b_imports.push(line);
             }
-        } else if statements.contains_key(dep.as_str())
-            || top_level_definitions(&a_tree, a_source)
-                .iter()
-                .any(|d| &d.name == dep)
-        {
+        } else if statements.contains_key(dep.as_str()) || a_defined.contains(dep) {
             from_a.push(dep.clone());
         }
     }
@@ -214,11 +198,11 @@ pub fn move_symbol(
 
     // A: the definitions go; imports only they used go too; the name
     // comes back by import if needed.
-    let mut a_edits: Vec<Replacement> = moved
+    let deletions: Vec<Replacement> = moved
         .iter()
         .map(|n| super::dead::deletion(a_source, *n))
         .collect();
-    a_edits = keep_spacing(a_source, a_edits);
+    let mut a_edits = keep_spacing(a_source, deletions.clone());
     let moved_imports: BTreeSet<&String> = dependencies
         .iter()
         .filter(|d| import_names.contains(*d))
@@ -283,11 +267,11 @@ pub fn move_symbol(
     // The moved text, in source order.
     let moved_text: Vec<String> = moved
         .iter()
-        .map(|n| {
-            let deletion = super::dead::deletion(a_source, *n);
-            let start = deletion.start;
-            let end = n.end_byte();
-            let mut chunk = a_source[start..end].trim_start_matches('\n').to_owned();
+        .zip(&deletions)
+        .map(|(n, deletion)| {
+            let mut chunk = a_source[deletion.start..n.end_byte()]
+                .trim_start_matches('\n')
+                .to_owned();
             chunk.push('\n');
             chunk
         })
@@ -300,8 +284,10 @@ pub fn move_symbol(
             let Some(b_tree) = parse(b_source) else {
                 return change;
             };
-            let b_bound = module_bound(&b_tree, b_source);
-            if b_bound.contains(name) && !imports_from(&b_tree, b_source, name) {
+            let (b_defined, b_imported) = module_names(&b_tree, b_source);
+            let b_bound: BTreeSet<String> = b_defined.union(&b_imported).cloned().collect();
+            // An import of the name into B goes; a definition clashes.
+            if b_defined.contains(name) {
                 change.problems.push(problem(
                     b_path,
                     1,
@@ -402,7 +388,7 @@ pub fn move_symbol(
                         continue;
                     };
                     if path == b_path {
-                        edits.push(replace(
+                        edits.push(Replacement::new(
                             source,
                             attribute.start_byte(),
                             attribute.end_byte(),
@@ -422,7 +408,7 @@ pub fn move_symbol(
                         ));
                         continue;
                     }
-                    edits.push(replace(
+                    edits.push(Replacement::new(
                         source,
                         attribute.start_byte(),
                         attribute.end_byte(),
@@ -634,7 +620,7 @@ fn rewrite_import(
         b_module.to_owned()
     };
     if ours.len() == parsed.items.len() {
-        return vec![replace(
+        return vec![Replacement::new(
             source,
             module_node.start_byte(),
             module_node.end_byte(),
@@ -659,27 +645,19 @@ fn rewrite_import(
     edits
 }
 
-/// Names bound at module level (definitions, assignments and imports).
-fn module_bound(tree: &Tree, source: &str) -> BTreeSet<String> {
-    let mut bound: BTreeSet<String> = top_level_definitions(tree, source)
+/// Names bound at module level: (definitions and assignments, imports).
+fn module_names(tree: &Tree, source: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let defined = top_level_definitions(tree, source)
         .into_iter()
         .map(|d| d.name)
         .collect();
-    bound.extend(
-        FileModel::build(tree, source, &[])
-            .imports
-            .into_iter()
-            .filter(|r| r.scope == 0)
-            .map(|r| r.bound),
-    );
-    bound
-}
-
-/// Whether the module's only binding of `name` is an import.
-fn imports_from(tree: &Tree, source: &str, name: &str) -> bool {
-    !top_level_definitions(tree, source)
-        .iter()
-        .any(|d| d.name == name)
+    let imported = FileModel::build(tree, source, &[])
+        .imports
+        .into_iter()
+        .filter(|r| r.scope == 0)
+        .map(|r| r.bound)
+        .collect();
+    (defined, imported)
 }
 
 /// The names an import line we wrote binds.
@@ -801,19 +779,7 @@ fn insertion(source: &str, at: usize, new: &str) -> Replacement {
     {
         new.insert(0, '\n');
     }
-    replace(source, at, at, &new)
-}
-
-fn replace(source: &str, start: usize, end: usize, new: &str) -> Replacement {
-    let (line, column) = super::asyncify::line_column(source, start);
-    Replacement {
-        start,
-        end,
-        line,
-        column,
-        old: source[start..end].to_owned(),
-        new: new.to_owned(),
-    }
+    Replacement::new(source, at, at, &new)
 }
 
 /// Pure insertions at the start of a deletion fold into it.

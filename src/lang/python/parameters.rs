@@ -158,16 +158,8 @@ pub fn add(
                     }
                 },
             };
-            let line_start = source[..position].rfind('\n').map_or(0, |i| i + 1);
             edits.entry(path.clone()).or_insert_with(Vec::new).push(
-                crate::lang::structural::Replacement {
-                    start: position,
-                    end: position,
-                    line: source[..position].matches('\n').count() + 1,
-                    column: source[line_start..position].chars().count() + 1,
-                    old: String::new(),
-                    new: text,
-                },
+                crate::lang::structural::Replacement::new(source, position, position, &text),
             );
         }
     }
@@ -197,15 +189,7 @@ fn delete_item(
     } else {
         (item.start_byte(), item.end_byte())
     };
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    crate::lang::structural::Replacement {
-        start,
-        end,
-        line: source[..start].matches('\n').count() + 1,
-        column: source[line_start..start].chars().count() + 1,
-        old: source[start..end].to_owned(),
-        new: String::new(),
-    }
+    crate::lang::structural::Replacement::new(source, start, end, "")
 }
 
 /// The deletions that remove parameter `name` from every definition in

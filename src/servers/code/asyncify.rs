@@ -5,13 +5,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    FileReplacements, NoteOut, ReplaceOutput, in_parallel, page_into, python_errors, python_files,
-    read,
-};
+use super::{NoteOut, ReplaceOutput, page_python, python_files, read_all};
 use crate::lang::python::asyncify::{Target, make_async as change, sync_functions};
 use crate::lang::python::{self, ModuleIndex, rename};
-use crate::plan::sha1_hex;
 use crate::servers::Jail;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -41,12 +37,7 @@ pub struct AsyncArgs {
 pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     let index = ModuleIndex::new(&all);
-    let everything: Vec<(String, String)> = in_parallel(&all, |relative| {
-        read(jail, relative).ok().map(|s| (relative.clone(), s))
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let everything = read_all(jail, &all);
     let sources: BTreeMap<&str, &str> = everything
         .iter()
         .map(|(p, s)| (p.as_str(), s.as_str()))
@@ -114,37 +105,22 @@ pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String>
         }
     };
     let result = change(&targets, &everything, &analyse);
-    let note = |n: rename::Note| NoteOut {
-        path: n.file,
-        line: n.line,
-        column: n.column,
-        note: n.note,
-    };
     // Listed up to the note limit: a large call graph can block in many places.
     out.problems_total = result.blockers.len();
     out.problems = result
         .blockers
         .into_iter()
         .take(args.max_notes.unwrap_or(25).max(5))
-        .map(note)
+        .map(NoteOut::from)
         .collect();
-    out.notes = result.converted.into_iter().map(note).collect();
+    out.notes = result.converted.into_iter().map(NoteOut::from).collect();
     out.total_matches = result.edits.values().map(Vec::len).sum();
-    page_into(
+    page_python(
         &mut out,
-        result.edits.into_iter().collect(),
+        result.edits,
+        &everything,
         args.offset,
         args.max_files,
-        |(path, replacements)| {
-            let source = sources.get(path.as_str()).copied().unwrap_or_default();
-            let file = FileReplacements {
-                sha1: sha1_hex(source.as_bytes()),
-                path,
-                language: "python".into(),
-                replacements,
-            };
-            (file, python_errors(source))
-        },
     );
     Ok(out)
 }

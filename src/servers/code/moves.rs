@@ -3,10 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    FileReplacements, NoteOut, ReplaceOutput, in_parallel, page_into, python_errors, python_files,
-    read,
-};
+use super::{NoteOut, ReplaceOutput, page_python, python_files, read_all};
 use crate::lang::python::moves::{Move, move_symbol as plan_move};
 use crate::lang::python::{ModuleIndex, rename};
 use crate::plan::sha1_hex;
@@ -55,12 +52,7 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
         paths.push(args.target.clone());
     }
     let index = ModuleIndex::new(&paths);
-    let everything: Vec<(String, String)> = in_parallel(&all, |relative| {
-        read(jail, relative).ok().map(|s| (relative.clone(), s))
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let everything = read_all(jail, &all);
     let subset: Vec<(String, String)> = everything
         .iter()
         .filter(|(path, source)| {
@@ -88,12 +80,6 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
         &everything,
         &analysis,
     );
-    let note = |n: rename::Note| NoteOut {
-        path: n.file,
-        line: n.line,
-        column: n.column,
-        note: n.note,
-    };
     let max_notes = args.max_notes.unwrap_or(25);
     let mut out = ReplaceOutput {
         files_scanned: subset.len(),
@@ -102,10 +88,10 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
             .uncertain
             .into_iter()
             .take(max_notes)
-            .map(note)
+            .map(NoteOut::from)
             .collect(),
-        problems: change.problems.into_iter().map(note).collect(),
-        notes: change.notes.into_iter().map(note).collect(),
+        problems: change.problems.into_iter().map(NoteOut::from).collect(),
+        notes: change.notes.into_iter().map(NoteOut::from).collect(),
         creates: change
             .create
             .into_iter()
@@ -114,25 +100,12 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
         ..ReplaceOutput::default()
     };
     out.total_matches = change.edits.values().map(Vec::len).sum();
-    let sources: std::collections::BTreeMap<&str, &str> = everything
-        .iter()
-        .map(|(p, s)| (p.as_str(), s.as_str()))
-        .collect();
-    page_into(
+    page_python(
         &mut out,
-        change.edits.into_iter().collect(),
+        change.edits,
+        &everything,
         args.offset,
         args.max_files,
-        |(path, replacements)| {
-            let source = sources.get(path.as_str()).copied().unwrap_or_default();
-            let file = FileReplacements {
-                sha1: sha1_hex(source.as_bytes()),
-                path,
-                language: "python".into(),
-                replacements,
-            };
-            (file, python_errors(source))
-        },
     );
     Ok(out)
 }
@@ -174,29 +147,17 @@ pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutpu
     let mut paths = all.clone();
     paths.push(args.new_path.clone());
     let index = ModuleIndex::new(&paths);
-    let everything: Vec<(String, String)> = in_parallel(&all, |relative| {
-        read(jail, relative).ok().map(|s| (relative.clone(), s))
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let everything = read_all(jail, &all);
     let mut change = crate::lang::python::module_rename::rename_module(
         &index,
         &args.path,
         &args.new_path,
         &everything,
     );
-    let note = |n: rename::Note| NoteOut {
-        path: n.file,
-        line: n.line,
-        column: n.column,
-        note: n.note,
-    };
-    let sources: std::collections::BTreeMap<&str, &str> = everything
+    let old_source = everything
         .iter()
-        .map(|(p, s)| (p.as_str(), s.as_str()))
-        .collect();
-    let old_source = sources.get(args.path.as_str()).copied().unwrap_or_default();
+        .find(|(p, _)| *p == args.path)
+        .map_or("", |(_, s)| s.as_str());
     let own = change.edits.remove(&args.path).unwrap_or_default();
     let mut content = old_source.to_owned();
     for edit in own.iter().rev() {
@@ -210,9 +171,9 @@ pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutpu
             .mentions
             .into_iter()
             .take(max_notes)
-            .map(note)
+            .map(NoteOut::from)
             .collect(),
-        problems: change.problems.into_iter().map(note).collect(),
+        problems: change.problems.into_iter().map(NoteOut::from).collect(),
         creates: vec![NewFile {
             path: args.new_path.clone(),
             content,
@@ -224,21 +185,12 @@ pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutpu
         ..ReplaceOutput::default()
     };
     out.total_matches = change.edits.values().map(Vec::len).sum::<usize>() + own.len();
-    page_into(
+    page_python(
         &mut out,
-        change.edits.into_iter().collect(),
+        change.edits,
+        &everything,
         args.offset,
         args.max_files,
-        |(path, replacements)| {
-            let source = sources.get(path.as_str()).copied().unwrap_or_default();
-            let file = FileReplacements {
-                sha1: sha1_hex(source.as_bytes()),
-                path,
-                language: "python".into(),
-                replacements,
-            };
-            (file, python_errors(source))
-        },
     );
     Ok(out)
 }
