@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -23,20 +23,17 @@ pub enum Exceeded {
     TotalTokens { used: usize, limit: usize },
 }
 
-/// The o200k_base tokenizer, loaded once.
+/// How many o200k_base tokens `text` is (see `tokenizer`).
 pub fn count_tokens(text: &str) -> usize {
-    static BPE: OnceLock<Option<tiktoken_rs::CoreBPE>> = OnceLock::new();
-    match BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()) {
-        Some(bpe) => bpe.encode_ordinary(text).len(),
-        // Cannot happen with the embedded vocabulary; fall back to a
-        // conservative estimate rather than counting nothing.
-        None => text.len().div_ceil(3),
-    }
+    // The split pattern is fixed and compiles; should it ever not, fall back
+    // to a conservative estimate rather than counting nothing.
+    crate::tokenizer::count(text).unwrap_or_else(|| text.len().div_ceil(3))
 }
 
-/// Loads the tokenizer in the background so the first count is fast.
+/// Compiles the tokenizer's split pattern in the background so the first
+/// count does not wait for it.
 pub fn warm_up() {
-    std::thread::spawn(|| count_tokens("warm up"));
+    std::thread::spawn(crate::tokenizer::warm_up);
 }
 
 /// Token accounting for one run.

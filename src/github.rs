@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::settings::Secret;
 
@@ -195,11 +196,20 @@ impl Client {
         body: Option<Value>,
     ) -> Result<Value, Error> {
         let span = tracing::info_span!("github", operation, route = %route);
-        let _enter = span.enter();
         let result: Result<Value, octocrab::Error> = match method {
-            Method::Get => self.octocrab.get(route, None::<&()>).await,
-            Method::Post => self.octocrab.post(route, body.as_ref()).await,
-            Method::Patch => self.octocrab.patch(route, body.as_ref()).await,
+            Method::Get => self.octocrab.get(route, None::<&()>).instrument(span).await,
+            Method::Post => {
+                self.octocrab
+                    .post(route, body.as_ref())
+                    .instrument(span)
+                    .await
+            }
+            Method::Patch => {
+                self.octocrab
+                    .patch(route, body.as_ref())
+                    .instrument(span)
+                    .await
+            }
         };
         result.map_err(|error| api_error(operation, error))
     }

@@ -25,6 +25,7 @@ pub mod publish;
 pub mod servers;
 pub mod settings;
 pub mod state;
+pub mod tokenizer;
 
 use std::sync::Arc;
 

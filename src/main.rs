@@ -5,7 +5,12 @@ use clap::Parser;
 
 fn main() {
     let cli = orch::cli::Cli::parse();
-    // The tokenizer takes ~150 ms to load: start now, in parallel with the
+    // Before any thread starts (it sets environment variables). Built-in
+    // servers do not use git.
+    if !matches!(cli.command, orch::cli::Command::ServeMcp { .. }) {
+        orch::forge::init();
+    }
+    // Compile the tokenizer's split pattern (a few ms) in parallel with the
     // repository, worktree and server set-up, for commands that count.
     if matches!(
         cli.command,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -478,29 +479,34 @@ impl Driver<'_> {
         let until = tokio::time::Instant::now() + share;
         let started = Instant::now();
         let span = tracing::info_span!("phase", phase = name);
-        let _enter = span.enter();
         let mut retries = 0;
-        let result = loop {
-            match tokio::time::timeout_at(until, attempt()).await {
-                Err(_) => {
-                    break Err(Failure::stop(
-                        StopReason::BudgetDeadline,
-                        format!(
-                            "{name} did not finish within its {:.1}s share of the {}s deadline",
-                            share.as_secs_f64(),
-                            ctx.deadline.total().as_secs_f64()
-                        ),
-                    ));
+        let result = async {
+            loop {
+                match tokio::time::timeout_at(until, attempt()).await {
+                    Err(_) => {
+                        break Err(Failure::stop(
+                            StopReason::BudgetDeadline,
+                            format!(
+                                "{name} did not finish within its {:.1}s share of the {}s deadline",
+                                share.as_secs_f64(),
+                                ctx.deadline.total().as_secs_f64()
+                            ),
+                        ));
+                    }
+                    Ok(Err(Failure::Mcp(error)))
+                        if error.is_retryable() && retries < MAX_RETRIES =>
+                    {
+                        retries += 1;
+                        ctx.printer.warn(&format!(
+                            "{name}: {error}; retrying ({retries}/{MAX_RETRIES})"
+                        ));
+                    }
+                    Ok(result) => break result,
                 }
-                Ok(Err(Failure::Mcp(error))) if error.is_retryable() && retries < MAX_RETRIES => {
-                    retries += 1;
-                    ctx.printer.warn(&format!(
-                        "{name}: {error}; retrying ({retries}/{MAX_RETRIES})"
-                    ));
-                }
-                Ok(result) => break result,
             }
-        };
+        }
+        .instrument(span)
+        .await;
         let (status, error) = match &result {
             Ok(_) => ("ok", None),
             Err(failure @ Failure::Stop { .. }) => ("stopped", Some(failure.message())),

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, ServerResult};
@@ -79,7 +80,10 @@ impl Connection {
     /// its tools and returns the session.
     pub async fn start(spec: &ServerSpec) -> Result<Connection, Error> {
         let span = tracing::info_span!("mcp_start", server = %spec.name);
-        let _enter = span.enter();
+        Self::spawn_and_connect(spec).instrument(span).await
+    }
+
+    async fn spawn_and_connect(spec: &ServerSpec) -> Result<Connection, Error> {
         let mut command = tokio::process::Command::new(&spec.command);
         command
             .args(&spec.args)

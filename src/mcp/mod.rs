@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::budget::{Exceeded, Tokens};
 pub use approval::Approver;
@@ -534,28 +535,37 @@ impl Pool {
     pub async fn call(&self, role: Role, call: &str, arguments: Value) -> Result<Reply, Error> {
         let spec = self.server_for(role)?;
         let span = tracing::info_span!("mcp_call", server = %spec.name, role = role.as_str(), call);
-        let _enter = span.enter();
-        let prepared = adapt::prepare(spec, role, call, &arguments, &self.root)?;
-        let (tool, sent, finish) = match prepared {
-            adapt::Prepared::Local(value) => {
-                return Ok(Reply {
-                    value,
-                    tokens: 0,
-                    bytes: 0,
-                });
-            }
-            adapt::Prepared::Remote {
-                tool,
-                arguments,
-                finish,
-            } => (tool, arguments, finish),
-        };
-        let reply = self
-            .invoke(&spec.name, Some(role), call, &tool, &sent, &finish)
-            .await?;
-        tracing::debug!(tokens = reply.tokens, bytes = reply.bytes, "reply");
-        self.tokens.charge(reply.tokens)?;
-        Ok(reply)
+        async {
+            let started = Instant::now();
+            let prepared = adapt::prepare(spec, role, call, &arguments, &self.root)?;
+            let (tool, sent, finish) = match prepared {
+                adapt::Prepared::Local(value) => {
+                    return Ok(Reply {
+                        value,
+                        tokens: 0,
+                        bytes: 0,
+                    });
+                }
+                adapt::Prepared::Remote {
+                    tool,
+                    arguments,
+                    finish,
+                } => (tool, arguments, finish),
+            };
+            let reply = self
+                .invoke(&spec.name, Some(role), call, &tool, &sent, &finish)
+                .await?;
+            tracing::debug!(
+                tokens = reply.tokens,
+                bytes = reply.bytes,
+                ms = started.elapsed().as_millis() as u64,
+                "reply"
+            );
+            self.tokens.charge(reply.tokens)?;
+            Ok(reply)
+        }
+        .instrument(span)
+        .await
     }
 
     /// Calls a server's tool by name, with no mapping (`orch servers call`).
@@ -566,12 +576,15 @@ impl Pool {
         arguments: Value,
     ) -> Result<Reply, Error> {
         let span = tracing::info_span!("mcp_call", server, tool);
-        let _enter = span.enter();
-        let reply = self
-            .invoke(server, None, tool, tool, &arguments, &adapt::Finish::Json)
-            .await?;
-        self.tokens.charge(reply.tokens)?;
-        Ok(reply)
+        async {
+            let reply = self
+                .invoke(server, None, tool, tool, &arguments, &adapt::Finish::Json)
+                .await?;
+            self.tokens.charge(reply.tokens)?;
+            Ok(reply)
+        }
+        .instrument(span)
+        .await
     }
 
     /// One call with approval, the in-flight limit, a restart after a death

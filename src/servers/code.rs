@@ -406,8 +406,20 @@ impl CodeServer {
         let jail = self.jail.clone();
         blocking(move || {
             let counted = in_parallel(&args.paths, |relative| -> Result<_, String> {
+                let previous = last_read()
+                    .lock()
+                    .ok()
+                    .and_then(|seen| seen.get(relative).copied());
                 let source = read(&jail, relative)?;
                 Ok(match structural::language_of(relative) {
+                    Some((_, ast_grep_language::SupportLang::Python)) => {
+                        let tree = match previous {
+                            Some(key) => python::parse_edited(key, &source),
+                            None => python::parse(&source),
+                        };
+                        let tree = tree.ok_or("parser failed")?;
+                        Some((relative.clone(), python::syntax_errors(&tree)))
+                    }
                     Some((_, lang)) => Some((relative.clone(), count_errors(lang, &source)?)),
                     None => None,
                 })
@@ -438,7 +450,22 @@ async fn blocking<T: Send + 'static>(
 
 fn read(jail: &Jail, relative: &str) -> Result<String, String> {
     let path = jail.resolve(relative)?;
-    std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{relative}`: {e}"))
+    let source =
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{relative}`: {e}"))?;
+    if relative.ends_with(".py")
+        && let Ok(mut seen) = last_read().lock()
+    {
+        seen.insert(relative.to_owned(), python::source_key(&source));
+    }
+    Ok(source)
+}
+
+/// The key ([`python::source_key`]) of each Python file's source as last
+/// read, so `check_syntax` re-parses an edited file incrementally.
+fn last_read() -> &'static Mutex<std::collections::HashMap<String, u64>> {
+    static SEEN: std::sync::OnceLock<Mutex<std::collections::HashMap<String, u64>>> =
+        std::sync::OnceLock::new();
+    SEEN.get_or_init(Default::default)
 }
 
 /// The replacements for a pattern over `args.files`, paged by file. Files
@@ -814,16 +841,28 @@ fn python_files(jail: &Jail) -> Vec<String> {
 pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
     let files = python_files(jail);
     let index = ModuleIndex::new(&files);
+    // Only files that can hold the definition are parsed: `def NAME` for a
+    // function or method, `class NAME` for a class (a continuation
+    // backslash may sit between); any file naming it otherwise.
+    let keyword = match kind {
+        "function" | "method" => Some("def"),
+        "class" => Some("class"),
+        _ => None,
+    };
+    let shape = keyword.and_then(|keyword| {
+        regex::Regex::new(&format!(r"\b{keyword}[\s\\]+{}\b", regex::escape(name))).ok()
+    });
+    let candidates: Vec<(String, String)> = read_all(jail, &files)
+        .into_iter()
+        .filter(|(_, source)| match &shape {
+            Some(shape) => shape.is_match(source),
+            None => source.contains(name),
+        })
+        .collect();
     let mut definitions = Vec::new();
-    for relative in &files {
-        let Ok(source) = read(jail, relative) else {
-            continue;
-        };
-        if !source.contains(name) {
-            continue;
-        }
-        if kind == "method" {
-            for (class, line, column) in python::methods::classes_defining(&source, name) {
+    if kind == "method" {
+        for (relative, source) in &candidates {
+            for (class, line, column) in python::methods::classes_defining(source, name) {
                 definitions.push(Definition {
                     path: relative.clone(),
                     module: index.module_of(relative).unwrap_or_default().to_owned(),
@@ -833,24 +872,27 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
                     class: Some(class),
                 });
             }
-            continue;
         }
-        let Some(tree) = python::parse(&source) else {
-            continue;
-        };
-        for definition in python::top_level_definitions(&tree, &source) {
-            if definition.name == name && (kind == "any" || kind == definition.kind) {
-                definitions.push(Definition {
-                    path: relative.clone(),
-                    module: index.module_of(relative).unwrap_or_default().to_owned(),
-                    kind: definition.kind.to_owned(),
-                    line: definition.line,
-                    column: definition.column,
-                    class: None,
-                });
+    } else {
+        for ((relative, source), tree) in candidates.iter().zip(python::parse_all(&candidates)) {
+            let Some(tree) = tree else {
+                continue;
+            };
+            for definition in python::top_level_definitions(&tree, source) {
+                if definition.name == name && (kind == "any" || kind == definition.kind) {
+                    definitions.push(Definition {
+                        path: relative.clone(),
+                        module: index.module_of(relative).unwrap_or_default().to_owned(),
+                        kind: definition.kind.to_owned(),
+                        line: definition.line,
+                        column: definition.column,
+                        class: None,
+                    });
+                }
             }
         }
     }
+    definitions.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     DefinitionsResult {
         definitions,
         files_scanned: files.len(),

@@ -18,7 +18,7 @@ use tree_sitter::Node;
 use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{Binding, FileModel};
-use super::{parse, syntax_errors, text};
+use super::{parse, parse_all, syntax_errors, text};
 
 /// A module-level class: `(file, name)`.
 type ClassId = (String, String);
@@ -45,7 +45,8 @@ pub fn analyse(
     let mut analysis = RenameAnalysis::default();
     let parsed: Vec<(&str, &str, tree_sitter::Tree)> = files
         .iter()
-        .filter_map(|(p, s)| parse(s).map(|t| (p.as_str(), s.as_str(), t)))
+        .zip(parse_all(files))
+        .filter_map(|((p, s), t)| t.map(|t| (p.as_str(), s.as_str(), t)))
         .collect();
     // Every module-level class, with its bases resolved.
     let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
@@ -178,6 +179,10 @@ pub fn analyse(
         .collect();
 
     for (path, source, tree) in &parsed {
+        // No site, mention or uncertain use without the name in the text.
+        if !source.contains(old) {
+            continue;
+        }
         analysis
             .parse_errors
             .insert(path.to_string(), syntax_errors(tree));

@@ -19,12 +19,213 @@ pub use modules::ModuleIndex;
 
 /// Parses Python source. tree-sitter always yields a tree (with error nodes
 /// where the source is broken); `None` only if the parser was cancelled.
+///
+/// Trees are cached by source (up to [`CACHE_BYTES`] of it), so the tools a
+/// run chains (MAP's definitions, LOGIC's analysis) parse a file once.
 pub fn parse(source: &str) -> Option<Tree> {
+    let key = cache_key(source);
+    if let Some(tree) = cache().lock().ok().and_then(|c| c.get(key, source)) {
+        return Some(tree);
+    }
     let mut parser = Parser::new();
     parser
         .set_language(&tree_sitter_python::LANGUAGE.into())
         .ok()?;
-    parser.parse(source, None)
+    let tree = parser.parse(source, None)?;
+    if let Ok(mut cache) = cache().lock() {
+        cache.put(key, source, tree.clone());
+    }
+    Some(tree)
+}
+
+/// The cache key of `source`, for [`parse_edited`] later.
+pub fn source_key(source: &str) -> u64 {
+    cache_key(source)
+}
+
+/// Parses `source`, an edited version of the source whose key
+/// ([`source_key`]) is `previous`: when that tree is still cached, only the
+/// changed lines are re-parsed (tree-sitter's incremental parsing gives the
+/// tree a fresh parse would). Otherwise a full [`parse`].
+pub fn parse_edited(previous: u64, source: &str) -> Option<Tree> {
+    let old = cache().lock().ok().and_then(|c| {
+        c.entries
+            .iter()
+            .find(|(k, _, _)| *k == previous)
+            .map(|(_, s, t)| (s.clone(), t.clone()))
+    });
+    let Some((old_source, mut tree)) = old else {
+        return parse(source);
+    };
+    if old_source == source {
+        return Some(tree);
+    }
+    // Later edits first: each one's start is then still in unedited text.
+    for edit in line_edits(&old_source, source).iter().rev() {
+        tree.edit(edit);
+    }
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    let tree = parser.parse(source, Some(&tree))?;
+    if let Ok(mut cache) = cache().lock() {
+        cache.put(cache_key(source), source, tree.clone());
+    }
+    Some(tree)
+}
+
+/// The changed line ranges from `old` to `new`, as tree-sitter edits, in
+/// order; each is expressed against `old` with the edits after it applied.
+fn line_edits(old: &str, new: &str) -> Vec<tree_sitter::InputEdit> {
+    fn starts(text: &str) -> Vec<usize> {
+        let mut out = vec![0];
+        out.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        if out.last() != Some(&text.len()) {
+            out.push(text.len());
+        }
+        out
+    }
+    fn point(starts: &[usize], byte: usize) -> tree_sitter::Point {
+        let row = starts.partition_point(|&s| s <= byte).saturating_sub(1);
+        tree_sitter::Point::new(row, byte - starts[row])
+    }
+    let old_starts = starts(old);
+    let new_starts = starts(new);
+    let line = |starts: &[usize], i: usize| {
+        starts
+            .get(i)
+            .copied()
+            .unwrap_or(*starts.last().unwrap_or(&0))
+    };
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut edits = Vec::new();
+    for op in diff.ops() {
+        if matches!(op, similar::DiffOp::Equal { .. }) {
+            continue;
+        }
+        let (old_range, new_range) = (op.old_range(), op.new_range());
+        let start_byte = line(&old_starts, old_range.start);
+        let old_end_byte = line(&old_starts, old_range.end);
+        let inserted = &new[line(&new_starts, new_range.start)..line(&new_starts, new_range.end)];
+        let start_position = point(&old_starts, start_byte);
+        let rows = inserted.matches('\n').count();
+        let new_end_position = match inserted.rfind('\n') {
+            Some(last) => {
+                tree_sitter::Point::new(start_position.row + rows, inserted.len() - last - 1)
+            }
+            None => {
+                tree_sitter::Point::new(start_position.row, start_position.column + inserted.len())
+            }
+        };
+        edits.push(tree_sitter::InputEdit {
+            start_byte,
+            old_end_byte,
+            new_end_byte: start_byte + inserted.len(),
+            start_position,
+            old_end_position: point(&old_starts, old_end_byte),
+            new_end_position,
+        });
+    }
+    edits
+}
+
+/// Parses every source of `files` (path, source) on all cores (at most 8
+/// threads), in order.
+pub fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(files.len());
+    if threads <= 1 {
+        return files.iter().map(|(_, source)| parse(source)).collect();
+    }
+    // Files differ a lot in size: threads take the next file as they go.
+    let next = AtomicUsize::new(0);
+    let mut parsed: Vec<(usize, Option<Tree>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, source)) = files.get(i) else {
+                            break;
+                        };
+                        out.push((i, parse(source)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    parsed.sort_by_key(|(i, _)| *i);
+    // A worker that panicked lost its files: parse those here.
+    let mut out: Vec<Option<Tree>> = Vec::with_capacity(files.len());
+    let mut parsed = parsed.into_iter().peekable();
+    for (i, (_, source)) in files.iter().enumerate() {
+        match parsed.next_if(|(j, _)| *j == i) {
+            Some((_, tree)) => out.push(tree),
+            None => out.push(parse(source)),
+        }
+    }
+    out
+}
+
+/// Source bytes whose trees [`parse`] keeps (trees take roughly ten to
+/// twenty times their source).
+pub const CACHE_BYTES: usize = 4 << 20;
+
+struct ParseCache {
+    /// (hash, source, tree), oldest first.
+    entries: std::collections::VecDeque<(u64, String, Tree)>,
+    bytes: usize,
+}
+
+impl ParseCache {
+    fn get(&self, key: u64, source: &str) -> Option<Tree> {
+        self.entries
+            .iter()
+            .find(|(k, s, _)| *k == key && s == source)
+            .map(|(_, _, tree)| tree.clone())
+    }
+
+    fn put(&mut self, key: u64, source: &str, tree: Tree) {
+        if source.len() > CACHE_BYTES || self.get(key, source).is_some() {
+            return;
+        }
+        while self.bytes + source.len() > CACHE_BYTES {
+            match self.entries.pop_front() {
+                Some((_, old, _)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+        self.bytes += source.len();
+        self.entries.push_back((key, source.to_owned(), tree));
+    }
+}
+
+fn cache() -> &'static std::sync::Mutex<ParseCache> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<ParseCache>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| {
+        std::sync::Mutex::new(ParseCache {
+            entries: std::collections::VecDeque::new(),
+            bytes: 0,
+        })
+    })
+}
+
+fn cache_key(source: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Number of error and missing nodes in a tree.
@@ -155,6 +356,65 @@ pub fn find_word(haystack: &str, word: &str) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fresh(source: &str) -> Tree {
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .unwrap();
+        parser.parse(source, None).unwrap()
+    }
+
+    #[test]
+    fn an_edited_source_reparses_to_the_tree_a_fresh_parse_gives() {
+        let old = "import os\n\ndef make_str(value):\n    return str(value)\n\n\nclass A:\n    def m(self):\n        return make_str(1)\n\nx = make_str(2)";
+        let cases = [
+            // Renames on several lines, the last one without a newline.
+            old.replace("make_str", "make_text"),
+            // A line inserted, one removed.
+            old.replace("import os\n", "import os\nimport sys\n")
+                .replace("x = make_str(2)", ""),
+            // A syntax error introduced, and one in the middle of a line.
+            old.replace("return str(value)", "return str(value"),
+            old.replace("class A:", "class A(:"),
+            // Indentation changes the block structure.
+            old.replace("        return make_str(1)", "    return make_str(1)"),
+            String::new(),
+        ];
+        for new in cases {
+            let key = source_key(old);
+            parse(old).unwrap();
+            let edited = parse_edited(key, &new).unwrap();
+            let expected = fresh(&new);
+            assert_eq!(
+                edited.root_node().to_sexp(),
+                expected.root_node().to_sexp(),
+                "{new:?}"
+            );
+            assert_eq!(syntax_errors(&edited), syntax_errors(&expected), "{new:?}");
+        }
+        // Unknown previous source: a full parse.
+        let tree = parse_edited(0xdead, "def f(:\n").unwrap();
+        assert!(syntax_errors(&tree) > 0);
+    }
+
+    #[test]
+    fn parse_all_keeps_the_order_of_the_files() {
+        let files: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                (
+                    format!("m{i}.py"),
+                    format!("def f{i}():\n    pass\n").repeat(i % 7 + 1),
+                )
+            })
+            .collect();
+        let trees = parse_all(&files);
+        assert_eq!(trees.len(), files.len());
+        for ((_, source), tree) in files.iter().zip(trees) {
+            let tree = tree.unwrap();
+            assert_eq!(tree.root_node().end_byte(), source.len());
+        }
+    }
 
     #[test]
     fn definitions_and_errors() {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::modules::ModuleIndex;
 use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
-use super::{parse, syntax_errors};
+use super::{parse_all, syntax_errors};
 
 /// One byte range to replace with the new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,8 +73,8 @@ pub fn analyse(
 ) -> RenameAnalysis {
     let mut analysis = RenameAnalysis::default();
     let mut infos = Vec::with_capacity(files.len());
-    for (path, source) in files {
-        let Some(tree) = parse(source) else { continue };
+    for ((path, source), tree) in files.iter().zip(parse_all(files)) {
+        let Some(tree) = tree else { continue };
         analysis
             .parse_errors
             .insert(path.clone(), syntax_errors(&tree));
