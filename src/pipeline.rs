@@ -16,7 +16,7 @@ use crate::budget::{Deadline, Memory, PressureEvent, Tokens};
 use crate::forge::Repo;
 use crate::intent::Intent;
 use crate::mcp::approval::Policy;
-use crate::mcp::{Approver, Pool, Servers};
+use crate::mcp::{Approver, Pool, Role, Servers};
 use crate::phase::{self, Context, Failure, StopReason};
 use crate::plan::{Plan, Risk};
 use crate::printer::Printer;
@@ -116,6 +116,7 @@ pub async fn run(
         None => repo.head()?,
     };
     let dirty_files = repo.dirty_files()?;
+    tracing::debug!(dirty = dirty_files.len(), "repository opened");
     let project = Project::new(&settings.state_home, &settings.repo);
     let lock_printer = printer.clone();
     let _lock = project.lock(Duration::from_secs(600), move || {
@@ -202,10 +203,17 @@ pub async fn run(
         (driver.phases, driver.details, driver.plan, driver.verdict);
 
     // Clean up whatever happened.
+    let cleanup_started = Instant::now();
     ctx.pool.shutdown().await;
+    let shutdown_ms = cleanup_started.elapsed().as_millis() as u64;
     if let Ok(mut worktree) = ctx.worktree.lock() {
         worktree.remove();
     }
+    tracing::debug!(
+        shutdown_ms,
+        total_ms = cleanup_started.elapsed().as_millis() as u64,
+        "servers stopped, worktree removed"
+    );
 
     let (success, stop_reason, error, exit_code, hint) = match &outcome {
         Ok(()) => (true, None, None, 0, None),
@@ -344,7 +352,14 @@ impl Driver<'_> {
         if !matches!(mode, Mode::Plan { .. }) {
             crate::publish::preflight(ctx)?;
         }
-        ctx.pool.start_all().await;
+        // Plans and dry runs run no tests: the test server starts only if
+        // a phase asks for it.
+        let skip: &[Role] = if ctx.settings.dry_run || matches!(mode, Mode::Plan { .. }) {
+            &[Role::Test]
+        } else {
+            &[]
+        };
+        ctx.pool.start_all(skip).await;
         let plan = match (mode, intent) {
             (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
                 let plan = self.make_plan(command, &intent).await?;

@@ -84,6 +84,7 @@ impl Connection {
     }
 
     async fn spawn_and_connect(spec: &ServerSpec) -> Result<Connection, Error> {
+        let started = std::time::Instant::now();
         let mut command = tokio::process::Command::new(&spec.command);
         command
             .args(&spec.args)
@@ -192,6 +193,7 @@ impl Connection {
                 ));
             }
         };
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "server ready");
         let peer = service.peer().clone();
         let server_info = peer.peer_info().map(|info| match &info.server_info {
             Some(server) => format!(
@@ -455,6 +457,9 @@ impl Connection {
 
     async fn wait(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
+        // A server that was asked to stop usually exits within a few ms:
+        // poll often at first, then every 10 ms.
+        let mut pause = Duration::from_millis(1);
         loop {
             if !self.is_alive() {
                 return true;
@@ -462,7 +467,8 @@ impl Connection {
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(10));
         }
     }
 }

@@ -454,9 +454,19 @@ impl Pool {
     }
 
     /// Starts every server that serves a role now, in parallel; failures
-    /// surface on first use.
-    pub async fn start_all(&self) {
-        let starts = self.servers.keys().map(|name| self.connection(name));
+    /// surface on first use. Servers serving only roles in `skip` are left
+    /// to start on first use (a dry run calls no test runner).
+    pub async fn start_all(&self, skip: &[Role]) {
+        let wanted = |name: &&String| {
+            self.roles
+                .iter()
+                .any(|(role, server)| server == *name && !skip.contains(role))
+        };
+        let starts = self
+            .servers
+            .keys()
+            .filter(wanted)
+            .map(|name| self.connection(name));
         for result in futures_join_all(starts).await {
             if let Err(error) = result {
                 tracing::debug!(%error, "server failed to start early");

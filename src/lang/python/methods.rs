@@ -277,20 +277,29 @@ fn class_id(path: &str, name: &str, node: Node, module_level: bool) -> ClassId {
     }
 }
 
-/// Every class definition, at any depth.
+/// Every class definition, at any depth (one cursor over the whole tree).
 fn all_classes(root: Node) -> Vec<(Node, Node)> {
     let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
         if node.kind() == "class_definition"
             && let Some(name) = node.child_by_field_name("name")
         {
             out.push((name, node));
         }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
     }
-    out
 }
 
 /// Module-level class definitions (also inside module-level `if`/`try`).
@@ -372,7 +381,7 @@ fn class_bindings(
         let name = text(name, source.as_bytes()).to_owned();
         out.insert(name.clone(), (path.to_owned(), name));
     }
-    let model = FileModel::build(tree, source, &[]);
+    let model = FileModel::module_imports(tree, source);
     for record in model.imports.iter().filter(|r| r.scope == 0) {
         match &record.binding {
             Binding::From { module, name, .. } => {
@@ -635,8 +644,7 @@ impl Walker<'_> {
 
     fn visit_children(&mut self, node: Node, ctx: &Context) {
         let mut cursor = node.walk();
-        let children: Vec<Node> = node.named_children(&mut cursor).collect();
-        for child in children {
+        for child in node.named_children(&mut cursor) {
             self.visit(child, ctx);
         }
     }

@@ -144,9 +144,21 @@ pub enum Resolution {
 impl FileModel {
     /// Walks `tree` and records every occurrence of the names in `names`.
     pub fn build(tree: &Tree, source: &str, names: &[&str]) -> Self {
+        Self::walk(tree, source, names, false)
+    }
+
+    /// Only the imports of the module scope (also those inside module-level
+    /// `if`/`try`/`with` blocks): a walk of the statements, not of every
+    /// expression and function body.
+    pub fn module_imports(tree: &Tree, source: &str) -> Self {
+        Self::walk(tree, source, &[], true)
+    }
+
+    fn walk(tree: &Tree, source: &str, names: &[&str], module_imports_only: bool) -> Self {
         let mut walker = Walker {
             source: source.as_bytes(),
             names,
+            module_imports_only,
             model: FileModel {
                 scopes: vec![Scope::new(ScopeKind::Module, None)],
                 imports: Vec::new(),
@@ -220,6 +232,8 @@ impl Scope {
 struct Walker<'a> {
     source: &'a [u8],
     names: &'a [&'a str],
+    /// See [`FileModel::module_imports`].
+    module_imports_only: bool,
     model: FileModel,
 }
 
@@ -255,13 +269,33 @@ impl Walker<'_> {
 
     fn visit_children(&mut self, node: Node, scope: usize) {
         let mut cursor = node.walk();
-        let children: Vec<Node> = node.children(&mut cursor).collect();
-        for child in children {
+        for child in node.children(&mut cursor) {
             self.visit(child, scope);
         }
     }
 
     fn visit(&mut self, node: Node, scope: usize) {
+        if self.module_imports_only {
+            match node.kind() {
+                "import_statement" => self.visit_import(node, scope),
+                "import_from_statement" => self.visit_import_from(node, scope),
+                "block"
+                | "if_statement"
+                | "elif_clause"
+                | "else_clause"
+                | "try_statement"
+                | "except_clause"
+                | "except_group_clause"
+                | "finally_clause"
+                | "with_statement"
+                | "for_statement"
+                | "while_statement"
+                | "match_statement"
+                | "case_clause" => self.visit_children(node, scope),
+                _ => {}
+            }
+            return;
+        }
         match node.kind() {
             "identifier" => self.record(node, scope, Role::Reference),
             "comment" => self.mentions_in(node, "comment"),
