@@ -18,7 +18,7 @@ use tree_sitter::Node;
 use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{Binding, FileModel};
-use super::{parse, parse_all, syntax_errors, text};
+use super::{par_map, parse, syntax_errors, text};
 
 /// A module-level class: `(file, name)`.
 type ClassId = (String, String);
@@ -43,46 +43,65 @@ pub fn analyse(
     files: &[(String, String)],
 ) -> RenameAnalysis {
     let mut analysis = RenameAnalysis::default();
-    let parsed: Vec<(&str, &str, tree_sitter::Tree)> = files
-        .iter()
-        .zip(parse_all(files))
-        .filter_map(|((p, s), t)| t.map(|t| (p.as_str(), s.as_str(), t)))
-        .collect();
-    // Every module-level class, with its bases resolved.
-    let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
-    let mut bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = BTreeMap::new();
-    for (path, source, tree) in &parsed {
-        let names = class_bindings(index, path, source, tree);
+    // Per file, on all cores: its classes (bases resolved through its own
+    // imports) and import bindings. Only the trees of files that contain
+    // `old` are kept for the walk below: a hierarchy can span thousands of
+    // files.
+    type Summary = (
+        BTreeMap<String, ClassId>,
+        Vec<(ClassId, Class)>,
+        Option<tree_sitter::Tree>,
+    );
+    let summaries: Vec<Option<Summary>> = par_map(files, |(path, source)| {
+        let tree = parse(source)?;
+        let names = class_bindings(index, path, source, &tree);
         let module_level: BTreeSet<usize> = module_classes(tree.root_node())
             .iter()
             .map(|(_, node)| node.start_byte())
             .collect();
-        for (name, node) in all_classes(tree.root_node()) {
-            let bytes = source.as_bytes();
-            let bases = node
-                .child_by_field_name("superclasses")
-                .map(|list| {
-                    let mut cursor = list.walk();
-                    list.named_children(&mut cursor)
-                        .filter_map(|b| resolve_expr(b, bytes, &names))
-                        .collect()
-                })
-                .unwrap_or_default();
-            classes.insert(
-                class_id(
+        let bytes = source.as_bytes();
+        let file_classes = all_classes(tree.root_node())
+            .into_iter()
+            .map(|(name, node)| {
+                let bases = node
+                    .child_by_field_name("superclasses")
+                    .map(|list| {
+                        let mut cursor = list.walk();
+                        list.named_children(&mut cursor)
+                            .filter_map(|b| resolve_expr(b, bytes, &names))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let id = class_id(
                     path,
                     text(name, bytes),
                     node,
                     module_level.contains(&node.start_byte()),
-                ),
-                Class {
+                );
+                let class = Class {
                     bases,
                     members: members(node, bytes),
                     line: name.start_position().row + 1,
-                },
-            );
-        }
+                };
+                (id, class)
+            })
+            .collect();
+        let keep = source.contains(old).then_some(tree);
+        Some((names, file_classes, keep))
+    });
+    // Every class, with its bases resolved.
+    let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
+    let mut bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = BTreeMap::new();
+    let mut parsed: Vec<(&str, &str, tree_sitter::Tree)> = Vec::new();
+    for ((path, source), summary) in files.iter().zip(summaries) {
+        let Some((names, file_classes, tree)) = summary else {
+            continue;
+        };
+        classes.extend(file_classes);
         bindings.insert(path, names);
+        if let Some(tree) = tree {
+            parsed.push((path, source, tree));
+        }
     }
     // Follow re-exports (`from .formatting import HelpFormatter` in a
     // package's `__init__.py`) to the defining file.
@@ -178,11 +197,9 @@ pub fn analyse(
         .into_iter()
         .collect();
 
+    // Only files that contain `old` can hold a site, mention or uncertain
+    // use; their trees were kept above.
     for (path, source, tree) in &parsed {
-        // No site, mention or uncertain use without the name in the text.
-        if !source.contains(old) {
-            continue;
-        }
         analysis
             .parse_errors
             .insert(path.to_string(), syntax_errors(tree));

@@ -133,28 +133,34 @@ fn line_edits(old: &str, new: &str) -> Vec<tree_sitter::InputEdit> {
 /// Parses every source of `files` (path, source) on all cores (at most 8
 /// threads), in order.
 pub fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
+    par_map(files, |(_, source)| parse(source))
+}
+
+/// `f` over `items` on all cores (at most 8 threads), results in order.
+/// Items differ a lot in cost (file sizes): threads take the next item as
+/// they go.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8)
-        .min(files.len());
+        .min(items.len());
     if threads <= 1 {
-        return files.iter().map(|(_, source)| parse(source)).collect();
+        return items.iter().map(&f).collect();
     }
-    // Files differ a lot in size: threads take the next file as they go.
     let next = AtomicUsize::new(0);
-    let mut parsed: Vec<(usize, Option<Tree>)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut out = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, source)) = files.get(i) else {
+                        let Some(item) = items.get(i) else {
                             break;
                         };
-                        out.push((i, parse(source)));
+                        out.push((i, f(item)));
                     }
                     out
                 })
@@ -165,14 +171,14 @@ pub fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
             .flat_map(|w| w.join().unwrap_or_default())
             .collect()
     });
-    parsed.sort_by_key(|(i, _)| *i);
-    // A worker that panicked lost its files: parse those here.
-    let mut out: Vec<Option<Tree>> = Vec::with_capacity(files.len());
-    let mut parsed = parsed.into_iter().peekable();
-    for (i, (_, source)) in files.iter().enumerate() {
-        match parsed.next_if(|(j, _)| *j == i) {
-            Some((_, tree)) => out.push(tree),
-            None => out.push(parse(source)),
+    done.sort_by_key(|(i, _)| *i);
+    // A worker that panicked lost its items: run those here.
+    let mut out: Vec<R> = Vec::with_capacity(items.len());
+    let mut done = done.into_iter().peekable();
+    for (i, item) in items.iter().enumerate() {
+        match done.next_if(|(j, _)| *j == i) {
+            Some((_, result)) => out.push(result),
+            None => out.push(f(item)),
         }
     }
     out

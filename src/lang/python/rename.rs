@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::modules::ModuleIndex;
 use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
-use super::{parse_all, syntax_errors};
+use super::{par_map, parse, syntax_errors};
 
 /// One byte range to replace with the new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,15 +73,22 @@ pub fn analyse(
 ) -> RenameAnalysis {
     let mut analysis = RenameAnalysis::default();
     let mut infos = Vec::with_capacity(files.len());
-    for ((path, source), tree) in files.iter().zip(parse_all(files)) {
-        let Some(tree) = tree else { continue };
-        analysis
-            .parse_errors
-            .insert(path.clone(), syntax_errors(&tree));
-        infos.push(FileInfo {
-            path,
-            model: FileModel::build(&tree, source, &[old, new]),
-        });
+    // Each file's tree is dropped once its model is built: a name used in
+    // a thousand files must not hold a thousand trees.
+    let models = par_map(files, |(_, source)| {
+        parse(source).map(|tree| {
+            (
+                syntax_errors(&tree),
+                FileModel::build(&tree, source, &[old, new]),
+            )
+        })
+    });
+    for ((path, _), model) in files.iter().zip(models) {
+        let Some((errors, model)) = model else {
+            continue;
+        };
+        analysis.parse_errors.insert(path.clone(), errors);
+        infos.push(FileInfo { path, model });
     }
 
     let targets = target_modules(index, definition_file, old, &infos);
