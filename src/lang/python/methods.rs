@@ -258,22 +258,36 @@ pub fn classes_defining(source: &str, method: &str) -> Vec<(String, usize, usize
 /// lines name it or, transitively, a class that does (a textual
 /// over-approximation; the analysis resolves bases properly).
 pub fn hierarchy_files<'a>(class: &str, files: &'a [(String, String)]) -> Vec<&'a str> {
-    let mut names: BTreeSet<String> = BTreeSet::from([class.to_owned()]);
+    // Every `class X(...)` line once: (file, X, the identifiers among its bases).
+    let mut headers: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for (path, source) in files {
+        if !source.contains("class ") {
+            continue;
+        }
+        for line in source.lines() {
+            let Some(rest) = line.trim_start().strip_prefix("class ") else {
+                continue;
+            };
+            let Some((name, bases)) = rest.split_once('(') else {
+                continue;
+            };
+            let words = bases
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            headers.push((path.as_str(), name.trim(), words));
+        }
+    }
+    let mut names: BTreeSet<&str> = BTreeSet::from([class]);
     let mut chosen: BTreeSet<&str> = BTreeSet::new();
+    let mut taken = vec![false; headers.len()];
     loop {
         let before = names.len();
-        for (path, source) in files {
-            for line in source.lines() {
-                let Some(rest) = line.trim_start().strip_prefix("class ") else {
-                    continue;
-                };
-                let Some((name, bases)) = rest.split_once('(') else {
-                    continue;
-                };
-                if names.iter().any(|n| !super::find_word(bases, n).is_empty()) {
-                    names.insert(name.trim().to_owned());
-                    chosen.insert(path.as_str());
-                }
+        for (i, (path, name, words)) in headers.iter().enumerate() {
+            if !taken[i] && words.iter().any(|w| names.contains(w)) {
+                taken[i] = true;
+                names.insert(name);
+                chosen.insert(path);
             }
         }
         if names.len() == before {
