@@ -405,7 +405,7 @@ impl CodeServer {
     ) -> Result<Json<CheckResult>, String> {
         let jail = self.jail.clone();
         blocking(move || {
-            let counted = in_parallel(&args.paths, |relative| -> Result<_, String> {
+            let counted = crate::lang::par_map(&args.paths, |relative| -> Result<_, String> {
                 let previous = last_read()
                     .lock()
                     .ok()
@@ -521,7 +521,7 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
     // Every match contains the pattern's literal words: files without one
     // of them are skipped before parsing (as the ast-grep CLI does).
     let words = structural::literal_words(&args.pattern);
-    let mut found: Vec<Found> = in_parallel(&work, |(relative, language, lang)| {
+    let mut found: Vec<Found> = crate::lang::par_map(&work, |(relative, language, lang)| {
         let rewriter = rewriters.get(language)?.as_ref()?;
         let source = read(jail, relative).ok()?;
         if !words.iter().all(|w| structural::has_word(&source, w)) {
@@ -596,7 +596,7 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         .filter(|f| f.ends_with(".py"))
         .collect();
     let mut exported: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for pairs in in_parallel(&importers, |relative| {
+    for pairs in crate::lang::par_map(&importers, |relative| {
         read(jail, relative)
             .map(|source| python::imports::imported_from(&index, relative, &source))
             .unwrap_or_default()
@@ -606,7 +606,7 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         }
     }
     let nothing = std::collections::BTreeSet::new();
-    let found: Vec<_> = in_parallel(&python, |relative| {
+    let found: Vec<_> = crate::lang::par_map(&python, |relative| {
         let source = read(jail, relative).ok()?;
         let unused = python::imports::unused_imports(
             relative,
@@ -699,7 +699,7 @@ impl From<rename::Note> for NoteOut {
 
 /// Every file of `files` that can be read, with its source, read in parallel.
 fn read_all(jail: &Jail, files: &[String]) -> Vec<(String, String)> {
-    in_parallel(files, |relative| {
+    crate::lang::par_map(files, |relative| {
         read(jail, relative).ok().map(|s| (relative.clone(), s))
     })
     .into_iter()
@@ -798,29 +798,6 @@ fn count_errors(lang: ast_grep_language::SupportLang, source: &str) -> Result<us
     } else {
         Ok(structural::syntax_errors(lang, source))
     }
-}
-
-/// `f` over `items` on all cores (at most 8 threads), results in order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    if items.len() < 2 || threads == 1 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// `text` on one line, shortened for a note.
@@ -1111,7 +1088,7 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         }
     }
     // Their occurrences in the whole project.
-    let per_file = in_parallel(&everything, |(_, source)| {
+    let per_file = crate::lang::par_map(&everything, |(_, source)| {
         names
             .iter()
             .map(|n| (n.clone(), python::find_word(source, n).len()))

@@ -18,7 +18,8 @@ use tree_sitter::Node;
 use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{Binding, FileModel};
-use super::{par_map, parse, syntax_errors, text};
+use super::{parse, syntax_errors, text};
+use crate::lang::par_map;
 
 /// A module-level class: `(file, name)`.
 type ClassId = (String, String);

@@ -27,11 +27,7 @@ pub fn parse(source: &str) -> Option<Tree> {
     if let Some(tree) = cache().lock().ok().and_then(|c| c.get(key, source)) {
         return Some(tree);
     }
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .ok()?;
-    let tree = parser.parse(source, None)?;
+    let tree = parser()?.parse(source, None)?;
     if let Ok(mut cache) = cache().lock() {
         cache.put(key, source, tree.clone());
     }
@@ -64,11 +60,7 @@ pub fn parse_edited(previous: u64, source: &str) -> Option<Tree> {
     for edit in line_edits(&old_source, source).iter().rev() {
         tree.edit(edit);
     }
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .ok()?;
-    let tree = parser.parse(source, Some(&tree))?;
+    let tree = parser()?.parse(source, Some(&tree))?;
     if let Ok(mut cache) = cache().lock() {
         cache.put(cache_key(source), source, tree.clone());
     }
@@ -130,58 +122,18 @@ fn line_edits(old: &str, new: &str) -> Vec<tree_sitter::InputEdit> {
     edits
 }
 
+fn parser() -> Option<Parser> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    Some(parser)
+}
+
 /// Parses every source of `files` (path, source) on all cores (at most 8
 /// threads), in order.
 pub fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
-    par_map(files, |(_, source)| parse(source))
-}
-
-/// `f` over `items` on all cores (at most 8 threads), results in order.
-/// Items differ a lot in cost (file sizes): threads take the next item as
-/// they go.
-pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(&f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
-                            break;
-                        };
-                        out.push((i, f(item)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    // A worker that panicked lost its items: run those here.
-    let mut out: Vec<R> = Vec::with_capacity(items.len());
-    let mut done = done.into_iter().peekable();
-    for (i, item) in items.iter().enumerate() {
-        match done.next_if(|(j, _)| *j == i) {
-            Some((_, result)) => out.push(result),
-            None => out.push(f(item)),
-        }
-    }
-    out
+    crate::lang::par_map(files, |(_, source)| parse(source))
 }
 
 /// Source bytes whose trees [`parse`] keeps (trees take roughly ten to

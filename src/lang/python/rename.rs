@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::modules::ModuleIndex;
 use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
-use super::{par_map, parse, syntax_errors};
+use super::{parse, syntax_errors};
+use crate::lang::par_map;
 
 /// One byte range to replace with the new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
