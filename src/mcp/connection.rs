@@ -443,6 +443,9 @@ impl Connection {
         if !exited {
             self.wait(Duration::from_millis(1000)).await;
         }
+        // SIGKILL is delivered asynchronously: a grandchild can still be
+        // running for a moment after `killpg` returns. Wait until it is.
+        wait_group_gone(self.pid, Duration::from_millis(1000)).await;
         if let Some(dir) = log_dir {
             let bytes: Vec<u8> = self
                 .stderr
@@ -491,6 +494,45 @@ fn kill_group(pid: Option<u32>, signal: i32) {
             libc::killpg(pid, signal);
         }
     }
+}
+
+/// Waits until no process of the group `pid` is still running (exited
+/// members that nobody has reaped yet count as gone), up to `limit`.
+async fn wait_group_gone(pid: Option<u32>, limit: Duration) {
+    let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    while group_has_live_member(pgid) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+fn group_has_live_member(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the group has a member.
+    if unsafe { libc::killpg(pgid, 0) } != 0 {
+        return false;
+    }
+    // Members that exited but were not reaped (their parent is init or a
+    // subreaper) still count for `killpg`; look at their states instead.
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may contain spaces and ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let group = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
+        group == Some(pgid) && !matches!(state, Some("Z" | "X"))
+    })
 }
 
 fn tail(ring: &Arc<Mutex<VecDeque<u8>>>, max: usize) -> String {
