@@ -49,6 +49,10 @@ pub enum Command {
         name: String,
         #[arg(long)]
         root: PathBuf,
+        /// Start before the root exists (orch checks its worktree out
+        /// meanwhile); paths are refused until it does.
+        #[arg(long, hide = true)]
+        await_root: bool,
         #[arg(long)]
         python: Option<String>,
     },

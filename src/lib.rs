@@ -51,8 +51,18 @@ pub async fn run(cli: Cli) -> i32 {
             printer.json(&plan::json_schema());
             exit::DONE
         }
-        Command::ServeMcp { name, root, python } => {
-            match servers::serve(&name, servers::ServeOptions { root, python }).await {
+        Command::ServeMcp {
+            name,
+            root,
+            await_root,
+            python,
+        } => {
+            let options = servers::ServeOptions {
+                root,
+                await_root,
+                python,
+            };
+            match servers::serve(&name, options).await {
                 Ok(()) => exit::DONE,
                 Err(error) => {
                     printer.error(&error, None);

@@ -133,19 +133,16 @@ pub async fn run(
         settings.worktree_root.as_deref(),
         settings.runtime_dir.as_deref(),
     );
-    let checkout_started = Instant::now();
-    let worktree = repo.add_worktree(&run_id, &worktree_dir, &head)?;
-    tracing::debug!(
-        path = %worktree_dir.display(),
-        ms = checkout_started.elapsed().as_millis() as u64,
-        "worktree ready"
-    );
     let root = if repo.subdir.is_empty() {
-        worktree.path.clone()
+        worktree_dir.clone()
     } else {
-        worktree.path.join(&repo.subdir)
+        worktree_dir.join(&repo.subdir)
     };
     let tokens = Arc::new(Tokens::new(settings.phase_tokens, settings.total_tokens));
+    if let Some(parent) = worktree_dir.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create `{}`", parent.display()))?;
+    }
     let servers =
         Servers::for_settings(&settings, &root).context("cannot find orch's own executable")?;
     for warning in &servers.warnings {
@@ -163,6 +160,36 @@ pub async fn run(
         Some(&run_dir),
     );
     let memory = Memory::start(settings.memory_threshold);
+    // orch's own servers start while the worktree is checked out (they
+    // wait for their root); configured ones start once it exists.
+    let checkout_started = Instant::now();
+    let checkout = {
+        let (run_id, dir, head) = (run_id.clone(), worktree_dir.clone(), head.clone());
+        tokio::task::spawn_blocking(move || {
+            let added = repo.add_worktree(&run_id, &dir, &head);
+            (repo, added)
+        })
+    };
+    let ((), checked_out) = tokio::join!(
+        pool.start_builtin(skipped_roles(&settings, &mode)),
+        checkout
+    );
+    let (repo, worktree) = match checked_out {
+        Ok((repo, Ok(worktree))) => (repo, worktree),
+        Ok((_, Err(error))) => {
+            pool.shutdown().await;
+            return Err(error.into());
+        }
+        Err(error) => {
+            pool.shutdown().await;
+            anyhow::bail!("the worktree checkout failed: {error}");
+        }
+    };
+    tracing::debug!(
+        path = %worktree_dir.display(),
+        ms = checkout_started.elapsed().as_millis() as u64,
+        "worktree ready"
+    );
     let ctx = Context {
         pool,
         tokens,
@@ -283,6 +310,16 @@ pub async fn run(
     })
 }
 
+/// Roles whose servers are not started up front: plans and dry runs run
+/// no tests, so the test server starts only if a phase asks for it.
+fn skipped_roles(settings: &Settings, mode: &Mode) -> &'static [Role] {
+    if settings.dry_run || matches!(mode, Mode::Plan { .. }) {
+        &[Role::Test]
+    } else {
+        &[]
+    }
+}
+
 fn stop_hint(reason: StopReason) -> Option<String> {
     match reason {
         StopReason::BudgetTokens => Some(
@@ -352,14 +389,7 @@ impl Driver<'_> {
         if !matches!(mode, Mode::Plan { .. }) {
             crate::publish::preflight(ctx)?;
         }
-        // Plans and dry runs run no tests: the test server starts only if
-        // a phase asks for it.
-        let skip: &[Role] = if ctx.settings.dry_run || matches!(mode, Mode::Plan { .. }) {
-            &[Role::Test]
-        } else {
-            &[]
-        };
-        ctx.pool.start_all(skip).await;
+        ctx.pool.start_all(skipped_roles(&ctx.settings, mode)).await;
         let plan = match (mode, intent) {
             (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
                 let plan = self.make_plan(command, &intent).await?;

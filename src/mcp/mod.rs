@@ -174,13 +174,23 @@ impl ServerSpec {
             args.push("--python".into());
             args.push(python.into());
         }
+        // A run's servers start while its worktree is being checked out:
+        // they wait for their root, and start in the nearest directory that
+        // already exists (the built-in servers use absolute paths only).
+        let cwd = root
+            .ancestors()
+            .find(|dir| dir.is_dir())
+            .map(Path::to_owned);
+        if cwd.as_deref() != Some(root) {
+            args.push("--await-root".into());
+        }
         Ok(ServerSpec {
             name: format!("orch-{}", role.as_str()),
             source: Source::Builtin,
             command: exe.into_os_string(),
             args,
             env: BTreeMap::new(),
-            cwd: Some(root.to_owned()),
+            cwd,
             startup_timeout: config::DEFAULT_STARTUP_TIMEOUT,
             call_timeout,
             memory_limit_mb: config::DEFAULT_MEMORY_LIMIT_MB,
@@ -457,10 +467,22 @@ impl Pool {
     /// surface on first use. Servers serving only roles in `skip` are left
     /// to start on first use (a dry run calls no test runner).
     pub async fn start_all(&self, skip: &[Role]) {
+        self.start_where(skip, |_| true).await;
+    }
+
+    /// Starts orch's own servers for the roles not skipped: they can start
+    /// before their root exists.
+    pub async fn start_builtin(&self, skip: &[Role]) {
+        self.start_where(skip, |server| server.spec.source == Source::Builtin)
+            .await;
+    }
+
+    async fn start_where(&self, skip: &[Role], keep: impl Fn(&Server) -> bool) {
         let wanted = |name: &&String| {
             self.roles
                 .iter()
                 .any(|(role, server)| server == *name && !skip.contains(role))
+                && self.servers.get(*name).is_some_and(&keep)
         };
         let starts = self
             .servers

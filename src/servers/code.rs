@@ -838,6 +838,8 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
         .collect();
     let mut definitions = Vec::new();
     if kind == "method" {
+        // Parsed on all cores into the parse cache first.
+        python::parse_all(&candidates);
         for (relative, source) in &candidates {
             for (class, line, column) in python::methods::classes_defining(source, name) {
                 definitions.push(Definition {

@@ -17,6 +17,7 @@ pub mod search;
 pub mod test;
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Context as _;
 use rmcp::ServiceExt;
@@ -28,6 +29,9 @@ pub const NAMES: &[&str] = &["fs", "search", "code", "test"];
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub root: PathBuf,
+    /// The root may not exist yet (orch starts its servers while it checks
+    /// the worktree out); it is resolved on first use.
+    pub await_root: bool,
     /// Python interpreter for the `test` server.
     pub python: Option<String>,
 }
@@ -61,7 +65,11 @@ where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let root = Jail::new(&options.root)?;
+    let root = if options.await_root {
+        Jail::pending(&options.root)
+    } else {
+        Jail::new(&options.root)?
+    };
     match name {
         "fs" => until_closed(fs::FsServer::new(root), transport).await,
         "search" => until_closed(search::SearchServer::new(root), transport).await,
@@ -93,19 +101,41 @@ where
 /// A directory that paths may not escape.
 #[derive(Debug, Clone)]
 pub struct Jail {
-    root: PathBuf,
+    /// The root as given.
+    given: PathBuf,
+    /// The root canonicalised, once it exists.
+    root: OnceLock<PathBuf>,
 }
 
 impl Jail {
+    /// A jail on an existing directory.
     pub fn new(root: &Path) -> anyhow::Result<Self> {
-        let root = root
-            .canonicalize()
+        let jail = Jail::pending(root);
+        jail.ready()
             .with_context(|| format!("server root `{}` does not exist", root.display()))?;
-        Ok(Jail { root })
+        Ok(jail)
+    }
+
+    /// A jail on a directory that may not exist yet: it is canonicalised
+    /// the first time it is used after it appears. Until then every path is
+    /// refused.
+    pub fn pending(root: &Path) -> Self {
+        Jail {
+            given: root.to_owned(),
+            root: OnceLock::new(),
+        }
+    }
+
+    fn ready(&self) -> std::io::Result<&Path> {
+        if let Some(root) = self.root.get() {
+            return Ok(root);
+        }
+        let canonical = self.given.canonicalize()?;
+        Ok(self.root.get_or_init(|| canonical))
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        self.ready().unwrap_or(&self.given)
     }
 
     /// Resolves a relative path inside the root. Refuses absolute paths,
@@ -120,16 +150,22 @@ impl Jail {
         {
             return Err(format!("`{relative}` is outside the server's root"));
         }
-        let joined = self.root.join(path);
+        let root = self.ready().map_err(|e| {
+            format!(
+                "the server's root `{}` is not available: {e}",
+                self.given.display()
+            )
+        })?;
+        let joined = root.join(path);
         // Canonicalise the deepest existing ancestor to catch symlink escapes.
         let mut existing = joined.as_path();
         while !existing.exists() {
-            existing = existing.parent().unwrap_or(&self.root);
+            existing = existing.parent().unwrap_or(root);
         }
         let real = existing
             .canonicalize()
             .map_err(|e| format!("`{relative}`: {e}"))?;
-        if !real.starts_with(&self.root) {
+        if !real.starts_with(root) {
             return Err(format!("`{relative}` leads outside the server's root"));
         }
         Ok(joined)
@@ -137,7 +173,7 @@ impl Jail {
 
     /// `/`-separated path relative to the root.
     pub fn relative(&self, path: &Path) -> String {
-        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let relative = path.strip_prefix(self.root()).unwrap_or(path);
         relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy())

@@ -18,7 +18,7 @@ use tree_sitter::Node;
 use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{Binding, FileModel};
-use super::{parse, syntax_errors, text};
+use super::{find_word, parse, syntax_errors, text};
 use crate::lang::par_map;
 
 /// A module-level class: `(file, name)`.
@@ -44,6 +44,19 @@ pub fn analyse(
     files: &[(String, String)],
 ) -> RenameAnalysis {
     let mut analysis = RenameAnalysis::default();
+    // Which files can matter, from their text alone: those that mention
+    // `old` (sites, and overrides above the class), those whose class
+    // headers can put a class in the family or among its ancestors, and,
+    // below, the files that re-export a name the others import.
+    let headers = class_headers(files);
+    let aliases = import_aliases(files);
+    let below = descendants(class, &headers, &aliases);
+    let above = ancestors(class, definition_file, &headers);
+    let relevant: BTreeSet<&str> = below.names.union(&above.names).copied().collect();
+    let by_path: BTreeMap<&str, &str> = files
+        .iter()
+        .map(|(path, source)| (path.as_str(), source.as_str()))
+        .collect();
     // Per file, on all cores: its classes (bases resolved through its own
     // imports) and import bindings. Only the trees of files that contain
     // `old` are kept for the walk below: a hierarchy can span thousands of
@@ -53,7 +66,7 @@ pub fn analyse(
         Vec<(ClassId, Class)>,
         Option<tree_sitter::Tree>,
     );
-    let summaries: Vec<Option<Summary>> = par_map(files, |(path, source)| {
+    let summarise = |(path, source): &(&str, &str)| -> Option<Summary> {
         let tree = parse(source)?;
         let names = class_bindings(index, path, source, &tree);
         let module_level: BTreeSet<usize> = module_classes(tree.root_node())
@@ -89,21 +102,57 @@ pub fn analyse(
             .collect();
         let keep = source.contains(old).then_some(tree);
         Some((names, file_classes, keep))
-    });
-    // Every class, with its bases resolved.
+    };
     let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
     let mut bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = BTreeMap::new();
     let mut parsed: Vec<(&str, &str, tree_sitter::Tree)> = Vec::new();
-    for ((path, source), summary) in files.iter().zip(summaries) {
-        let Some((names, file_classes, tree)) = summary else {
-            continue;
-        };
-        classes.extend(file_classes);
-        bindings.insert(path, names);
-        if let Some(tree) = tree {
-            parsed.push((path, source, tree));
+    let mut pending: Vec<(&str, &str)> = by_path
+        .iter()
+        .filter(|(path, source)| {
+            **path == definition_file
+                || source.contains(old)
+                || below.files.contains(*path)
+                || above.files.contains(*path)
+        })
+        .map(|(path, source)| (*path, *source))
+        .collect();
+    let mut summarised: BTreeSet<&str> = BTreeSet::new();
+    while !pending.is_empty() {
+        summarised.extend(pending.iter().map(|(path, _)| *path));
+        let summaries = par_map(&pending, summarise);
+        for ((path, source), summary) in pending.iter().zip(summaries) {
+            let Some((names, file_classes, tree)) = summary else {
+                continue;
+            };
+            classes.extend(file_classes);
+            bindings.insert(path, names);
+            if let Some(tree) = tree {
+                parsed.push((path, source, tree));
+            }
         }
+        // Re-exports: a name that may denote a family class or an ancestor
+        // imported from a file not read yet (`from . import C` through a
+        // package's `__init__.py`, or `pkg.C` after `import pkg`).
+        let mut next: BTreeSet<&str> = BTreeSet::new();
+        for (file, name) in bindings.values().flat_map(|names| names.values()) {
+            let Some((file, source)) = by_path.get_key_value(file.as_str()) else {
+                continue;
+            };
+            if summarised.contains(file) || next.contains(file) {
+                continue;
+            }
+            let matters = if name == "module:" {
+                relevant.iter().any(|n| !find_word(source, n).is_empty())
+            } else {
+                relevant.contains(name.as_str())
+            };
+            if matters {
+                next.insert(file);
+            }
+        }
+        pending = next.into_iter().map(|file| (file, by_path[file])).collect();
     }
+    parsed.sort_by_key(|(path, _, _)| *path);
     // Follow re-exports (`from .formatting import HelpFormatter` in a
     // package's `__init__.py`) to the defining file.
     let canonical = |id: ClassId| -> ClassId {
@@ -256,11 +305,24 @@ pub fn classes_defining(source: &str, method: &str) -> Vec<(String, usize, usize
 }
 
 /// The files that can hold `class`'s family: those whose `class X(...)`
-/// lines name it or, transitively, a class that does (a textual
-/// over-approximation; the analysis resolves bases properly).
-pub fn hierarchy_files<'a>(class: &str, files: &'a [(String, String)]) -> Vec<&'a str> {
-    // Every `class X(...)` line once: (file, X, the identifiers among its bases).
-    let mut headers: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+/// lines name it or, transitively, a class that does, directly or under an
+/// import alias (a textual over-approximation; the analysis resolves bases
+/// properly).
+pub fn hierarchy_files<'a>(class: &'a str, files: &'a [(String, String)]) -> Vec<&'a str> {
+    let headers = class_headers(files);
+    let aliases = import_aliases(files);
+    descendants(class, &headers, &aliases)
+        .files
+        .into_iter()
+        .collect()
+}
+
+/// `(file, X, the identifiers among its bases)` for every `class X(...)`
+/// line of `files`.
+type Header<'a> = (&'a str, &'a str, Vec<&'a str>);
+
+fn class_headers(files: &[(String, String)]) -> Vec<Header<'_>> {
+    let mut headers = Vec::new();
     for (path, source) in files {
         if !source.contains("class ") {
             continue;
@@ -272,35 +334,98 @@ pub fn hierarchy_files<'a>(class: &str, files: &'a [(String, String)]) -> Vec<&'
             let Some((name, bases)) = rest.split_once('(') else {
                 continue;
             };
-            let words = bases
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .filter(|w| !w.is_empty())
-                .collect();
-            headers.push((path.as_str(), name.trim(), words));
+            headers.push((path.as_str(), name.trim(), identifiers(bases).collect()));
         }
     }
-    let mut names: BTreeSet<&str> = BTreeSet::from([class]);
-    let mut chosen: BTreeSet<&str> = BTreeSet::new();
-    let mut taken = vec![false; headers.len()];
-    loop {
-        let before = names.len();
-        for (i, (path, name, words)) in headers.iter().enumerate() {
-            if !taken[i] && words.iter().any(|w| names.contains(w)) {
-                taken[i] = true;
-                names.insert(name);
-                chosen.insert(path);
+    headers
+}
+
+fn identifiers(text: &str) -> impl DoubleEndedIterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+/// Every `X as Y` of `files` (imports that rename), as `(X, Y)`.
+fn import_aliases(files: &[(String, String)]) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    for (_, source) in files {
+        for at in find_word(source, "as") {
+            let before = identifiers(&source[..at]).next_back();
+            let after = identifiers(&source[at + 2..]).next();
+            if let (Some(x), Some(y)) = (before, after) {
+                out.push((x, y));
             }
         }
-        if names.len() == before {
+    }
+    out
+}
+
+/// Class names and the files whose headers define them.
+#[derive(Default)]
+struct Names<'a> {
+    names: BTreeSet<&'a str>,
+    files: BTreeSet<&'a str>,
+}
+
+/// The classes whose headers name `class` or, transitively, one that does
+/// (also under an alias), and their files.
+fn descendants<'a>(
+    class: &'a str,
+    headers: &[Header<'a>],
+    aliases: &[(&'a str, &'a str)],
+) -> Names<'a> {
+    let mut out = Names {
+        names: BTreeSet::from([class]),
+        files: BTreeSet::new(),
+    };
+    let mut taken = vec![false; headers.len()];
+    loop {
+        let before = out.names.len();
+        for (x, y) in aliases {
+            if out.names.contains(x) {
+                out.names.insert(y);
+            }
+        }
+        for (i, (path, name, words)) in headers.iter().enumerate() {
+            if !taken[i] && words.iter().any(|w| out.names.contains(w)) {
+                taken[i] = true;
+                out.names.insert(name);
+                out.files.insert(path);
+            }
+        }
+        if out.names.len() == before {
             break;
         }
     }
-    chosen.into_iter().collect()
+    out
 }
 
-/// A class's id: `(file, name)` at module level, `(file, name@byte)` for a
-/// class defined inside a function or another class (tests often subclass
-/// in a function body).
+/// The names among the bases of `class` (in `file`) and, transitively, of
+/// the classes of those names, and the files whose headers define them.
+fn ancestors<'a>(class: &str, file: &str, headers: &[Header<'a>]) -> Names<'a> {
+    let mut out = Names::default();
+    for (path, name, words) in headers {
+        if *path == file && *name == class {
+            out.names.extend(words.iter().copied());
+        }
+    }
+    let mut taken = vec![false; headers.len()];
+    loop {
+        let before = out.names.len();
+        for (i, (path, name, words)) in headers.iter().enumerate() {
+            if !taken[i] && out.names.contains(name) {
+                taken[i] = true;
+                out.names.extend(words.iter().copied());
+                out.files.insert(path);
+            }
+        }
+        if out.names.len() == before {
+            break;
+        }
+    }
+    out
+}
+
 fn class_id(path: &str, name: &str, node: Node, module_level: bool) -> ClassId {
     if module_level {
         (path.to_owned(), name.to_owned())
@@ -898,5 +1023,43 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("already has a member `subtotal`"))
         );
+    }
+
+    #[test]
+    fn files_without_the_method_still_link_the_family() {
+        // A re-export in `__init__.py`, a subclass under an import alias in
+        // a file that never names the method, and an ancestor two classes
+        // up in a file that does not either: none of these files mention
+        // `sum`, yet each decides a site or a clash.
+        let cart = "from .middle import Middle\n\nclass Cart(Middle):\n    def sum(self):\n        return 1\n";
+        let init = "from .cart import Cart\n";
+        let middle = "from .root import Root\n\nclass Middle(Root):\n    pass\n";
+        let root = "class Root:\n    def sum(self):\n        return 0\n";
+        let special = "from shop import Cart as Basket\n\nclass Special(Basket):\n    pass\n";
+        let user = "from shop import Cart\nfrom shop.special import Special\n\ndef f():\n    Cart().sum()\n    Special().sum()\n";
+        let (out, analysis) = run(
+            &[
+                ("shop/cart.py", cart),
+                ("shop/__init__.py", init),
+                ("shop/middle.py", middle),
+                ("shop/root.py", root),
+                ("shop/special.py", special),
+                ("app/user.py", user),
+                ("app/__init__.py", ""),
+            ],
+            "Cart",
+            "sum",
+            "total",
+        );
+        assert_eq!(
+            out["app/user.py"],
+            "from shop import Cart\nfrom shop.special import Special\n\ndef f():\n    Cart().total()\n    Special().total()\n"
+        );
+        let notes: Vec<&str> = analysis.clashes.iter().map(|c| c.note.as_str()).collect();
+        assert!(
+            notes.iter().any(|n| n.contains("overrides `Root.sum`")),
+            "{notes:?}"
+        );
+        assert!(analysis.uncertain.is_empty(), "{:?}", analysis.uncertain);
     }
 }
