@@ -30,12 +30,6 @@ pub fn count_tokens(text: &str) -> usize {
     crate::tokenizer::count(text).unwrap_or_else(|| text.len().div_ceil(3))
 }
 
-/// Compiles the tokenizer's split pattern in the background so the first
-/// count does not wait for it.
-pub fn warm_up() {
-    std::thread::spawn(crate::tokenizer::warm_up);
-}
-
 /// Token accounting for one run.
 #[derive(Debug)]
 pub struct Tokens {

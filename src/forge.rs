@@ -572,7 +572,13 @@ impl Worktree {
 
     /// Tracked files that differ from HEAD, relative to the project directory.
     pub fn changed_files(&self, subdir: &str) -> Result<Vec<String>, Error> {
-        let repo = Repository::open(&self.path)?;
+        Self::changed_files_at(&self.path, subdir)
+    }
+
+    /// [`Worktree::changed_files`] of the worktree at `path`, for a caller
+    /// on another thread.
+    pub fn changed_files_at(path: &Path, subdir: &str) -> Result<Vec<String>, Error> {
+        let repo = Repository::open(path)?;
         let mut options = StatusOptions::new();
         options.include_untracked(false).include_ignored(false);
         let prefix = if subdir.is_empty() {
@@ -593,7 +599,12 @@ impl Worktree {
 
     /// A unified diff (git's format) of `files` against HEAD.
     pub fn diff(&self, subdir: &str, files: &[String]) -> Result<String, Error> {
-        let repo = Repository::open(&self.path)?;
+        Self::diff_at(&self.path, subdir, files)
+    }
+
+    /// [`Worktree::diff`] of the worktree at `path`.
+    pub fn diff_at(path: &Path, subdir: &str, files: &[String]) -> Result<String, Error> {
+        let repo = Repository::open(path)?;
         let tree = repo.head()?.peel_to_tree()?;
         let mut options = git2::DiffOptions::new();
         options

@@ -10,17 +10,6 @@ fn main() {
     if !matches!(cli.command, orch::cli::Command::ServeMcp { .. }) {
         orch::forge::init();
     }
-    // Compile the tokenizer's split pattern (a few ms) in parallel with the
-    // repository, worktree and server set-up, for commands that count.
-    if matches!(
-        cli.command,
-        orch::cli::Command::Run { .. }
-            | orch::cli::Command::Plan { .. }
-            | orch::cli::Command::Replay { .. }
-            | orch::cli::Command::Servers { .. }
-    ) {
-        orch::budget::warm_up();
-    }
     // rmcp's own complaints (a dropped line, a closed pipe) are reported by
     // orch in its own words; they show from -v on.
     let level = match cli.global.verbose {

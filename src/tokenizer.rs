@@ -71,11 +71,6 @@ fn splitter() -> Option<&'static regex::Regex> {
         .as_ref()
 }
 
-/// Compiles the split pattern (a few milliseconds) ahead of the first count.
-pub fn warm_up() {
-    let _ = splitter();
-}
-
 /// The pieces the o200k pattern splits `text` into, look-ahead included.
 fn pieces(text: &str, each: impl FnMut(&str)) -> bool {
     // Almost everything orch counts (JSON replies: paths, code, numbers) is

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::execute::Outcome;
 use super::optimize::Schedule;
 use super::{Context, Failure, StopReason};
+use crate::forge::Worktree;
 use crate::mcp::Role;
 use crate::plan::{Action, Plan};
 use crate::servers::code::CheckResult;
@@ -39,19 +40,32 @@ pub async fn run(
 ) -> Result<Verdict, Failure> {
     let planned: Vec<String> = plan.files();
     let deleted: Vec<&str> = plan.deletes().map(|(file, _)| file).collect();
-    let (changed_files, diff) = {
-        let worktree = ctx
-            .worktree
-            .lock()
-            .map_err(|_| Failure::internal("worktree lock poisoned"))?;
-        let changed = worktree
-            .changed_files(&ctx.subdir)
-            .map_err(Failure::internal)?;
-        let diff = worktree
-            .diff(&ctx.subdir, &planned)
-            .map_err(Failure::internal)?;
-        (changed, diff)
+    let path = ctx
+        .worktree
+        .lock()
+        .map_err(|_| Failure::internal("worktree lock poisoned"))?
+        .path
+        .clone();
+    // git's view of the worktree (a status and a diff) and the syntax check
+    // of the edited files run at the same time.
+    let git = {
+        let (subdir, planned) = (ctx.subdir.clone(), planned.clone());
+        tokio::task::spawn_blocking(move || {
+            let changed = Worktree::changed_files_at(&path, &subdir)?;
+            let diff = Worktree::diff_at(&path, &subdir, &planned)?;
+            Ok::<_, crate::forge::Error>((changed, diff))
+        })
     };
+    let sources: Vec<&String> = planned
+        .iter()
+        .filter(|f| !deleted.contains(&f.as_str()))
+        .filter(|f| crate::lang::structural::language_of(f).is_some())
+        .collect();
+    let check =
+        ctx.pool
+            .call_as::<CheckResult>(Role::Code, "check_syntax", json!({ "paths": sources }));
+    let (git, checked) = tokio::join!(git, check);
+    let (changed_files, diff) = git.map_err(Failure::internal)?.map_err(Failure::internal)?;
     let unplanned: Vec<&String> = changed_files
         .iter()
         .filter(|f| !planned.contains(f))
@@ -78,15 +92,7 @@ pub async fn run(
             _ => None,
         })
         .unwrap_or_default();
-    let sources: Vec<&String> = planned
-        .iter()
-        .filter(|f| !deleted.contains(&f.as_str()))
-        .filter(|f| crate::lang::structural::language_of(f).is_some())
-        .collect();
-    let checked: CheckResult = ctx
-        .pool
-        .call_as(Role::Code, "check_syntax", json!({ "paths": sources }))
-        .await?;
+    let checked = checked?;
     let mut syntax = BTreeMap::new();
     let mut broken = Vec::new();
     for (file, after) in checked.errors {
