@@ -202,6 +202,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pending_jail_refuses_every_path_until_its_root_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("worktree");
+        assert!(Jail::new(&root).is_err());
+        let jail = Jail::pending(&root);
+        let error = jail.resolve("a.py").unwrap_err();
+        assert!(error.contains("is not available"), "{error}");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("link")).unwrap();
+        assert_eq!(
+            jail.resolve("a.py").unwrap(),
+            root.canonicalize().unwrap().join("a.py")
+        );
+        assert!(jail.resolve("link/passwd").is_err());
+        assert!(jail.resolve("../x").is_err());
+    }
+
+    #[test]
     fn jail_refuses_escapes() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.py"), "x").unwrap();
