@@ -418,33 +418,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "timing figures; run with --ignored --nocapture ORCH_TIMING_FILE=path.py"]
-    fn incremental_parse_timing() {
-        let Ok(path) = std::env::var("ORCH_TIMING_FILE") else {
-            return;
-        };
-        let old = std::fs::read_to_string(path).unwrap();
-        let new = old.replace("make_str", "make_text");
-        let started = std::time::Instant::now();
-        for _ in 0..20 {
-            fresh(&new);
-        }
-        let full = started.elapsed() / 20;
-        let key = source_key(&old);
-        let mut total = std::time::Duration::ZERO;
-        for _ in 0..20 {
-            parse(&old).unwrap();
-            let started = std::time::Instant::now();
-            parse_edited(key, &new).unwrap();
-            total += started.elapsed();
-            if let Ok(mut cache) = cache().lock() {
-                cache.entries.retain(|(k, _, _)| *k == key);
-            }
-        }
-        println!("fresh {full:?}, incremental {:?}", total / 20);
-    }
-
-    #[test]
     fn parse_all_keeps_the_order_of_the_files() {
         let files: Vec<(String, String)> = (0..40)
             .map(|i| {
