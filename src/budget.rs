@@ -184,6 +184,14 @@ impl Memory {
         memory
     }
 
+    /// Takes a sample now, between the sampler's ticks (Linux: a few small
+    /// reads of `/proc`; elsewhere it waits for the next tick).
+    pub fn sample_now(&self) {
+        if let Some(bytes) = process_tree_rss(std::process::id()) {
+            self.record(bytes);
+        }
+    }
+
     fn record(&self, bytes: u64) {
         self.current.store(bytes, Ordering::SeqCst);
         self.peak.fetch_max(bytes, Ordering::SeqCst);

@@ -552,6 +552,9 @@ impl Driver<'_> {
         }
         .instrument(span)
         .await;
+        // Short runs end before the sampler's next tick: sample at every
+        // phase end too, so the peak covers the servers' work.
+        ctx.memory.sample_now();
         let (status, error) = match &result {
             Ok(_) => ("ok", None),
             Err(failure @ Failure::Stop { .. }) => ("stopped", Some(failure.message())),
