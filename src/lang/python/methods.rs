@@ -258,6 +258,8 @@ pub fn analyse(
             source: source.as_bytes(),
             old,
             family: &family,
+            target: class,
+            typed_attrs: BTreeMap::new(),
             names: bindings.get(path).cloned().unwrap_or_default(),
             reexports: &BTreeMap::new(),
             local_family: BTreeSet::new(),
@@ -265,6 +267,7 @@ pub fn analyse(
             uncertain: Vec::new(),
         };
         walker.reexports = &bindings;
+        walker.typed_attrs = walker.typed_attributes(tree.root_node());
         walker.visit(tree.root_node(), &Context::default());
         let model = FileModel::build(tree, source, &[old]);
         for mention in model.mentions.iter().filter(|m| m.name == old) {
@@ -600,6 +603,15 @@ struct Context {
     in_family_method: bool,
     /// Names assigned a family instance or class in the enclosing scope.
     instances: BTreeSet<String>,
+    /// Directly in the body of a class (any class).
+    in_class_body: bool,
+    /// That class's attributes annotated with a family class (its own and
+    /// those of the classes of this file it derives from).
+    class_typed: BTreeSet<String>,
+    /// In a method (or a function nested in one): its first parameter and
+    /// the class's family-typed attributes, so `self.attr.NAME` is known.
+    self_name: Option<String>,
+    self_typed: BTreeSet<String>,
 }
 
 struct Walker<'a> {
@@ -607,6 +619,11 @@ struct Walker<'a> {
     source: &'a [u8],
     old: &'a str,
     family: &'a BTreeSet<ClassId>,
+    /// The class whose method is renamed (for messages).
+    target: &'a str,
+    /// Per class of this file (by its node's start): its attributes
+    /// annotated with a family class.
+    typed_attrs: BTreeMap<usize, BTreeSet<String>>,
     names: BTreeMap<String, ClassId>,
     /// Every parsed file's class bindings (to follow `pkg.Class`).
     reexports: &'a BTreeMap<&'a str, BTreeMap<String, ClassId>>,
@@ -741,6 +758,14 @@ impl Walker<'_> {
                     receiver: None,
                     in_family_method: family,
                     instances: BTreeSet::new(),
+                    in_class_body: true,
+                    class_typed: self
+                        .typed_attrs
+                        .get(&node.start_byte())
+                        .cloned()
+                        .unwrap_or_default(),
+                    self_name: None,
+                    self_typed: BTreeSet::new(),
                 };
                 if let Some(body) = node.child_by_field_name("body") {
                     if family {
@@ -758,7 +783,16 @@ impl Walker<'_> {
                     receiver: None,
                     in_family_method: ctx.in_family_body || ctx.in_family_method,
                     instances: BTreeSet::new(),
+                    in_class_body: false,
+                    class_typed: BTreeSet::new(),
+                    self_name: ctx.self_name.clone(),
+                    self_typed: ctx.self_typed.clone(),
                 };
+                if ctx.in_class_body {
+                    let method = !self.is_static(node);
+                    inner.self_name = first_parameter(node, self.source).filter(|_| method);
+                    inner.self_typed = ctx.class_typed.clone();
+                }
                 if ctx.in_family_body && !self.is_static(node) {
                     inner.receiver = first_parameter(node, self.source);
                 } else if !ctx.in_family_body {
@@ -826,6 +860,129 @@ impl Walker<'_> {
         }
     }
 
+    /// For every class of the file, its attributes annotated with a family
+    /// class: `attr: C` in the class body and `self.attr: C = ...` in its
+    /// methods, plus those of the classes it derives from in this file.
+    fn typed_attributes(&self, root: Node) -> BTreeMap<usize, BTreeSet<String>> {
+        let classes = all_classes(root);
+        let mut own: Vec<(String, usize, BTreeSet<String>, Vec<String>)> = Vec::new();
+        for (name, class) in &classes {
+            let mut attrs = BTreeSet::new();
+            let bases: Vec<String> = class
+                .child_by_field_name("superclasses")
+                .map(|list| {
+                    let mut cursor = list.walk();
+                    list.named_children(&mut cursor)
+                        .filter(|b| b.kind() == "identifier")
+                        .map(|b| text(b, self.source).to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(body) = class.child_by_field_name("body") {
+                let mut cursor = body.walk();
+                for statement in body.named_children(&mut cursor) {
+                    let definition = if statement.kind() == "decorated_definition" {
+                        statement.child_by_field_name("definition")
+                    } else {
+                        Some(statement)
+                    };
+                    let Some(definition) = definition else {
+                        continue;
+                    };
+                    match definition.kind() {
+                        "expression_statement" => {
+                            if let Some(assignment) = definition.named_child(0) {
+                                self.typed_assignment(assignment, None, &mut attrs);
+                            }
+                        }
+                        "function_definition" if !self.is_static(definition) => {
+                            let Some(receiver) = first_parameter(definition, self.source) else {
+                                continue;
+                            };
+                            let Some(body) = definition.child_by_field_name("body") else {
+                                continue;
+                            };
+                            let mut stack = vec![body];
+                            while let Some(node) = stack.pop() {
+                                if node.kind() == "assignment" {
+                                    self.typed_assignment(node, Some(&receiver), &mut attrs);
+                                }
+                                if matches!(
+                                    node.kind(),
+                                    "function_definition" | "class_definition" | "lambda"
+                                ) {
+                                    continue;
+                                }
+                                let mut cursor = node.walk();
+                                stack.extend(node.named_children(&mut cursor));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            own.push((
+                text(*name, self.source).to_owned(),
+                class.start_byte(),
+                attrs,
+                bases,
+            ));
+        }
+        // Inherited from classes of this file, by name, to a fixed point.
+        loop {
+            let mut grown = false;
+            for i in 0..own.len() {
+                let inherited: BTreeSet<String> = own[i]
+                    .3
+                    .iter()
+                    .flat_map(|base| own.iter().filter(move |o| &o.0 == base))
+                    .flat_map(|o| o.2.iter().cloned())
+                    .collect();
+                let before = own[i].2.len();
+                own[i].2.extend(inherited);
+                grown |= own[i].2.len() > before;
+            }
+            if !grown {
+                break;
+            }
+        }
+        own.into_iter()
+            .map(|(_, start, attrs, _)| (start, attrs))
+            .collect()
+    }
+
+    /// `name: C [= ...]` (no receiver) or `receiver.name: C [= ...]` with a
+    /// family class `C`: adds `name`.
+    fn typed_assignment(
+        &self,
+        assignment: Node,
+        receiver: Option<&str>,
+        out: &mut BTreeSet<String>,
+    ) {
+        if assignment.kind() != "assignment" {
+            return;
+        }
+        let (Some(left), Some(annotation)) = (
+            assignment.child_by_field_name("left"),
+            assignment.child_by_field_name("type"),
+        ) else {
+            return;
+        };
+        let name = match (receiver, left.kind()) {
+            (None, "identifier") => Some(left),
+            (Some(receiver), "attribute") => left
+                .child_by_field_name("object")
+                .filter(|o| o.kind() == "identifier" && text(*o, self.source) == receiver)
+                .and_then(|_| left.child_by_field_name("attribute")),
+            _ => None,
+        };
+        if let Some(name) = name
+            && self.annotation_is_family(annotation)
+        {
+            out.insert(text(name, self.source).to_owned());
+        }
+    }
+
     fn is_static(&self, function: Node) -> bool {
         function.parent().is_some_and(|p| {
             p.kind() == "decorated_definition" && {
@@ -877,7 +1034,15 @@ impl Walker<'_> {
                     || ctx.instances.contains(receiver)
                     || self.is_family(object)
             }
-            "attribute" => self.is_family(object),
+            "attribute" => {
+                self.is_family(object)
+                    || object
+                        .child_by_field_name("object")
+                        .is_some_and(|o| ctx.self_name.as_deref() == Some(text(o, self.source)))
+                        && object
+                            .child_by_field_name("attribute")
+                            .is_some_and(|a| ctx.self_typed.contains(text(a, self.source)))
+            }
             "call" => {
                 let function = object.child_by_field_name("function");
                 let is_super = function.is_some_and(|f| text(f, self.source) == "super");
@@ -896,12 +1061,7 @@ impl Walker<'_> {
                 column: position.column + 1,
                 note: format!(
                     "`{shown}.{}`: orch cannot tell whether `{shown}` is a `{}`; left alone",
-                    self.old,
-                    self.family
-                        .iter()
-                        .next()
-                        .map(|(_, c)| c.as_str())
-                        .unwrap_or("family class")
+                    self.old, self.target
                 ),
             });
         }
@@ -1061,5 +1221,32 @@ mod tests {
             "{notes:?}"
         );
         assert!(analysis.uncertain.is_empty(), "{:?}", analysis.uncertain);
+    }
+
+    #[test]
+    fn attributes_annotated_with_a_family_class_are_known_receivers() {
+        let types = "class ParamType:\n    def metavar(self):\n        return None\n\nclass Choice(ParamType):\n    def metavar(self):\n        return 'x'\n";
+        let core = "from . import types\n\nclass Parameter:\n    def __init__(self, t):\n        self.type: types.ParamType = t\n        self.other = t\n\n    def help(self):\n        return self.type.metavar(), self.other.metavar()\n\nclass Argument(Parameter):\n    def usage(self):\n        def inner():\n            return self.type.metavar()\n        return inner()\n\nclass Option(Parameter):\n    kind: types.ParamType | None\n\n    def show(this):\n        return this.kind.metavar()\n";
+        let (out, analysis) = run(
+            &[
+                ("pkg/types.py", types),
+                ("pkg/core.py", core),
+                ("pkg/__init__.py", ""),
+            ],
+            "ParamType",
+            "metavar",
+            "metavar_for",
+        );
+        assert_eq!(
+            out["pkg/core.py"],
+            "from . import types\n\nclass Parameter:\n    def __init__(self, t):\n        self.type: types.ParamType = t\n        self.other = t\n\n    def help(self):\n        return self.type.metavar_for(), self.other.metavar()\n\nclass Argument(Parameter):\n    def usage(self):\n        def inner():\n            return self.type.metavar_for()\n        return inner()\n\nclass Option(Parameter):\n    kind: types.ParamType | None\n\n    def show(this):\n        return this.kind.metavar_for()\n"
+        );
+        let notes: Vec<&str> = analysis.uncertain.iter().map(|n| n.note.as_str()).collect();
+        assert_eq!(
+            notes,
+            [
+                "`self.other.metavar`: orch cannot tell whether `self.other` is a `ParamType`; left alone"
+            ]
+        );
     }
 }
