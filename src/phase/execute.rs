@@ -83,28 +83,20 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
         baseline_cached = cached;
     }
 
-    // Files are edited concurrently (the pool bounds the calls in flight
-    // per server); a failure stops the run, whose worktree is discarded.
-    let edits: Vec<_> = plan.edits().collect();
-    if !edits.is_empty() {
-        ctx.printer.progress(&format!(
-            "editing {} file{}",
-            edits.len(),
-            if edits.len() == 1 { "" } else { "s" }
-        ));
-    }
-    let calls = edits.iter().map(|(file, preimage, edits)| {
-        ctx.pool.call_as::<EditResult>(
-            Role::Fs,
-            "edit_file",
-            json!({ "path": file, "expected_sha1": preimage, "edits": edits }),
-        )
-    });
     let mut applied = Vec::new();
-    for ((file, _, _), result) in edits.iter().zip(crate::mcp::futures_join_all(calls).await) {
-        let result = result?;
+    for (i, (file, preimage, edits)) in plan.edits().enumerate() {
+        ctx.printer
+            .progress(&format!("editing {file} ({}/{})", i + 1, files.len()));
+        let result: EditResult = ctx
+            .pool
+            .call_as(
+                Role::Fs,
+                "edit_file",
+                json!({ "path": file, "expected_sha1": preimage, "edits": edits }),
+            )
+            .await?;
         applied.push(Applied {
-            file: (*file).to_owned(),
+            file: file.to_owned(),
             sha1_before: result.sha1_before,
             sha1_after: result.sha1_after,
         });

@@ -51,7 +51,7 @@ pub fn analyse(
     let headers = class_headers(files);
     let aliases = import_aliases(files);
     let below = descendants(class, &headers, &aliases);
-    let above = ancestors(class, definition_file, &headers);
+    let above = ancestors(class, definition_file, &headers, &aliases);
     let relevant: BTreeSet<&str> = below.names.union(&above.names).copied().collect();
     let by_path: BTreeMap<&str, &str> = files
         .iter()
@@ -134,7 +134,7 @@ pub fn analyse(
         // imported from a file not read yet (`from . import C` through a
         // package's `__init__.py`, or `pkg.C` after `import pkg`).
         let mut next: BTreeSet<&str> = BTreeSet::new();
-        for (file, name) in bindings.values().flat_map(|names| names.values()) {
+        for (bound, (file, name)) in bindings.values().flat_map(|names| names.iter()) {
             let Some((file, source)) = by_path.get_key_value(file.as_str()) else {
                 continue;
             };
@@ -144,7 +144,7 @@ pub fn analyse(
             let matters = if name == "module:" {
                 relevant.iter().any(|n| !find_word(source, n).is_empty())
             } else {
-                relevant.contains(name.as_str())
+                relevant.contains(name.as_str()) || relevant.contains(bound.as_str())
             };
             if matters {
                 next.insert(file);
@@ -330,14 +330,44 @@ fn class_headers(files: &[(String, String)]) -> Vec<Header<'_>> {
         if !source.contains("class ") {
             continue;
         }
-        for line in source.lines() {
+        let mut lines = source.split_inclusive('\n');
+        let mut at = 0;
+        while let Some(line) = lines.next() {
+            let start = at;
+            at += line.len();
             let Some(rest) = line.trim_start().strip_prefix("class ") else {
                 continue;
             };
-            let Some((name, bases)) = rest.split_once('(') else {
+            let Some((name, _)) = rest.split_once('(') else {
                 continue;
             };
-            headers.push((path.as_str(), name.trim(), identifiers(bases).collect()));
+            // The bases run to the matching `)`, maybe over several lines
+            // (`class C(\n    Base,\n):`).
+            let open = start + (line.len() - rest.len()) + name.len();
+            let mut depth = 0usize;
+            let mut end = open;
+            for (i, c) in source[open..].char_indices() {
+                match c {
+                    '(' | '[' => depth += 1,
+                    ')' | ']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                end = open + i + c.len_utf8();
+                if depth == 0 || i > 4096 {
+                    break;
+                }
+            }
+            while at < end {
+                match lines.next() {
+                    Some(next) => at += next.len(),
+                    None => break,
+                }
+            }
+            headers.push((
+                path.as_str(),
+                name.trim(),
+                identifiers(&source[open..end]).collect(),
+            ));
         }
     }
     headers
@@ -405,7 +435,12 @@ fn descendants<'a>(
 
 /// The names among the bases of `class` (in `file`) and, transitively, of
 /// the classes of those names, and the files whose headers define them.
-fn ancestors<'a>(class: &str, file: &str, headers: &[Header<'a>]) -> Names<'a> {
+fn ancestors<'a>(
+    class: &str,
+    file: &str,
+    headers: &[Header<'a>],
+    aliases: &[(&'a str, &'a str)],
+) -> Names<'a> {
     let mut out = Names::default();
     for (path, name, words) in headers {
         if *path == file && *name == class {
@@ -415,6 +450,12 @@ fn ancestors<'a>(class: &str, file: &str, headers: &[Header<'a>]) -> Names<'a> {
     let mut taken = vec![false; headers.len()];
     loop {
         let before = out.names.len();
+        // `from m import Base as B; class C(B)`: `B` stands for `Base`.
+        for (x, y) in aliases {
+            if out.names.contains(y) {
+                out.names.insert(x);
+            }
+        }
         for (i, (path, name, words)) in headers.iter().enumerate() {
             if !taken[i] && out.names.contains(name) {
                 taken[i] = true;
@@ -1247,6 +1288,42 @@ mod tests {
             [
                 "`self.other.metavar`: orch cannot tell whether `self.other` is a `ParamType`; left alone"
             ]
+        );
+    }
+
+    #[test]
+    fn multi_line_headers_and_aliased_bases_link_the_family() {
+        // A subclass whose header spans lines, and an ancestor imported
+        // under an alias, both in files that never mention `sum`.
+        let cart =
+            "from .base import Base as B\n\nclass Cart(B):\n    def sum(self):\n        return 1\n";
+        let base = "from .root import Root\n\nclass Base(\n    Root,\n):\n    pass\n";
+        let root = "class Root:\n    def sum(self):\n        return 0\n";
+        let special =
+            "from shop.cart import Cart\n\nclass Special(\n    Cart,  # the cart\n):\n    pass\n";
+        let user = "from shop.special import Special\n\ndef f():\n    return Special().sum()\n";
+        let (out, analysis) = run(
+            &[
+                ("shop/cart.py", cart),
+                ("shop/base.py", base),
+                ("shop/root.py", root),
+                ("shop/special.py", special),
+                ("shop/__init__.py", ""),
+                ("app/user.py", user),
+                ("app/__init__.py", ""),
+            ],
+            "Cart",
+            "sum",
+            "total",
+        );
+        assert_eq!(
+            out["app/user.py"],
+            "from shop.special import Special\n\ndef f():\n    return Special().total()\n"
+        );
+        let notes: Vec<&str> = analysis.clashes.iter().map(|c| c.note.as_str()).collect();
+        assert!(
+            notes.iter().any(|n| n.contains("overrides `Root.sum`")),
+            "{notes:?}"
         );
     }
 }

@@ -70,12 +70,11 @@ pub fn parse_edited(previous: u64, source: &str) -> Option<Tree> {
 /// The changed line ranges from `old` to `new`, as tree-sitter edits, in
 /// order; each is expressed against `old` with the edits after it applied.
 fn line_edits(old: &str, new: &str) -> Vec<tree_sitter::InputEdit> {
+    /// The byte offset where each line starts (a text ending in `\n` has
+    /// an empty last line).
     fn starts(text: &str) -> Vec<usize> {
         let mut out = vec![0];
         out.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        if out.last() != Some(&text.len()) {
-            out.push(text.len());
-        }
         out
     }
     fn point(starts: &[usize], byte: usize) -> tree_sitter::Point {
@@ -84,12 +83,9 @@ fn line_edits(old: &str, new: &str) -> Vec<tree_sitter::InputEdit> {
     }
     let old_starts = starts(old);
     let new_starts = starts(new);
-    let line = |starts: &[usize], i: usize| {
-        starts
-            .get(i)
-            .copied()
-            .unwrap_or(*starts.last().unwrap_or(&0))
-    };
+    // The start of line `i`, or the end of the text past the last line.
+    let line =
+        |starts: &[usize], text: &str, i: usize| starts.get(i).copied().unwrap_or(text.len());
     let diff = similar::TextDiff::from_lines(old, new);
     let mut edits = Vec::new();
     for op in diff.ops() {
@@ -97,10 +93,10 @@ fn line_edits(old: &str, new: &str) -> Vec<tree_sitter::InputEdit> {
             continue;
         }
         let (old_range, new_range) = (op.old_range(), op.new_range());
-        let mut start_byte = line(&old_starts, old_range.start);
-        let mut old_end_byte = line(&old_starts, old_range.end);
+        let mut start_byte = line(&old_starts, old, old_range.start);
+        let mut old_end_byte = line(&old_starts, old, old_range.end);
         let mut inserted =
-            &new[line(&new_starts, new_range.start)..line(&new_starts, new_range.end)];
+            &new[line(&new_starts, new, new_range.start)..line(&new_starts, new, new_range.end)];
         // Only the bytes that differ: a renamed identifier is an edit of
         // the identifier, not of its line, so more of the tree is reused.
         let removed = &old[start_byte..old_end_byte];
@@ -374,6 +370,9 @@ mod tests {
             old.replace("make_str", "str"),
             old.replace("make_str", "é_make_str_é"),
             old.replace("(value)", "(valué, ñ)"),
+            // Text added at the very end, with no final newline.
+            format!("{old}2"),
+            format!("{old}\n"),
         ];
         // Every node's kind and exact place: an edit given to tree-sitter at
         // the wrong offset can leave the shape right and the ranges wrong.
