@@ -570,13 +570,9 @@ impl Worktree {
         Ok(())
     }
 
-    /// Tracked files that differ from HEAD, relative to the project directory.
-    pub fn changed_files(&self, subdir: &str) -> Result<Vec<String>, Error> {
-        Self::changed_files_at(&self.path, subdir)
-    }
-
-    /// [`Worktree::changed_files`] of the worktree at `path`, for a caller
-    /// on another thread.
+    /// Tracked files of the worktree at `path` that differ from HEAD,
+    /// relative to the project directory (a path, not `&self`, so a caller
+    /// can run it on another thread).
     pub fn changed_files_at(path: &Path, subdir: &str) -> Result<Vec<String>, Error> {
         let repo = Repository::open(path)?;
         let mut options = StatusOptions::new();
@@ -597,12 +593,8 @@ impl Worktree {
         Ok(changed)
     }
 
-    /// A unified diff (git's format) of `files` against HEAD.
-    pub fn diff(&self, subdir: &str, files: &[String]) -> Result<String, Error> {
-        Self::diff_at(&self.path, subdir, files)
-    }
-
-    /// [`Worktree::diff`] of the worktree at `path`.
+    /// A unified diff (git's format) of `files` in the worktree at `path`
+    /// against HEAD.
     pub fn diff_at(path: &Path, subdir: &str, files: &[String]) -> Result<String, Error> {
         let repo = Repository::open(path)?;
         let tree = repo.head()?.peel_to_tree()?;

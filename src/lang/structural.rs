@@ -78,6 +78,19 @@ pub struct Replacement {
     pub new: String,
 }
 
+/// `source` with `edits` applied: in order of position, not overlapping.
+pub fn apply<'a>(
+    source: &str,
+    edits: impl IntoIterator<Item = &'a Replacement, IntoIter: DoubleEndedIterator>,
+) -> String {
+    let mut out = source.to_owned();
+    // Last first: each one's offsets are still those of `source`.
+    for edit in edits.into_iter().rev() {
+        out.replace_range(edit.start..edit.end, &edit.new);
+    }
+    out
+}
+
 fn edits_of(
     grep: &ast_grep_core::AstGrep<ast_grep_core::tree_sitter::StrDoc<SupportLang>>,
     pattern: &Pattern,
@@ -139,13 +152,7 @@ pub fn safe_replacements(
     replacements: Vec<Replacement>,
     errors_before: usize,
 ) -> (Vec<Replacement>, Vec<Refused>) {
-    let apply = |chosen: &[&Replacement]| {
-        let mut out = source.to_owned();
-        for r in chosen.iter().rev() {
-            out.replace_range(r.start..r.end, &r.new);
-        }
-        out
-    };
+    let apply = |chosen: &[&Replacement]| apply(source, chosen.iter().copied());
     let all: Vec<&Replacement> = replacements.iter().collect();
     if syntax_errors(lang, &apply(&all)) <= errors_before {
         return (replacements, Vec::new());
@@ -433,11 +440,7 @@ mod tests {
     fn replace(language: &'static str, source: &str, pattern: &str, rewrite: &str) -> String {
         let lang = LANGUAGES.iter().find(|l| l.0 == language).unwrap().2;
         let rewriter = Rewriter::new(language, lang, pattern, rewrite).unwrap();
-        let mut out = source.to_owned();
-        for r in rewriter.replacements(source).iter().rev() {
-            out.replace_range(r.start..r.end, &r.new);
-        }
-        out
+        apply(source, &rewriter.replacements(source))
     }
 
     #[test]

@@ -459,20 +459,7 @@ impl Connection {
     }
 
     async fn wait(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        // A server that was asked to stop usually exits within a few ms:
-        // poll often at first, then every 10 ms.
-        let mut pause = Duration::from_millis(1);
-        loop {
-            if !self.is_alive() {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(10));
-        }
+        poll_until(limit, || !self.is_alive()).await
     }
 }
 
@@ -502,9 +489,22 @@ async fn wait_group_gone(pid: Option<u32>, limit: Duration) {
     let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) else {
         return;
     };
+    poll_until(limit, || !group_has_live_member(pgid)).await;
+}
+
+/// Polls `done` until it holds (true) or `limit` passes (false). A server
+/// asked to stop usually exits within a few ms: poll often at first, then
+/// every 10 ms.
+async fn poll_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
     let mut pause = Duration::from_millis(1);
-    while group_has_live_member(pgid) && tokio::time::Instant::now() < deadline {
+    loop {
+        if done() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(10));
     }

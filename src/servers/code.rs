@@ -838,10 +838,11 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
         .collect();
     let mut definitions = Vec::new();
     if kind == "method" {
-        // Parsed on all cores into the parse cache first.
-        python::parse_all(&candidates);
-        for (relative, source) in &candidates {
-            for (class, line, column) in python::methods::classes_defining(source, name) {
+        for ((relative, source), tree) in candidates.iter().zip(python::parse_all(&candidates)) {
+            let Some(tree) = tree else {
+                continue;
+            };
+            for (class, line, column) in python::methods::classes_defining(&tree, source, name) {
                 definitions.push(Definition {
                     path: relative.clone(),
                     module: index.module_of(relative).unwrap_or_default().to_owned(),

@@ -600,11 +600,7 @@ mod tests {
     }
 
     fn apply(source: &str, edits: &[Replacement]) -> String {
-        let mut out = source.to_owned();
-        for e in edits.iter().rev() {
-            out.replace_range(e.start..e.end, &e.new);
-        }
-        out
+        crate::lang::structural::apply(source, edits)
     }
 
     #[test]

@@ -153,10 +153,8 @@ mod tests {
             .map(|c| (c.name.as_str(), c.kept.is_none()))
             .collect();
         assert_eq!(names, [("_dead", true), ("_hook", false), ("_tail", true)]);
-        let mut out = source.to_owned();
-        for edit in found.iter().filter_map(|c| c.edit.as_ref()).rev() {
-            out.replace_range(edit.start..edit.end, &edit.new);
-        }
+        let out =
+            crate::lang::structural::apply(source, found.iter().filter_map(|c| c.edit.as_ref()));
         assert_eq!(
             out,
             "import os\n\n\ndef public():\n    return _used()\n\n\ndef _used():\n    return 1\n\n\n@register\ndef _hook():\n    pass\n"

@@ -368,11 +368,7 @@ mod tests {
 
     fn apply(path: &str, source: &str) -> (String, Unused) {
         let found = unused_imports(path, source, &BTreeSet::new());
-        let mut out = source.to_owned();
-        for e in found.edits.iter().rev() {
-            out.replace_range(e.start..e.end, &e.new);
-        }
-        (out, found)
+        (crate::lang::structural::apply(source, &found.edits), found)
     }
 
     #[test]
@@ -438,10 +434,10 @@ mod tests {
                 "from os.path import join as helper\nimport json\n",
                 &exported,
             );
-            let mut out = "from os.path import join as helper\nimport json\n".to_owned();
-            for e in found.edits.iter().rev() {
-                out.replace_range(e.start..e.end, &e.new);
-            }
+            let out = crate::lang::structural::apply(
+                "from os.path import join as helper\nimport json\n",
+                &found.edits,
+            );
             (out, found)
         };
         assert_eq!(out, "from os.path import join as helper\n");

@@ -289,11 +289,12 @@ pub fn analyse(
 }
 
 /// `(class name, line, column)` of every module-level class of `source`
-/// that defines `method` directly in its body.
-pub fn classes_defining(source: &str, method: &str) -> Vec<(String, usize, usize)> {
-    let Some(tree) = parse(source) else {
-        return Vec::new();
-    };
+/// (parsed as `tree`) that defines `method` directly in its body.
+pub fn classes_defining(
+    tree: &tree_sitter::Tree,
+    source: &str,
+    method: &str,
+) -> Vec<(String, usize, usize)> {
     let bytes = source.as_bytes();
     let mut out: Vec<(String, usize, usize)> = module_classes(tree.root_node())
         .into_iter()
@@ -943,19 +944,8 @@ impl Walker<'_> {
                             let Some(body) = definition.child_by_field_name("body") else {
                                 continue;
                             };
-                            let mut stack = vec![body];
-                            while let Some(node) = stack.pop() {
-                                if node.kind() == "assignment" {
-                                    self.typed_assignment(node, Some(&receiver), &mut attrs);
-                                }
-                                if matches!(
-                                    node.kind(),
-                                    "function_definition" | "class_definition" | "lambda"
-                                ) {
-                                    continue;
-                                }
-                                let mut cursor = node.walk();
-                                stack.extend(node.named_children(&mut cursor));
+                            for node in scope_assignments(body) {
+                                self.typed_assignment(node, Some(&receiver), &mut attrs);
                             }
                         }
                         _ => {}
@@ -1037,14 +1027,11 @@ impl Walker<'_> {
 
     /// Names assigned `FamilyClass(...)` or `FamilyClass` in a body.
     fn collect_instances(&self, body: Node, out: &mut BTreeSet<String>) {
-        let mut stack = vec![body];
-        while let Some(node) = stack.pop() {
-            if node.kind() == "assignment"
-                && let (Some(left), Some(right)) = (
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                )
-                && left.kind() == "identifier"
+        for node in scope_assignments(body) {
+            if let (Some(left), Some(right)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            ) && left.kind() == "identifier"
             {
                 let class = if right.kind() == "call" {
                     right.child_by_field_name("function")
@@ -1055,15 +1042,6 @@ impl Walker<'_> {
                     out.insert(text(left, self.source).to_owned());
                 }
             }
-            if matches!(
-                node.kind(),
-                "function_definition" | "class_definition" | "lambda"
-            ) && node != body
-            {
-                continue;
-            }
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
         }
     }
 
@@ -1107,6 +1085,28 @@ impl Walker<'_> {
             });
         }
     }
+}
+
+/// The `assignment` nodes of a function body, not those of functions,
+/// classes and lambdas nested in it.
+fn scope_assignments(body: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "assignment" {
+            out.push(node);
+        }
+        if matches!(
+            node.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) && node != body
+        {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    out
 }
 
 fn first_parameter(function: Node, source: &[u8]) -> Option<String> {

@@ -831,13 +831,8 @@ mod tests {
         );
         let mut out = BTreeMap::new();
         for (path, source) in &files {
-            let mut text = source.clone();
-            if let Some(edits) = change.edits.get(path) {
-                for e in edits.iter().rev() {
-                    text.replace_range(e.start..e.end, &e.new);
-                }
-            }
-            out.insert(path.clone(), text);
+            let edits = change.edits.get(path).into_iter().flatten();
+            out.insert(path.clone(), crate::lang::structural::apply(source, edits));
         }
         if let Some((path, content)) = &change.create {
             out.insert(path.clone(), content.clone());

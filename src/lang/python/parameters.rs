@@ -548,11 +548,7 @@ mod tests {
             );
         }
         let apply = |edits: &[crate::lang::structural::Replacement]| {
-            let mut text = source.to_owned();
-            for e in edits.iter().rev() {
-                text.replace_range(e.start..e.end, &e.new);
-            }
-            text
+            crate::lang::structural::apply(source, edits)
         };
         assert!(apply(&out["a"].0).starts_with("def a(x, timeout=30):\n"));
         assert!(apply(&out["b"].0).contains("def b(x, timeout=30, **kw):\n"));
@@ -581,11 +577,7 @@ mod tests {
         >,
                      path: &str,
                      source: &str| {
-            let mut out = source.to_owned();
-            for e in edits.get(path).into_iter().flatten().rev() {
-                out.replace_range(e.start..e.end, &e.new);
-            }
-            out
+            crate::lang::structural::apply(source, edits.get(path).into_iter().flatten())
         };
         let function =
             crate::lang::python::rename::analyse(&index, "pkg/util.py", "fetch", "__t__", &files);

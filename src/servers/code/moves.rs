@@ -159,10 +159,7 @@ pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutpu
         .find(|(p, _)| *p == args.path)
         .map_or("", |(_, s)| s.as_str());
     let own = change.edits.remove(&args.path).unwrap_or_default();
-    let mut content = old_source.to_owned();
-    for edit in own.iter().rev() {
-        content.replace_range(edit.start..edit.end, &edit.new);
-    }
+    let content = crate::lang::structural::apply(old_source, &own);
     let max_notes = args.max_notes.unwrap_or(25);
     let mut out = ReplaceOutput {
         files_scanned: everything.len(),
