@@ -8,7 +8,7 @@ use std::sync::{Once, OnceLock};
 
 use git2::{
     BranchType, Cred, CredentialType, FetchOptions, PushOptions, RemoteCallbacks, Repository,
-    Signature, StatusOptions, WorktreeAddOptions, WorktreePruneOptions,
+    Signature, StatusOptions, WorktreePruneOptions,
 };
 
 use crate::settings::Secret;
@@ -64,6 +64,11 @@ impl Repo {
         // do not re-hash every object read (SHA-1DC made checkout of a
         // large tree ~2x slower).
         git2::opts::strict_hash_verification(false);
+        // Nor check that every id orch puts into an index or commit names
+        // an existing object: they all come from trees and blobs libgit2
+        // just read or wrote, and the check reads one loose object per
+        // file of a new worktree's index (see `Repo::populate`).
+        git2::opts::strict_object_creation(false);
         let repo = Repository::discover(project_dir)
             .map_err(|_| Error::NotARepository(project_dir.to_owned()))?;
         let workdir = repo
@@ -188,21 +193,87 @@ impl Repo {
             std::fs::create_dir_all(parent)?;
         }
         let reference = branch.into_reference();
-        let mut options = WorktreeAddOptions::new();
-        options.reference(Some(&reference));
-        let added = self.repo.worktree(&name, path, Some(&options));
-        if let Err(error) = added {
+        if let Err(error) = add_unpopulated_worktree(&self.repo, &name, path, &reference) {
             if let Ok(mut b) = self.repo.find_branch(&temporary, BranchType::Local) {
                 let _ = b.delete();
             }
             return Err(error.into());
         }
-        Ok(Worktree {
+        let mut worktree = Worktree {
             name,
             path: path.to_owned(),
             temporary_branch: temporary,
             repo_path: self.repo.path().to_owned(),
-        })
+            copied_files: 0,
+            checked_out_files: 0,
+        };
+        match head
+            .tree()
+            .map_err(Error::from)
+            .and_then(|tree| self.populate(path, &tree))
+        {
+            Ok((copied, checked_out)) => {
+                tracing::debug!(copied, checked_out, "worktree populated");
+                worktree.copied_files = copied;
+                worktree.checked_out_files = checked_out;
+                Ok(worktree)
+            }
+            Err(error) => {
+                worktree.remove();
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes `tree`'s files into the new worktree at `path` and its index.
+    ///
+    /// A file of the user's checkout whose bytes hash to the tree's blob is
+    /// copied (what a checkout would write, without inflating the object);
+    /// everything else — files the user changed or deleted, files that
+    /// filters or `eol` attributes transform, symlinks, submodules, paths
+    /// git would refuse — is left to libgit2's checkout, as before.
+    /// Returns how many files were copied and how many checked out.
+    fn populate(&self, path: &Path, tree: &git2::Tree<'_>) -> Result<(usize, usize), Error> {
+        let worktree = Repository::open(path)?;
+        let mut index = worktree.index()?;
+        index.read_tree(tree)?;
+        let entries: Vec<git2::IndexEntry> = index.iter().collect();
+        let mut made = std::collections::HashSet::new();
+        let mut rest: Vec<String> = Vec::new();
+        let mut copied = 0;
+        for mut entry in entries {
+            let Some(relative) = copyable(&entry) else {
+                rest.push(String::from_utf8_lossy(&entry.path).into_owned());
+                continue;
+            };
+            let Some(bytes) = clean_copy(&self.workdir.join(relative), entry.id) else {
+                rest.push(relative.to_owned());
+                continue;
+            };
+            let target = path.join(relative);
+            if let Some(parent) = target.parent()
+                && made.insert(parent.to_owned())
+            {
+                std::fs::create_dir_all(parent)?;
+            }
+            let metadata = write_file(&target, &bytes, entry.mode == 0o100755)?;
+            stat_into(&mut entry, &metadata);
+            index.add(&entry)?;
+            copied += 1;
+        }
+        index.write()?;
+        if !rest.is_empty() {
+            let mut checkout = git2::build::CheckoutBuilder::new();
+            checkout
+                .force()
+                .recreate_missing(true)
+                .disable_pathspec_match(true);
+            for file in &rest {
+                checkout.path(file);
+            }
+            worktree.checkout_index(Some(&mut index), Some(&mut checkout))?;
+        }
+        Ok((copied, rest.len()))
     }
 
     /// The commit a local branch points at, if it exists.
@@ -494,6 +565,10 @@ pub struct Worktree {
     pub path: PathBuf,
     temporary_branch: String,
     repo_path: PathBuf,
+    /// Files copied from the user's checkout when it was made.
+    pub copied_files: usize,
+    /// Files libgit2 checked out (changed, filtered, links, submodules).
+    pub checked_out_files: usize,
 }
 
 impl Worktree {
@@ -644,6 +719,116 @@ impl Worktree {
     }
 }
 
+/// `git worktree add --no-checkout`: registers the worktree at `path`
+/// with HEAD on `reference`, leaving the directory empty.
+fn add_unpopulated_worktree(
+    repo: &Repository,
+    name: &str,
+    path: &Path,
+    reference: &git2::Reference<'_>,
+) -> Result<(), git2::Error> {
+    use git2::Binding;
+    use libgit2_sys as raw;
+    use std::os::unix::ffi::OsStrExt;
+
+    let name = std::ffi::CString::new(name).map_err(|_| git2::Error::from_str("bad name"))?;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| git2::Error::from_str("bad worktree path"))?;
+    // git2's `WorktreeAddOptions` has no way to turn the checkout off.
+    let mut options = std::mem::MaybeUninit::<raw::git_worktree_add_options>::zeroed();
+    let mut none = git2::build::CheckoutBuilder::new();
+    none.dry_run().update_index(false);
+    // SAFETY: `options` is initialised by libgit2 before use and outlives
+    // the call; `reference` and `repo` are live git2 objects whose raw
+    // pointers libgit2 only reads during the call; `worktree` is freed.
+    unsafe {
+        let code = raw::git_worktree_add_options_init(
+            options.as_mut_ptr(),
+            raw::GIT_WORKTREE_ADD_OPTIONS_VERSION,
+        );
+        if code < 0 {
+            return Err(git2::Error::last_error(code));
+        }
+        let mut options = options.assume_init();
+        options.reference = reference.raw();
+        none.configure(&mut options.checkout_options);
+        let mut worktree: *mut raw::git_worktree = std::ptr::null_mut();
+        let code = raw::git_worktree_add(
+            &mut worktree,
+            repo.raw(),
+            name.as_ptr(),
+            path.as_ptr(),
+            &options,
+        );
+        if code < 0 {
+            return Err(git2::Error::last_error(code));
+        }
+        raw::git_worktree_free(worktree);
+    }
+    Ok(())
+}
+
+/// The relative path of a regular-file index entry that is safe to write
+/// directly (`None`: symlinks, submodules, names git itself would refuse).
+fn copyable(entry: &git2::IndexEntry) -> Option<&str> {
+    if entry.mode != 0o100644 && entry.mode != 0o100755 {
+        return None;
+    }
+    let path = std::str::from_utf8(&entry.path).ok()?;
+    let fine = path.split('/').all(|part| {
+        !part.is_empty()
+            && part != "."
+            && part != ".."
+            && !part.eq_ignore_ascii_case(".git")
+            && !part.contains(['\\', '\0'])
+    });
+    fine.then_some(path)
+}
+
+/// The bytes of the user's file at `path` if they are exactly the blob
+/// `id` (git's `blob <len>\0` SHA-1); `None` for anything else.
+fn clean_copy(path: &Path, id: git2::Oid) -> Option<Vec<u8>> {
+    use sha1::Digest;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(&bytes);
+    (hasher.finalize().as_slice() == id.as_bytes()).then_some(bytes)
+}
+
+/// Creates `path` with `bytes` (mode 0755 or 0644, less the umask, as git
+/// does) and returns its metadata for the index.
+fn write_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<std::fs::Metadata> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if executable { 0o777 } else { 0o666 })
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.metadata()
+}
+
+/// Fills an index entry's stat fields, as a checkout does, so that git
+/// status sees the file as unchanged without re-reading it.
+fn stat_into(entry: &mut git2::IndexEntry, metadata: &std::fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    // The index keeps 32-bit fields: git truncates the same way.
+    let time =
+        |seconds: i64, nanoseconds: i64| git2::IndexTime::new(seconds as i32, nanoseconds as u32);
+    entry.ctime = time(metadata.ctime(), metadata.ctime_nsec());
+    entry.mtime = time(metadata.mtime(), metadata.mtime_nsec());
+    entry.dev = metadata.dev() as u32;
+    entry.ino = metadata.ino() as u32;
+    entry.uid = metadata.uid();
+    entry.gid = metadata.gid();
+    entry.file_size = metadata.size() as u32;
+}
+
 impl Drop for Worktree {
     fn drop(&mut self) {
         self.remove();
@@ -746,5 +931,105 @@ mod tests {
             std::fs::read_to_string(root.join("sub/a.py")).unwrap(),
             "x = 2  # uncommitted\n"
         );
+    }
+
+    #[test]
+    fn a_new_worktree_is_exactly_the_base_commit_whatever_the_checkout_holds() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.name", "T"]);
+        git(root, &["config", "user.email", "t@example.com"]);
+        let files: &[(&str, &str)] = &[
+            ("a.py", "x = 1\n"),
+            ("dirty.py", "clean = True\n"),
+            ("gone.py", "here = True\n"),
+            ("deep/er/b.py", "y = 2\n"),
+            ("crlf.txt", "one\ntwo\n"),
+            (".gitattributes", "crlf.txt text eol=crlf\n"),
+            ("bin/run.sh", "#!/bin/sh\necho hi\n"),
+        ];
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let script = root.join("bin/run.sh");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("a.py", root.join("link.py")).unwrap();
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "init"]);
+        // The user's checkout: eol conversion applied, one file edited,
+        // one deleted.
+        std::fs::remove_file(root.join("crlf.txt")).unwrap();
+        git(root, &["checkout", "--", "crlf.txt"]);
+        assert_eq!(
+            std::fs::read(root.join("crlf.txt")).unwrap(),
+            b"one\r\ntwo\r\n"
+        );
+        std::fs::write(root.join("dirty.py"), "clean = False\n").unwrap();
+        std::fs::remove_file(root.join("gone.py")).unwrap();
+
+        let repo = Repo::open(root).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let wt_path = state.path().join("wt");
+        let head = repo.head().unwrap();
+        let worktree = repo.add_worktree("r2", &wt_path, &head).unwrap();
+        // a.py, deep/er/b.py, .gitattributes and bin/run.sh are copied;
+        // the rest go through libgit2's checkout.
+        assert_eq!((worktree.copied_files, worktree.checked_out_files), (4, 4));
+        for (path, text) in files {
+            let expected = if *path == "crlf.txt" {
+                "one\r\ntwo\r\n"
+            } else {
+                text
+            };
+            assert_eq!(
+                std::fs::read_to_string(wt_path.join(path)).unwrap(),
+                expected,
+                "{path}"
+            );
+        }
+        let mode = std::fs::metadata(wt_path.join("bin/run.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o111,
+            0o111 & !umask(),
+            "bin/run.sh stays executable"
+        );
+        let mode = std::fs::metadata(wt_path.join("a.py"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0);
+        assert_eq!(
+            std::fs::read_link(wt_path.join("link.py")).unwrap(),
+            Path::new("a.py")
+        );
+        // git sees a clean worktree (index stat data and contents agree).
+        assert!(Worktree::changed_files_at(&wt_path, "").unwrap().is_empty());
+        let status = std::process::Command::new("git")
+            .args(["status", "--porcelain"])
+            .current_dir(&wt_path)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+        // The user's checkout is as it was.
+        assert_eq!(
+            std::fs::read_to_string(root.join("dirty.py")).unwrap(),
+            "clean = False\n"
+        );
+        assert!(!root.join("gone.py").exists());
+    }
+
+    fn umask() -> u32 {
+        // From /proc rather than umask(2), which would change it for
+        // every thread while it is read.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
     }
 }

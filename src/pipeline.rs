@@ -166,7 +166,12 @@ pub async fn run(
     let checkout = {
         let (run_id, dir, head) = (run_id.clone(), worktree_dir.clone(), head.clone());
         tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let added = repo.add_worktree(&run_id, &dir, &head);
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "worktree checked out"
+            );
             (repo, added)
         })
     };
@@ -188,7 +193,7 @@ pub async fn run(
     tracing::debug!(
         path = %worktree_dir.display(),
         ms = checkout_started.elapsed().as_millis() as u64,
-        "worktree ready"
+        "worktree and servers ready"
     );
     let ctx = Context {
         pool,

@@ -493,20 +493,27 @@ async fn wait_group_gone(pid: Option<u32>, limit: Duration) {
 }
 
 /// Polls `done` until it holds (true) or `limit` passes (false). A server
-/// asked to stop usually exits within a few ms: poll often at first, then
-/// every 10 ms.
+/// asked to stop usually exits within a few ms: poll every ms at first,
+/// then every 10 ms.
 async fn poll_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
-    let mut pause = Duration::from_millis(1);
+    let started = tokio::time::Instant::now();
     loop {
         if done() {
             return true;
         }
-        if tokio::time::Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             return false;
         }
+        // Every ms (the timer's resolution) for the first 20 ms, where
+        // nearly every exit lands, then every 10 ms.
+        let pause = if now - started < Duration::from_millis(20) {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(10)
+        };
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(10));
     }
 }
 

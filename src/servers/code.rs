@@ -1211,8 +1211,14 @@ fn change_signature(
 }
 
 fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String> {
+    let started = std::time::Instant::now();
     let (index, sources, hashes) =
         load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
+    tracing::debug!(
+        files = sources.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "rename sources read"
+    );
     // For a parameter, the function is analysed as if renamed to a name
     // nothing uses, to find its definitions and calls.
     let function_new = match &args.parameter {

@@ -379,7 +379,7 @@ fn worktrees_live_in_memory_when_it_fits_and_are_removed() {
     let line = out
         .stderr
         .lines()
-        .find(|l| l.contains("worktree ready"))
+        .find(|l| l.contains("worktree and servers ready"))
         .expect("the worktree is logged");
     let path = line
         .split("path=")

@@ -17,7 +17,7 @@ use tree_sitter::Node;
 
 use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
-use super::scope::{Binding, FileModel};
+use super::scope::{Binding, FileModel, mentions};
 use super::{find_word, parse, syntax_errors, text};
 use crate::lang::par_map;
 
@@ -43,6 +43,7 @@ pub fn analyse(
     new: &str,
     files: &[(String, String)],
 ) -> RenameAnalysis {
+    let started = std::time::Instant::now();
     let mut analysis = RenameAnalysis::default();
     // Which files can matter, from their text alone: those that mention
     // `old` (sites, and overrides above the class), those whose class
@@ -74,7 +75,7 @@ pub fn analyse(
             .map(|(_, node)| node.start_byte())
             .collect();
         let bytes = source.as_bytes();
-        let file_classes = all_classes(tree.root_node())
+        let file_classes = all_classes(tree.root_node(), bytes)
             .into_iter()
             .map(|(name, node)| {
                 let bases = node
@@ -106,13 +107,19 @@ pub fn analyse(
     let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
     let mut bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = BTreeMap::new();
     let mut parsed: Vec<(&str, &str, tree_sitter::Tree)> = Vec::new();
+    // Parsed first: the files that can hold a site or an override, the
+    // ancestors' files, and the family's files that can hold a clash with
+    // `new`. A family class elsewhere matters only where a file read here
+    // names it, and naming it from another file takes an import: the
+    // re-export hops below reach its file then. (Test suites subclass a
+    // project's base classes in many files that never name the method.)
     let mut pending: Vec<(&str, &str)> = by_path
         .iter()
         .filter(|(path, source)| {
             **path == definition_file
                 || source.contains(old)
-                || below.files.contains(*path)
                 || above.files.contains(*path)
+                || (below.files.contains(*path) && source.contains(new))
         })
         .map(|(path, source)| (*path, *source))
         .collect();
@@ -153,6 +160,12 @@ pub fn analyse(
         pending = next.into_iter().map(|file| (file, by_path[file])).collect();
     }
     parsed.sort_by_key(|(path, _, _)| *path);
+    tracing::debug!(
+        summarised = summarised.len(),
+        kept = parsed.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "method hierarchy read"
+    );
     // Follow re-exports (`from .formatting import HelpFormatter` in a
     // package's `__init__.py`) to the defining file.
     let canonical = |id: ClassId| -> ClassId {
@@ -240,9 +253,19 @@ pub fn analyse(
             });
         }
     }
+    // With the files whose class headers put a class in the family by
+    // name but that were not read (see above).
     analysis.target_modules = family
         .iter()
-        .map(|(f, _)| f.clone())
+        .map(|(f, _)| f.as_str())
+        .chain(
+            below
+                .files
+                .iter()
+                .copied()
+                .filter(|f| !summarised.contains(f)),
+        )
+        .map(str::to_owned)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -263,14 +286,19 @@ pub fn analyse(
             names: bindings.get(path).cloned().unwrap_or_default(),
             reexports: &BTreeMap::new(),
             local_family: BTreeSet::new(),
+            marks: {
+                let mut marks: Vec<usize> = source.match_indices(old).map(|(i, _)| i).collect();
+                marks.extend(find_word(source, "class"));
+                marks.sort_unstable();
+                marks
+            },
             sites: Vec::new(),
             uncertain: Vec::new(),
         };
         walker.reexports = &bindings;
         walker.typed_attrs = walker.typed_attributes(tree.root_node());
         walker.visit(tree.root_node(), &Context::default());
-        let model = FileModel::build(tree, source, &[old]);
-        for mention in model.mentions.iter().filter(|m| m.name == old) {
+        for mention in mentions(tree, source, old) {
             analysis.mentions.push(Note {
                 file: path.to_string(),
                 line: mention.line,
@@ -285,6 +313,10 @@ pub fn analyse(
             analysis.sites.insert(path.to_string(), walker.sites);
         }
     }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "method sites found"
+    );
     analysis
 }
 
@@ -480,10 +512,23 @@ fn class_id(path: &str, name: &str, node: Node, module_level: bool) -> ClassId {
 }
 
 /// Every class definition, at any depth (one cursor over the whole tree).
-fn all_classes(root: Node) -> Vec<(Node, Node)> {
+fn all_classes<'t>(root: Node<'t>, source: &[u8]) -> Vec<(Node<'t>, Node<'t>)> {
+    // Only subtrees holding the keyword `class` can hold a class: the walk
+    // skips the rest (most of a large module's function bodies).
+    let keywords: Vec<usize> = std::str::from_utf8(source)
+        .map(|s| find_word(s, "class"))
+        .unwrap_or_default();
+    let holds_keyword = |node: Node| {
+        let i = keywords.partition_point(|&k| k < node.start_byte());
+        keywords.get(i).is_some_and(|&k| k < node.end_byte())
+    };
     let mut out = Vec::new();
+    if !holds_keyword(root) {
+        return out;
+    }
+    // The cursor cannot leave `root`: at it, sibling and parent moves fail.
     let mut cursor = root.walk();
-    loop {
+    'visit: loop {
         let node = cursor.node();
         if node.kind() == "class_definition"
             && let Some(name) = node.child_by_field_name("name")
@@ -491,13 +536,23 @@ fn all_classes(root: Node) -> Vec<(Node, Node)> {
             out.push((name, node));
         }
         if cursor.goto_first_child() {
-            continue;
+            loop {
+                if holds_keyword(cursor.node()) {
+                    continue 'visit;
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            cursor.goto_parent();
         }
+        // On to the next sibling (here or further up) that holds one.
         loop {
             if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
+                if holds_keyword(cursor.node()) {
+                    continue 'visit;
+                }
+            } else if !cursor.goto_parent() {
                 return out;
             }
         }
@@ -671,6 +726,10 @@ struct Walker<'a> {
     reexports: &'a BTreeMap<&'a str, BTreeMap<String, ClassId>>,
     /// Family classes defined inside functions of this file, by name.
     local_family: BTreeSet<String>,
+    /// Where `old` and the keyword `class` occur, sorted: a function with
+    /// neither holds no site and defines no family class, and its local
+    /// receivers are its own, so the walk skips it.
+    marks: Vec<usize>,
     sites: Vec<RenameSite>,
     uncertain: Vec<Note>,
 }
@@ -820,6 +879,10 @@ impl Walker<'_> {
                 }
             }
             "function_definition" => {
+                let i = self.marks.partition_point(|&m| m < node.start_byte());
+                if self.marks.get(i).is_none_or(|&m| m >= node.end_byte()) {
+                    return;
+                }
                 let mut inner = Context {
                     in_family_body: false,
                     receiver: None,
@@ -906,7 +969,7 @@ impl Walker<'_> {
     /// class: `attr: C` in the class body and `self.attr: C = ...` in its
     /// methods, plus those of the classes it derives from in this file.
     fn typed_attributes(&self, root: Node) -> BTreeMap<usize, BTreeSet<String>> {
-        let classes = all_classes(root);
+        let classes = all_classes(root, self.source);
         let mut own: Vec<(String, usize, BTreeSet<String>, Vec<String>)> = Vec::new();
         for (name, class) in &classes {
             let mut attrs = BTreeSet::new();
@@ -1262,6 +1325,66 @@ mod tests {
             "{notes:?}"
         );
         assert!(analysis.uncertain.is_empty(), "{:?}", analysis.uncertain);
+    }
+
+    #[test]
+    fn the_class_walk_skips_only_subtrees_without_a_class() {
+        let source = "import x\n\nclass A:\n    class Inner(A):\n        pass\n\ndef f():\n    y = 1\n    def g():\n        class Local(x.Base):\n            \"\"\"class in a docstring\"\"\"\n        return Local\n    return g\n\n@decorate\nclass B(A): pass\n\nif x:\n    class C: ...\nelse:\n    z = [i for i in range(3)]\n\ns = 'class D'  # class E\ndef h(): return 1\nclass F(\n    A,\n): pass\n";
+        let tree = parse(source).unwrap();
+        let mut every = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "class_definition" {
+                every.push(node.start_byte());
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+        every.sort();
+        let mut found: Vec<usize> = all_classes(tree.root_node(), source.as_bytes())
+            .iter()
+            .map(|(_, class)| class.start_byte())
+            .collect();
+        found.sort();
+        assert_eq!(found, every);
+        assert_eq!(found.len(), 6);
+        let plain = "def f():\n    return 1\n";
+        let tree = parse(plain).unwrap();
+        assert!(all_classes(tree.root_node(), plain.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn family_files_that_never_name_the_method_still_report_clashes() {
+        // `plugin.py` and `quiet.py` subclass `Base` without naming `sum`
+        // and nothing imports them: they are not parsed for sites, but a
+        // member already called `total` is still a clash, and both count
+        // among the modules the change touches.
+        let base = "class Base:\n    def sum(self):\n        return 0\n";
+        let plugin = "from shop.base import Base\n\nclass Plugin(Base):\n    def total(self):\n        return 1\n";
+        let quiet = "from shop.base import Base\n\nclass Quiet(Base):\n    pass\n";
+        let user = "from shop.base import Base\n\ndef f():\n    return Base().sum()\n";
+        let (out, analysis) = run(
+            &[
+                ("shop/base.py", base),
+                ("shop/plugin.py", plugin),
+                ("shop/quiet.py", quiet),
+                ("shop/user.py", user),
+                ("shop/__init__.py", ""),
+            ],
+            "Base",
+            "sum",
+            "total",
+        );
+        assert_eq!(
+            out["shop/user.py"],
+            "from shop.base import Base\n\ndef f():\n    return Base().total()\n"
+        );
+        let notes: Vec<&str> = analysis.clashes.iter().map(|c| c.note.as_str()).collect();
+        assert_eq!(notes, ["class `Plugin` already has a member `total`"]);
+        assert_eq!(
+            analysis.target_modules,
+            ["shop/base.py", "shop/plugin.py", "shop/quiet.py"]
+        );
     }
 
     #[test]

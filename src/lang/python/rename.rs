@@ -72,6 +72,7 @@ pub fn analyse(
     new: &str,
     files: &[(String, String)],
 ) -> RenameAnalysis {
+    let started = std::time::Instant::now();
     let mut analysis = RenameAnalysis::default();
     let mut infos = Vec::with_capacity(files.len());
     // Each file's tree is dropped once its model is built: a name used in
@@ -91,6 +92,11 @@ pub fn analyse(
         analysis.parse_errors.insert(path.clone(), errors);
         infos.push(FileInfo { path, model });
     }
+    tracing::debug!(
+        files = infos.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "files parsed and modelled"
+    );
 
     let targets = target_modules(index, definition_file, old, &infos);
     analysis.target_modules = targets.iter().cloned().collect();

@@ -103,6 +103,32 @@ pub struct Mention {
     pub context: &'static str,
 }
 
+/// The mentions of `name` (as a word) in the comments and strings of
+/// `source`, in source order: what [`FileModel::build`] records as
+/// mentions, found from the text's occurrences instead of a whole walk.
+pub fn mentions(tree: &Tree, source: &str, name: &str) -> Vec<Mention> {
+    let root = tree.root_node();
+    super::find_word(source, name)
+        .into_iter()
+        .filter_map(|start| {
+            let node = root.descendant_for_byte_range(start, start + name.len())?;
+            let context = match node.kind() {
+                "comment" => "comment",
+                "string_content" => "string",
+                _ => return None,
+            };
+            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            Some(Mention {
+                name: name.to_owned(),
+                start,
+                line: source[..start].matches('\n').count() + 1,
+                column: start - line_start + 1,
+                context,
+            })
+        })
+        .collect()
+}
+
 /// A string literal inside a module-level `__all__`.
 #[derive(Debug, Clone)]
 pub struct AllEntry {
@@ -796,6 +822,23 @@ mod tests {
 
     fn model(src: &str) -> FileModel {
         FileModel::build(&parse(src).unwrap(), src, &["f", "g"])
+    }
+
+    #[test]
+    fn mentions_from_the_text_are_the_walks_mentions() {
+        let src = "# f here, and f again\ndef f():\n    \"\"\"Docs: f.\n\n    more f\n    \"\"\"\n    x = 'f' + f\"{f} f\" + b'f' + r'''f\n f'''\n    return f  # f\n\nfoo = 'f_not a word' + 'af'\nclass C:\n    '''f'''\n";
+        let tree = parse(src).unwrap();
+        let walked: Vec<(usize, usize, usize, &str)> = FileModel::build(&tree, src, &["f"])
+            .mentions
+            .iter()
+            .map(|m| (m.start, m.line, m.column, m.context))
+            .collect();
+        let found: Vec<(usize, usize, usize, &str)> = mentions(&tree, src, "f")
+            .iter()
+            .map(|m| (m.start, m.line, m.column, m.context))
+            .collect();
+        assert_eq!(found, walked);
+        assert_eq!(found.len(), 11, "{found:?}");
     }
 
     #[test]
