@@ -239,15 +239,16 @@ impl Repo {
         index.read_tree(tree)?;
         let entries: Vec<git2::IndexEntry> = index.iter().collect();
         let mut made = std::collections::HashSet::new();
-        let mut rest: Vec<String> = Vec::new();
+        // Paths as the index holds them (bytes: not every path is UTF-8).
+        let mut rest: Vec<Vec<u8>> = Vec::new();
         let mut copied = 0;
         for mut entry in entries {
             let Some(relative) = copyable(&entry) else {
-                rest.push(String::from_utf8_lossy(&entry.path).into_owned());
+                rest.push(entry.path);
                 continue;
             };
             let Some(bytes) = clean_copy(&self.workdir.join(relative), entry.id) else {
-                rest.push(relative.to_owned());
+                rest.push(entry.path);
                 continue;
             };
             let target = path.join(relative);
@@ -269,7 +270,7 @@ impl Repo {
                 .recreate_missing(true)
                 .disable_pathspec_match(true);
             for file in &rest {
-                checkout.path(file);
+                checkout.path(file.as_slice());
             }
             worktree.checkout_index(Some(&mut index), Some(&mut checkout))?;
         }
@@ -885,13 +886,18 @@ mod tests {
         }
     }
 
+    /// An empty repository on `main` with a git identity.
+    fn init(root: &Path) {
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.name", "T"]);
+        git(root, &["config", "user.email", "t@example.com"]);
+    }
+
     #[test]
     fn worktree_commit_leaves_checkout_alone() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
-        git(root, &["config", "user.name", "T"]);
-        git(root, &["config", "user.email", "t@example.com"]);
+        init(root);
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(root.join("sub/a.py"), "x = 1\n").unwrap();
         git(root, &["add", "-A"]);
@@ -938,9 +944,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
-        git(root, &["config", "user.name", "T"]);
-        git(root, &["config", "user.email", "t@example.com"]);
+        init(root);
         let files: &[(&str, &str)] = &[
             ("a.py", "x = 1\n"),
             ("dirty.py", "clean = True\n"),

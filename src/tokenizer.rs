@@ -458,19 +458,23 @@ mod tests {
             "aZ  \t\n\r09'sLLtdé中🎉\u{301}\u{a0}\u{3000}ǅ-_./\\(){}\"#$%^&*+=<>?!,;:~`|ΩжŁ"
                 .chars()
                 .collect();
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..3000 {
             let len = (next() % 80) as usize;
             let text: String = (0..len)
                 .map(|_| pool[(next() % pool.len() as u64) as usize])
                 .collect();
             same_as_tiktoken(&text);
+        }
+    }
+
+    /// A fixed-seed xorshift64 generator for the randomised tests.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
         }
     }
 
@@ -481,13 +485,7 @@ mod tests {
         // letters, each kind of space and line break, `/` and symbols.
         let mut pool: Vec<u8> = (0u8..128).collect();
         pool.extend_from_slice(b"aAzZsStTrReEvVmMlLdD''''0099    \t\n\n\r\r\x0b\x0c//-_.{}\"");
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let split = |text: &str, ascii: bool| {
             let mut out = Vec::new();
             if ascii {

@@ -518,10 +518,7 @@ fn all_classes<'t>(root: Node<'t>, source: &[u8]) -> Vec<(Node<'t>, Node<'t>)> {
     let keywords: Vec<usize> = std::str::from_utf8(source)
         .map(|s| find_word(s, "class"))
         .unwrap_or_default();
-    let holds_keyword = |node: Node| {
-        let i = keywords.partition_point(|&k| k < node.start_byte());
-        keywords.get(i).is_some_and(|&k| k < node.end_byte())
-    };
+    let holds_keyword = |node: Node| holds_mark(&keywords, node);
     let mut out = Vec::new();
     if !holds_keyword(root) {
         return out;
@@ -557,6 +554,12 @@ fn all_classes<'t>(root: Node<'t>, source: &[u8]) -> Vec<(Node<'t>, Node<'t>)> {
             }
         }
     }
+}
+
+/// Whether one of the sorted byte offsets `marks` falls inside `node`.
+fn holds_mark(marks: &[usize], node: Node) -> bool {
+    let i = marks.partition_point(|&m| m < node.start_byte());
+    marks.get(i).is_some_and(|&m| m < node.end_byte())
 }
 
 /// Module-level class definitions (also inside module-level `if`/`try`).
@@ -879,8 +882,7 @@ impl Walker<'_> {
                 }
             }
             "function_definition" => {
-                let i = self.marks.partition_point(|&m| m < node.start_byte());
-                if self.marks.get(i).is_none_or(|&m| m >= node.end_byte()) {
+                if !holds_mark(&self.marks, node) {
                     return;
                 }
                 let mut inner = Context {

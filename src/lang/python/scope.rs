@@ -108,25 +108,33 @@ pub struct Mention {
 /// mentions, found from the text's occurrences instead of a whole walk.
 pub fn mentions(tree: &Tree, source: &str, name: &str) -> Vec<Mention> {
     let root = tree.root_node();
-    super::find_word(source, name)
-        .into_iter()
-        .filter_map(|start| {
-            let node = root.descendant_for_byte_range(start, start + name.len())?;
-            let context = match node.kind() {
-                "comment" => "comment",
-                "string_content" => "string",
-                _ => return None,
-            };
-            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-            Some(Mention {
-                name: name.to_owned(),
-                start,
-                line: source[..start].matches('\n').count() + 1,
-                column: start - line_start + 1,
-                context,
-            })
-        })
-        .collect()
+    // Occurrences come in order: lines are counted from the previous one.
+    let (mut counted, mut line, mut line_start) = (0, 1, 0);
+    let mut out = Vec::new();
+    for start in super::find_word(source, name) {
+        let Some(node) = root.descendant_for_byte_range(start, start + name.len()) else {
+            continue;
+        };
+        let context = match node.kind() {
+            "comment" => "comment",
+            "string_content" => "string",
+            _ => continue,
+        };
+        let skipped = &source[counted..start];
+        line += skipped.matches('\n').count();
+        if let Some(i) = skipped.rfind('\n') {
+            line_start = counted + i + 1;
+        }
+        counted = start;
+        out.push(Mention {
+            name: name.to_owned(),
+            start,
+            line,
+            column: start - line_start + 1,
+            context,
+        });
+    }
+    out
 }
 
 /// A string literal inside a module-level `__all__`.
