@@ -206,6 +206,7 @@ impl Repo {
             repo_path: self.repo.path().to_owned(),
             copied_files: 0,
             checked_out_files: 0,
+            pristine: true,
         };
         match head
             .tree()
@@ -242,6 +243,8 @@ impl Repo {
         // Paths as the index holds them (bytes: not every path is UTF-8).
         let mut rest: Vec<Vec<u8>> = Vec::new();
         let mut copied = 0;
+        // The newest file time written (seconds, nanoseconds).
+        let mut newest = (i64::MIN, 0);
         for mut entry in entries {
             let Some(relative) = copyable(&entry) else {
                 rest.push(entry.path);
@@ -258,6 +261,10 @@ impl Repo {
                 std::fs::create_dir_all(parent)?;
             }
             let metadata = write_file(&target, &bytes, entry.mode == 0o100755)?;
+            {
+                use std::os::unix::fs::MetadataExt;
+                newest = newest.max((metadata.mtime(), metadata.mtime_nsec()));
+            }
             stat_into(&mut entry, &metadata);
             index.add(&entry)?;
             copied += 1;
@@ -273,6 +280,17 @@ impl Repo {
                 checkout.path(file.as_slice());
             }
             worktree.checkout_index(Some(&mut index), Some(&mut checkout))?;
+            use std::os::unix::ffi::OsStrExt;
+            use std::os::unix::fs::MetadataExt;
+            for file in &rest {
+                let written = path.join(std::ffi::OsStr::from_bytes(file));
+                if let Ok(metadata) = std::fs::symlink_metadata(written) {
+                    newest = newest.max((metadata.mtime(), metadata.mtime_nsec()));
+                }
+            }
+        }
+        if let Some(index_path) = index.path() {
+            newer_than(index_path, newest)?;
         }
         Ok((copied, rest.len()))
     }
@@ -288,20 +306,25 @@ impl Repo {
     }
 }
 
-/// The CA bundle libgit2 would have parsed at start-up, which [`init`]
-/// defers to the first fetch or push (`None`: none found).
-static CA_BUNDLE: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// The system's CA certificates (bundle file, hashed directory) that [`init`]
+/// found and defers to the first fetch or push.
+static CA_LOCATIONS: OnceLock<(Option<PathBuf>, Option<PathBuf>)> = OnceLock::new();
 
 /// Initialises libgit2 without parsing the system CA bundle.
 ///
-/// libgit2's OpenSSL set-up reads every certificate in the bundle
-/// (`SSL_CTX_set_default_verify_paths`): about 30 ms of CPU, a fifth of a
-/// small `orch plan`, spent even though most runs never touch the network.
-/// Here the bundle is hidden from that set-up (`SSL_CERT_FILE=/dev/null`
-/// for the duration of the call) and loaded by [`load_ca_bundle`] before
-/// the first fetch or push: the same file, the user's `SSL_CERT_FILE` if it
-/// names one, else the system's (as git2 finds it). The hashed certificate
-/// directory (`SSL_CERT_DIR`) is unaffected: OpenSSL reads it lazily.
+/// orch's OpenSSL is built in (git2's `vendored-openssl`): a system
+/// `libcrypto` costs every orch process, servers included, a millisecond of
+/// dynamic linking, and most runs never touch the network. A built-in
+/// OpenSSL does not know where this system keeps its certificates, so they
+/// are found the way git2 finds them (`openssl-probe`: `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` first, then the usual places).
+///
+/// libgit2's OpenSSL set-up also reads every certificate of the default
+/// bundle (`SSL_CTX_set_default_verify_paths`): about 30 ms of CPU, spent
+/// even though most runs never fetch or push. The bundle is hidden from
+/// that set-up (`SSL_CERT_FILE=/dev/null` for the duration of the call),
+/// and [`load_ca_bundle`] hands the bundle and the directory to libgit2
+/// before the first fetch or push.
 ///
 /// Must run before any other thread exists: it sets environment variables.
 pub fn init() {
@@ -319,20 +342,29 @@ pub fn init() {
             (None, None) => std::env::remove_var("SSL_CERT_FILE"),
         }
     }
-    let _ = CA_BUNDLE.set(probed.cert_file);
+    let _ = CA_LOCATIONS.set((probed.cert_file, probed.cert_dir));
 }
 
-/// Loads the CA bundle [`init`] deferred, once, before the first network use.
+/// Loads the CA certificates [`init`] deferred, once, before the first
+/// network use.
 fn load_ca_bundle() {
     static LOADED: Once = Once::new();
     LOADED.call_once(|| {
-        if let Some(Some(file)) = CA_BUNDLE.get() {
-            // SAFETY: libgit2's option setters are not synchronised; this
-            // runs once, on the thread about to fetch or push, before any
-            // TLS connection uses the context it changes.
-            if let Err(error) = unsafe { git2::opts::set_ssl_cert_file(file) } {
-                tracing::warn!(bundle = %file.display(), %error, "cannot load the CA bundle");
-            }
+        let Some((file, dir)) = CA_LOCATIONS.get() else {
+            return;
+        };
+        // SAFETY (both): libgit2's option setters are not synchronised;
+        // this runs once, on the thread about to fetch or push, before any
+        // TLS connection uses the context it changes.
+        if let Some(file) = file
+            && let Err(error) = unsafe { git2::opts::set_ssl_cert_file(file) }
+        {
+            tracing::warn!(bundle = %file.display(), %error, "cannot load the CA bundle");
+        }
+        if let Some(dir) = dir
+            && let Err(error) = unsafe { git2::opts::set_ssl_cert_dir(dir) }
+        {
+            tracing::warn!(directory = %dir.display(), %error, "cannot use the CA directory");
         }
     });
 }
@@ -570,6 +602,9 @@ pub struct Worktree {
     pub copied_files: usize,
     /// Files libgit2 checked out (changed, filtered, links, submodules).
     pub checked_out_files: usize,
+    /// Exactly the base commit: nothing has written to it since it was made
+    /// (EXECUTE clears this before its first write).
+    pub pristine: bool,
 }
 
 impl Worktree {
@@ -699,6 +734,21 @@ impl Worktree {
         Ok(out)
     }
 
+    /// This worktree, leaving an inert one (that removes nothing) behind.
+    pub fn take(&mut self) -> Worktree {
+        let taken = Worktree {
+            name: std::mem::take(&mut self.name),
+            path: self.path.clone(),
+            temporary_branch: std::mem::take(&mut self.temporary_branch),
+            repo_path: self.repo_path.clone(),
+            copied_files: self.copied_files,
+            checked_out_files: self.checked_out_files,
+            pristine: self.pristine,
+        };
+        self.pristine = false;
+        taken
+    }
+
     /// Removes the directory, prunes git's record of it and deletes the
     /// temporary branch.
     pub fn remove(&mut self) {
@@ -812,6 +862,37 @@ fn write_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<st
         .open(path)?;
     file.write_all(bytes)?;
     file.metadata()
+}
+
+/// Makes the index at `path` newer than `newest` (a file time) by touching
+/// it, with the kernel's clock, until it is.
+///
+/// git trusts an entry's stat data only when the file is older than the
+/// index: a file written in the same clock tick as the index ("racily
+/// clean") could have changed again unseen, so every status re-reads and
+/// re-hashes it. Files here get the kernel's coarse time (a tick of up to
+/// 4 ms), so a fresh worktree's index shares a tick with most of its files,
+/// and every status of the run would hash them all. Nothing writes to the
+/// worktree before it is handed over, so waiting out the tick and touching
+/// the index gives the index the time it would have had, written then.
+fn newer_than(path: &Path, newest: (i64, i64)) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::OpenOptions::new().append(true).open(path)?;
+    // A tick is at most 10 ms (HZ=100); stop looking well after that.
+    for _ in 0..50 {
+        let metadata = file.metadata()?;
+        if (metadata.mtime(), metadata.mtime_nsec()) > newest {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        // SAFETY: a null `times` sets both times to the kernel's current
+        // time on the open descriptor; nothing is read or written through it.
+        if unsafe { libc::futimens(file.as_raw_fd(), std::ptr::null()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Fills an index entry's stat fields, as a checkout does, so that git
@@ -1027,6 +1108,59 @@ mod tests {
             "clean = False\n"
         );
         assert!(!root.join("gone.py").exists());
+    }
+
+    #[test]
+    fn a_new_worktree_index_is_newer_than_its_files_and_still_sees_edits() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        init(root);
+        for i in 0..200 {
+            let path = root.join(format!("pkg{}/m{i}.py", i % 7));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, format!("value = {i:04}\n")).unwrap();
+        }
+        std::os::unix::fs::symlink("pkg0/m0.py", root.join("link.py")).unwrap();
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "init"]);
+        // One file through libgit2's checkout too.
+        std::fs::write(root.join("pkg1/m1.py"), "edited by the user\n").unwrap();
+        let repo = Repo::open(root).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let wt_path = state.path().join("wt");
+        let head = repo.head().unwrap();
+        let worktree = repo.add_worktree("r3", &wt_path, &head).unwrap();
+        assert_eq!(
+            (worktree.copied_files, worktree.checked_out_files),
+            (199, 2)
+        );
+
+        // Every entry is older than the index: none is racily clean, so a
+        // status trusts their stat data instead of hashing every file.
+        let opened = Repository::open(&wt_path).unwrap();
+        let index = opened.index().unwrap();
+        let stamp = std::fs::metadata(index.path().unwrap()).unwrap();
+        let stamp = (stamp.mtime(), stamp.mtime_nsec());
+        assert_eq!(index.len(), 201);
+        for entry in index.iter() {
+            let time = (
+                i64::from(entry.mtime.seconds()),
+                i64::from(entry.mtime.nanoseconds()),
+            );
+            assert!(
+                time < stamp,
+                "{} is as new as the index",
+                String::from_utf8_lossy(&entry.path)
+            );
+        }
+        // An edit right away, same size, same inode, is still seen.
+        std::fs::write(wt_path.join("pkg3/m3.py"), "value = 9999\n").unwrap();
+        std::fs::remove_file(wt_path.join("pkg4/m4.py")).unwrap();
+        assert_eq!(
+            Worktree::changed_files_at(&wt_path, "").unwrap(),
+            vec!["pkg3/m3.py".to_owned(), "pkg4/m4.py".to_owned()]
+        );
     }
 
     fn umask() -> u32 {

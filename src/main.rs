@@ -25,6 +25,7 @@ fn main() {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    tracing::debug!("orch started");
     // A built-in server answers one stdio stream: a single-threaded runtime
     // avoids cross-thread wake-ups on every message (blocking work still
     // goes to the blocking pool).
@@ -43,5 +44,6 @@ fn main() {
     let code = runtime.block_on(orch::run(cli));
     // Servers are shut down by now; do not wait on stray blocking tasks.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    tracing::debug!(code, "orch exiting");
     std::process::exit(code);
 }

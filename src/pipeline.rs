@@ -235,11 +235,24 @@ pub async fn run(
         (driver.phases, driver.details, driver.plan, driver.verdict);
 
     // Clean up whatever happened.
+    // The servers stop while the worktree goes (a server still writing
+    // there as it dies is caught by the second look below).
     let cleanup_started = Instant::now();
-    ctx.pool.shutdown().await;
-    let shutdown_ms = cleanup_started.elapsed().as_millis() as u64;
-    if let Ok(mut worktree) = ctx.worktree.lock() {
-        worktree.remove();
+    let mut worktree = match ctx.worktree.lock() {
+        Ok(mut worktree) => worktree.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    let worktree_path = worktree.path.clone();
+    let removing = tokio::task::spawn_blocking(move || worktree.remove());
+    let (shutdown_ms, _) = tokio::join!(
+        async {
+            ctx.pool.shutdown().await;
+            cleanup_started.elapsed().as_millis() as u64
+        },
+        removing
+    );
+    if worktree_path.exists() {
+        let _ = std::fs::remove_dir_all(&worktree_path);
     }
     tracing::debug!(
         shutdown_ms,

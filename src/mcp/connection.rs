@@ -99,19 +99,39 @@ impl Connection {
         }
         let memory = spec.memory_limit_mb.saturating_mul(1024 * 1024);
         let files = spec.open_files_limit;
-        // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                set_limit(libc::RLIMIT_AS, memory)?;
-                set_limit(libc::RLIMIT_NOFILE, files)?;
-                Ok(())
-            });
+        // orch's own servers get their limits right after they start
+        // (`prlimit`): they start nothing of their own before their first
+        // call, and without a `pre_exec` hook the standard library spawns
+        // with `posix_spawn` instead of forking this whole process. Other
+        // servers may start children at once, which must inherit the
+        // limits: those are set between fork and exec.
+        let builtin = matches!(spec.source, super::Source::Builtin);
+        if !builtin {
+            // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    set_limit(None, libc::RLIMIT_AS, memory)?;
+                    set_limit(None, libc::RLIMIT_NOFILE, files)?;
+                    Ok(())
+                });
+            }
         }
         let mut child = command.spawn().map_err(|e| Error::Spawn {
             server: spec.name.clone(),
             reason: format!("`{}`: {e}", spec.command.to_string_lossy()),
         })?;
         let pid = child.id();
+        if builtin
+            && let Err(e) = set_limit(pid, libc::RLIMIT_AS, memory)
+                .and_then(|()| set_limit(pid, libc::RLIMIT_NOFILE, files))
+        {
+            kill_group(pid, libc::SIGKILL);
+            let _ = child.wait().await;
+            return Err(Error::Spawn {
+                server: spec.name.clone(),
+                reason: format!("cannot set its memory and file limits: {e}"),
+            });
+        }
         let (Some(stdout), Some(stdin), Some(mut stderr_pipe)) =
             (child.stdout.take(), child.stdin.take(), child.stderr.take())
         else {
@@ -430,10 +450,18 @@ impl Connection {
     /// Close stdin, wait, SIGTERM the group, wait, SIGKILL the group, reap;
     /// saves the stderr tail to `log_dir/<name>.stderr.log`.
     pub async fn shutdown(&self, log_dir: Option<&Path>) {
+        let started = std::time::Instant::now();
         if let Some(service) = self.service.lock().await.take() {
             let _ = tokio::time::timeout(Duration::from_millis(500), service.cancel()).await;
         }
+        let cancelled = started.elapsed();
         let mut exited = self.wait(Duration::from_millis(1500)).await;
+        tracing::debug!(
+            server = %self.name,
+            cancel_us = cancelled.as_micros() as u64,
+            exit_us = started.elapsed().as_micros() as u64,
+            "server stopping"
+        );
         if !exited {
             kill_group(self.pid, libc::SIGTERM);
             exited = self.wait(Duration::from_millis(1500)).await;
@@ -553,13 +581,26 @@ fn tail(ring: &Arc<Mutex<VecDeque<u8>>>, max: usize) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+/// Sets a limit of the process `pid` (`None`: this process; async-signal-safe then).
+fn set_limit(
+    pid: Option<u32>,
+    resource: libc::__rlimit_resource_t,
+    value: u64,
+) -> std::io::Result<()> {
     let limit = libc::rlimit {
         rlim_cur: value,
         rlim_max: value,
     };
-    // SAFETY: setrlimit reads the struct we pass; it is async-signal-safe.
-    if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+    let done = match pid {
+        // SAFETY: setrlimit reads the struct we pass; it is async-signal-safe.
+        None => unsafe { libc::setrlimit(resource, &limit) },
+        Some(pid) => {
+            let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+            // SAFETY: prlimit reads the struct we pass and writes nothing (null).
+            unsafe { libc::prlimit(pid, resource, &limit, std::ptr::null_mut()) }
+        }
+    };
+    if done == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())

@@ -30,18 +30,22 @@ pub struct Outcome {
 
 pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outcome, Failure> {
     let files = plan.files();
-    // A retried attempt starts from HEAD again (files it created go).
+    // A retried attempt starts from HEAD again (files it created go); the
+    // first one finds the worktree exactly as it was made.
     {
-        let worktree = ctx
+        let mut worktree = ctx
             .worktree
             .lock()
             .map_err(|_| Failure::internal("worktree lock poisoned"))?;
-        worktree
-            .reset_files(&ctx.subdir, &files)
-            .map_err(Failure::internal)?;
-        for (file, _) in plan.creates() {
-            let _ = std::fs::remove_file(worktree.project_path(&ctx.subdir, file));
+        if !worktree.pristine {
+            worktree
+                .reset_files(&ctx.subdir, &files)
+                .map_err(Failure::internal)?;
+            for (file, _) in plan.creates() {
+                let _ = std::fs::remove_file(worktree.project_path(&ctx.subdir, file));
+            }
         }
+        worktree.pristine = false;
     }
     check_drift(ctx, plan).await?;
     // Ask for approval of the writes now, before the baseline tests and
@@ -83,18 +87,27 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
         baseline_cached = cached;
     }
 
+    // Each file's edit is one call; they go out together (the pool holds
+    // them to the server's in-flight limit), and a failure stops the phase
+    // once the calls already sent have answered.
     let mut applied = Vec::new();
-    for (i, (file, preimage, edits)) in plan.edits().enumerate() {
-        ctx.printer
-            .progress(&format!("editing {file} ({}/{})", i + 1, files.len()));
-        let result: EditResult = ctx
-            .pool
-            .call_as(
-                Role::Fs,
-                "edit_file",
-                json!({ "path": file, "expected_sha1": preimage, "edits": edits }),
-            )
-            .await?;
+    let edited: Vec<&str> = plan.edits().map(|(file, _, _)| file).collect();
+    if !edited.is_empty() {
+        ctx.printer.progress(&match edited.as_slice() {
+            [file] => format!("editing {file}"),
+            _ => format!("editing {} files", edited.len()),
+        });
+    }
+    let results = crate::mcp::futures_join_all(plan.edits().map(|(file, preimage, edits)| {
+        ctx.pool.call_as::<EditResult>(
+            Role::Fs,
+            "edit_file",
+            json!({ "path": file, "expected_sha1": preimage, "edits": edits }),
+        )
+    }))
+    .await;
+    for (file, result) in edited.into_iter().zip(results) {
+        let result = result?;
         applied.push(Applied {
             file: file.to_owned(),
             sha1_before: result.sha1_before,

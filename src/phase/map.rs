@@ -34,6 +34,17 @@ pub struct RepoMap {
 
 pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     ctx.memory.admit(ctx.deadline.at()).await;
+    // The project's test files, which MONTE CARLO and OPTIMIZE weigh, are
+    // counted by the search server while this phase's own calls run. A
+    // failure here is not this phase's: the count is simply asked again.
+    let (map, _) = tokio::join!(
+        map_intent(ctx, intent),
+        super::optimize::count_test_files(ctx)
+    );
+    map
+}
+
+async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     match intent {
         Intent::Rename(rename) => map_rename(ctx, rename).await,
         Intent::Replace(replace) => map_replace(ctx, replace).await,

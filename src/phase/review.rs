@@ -48,12 +48,22 @@ pub async fn run(
         .clone();
     // git's view of the worktree (a status and a diff) and the syntax check
     // of the edited files run at the same time.
-    let git = {
+    let status = {
+        let (path, subdir) = (path.clone(), ctx.subdir.clone());
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let changed = Worktree::changed_files_at(&path, &subdir);
+            tracing::debug!(us = started.elapsed().as_micros() as u64, "worktree status");
+            changed
+        })
+    };
+    let diff = {
         let (subdir, planned) = (ctx.subdir.clone(), planned.clone());
         tokio::task::spawn_blocking(move || {
-            let changed = Worktree::changed_files_at(&path, &subdir)?;
-            let diff = Worktree::diff_at(&path, &subdir, &planned)?;
-            Ok::<_, crate::forge::Error>((changed, diff))
+            let started = std::time::Instant::now();
+            let diff = Worktree::diff_at(&path, &subdir, &planned);
+            tracing::debug!(us = started.elapsed().as_micros() as u64, "worktree diff");
+            diff
         })
     };
     let sources: Vec<&String> = planned
@@ -64,8 +74,13 @@ pub async fn run(
     let check =
         ctx.pool
             .call_as::<CheckResult>(Role::Code, "check_syntax", json!({ "paths": sources }));
-    let (git, checked) = tokio::join!(git, check);
-    let (changed_files, diff) = git.map_err(Failure::internal)?.map_err(Failure::internal)?;
+    let (status, diff, checked) = tokio::join!(status, diff, check);
+    let changed_files = status
+        .map_err(Failure::internal)?
+        .map_err(Failure::internal)?;
+    let diff = diff
+        .map_err(Failure::internal)?
+        .map_err(Failure::internal)?;
     let unplanned: Vec<&String> = changed_files
         .iter()
         .filter(|f| !planned.contains(f))
