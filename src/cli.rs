@@ -45,7 +45,8 @@ pub enum Command {
     /// Run one of orch's built-in MCP servers on stdio.
     #[command(hide = true)]
     ServeMcp {
-        /// fs, search, code or test.
+        /// fs, search, code or test; several joined with `+` (`code+fs+search`)
+        /// are served by one process as one server.
         name: String,
         #[arg(long)]
         root: PathBuf,

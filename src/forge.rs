@@ -243,14 +243,12 @@ impl Repo {
         // Paths as the index holds them (bytes: not every path is UTF-8).
         let mut rest: Vec<Vec<u8>> = Vec::new();
         let mut copied = 0;
-        // The newest file time written (seconds, nanoseconds).
-        let mut newest = (i64::MIN, 0);
         for mut entry in entries {
             let Some(relative) = copyable(&entry) else {
                 rest.push(entry.path);
                 continue;
             };
-            let Some(bytes) = clean_copy(&self.workdir.join(relative), entry.id) else {
+            let Some((bytes, modified)) = clean_copy(&self.workdir.join(relative), entry.id) else {
                 rest.push(entry.path);
                 continue;
             };
@@ -260,11 +258,7 @@ impl Repo {
             {
                 std::fs::create_dir_all(parent)?;
             }
-            let metadata = write_file(&target, &bytes, entry.mode == 0o100755)?;
-            {
-                use std::os::unix::fs::MetadataExt;
-                newest = newest.max((metadata.mtime(), metadata.mtime_nsec()));
-            }
+            let metadata = write_file(&target, &bytes, entry.mode == 0o100755, modified)?;
             stat_into(&mut entry, &metadata);
             index.add(&entry)?;
             copied += 1;
@@ -280,17 +274,6 @@ impl Repo {
                 checkout.path(file.as_slice());
             }
             worktree.checkout_index(Some(&mut index), Some(&mut checkout))?;
-            use std::os::unix::ffi::OsStrExt;
-            use std::os::unix::fs::MetadataExt;
-            for file in &rest {
-                let written = path.join(std::ffi::OsStr::from_bytes(file));
-                if let Ok(metadata) = std::fs::symlink_metadata(written) {
-                    newest = newest.max((metadata.mtime(), metadata.mtime_nsec()));
-                }
-            }
-        }
-        if let Some(index_path) = index.path() {
-            newer_than(index_path, newest)?;
         }
         Ok((copied, rest.len()))
     }
@@ -837,22 +820,40 @@ fn copyable(entry: &git2::IndexEntry) -> Option<&str> {
 }
 
 /// The bytes of the user's file at `path` if they are exactly the blob
-/// `id` (git's `blob <len>\0` SHA-1); `None` for anything else.
-fn clean_copy(path: &Path, id: git2::Oid) -> Option<Vec<u8>> {
+/// `id` (git's `blob <len>\0` SHA-1), with its modification time; `None`
+/// for anything else.
+fn clean_copy(path: &Path, id: git2::Oid) -> Option<(Vec<u8>, std::time::SystemTime)> {
     use sha1::Digest;
-    if !std::fs::metadata(path).ok()?.is_file() {
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() {
         return None;
     }
+    let modified = metadata.modified().ok()?;
     let bytes = std::fs::read(path).ok()?;
     let mut hasher = sha1::Sha1::new();
     hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
     hasher.update(&bytes);
-    (hasher.finalize().as_slice() == id.as_bytes()).then_some(bytes)
+    (hasher.finalize().as_slice() == id.as_bytes()).then_some((bytes, modified))
 }
 
 /// Creates `path` with `bytes` (mode 0755 or 0644, less the umask, as git
-/// does) and returns its metadata for the index.
-fn write_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<std::fs::Metadata> {
+/// does) and the modification time `modified`, and returns its metadata
+/// for the index.
+///
+/// A copy keeps its original's time (as `cp -p` does) so that git can trust
+/// its stat data. A file written now shares the kernel's coarse clock tick
+/// (up to 4 ms) with the index written just after it: git cannot tell such
+/// a "racily clean" file from one changed again within the same tick, so
+/// every status of the run would re-read and re-hash it. An older time
+/// settles it, and any later write still gets a newer one. (A copy of a
+/// file the user saved in this very tick is racily clean all the same, and
+/// git re-hashes it, as it should.)
+fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    executable: bool,
+    modified: std::time::SystemTime,
+) -> std::io::Result<std::fs::Metadata> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -861,38 +862,8 @@ fn write_file(path: &Path, bytes: &[u8], executable: bool) -> std::io::Result<st
         .mode(if executable { 0o777 } else { 0o666 })
         .open(path)?;
     file.write_all(bytes)?;
+    file.set_modified(modified)?;
     file.metadata()
-}
-
-/// Makes the index at `path` newer than `newest` (a file time) by touching
-/// it, with the kernel's clock, until it is.
-///
-/// git trusts an entry's stat data only when the file is older than the
-/// index: a file written in the same clock tick as the index ("racily
-/// clean") could have changed again unseen, so every status re-reads and
-/// re-hashes it. Files here get the kernel's coarse time (a tick of up to
-/// 4 ms), so a fresh worktree's index shares a tick with most of its files,
-/// and every status of the run would hash them all. Nothing writes to the
-/// worktree before it is handed over, so waiting out the tick and touching
-/// the index gives the index the time it would have had, written then.
-fn newer_than(path: &Path, newest: (i64, i64)) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::MetadataExt;
-    let file = std::fs::OpenOptions::new().append(true).open(path)?;
-    // A tick is at most 10 ms (HZ=100); stop looking well after that.
-    for _ in 0..50 {
-        let metadata = file.metadata()?;
-        if (metadata.mtime(), metadata.mtime_nsec()) > newest {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-        // SAFETY: a null `times` sets both times to the kernel's current
-        // time on the open descriptor; nothing is read or written through it.
-        if unsafe { libc::futimens(file.as_raw_fd(), std::ptr::null()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Fills an index entry's stat fields, as a checkout does, so that git
@@ -1111,7 +1082,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_worktree_index_is_newer_than_its_files_and_still_sees_edits() {
+    fn a_new_worktree_keeps_file_times_older_than_its_index_and_still_sees_edits() {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -1136,14 +1107,29 @@ mod tests {
             (199, 2)
         );
 
-        // Every entry is older than the index: none is racily clean, so a
-        // status trusts their stat data instead of hashing every file.
+        // Every copied file is older than the index (it keeps its
+        // original's time): none is racily clean, so a status trusts their
+        // stat data instead of hashing every file.
         let opened = Repository::open(&wt_path).unwrap();
         let index = opened.index().unwrap();
         let stamp = std::fs::metadata(index.path().unwrap()).unwrap();
         let stamp = (stamp.mtime(), stamp.mtime_nsec());
         assert_eq!(index.len(), 201);
-        for entry in index.iter() {
+        let checked_out: [&[u8]; 2] = [b"pkg1/m1.py", b"link.py"];
+        for entry in index
+            .iter()
+            .filter(|e| !checked_out.contains(&e.path.as_slice()))
+        {
+            let original =
+                std::fs::metadata(root.join(String::from_utf8_lossy(&entry.path).as_ref()))
+                    .unwrap();
+            assert_eq!(
+                (
+                    i64::from(entry.mtime.seconds()),
+                    i64::from(entry.mtime.nanoseconds())
+                ),
+                (original.mtime(), original.mtime_nsec())
+            );
             let time = (
                 i64::from(entry.mtime.seconds()),
                 i64::from(entry.mtime.nanoseconds()),
@@ -1154,6 +1140,7 @@ mod tests {
                 String::from_utf8_lossy(&entry.path)
             );
         }
+        assert!(Worktree::changed_files_at(&wt_path, "").unwrap().is_empty());
         // An edit right away, same size, same inode, is still seen.
         std::fs::write(wt_path.join("pkg3/m3.py"), "value = 9999\n").unwrap();
         std::fs::remove_file(wt_path.join("pkg4/m4.py")).unwrap();

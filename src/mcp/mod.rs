@@ -155,18 +155,31 @@ pub struct ServerSpec {
 }
 
 impl ServerSpec {
-    /// One of orch's own servers, served by this very binary.
+    /// orch's own server for `roles`, served by this very binary: `orch-ROLE`
+    /// for one role; `orch` for several, one process serving all their
+    /// tools (`serve-mcp code+fs+search`).
     pub fn builtin(
-        role: Role,
+        roles: &[Role],
         root: &Path,
         python: Option<&str>,
         max_in_flight: usize,
         call_timeout: Duration,
     ) -> std::io::Result<Self> {
         let exe = std::env::current_exe()?;
+        let (name, served) = match roles {
+            [role] => (format!("orch-{}", role.as_str()), role.as_str().to_owned()),
+            _ => (
+                "orch".to_owned(),
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+            ),
+        };
         let mut args: Vec<OsString> = vec![
             "serve-mcp".into(),
-            role.as_str().into(),
+            served.into(),
             "--root".into(),
             root.as_os_str().to_owned(),
         ];
@@ -185,7 +198,7 @@ impl ServerSpec {
             args.push("--await-root".into());
         }
         Ok(ServerSpec {
-            name: format!("orch-{}", role.as_str()),
+            name,
             source: Source::Builtin,
             command: exe.into_os_string(),
             args,
@@ -199,7 +212,7 @@ impl ServerSpec {
             max_restarts: config::DEFAULT_MAX_RESTARTS,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
             trusted: true,
-            roles: BTreeMap::from([(role, BTreeMap::new())]),
+            roles: roles.iter().map(|r| (*r, BTreeMap::new())).collect(),
         })
     }
 
@@ -347,13 +360,24 @@ impl Servers {
             }
             specs.push(spec);
         }
-        for role in Role::ALL {
-            if roles.contains_key(&role) {
+        // The roles nobody claims: `test` gets a server of its own (it
+        // starts only when tests run, and runs them in its process group);
+        // the others share one process.
+        let unclaimed: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| !roles.contains_key(role))
+            .collect();
+        let (test, shared): (Vec<Role>, Vec<Role>) =
+            unclaimed.into_iter().partition(|r| *r == Role::Test);
+        for group in [shared, test] {
+            if group.is_empty() {
                 continue;
             }
-            let python = (role == Role::Test).then_some(python).flatten();
-            let spec = ServerSpec::builtin(role, root, python, max_in_flight, call_timeout)?;
-            roles.insert(role, spec.name.clone());
+            let python = group.contains(&Role::Test).then_some(python).flatten();
+            let spec = ServerSpec::builtin(&group, root, python, max_in_flight, call_timeout)?;
+            for role in &group {
+                roles.insert(*role, spec.name.clone());
+            }
             specs.push(spec);
         }
         Ok(Servers {

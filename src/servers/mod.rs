@@ -12,6 +12,7 @@
 //! Servers log to stderr only: stdout is the protocol.
 
 pub mod code;
+pub mod combined;
 pub mod fs;
 pub mod search;
 pub mod test;
@@ -70,6 +71,11 @@ where
     } else {
         Jail::new(&options.root)?
     };
+    if name.contains('+') {
+        let names: Vec<&str> = name.split('+').collect();
+        let combined = combined::Combined::new(&names, root, options.python)?;
+        return until_closed(combined, transport).await;
+    }
     match name {
         "fs" => until_closed(fs::FsServer::new(root), transport).await,
         "search" => until_closed(search::SearchServer::new(root), transport).await,

@@ -145,9 +145,21 @@ fn config_files_merge_in_order_and_unknown_keys_warn() {
     assert_eq!(grep["roles"], json!(["search"]));
     assert_eq!(grep["env"], json!(["GREP_TOKEN"]));
     assert_eq!(by_name("old")["enabled"], false);
-    // Built-in servers serve the roles nobody claimed.
-    assert_eq!(by_name("orch-fs")["roles"], json!(["fs"]));
-    assert!(servers.iter().all(|s| s["name"] != "orch-search"));
+    // Built-in servers serve the roles nobody claimed: one process for
+    // `code` and `fs`, and `test` on its own.
+    assert_eq!(by_name("orch")["roles"], json!(["code", "fs"]));
+    assert!(
+        by_name("orch")["command"]
+            .as_str()
+            .unwrap()
+            .contains(" serve-mcp code+fs --root /")
+    );
+    assert_eq!(by_name("orch-test")["roles"], json!(["test"]));
+    assert!(
+        servers.iter().all(
+            |s| !["orch-search", "orch-fs", "orch-code"].contains(&s["name"].as_str().unwrap())
+        )
+    );
     assert_eq!(listed["files"].as_array().unwrap().len(), 3);
 }
 
@@ -214,7 +226,8 @@ fn third_party_fs_and_search_servers_give_the_same_diff_as_the_built_in_ones() {
     assert!(used("files", "edit_file"), "{log:#?}");
     assert!(
         !log.iter()
-            .any(|c| c["server"] == "orch-fs" || c["server"] == "orch-search")
+            .any(|c| (c["role"] == "fs" || c["role"] == "search")
+                && c["server"].as_str().unwrap().starts_with("orch"))
     );
 
     // And a full run commits the same change, tests passing.
