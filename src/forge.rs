@@ -239,29 +239,45 @@ impl Repo {
         let mut index = worktree.index()?;
         index.read_tree(tree)?;
         let entries: Vec<git2::IndexEntry> = index.iter().collect();
-        let mut made = std::collections::HashSet::new();
+        // Directories first, then the files on all cores (reading, hashing
+        // and writing each is independent), then the index, in order.
+        let mut made = std::collections::BTreeSet::new();
+        for entry in &entries {
+            if let Some(parent) = copyable(entry).and_then(|r| Path::new(r).parent()) {
+                made.insert(parent.to_owned());
+            }
+        }
+        for parent in &made {
+            std::fs::create_dir_all(path.join(parent))?;
+        }
+        let workdir = self.workdir.as_path();
+        let written = crate::lang::par_map(&entries, |entry| {
+            let Some(relative) = copyable(entry) else {
+                return Ok(None);
+            };
+            let Some((bytes, modified)) = clean_copy(&workdir.join(relative), entry.id) else {
+                return Ok(None);
+            };
+            write_file(
+                &path.join(relative),
+                &bytes,
+                entry.mode == 0o100755,
+                modified,
+            )
+            .map(Some)
+        });
         // Paths as the index holds them (bytes: not every path is UTF-8).
         let mut rest: Vec<Vec<u8>> = Vec::new();
         let mut copied = 0;
-        for mut entry in entries {
-            let Some(relative) = copyable(&entry) else {
-                rest.push(entry.path);
-                continue;
-            };
-            let Some((bytes, modified)) = clean_copy(&self.workdir.join(relative), entry.id) else {
-                rest.push(entry.path);
-                continue;
-            };
-            let target = path.join(relative);
-            if let Some(parent) = target.parent()
-                && made.insert(parent.to_owned())
-            {
-                std::fs::create_dir_all(parent)?;
+        for (mut entry, written) in entries.into_iter().zip(written) {
+            match written? {
+                Some(metadata) => {
+                    stat_into(&mut entry, &metadata);
+                    index.add(&entry)?;
+                    copied += 1;
+                }
+                None => rest.push(entry.path),
             }
-            let metadata = write_file(&target, &bytes, entry.mode == 0o100755, modified)?;
-            stat_into(&mut entry, &metadata);
-            index.add(&entry)?;
-            copied += 1;
         }
         index.write()?;
         if !rest.is_empty() {
