@@ -110,8 +110,8 @@ impl Connection {
             // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
             unsafe {
                 command.pre_exec(move || {
-                    set_limit(None, libc::RLIMIT_AS, memory)?;
-                    set_limit(None, libc::RLIMIT_NOFILE, files)?;
+                    set_own_limit(libc::RLIMIT_AS, memory)?;
+                    set_own_limit(libc::RLIMIT_NOFILE, files)?;
                     Ok(())
                 });
             }
@@ -122,8 +122,9 @@ impl Connection {
         })?;
         let pid = child.id();
         if builtin
-            && let Err(e) = set_limit(pid, libc::RLIMIT_AS, memory)
-                .and_then(|()| set_limit(pid, libc::RLIMIT_NOFILE, files))
+            && let Some(id) = pid
+            && let Err(e) = set_limit_of(id, libc::RLIMIT_AS, memory)
+                .and_then(|()| set_limit_of(id, libc::RLIMIT_NOFILE, files))
         {
             kill_group(pid, libc::SIGKILL);
             let _ = child.wait().await;
@@ -609,26 +610,29 @@ fn tail(ring: &Arc<Mutex<VecDeque<u8>>>, max: usize) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// Sets a limit of the process `pid` (`None`: this process; async-signal-safe then).
-fn set_limit(
-    pid: Option<u32>,
-    resource: libc::__rlimit_resource_t,
-    value: u64,
-) -> std::io::Result<()> {
+/// Sets a limit of this process (async-signal-safe: used between fork and exec).
+fn set_own_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
     let limit = libc::rlimit {
         rlim_cur: value,
         rlim_max: value,
     };
-    let done = match pid {
-        // SAFETY: setrlimit reads the struct we pass; it is async-signal-safe.
-        None => unsafe { libc::setrlimit(resource, &limit) },
-        Some(pid) => {
-            let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
-            // SAFETY: prlimit reads the struct we pass and writes nothing (null).
-            unsafe { libc::prlimit(pid, resource, &limit, std::ptr::null_mut()) }
-        }
+    // SAFETY: setrlimit reads the struct we pass; it is async-signal-safe.
+    if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Sets a limit of the process `pid`.
+fn set_limit_of(pid: u32, resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+    let limit = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
     };
-    if done == 0 {
+    // SAFETY: prlimit reads the struct we pass and writes nothing (null).
+    if unsafe { libc::prlimit(pid, resource, &limit, std::ptr::null_mut()) } == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
@@ -718,5 +722,36 @@ impl<R: AsyncRead + Unpin> AsyncRead for LineGuard<R> {
             }
         }
         poll
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_process_gets_its_limits_and_this_one_keeps_its_own() {
+        let mine = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        set_limit_of(child.id(), libc::RLIMIT_NOFILE, 77).unwrap();
+        set_limit_of(child.id(), libc::RLIMIT_AS, 512 * 1024 * 1024).unwrap();
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let row = |text: &str, name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap()
+        };
+        assert_eq!(row(&limits, "Max open files"), "Max open files 77 77 files");
+        assert_eq!(
+            row(&limits, "Max address space"),
+            "Max address space 536870912 536870912 bytes"
+        );
+        assert_eq!(std::fs::read_to_string("/proc/self/limits").unwrap(), mine);
     }
 }
