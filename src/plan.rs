@@ -118,6 +118,11 @@ pub enum Action {
         check: String,
         /// File -> syntax error count before the edits.
         files: BTreeMap<String, usize>,
+        /// Python names the counts are focused on: only the statements that
+        /// name them (and the imports) were parsed, before and after the
+        /// edits are counted the same way. Empty: whole files.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        focus: Vec<String>,
     },
     /// Run the tests.
     Test {
@@ -475,9 +480,17 @@ fn validate_node(node: &Node) -> Result<(), Error> {
                 )));
             }
         }
-        Action::Check { check, files } => {
+        Action::Check {
+            check,
+            files,
+            focus,
+        } => {
             if check != "parse" {
                 return Err(fail(format!("unknown check `{check}` (known: parse)")));
+            }
+            for name in focus {
+                crate::intent::validate_identifier(name)
+                    .map_err(|e| fail(format!("focus name `{name}`: {e}")))?;
             }
             for file in files.keys() {
                 check_relative_path(file).map_err(fail)?;

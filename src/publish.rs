@@ -285,7 +285,7 @@ pub fn body(
                 format!("create `{file}` ({} lines)", content.lines().count())
             }
             Action::Delete { file, .. } => format!("delete `{file}`"),
-            Action::Check { check, files } => format!("{check} {} file(s)", files.len()),
+            Action::Check { check, files, .. } => format!("{check} {} file(s)", files.len()),
             Action::Test { runner, selection } => {
                 if selection.is_empty() {
                     format!("{runner}, whole suite")

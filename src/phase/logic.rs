@@ -45,6 +45,10 @@ pub struct Analysis {
     pub mentions_total: usize,
     pub uncertain_total: usize,
     pub parse_errors: std::collections::BTreeMap<String, usize>,
+    /// The names `parse_errors` is focused on (the statements naming them;
+    /// see `rename_references`); empty: whole files.
+    #[serde(default)]
+    pub syntax_focus: Vec<String>,
     pub target_modules: Vec<String>,
     /// Candidate files with no real reference.
     pub pruned_files: usize,
@@ -199,6 +203,7 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
         mentions_total: 0,
         uncertain_total: all.refused_total,
         parse_errors: all.parse_errors,
+        syntax_focus: Vec::new(),
         target_modules: Vec::new(),
         notes: all.notes,
         creates: all.creates,
@@ -545,6 +550,7 @@ async fn analyse_rename(
         mentions_total: all.mentions_total,
         uncertain_total: all.uncertain_total,
         parse_errors: all.parse_errors,
+        syntax_focus: all.syntax_focus,
         target_modules: all.target_modules,
         notes: Vec::new(),
         creates: Vec::new(),

@@ -46,14 +46,20 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
 
 async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     match intent {
-        Intent::Rename(rename) => map_rename(ctx, rename).await,
+        Intent::Rename(rename) => {
+            let focused = !matches!(
+                rename.symbol,
+                crate::intent::SymbolKind::Parameter | crate::intent::SymbolKind::Method
+            );
+            map_rename(ctx, rename, focused).await
+        }
         Intent::Replace(replace) => map_replace(ctx, replace).await,
         Intent::RemoveUnusedImports(cleanup) => map_cleanup(ctx, cleanup).await,
-        Intent::AddParameter(add) => map_rename(ctx, &add.lookup()).await,
+        Intent::AddParameter(add) => map_rename(ctx, &add.lookup(), false).await,
         Intent::RemoveUnusedFunctions(cleanup) => map_cleanup(ctx, cleanup).await,
-        Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup()).await,
+        Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup(), false).await,
         Intent::MakeAsync(make) => match (make.lookup(), &make.module) {
-            (Some(lookup), _) => map_rename(ctx, &lookup).await,
+            (Some(lookup), _) => map_rename(ctx, &lookup, false).await,
             (None, Some(module)) => {
                 let found = resolve_module(ctx, module).await?;
                 let candidates: Vec<String> = found
@@ -126,7 +132,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
         }
         Intent::Move(request) => {
             let target = resolve_target(ctx, &request.to).await?;
-            let mut map = map_rename(ctx, &request.lookup()).await?;
+            let mut map = map_rename(ctx, &request.lookup(), false).await?;
             map.target = Some(target);
             Ok(map)
         }
@@ -373,7 +379,10 @@ pub fn anchor_word(pattern: &str) -> Option<String> {
     best.map(str::to_owned)
 }
 
-async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> {
+/// `focused`: LOGIC will parse only the statements naming the symbol (a
+/// plain rename of a function, class or variable), so its definition's
+/// file need not be parsed whole (and cached) here either.
+async fn map_rename(ctx: &Context, rename: &Rename, focused: bool) -> Result<RepoMap, Failure> {
     // A parameter is found through its function (whose calls carry it).
     let rename = &rename.lookup();
     ctx.printer
@@ -389,7 +398,7 @@ async fn map_rename(ctx: &Context, rename: &Rename) -> Result<RepoMap, Failure> 
     let definitions = ctx.pool.call_as::<DefinitionsResult>(
         Role::Code,
         "definitions",
-        json!({ "name": rename.old, "kind": kind }),
+        json!({ "name": rename.old, "kind": kind, "focused": focused }),
     );
     let query = Query {
         pattern: rename.old.clone(),

@@ -197,6 +197,7 @@ mod tests {
             mentions_total: 0,
             uncertain_total: uncertain,
             parse_errors: Default::default(),
+            syntax_focus: Vec::new(),
             target_modules: vec!["m.py".into()],
             pruned_files: 0,
             sites,

@@ -94,6 +94,7 @@ fn build(
         action: Action::Check {
             check: "parse".into(),
             files: parse_baseline,
+            focus: analysis.syntax_focus.clone(),
         },
     });
     nodes.push(Node {

@@ -71,9 +71,21 @@ pub async fn run(
         .filter(|f| !deleted.contains(&f.as_str()))
         .filter(|f| crate::lang::structural::language_of(f).is_some())
         .collect();
-    let check =
-        ctx.pool
-            .call_as::<CheckResult>(Role::Code, "check_syntax", json!({ "paths": sources }));
+    // Counted as the plan's counts were: focused on the renamed names'
+    // statements, or whole files.
+    let focus = plan
+        .nodes
+        .iter()
+        .find_map(|n| match &n.action {
+            Action::Check { focus, .. } => Some(focus.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let check = ctx.pool.call_as::<CheckResult>(
+        Role::Code,
+        "check_syntax",
+        json!({ "paths": sources, "focus": focus }),
+    );
     let (status, diff, checked) = tokio::join!(status, diff, check);
     let changed_files = status
         .map_err(Failure::internal)?

@@ -37,6 +37,11 @@ pub struct DefinitionsArgs {
     /// `any`, `function`, `class`, `variable` or `method`.
     #[serde(default)]
     pub kind: Option<String>,
+    /// Parse only the statements that name it (not for methods). Off by
+    /// default: whole trees stay cached for the analyses that parse the
+    /// same files next.
+    #[serde(default)]
+    pub focused: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -138,6 +143,11 @@ pub struct RenameOutput {
     pub files_analysed: usize,
     /// Files with sites in all pages.
     pub total_files: usize,
+    /// The names `parse_errors` is focused on: it counts the errors of the
+    /// statements that name them (and the imports), not of whole files.
+    /// Empty: whole files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syntax_focus: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
 }
@@ -251,6 +261,11 @@ pub struct AddParameterArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CheckArgs {
     pub paths: Vec<String>,
+    /// Count only the errors of the Python statements that name one of
+    /// these (and the imports), as the plan's counts were taken (see
+    /// `rename_references`' `syntax_focus`). Empty: whole files.
+    #[serde(default)]
+    pub focus: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -281,6 +296,7 @@ impl CodeServer {
                 &jail,
                 &args.name,
                 args.kind.as_deref().unwrap_or("any"),
+                args.focused,
             ))
         })
         .await
@@ -413,7 +429,9 @@ impl CodeServer {
                 let source = read(&jail, relative)?;
                 Ok(match structural::language_of(relative) {
                     Some((_, ast_grep_language::SupportLang::Python)) => {
+                        let words: Vec<&str> = args.focus.iter().map(String::as_str).collect();
                         let tree = match previous {
+                            _ if !words.is_empty() => python::parse_focused(&source, &words),
                             Some(key) => python::parse_edited(key, &source),
                             None => python::parse(&source),
                         };
@@ -814,8 +832,9 @@ fn python_files(jail: &Jail) -> Vec<String> {
     project_files(jail, |p| p.ends_with(".py"))
 }
 
-/// Module-level definitions of `name` across the project.
-pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
+/// Module-level definitions of `name` across the project (`focused`: see
+/// [`DefinitionsArgs::focused`]).
+pub fn definitions(jail: &Jail, name: &str, kind: &str, focused: bool) -> DefinitionsResult {
     let files = python_files(jail);
     let index = ModuleIndex::new(&files);
     // Only files that can hold the definition are parsed: `def NAME` for a
@@ -854,7 +873,14 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str) -> DefinitionsResult {
             }
         }
     } else {
-        for ((relative, source), tree) in candidates.iter().zip(python::parse_all(&candidates)) {
+        let trees = if focused {
+            crate::lang::par_map(&candidates, |(_, source)| {
+                python::parse_focused(source, &[name])
+            })
+        } else {
+            python::parse_all(&candidates)
+        };
+        for ((relative, source), tree) in candidates.iter().zip(trees) {
             let Some(tree) = tree else {
                 continue;
             };
@@ -1048,6 +1074,9 @@ fn load_sources(
 }
 
 /// The sites of a function or method as if renamed to `new`.
+/// `focused`: parse only the statements naming `name` or `new`
+/// ([`rename::analyse_focused`]; not for methods, whose class hierarchy
+/// needs whole classes).
 fn function_analysis(
     index: &ModuleIndex,
     definition: &str,
@@ -1055,9 +1084,11 @@ fn function_analysis(
     name: &str,
     new: &str,
     sources: &[(String, String)],
+    focused: bool,
 ) -> rename::RenameAnalysis {
     match class {
         Some(class) => python::methods::analyse(index, definition, class, name, new, sources),
+        None if focused => rename::analyse_focused(index, definition, name, new, sources),
         None => rename::analyse(index, definition, name, new, sources),
     }
 }
@@ -1166,6 +1197,7 @@ fn change_signature(
         &args.name,
         "__orch_parameter_target__",
         &sources,
+        false,
     );
     let (edits, problems) = if add {
         python::parameters::add(&args.parameter, &args.default, &sources, &function)
@@ -1225,6 +1257,8 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         Some(_) => "__orch_parameter_target__",
         None => args.new_name.as_str(),
     };
+    // A parameter's analysis parses the same files whole next.
+    let focused = args.parameter.is_none() && args.class.is_none();
     let analysis = function_analysis(
         &index,
         &args.definition,
@@ -1232,6 +1266,7 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         &args.name,
         function_new,
         &sources,
+        focused,
     );
     let analysis = match &args.parameter {
         Some(parameter) => {
@@ -1284,6 +1319,11 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         parse_errors,
         target_modules: analysis.target_modules,
         files_analysed: sources.len(),
+        syntax_focus: if focused {
+            vec![args.name.clone(), args.new_name.clone()]
+        } else {
+            Vec::new()
+        },
         next_offset: None,
     })
 }

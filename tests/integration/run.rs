@@ -137,6 +137,51 @@ fn class_rename_in_a_flat_module() {
 }
 
 #[test]
+fn a_syntax_error_away_from_the_renamed_name_does_not_block_the_rename() {
+    // Only the statements naming `title_case` are parsed (and checked after
+    // the edit): Python 2's `print "..."` further down is not one of them.
+    let t = TestContext::fixture("textkit");
+    let padding: String = (0..40)
+        .map(|i| format!("\n\ndef helper_{i}(value):\n    return value + {i}\n"))
+        .collect();
+    std::fs::write(
+        t.repo.join("legacy.py"),
+        format!(
+            "from textkit import title_case\n\n\ndef shout(text):\n    return title_case(text).upper()\n{padding}\n\ndef old():\n    print \"python 2\"\n"
+        ),
+    )
+    .unwrap();
+    git(&t.repo, &["add", "legacy.py"]);
+    git(&t.repo, &["commit", "-q", "-m", "legacy"]);
+    let out = t.run(&[
+        "run",
+        "--dry-run",
+        "--json",
+        "rename function title_case to headline",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    let diff = json["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+from textkit import headline")
+            && diff.contains("+    return headline(text).upper()"),
+        "{diff}"
+    );
+    let run_dir = std::path::PathBuf::from(json["run_dir"].as_str().unwrap());
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("plan.json")).unwrap()).unwrap();
+    let check = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "check")
+        .unwrap()
+        .clone();
+    assert_eq!(check["focus"], serde_json::json!(["title_case", "headline"]));
+    assert_eq!(check["files"]["legacy.py"], 0, "{check}");
+}
+
+#[test]
 fn unknown_commands_exit_2_with_the_forms_orch_understands() {
     let t = TestContext::fixture("shop");
     let out = t.run(&["run", "make everything faster"]);

@@ -3,6 +3,7 @@
 
 pub mod asyncify;
 pub mod dead;
+pub mod focus;
 pub mod imports;
 pub mod methods;
 pub mod module_rename;
@@ -32,6 +33,19 @@ pub fn parse(source: &str) -> Option<Tree> {
         cache.put(key, source, tree.clone());
     }
     Some(tree)
+}
+
+/// A tree of the statements of `source` that can matter for `words` (see
+/// [`focus`]): the whole file's tree if it is cached, or if the file
+/// cannot be focused. Such a tree counts only the errors of the statements
+/// it holds; compare counts taken the same way.
+pub fn parse_focused(source: &str, words: &[&str]) -> Option<Tree> {
+    let key = cache_key(source);
+    if let Some(tree) = cache().lock().ok().and_then(|c| c.get(key, source)) {
+        return Some(tree);
+    }
+    let mut parser = parser()?;
+    focus::parse(&mut parser, source, words).or_else(|| parse(source))
 }
 
 /// The cache key of `source`, for [`parse_edited`] later.
@@ -347,6 +361,21 @@ mod tests {
             .set_language(&tree_sitter_python::LANGUAGE.into())
             .unwrap();
         parser.parse(source, None).unwrap()
+    }
+
+    #[test]
+    fn focused_counts_see_errors_in_the_statements_naming_the_words() {
+        let padding = "\n\ndef helper(value):\n    return value\n".repeat(30);
+        let away = format!("def f():\n    return word_x\n{padding}\ndef old(:\n    pass\n");
+        let near = format!("def f(:\n    return word_x\n{padding}");
+        let clean = format!("def f():\n    return word_x\n{padding}");
+        let count = |source: &str| syntax_errors(&parse_focused(source, &["word_x"]).unwrap());
+        // The broken `def` far from the word is not parsed.
+        assert_eq!(count(&away), 0);
+        // A broken statement naming it: the whole file is counted.
+        assert_eq!(count(&near), syntax_errors(&parse(&near).unwrap()));
+        assert!(count(&near) > 0);
+        assert_eq!(count(&clean), 0);
     }
 
     #[test]
