@@ -186,6 +186,7 @@ impl Repo {
                 rev: base.to_owned(),
                 message: e.message().to_owned(),
             })?;
+        let started = std::time::Instant::now();
         let temporary = format!("orch/tmp/{run_id}");
         let branch = self.repo.branch(&temporary, &head, true)?;
         let name = format!("orch-{run_id}");
@@ -199,6 +200,10 @@ impl Repo {
             }
             return Err(error.into());
         }
+        tracing::debug!(
+            us = started.elapsed().as_micros() as u64,
+            "worktree registered"
+        );
         let mut worktree = Worktree {
             name,
             path: path.to_owned(),
@@ -235,10 +240,12 @@ impl Repo {
     /// git would refuse — is left to libgit2's checkout, as before.
     /// Returns how many files were copied and how many checked out.
     fn populate(&self, path: &Path, tree: &git2::Tree<'_>) -> Result<(usize, usize), Error> {
+        let started = std::time::Instant::now();
         let worktree = Repository::open(path)?;
         let mut index = worktree.index()?;
         index.read_tree(tree)?;
         let entries: Vec<git2::IndexEntry> = index.iter().collect();
+        let read = started.elapsed().as_micros() as u64;
         // Directories first, then the files on all cores (reading, hashing
         // and writing each is independent), then the index, in order.
         let mut made = std::collections::BTreeSet::new();
@@ -266,6 +273,7 @@ impl Repo {
             )
             .map(Some)
         });
+        let copy = started.elapsed().as_micros() as u64 - read;
         // Paths as the index holds them (bytes: not every path is UTF-8).
         let mut rest: Vec<Vec<u8>> = Vec::new();
         let mut copied = 0;
@@ -280,6 +288,12 @@ impl Repo {
             }
         }
         index.write()?;
+        tracing::debug!(
+            read_tree_us = read,
+            copy_us = copy,
+            index_us = started.elapsed().as_micros() as u64 - read - copy,
+            "worktree files written"
+        );
         if !rest.is_empty() {
             let mut checkout = git2::build::CheckoutBuilder::new();
             checkout

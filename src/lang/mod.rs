@@ -24,16 +24,24 @@ pub fn error_nodes(root: tree_sitter::Node<'_>) -> usize {
     count
 }
 
+/// The cores this process may use (at most 8), asked once: the standard
+/// library reads the cgroup's CPU quota files on every call.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8)
+    })
+}
+
 /// `f` over `items` on all cores (at most 8 threads), results in order.
 /// Items differ a lot in cost (file sizes): threads take the next item as
 /// they go.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(&f).collect();
     }

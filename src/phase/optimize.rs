@@ -42,6 +42,7 @@ async fn search_test_files(ctx: &Context) -> Result<usize, Failure> {
                 "regex": true,
                 "extensions": [".py"],
                 "files_only": true,
+                "first_per_file": true,
                 "max_results": 1,
             }),
         )

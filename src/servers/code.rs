@@ -1040,10 +1040,7 @@ fn load_sources(
     if let Some(class) = class {
         // Subclasses (and the classes between) may live in files that do
         // not mention the method.
-        everything = all
-            .iter()
-            .filter_map(|f| read(jail, f).ok().map(|s| (f.clone(), s)))
-            .collect();
+        everything = read_all(jail, &all);
         wanted.extend(
             python::methods::hierarchy_files(class, &everything)
                 .into_iter()

@@ -46,6 +46,10 @@ pub struct SearchArgs {
     /// Return per-file counts instead of matching lines.
     #[serde(default)]
     pub files_only: bool,
+    /// With `files_only`: stop reading each file at its first match (every
+    /// count is then 1), for "which files" questions.
+    #[serde(default)]
+    pub first_per_file: bool,
     /// Page size (matches, or files with `files_only`).
     #[serde(default = "default_max_results")]
     pub max_results: usize,
@@ -142,8 +146,10 @@ pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
     let found: Mutex<Vec<FileLines>> = Mutex::new(Vec::new());
     let searched = std::sync::atomic::AtomicUsize::new(0);
     let max_chars = args.max_line_chars;
+    let (files_only, first_per_file) = (args.files_only, args.first_per_file);
     ignore::WalkBuilder::new(jail.root())
         .require_git(false)
+        .threads(crate::lang::cores())
         .build_parallel()
         .run(|| {
             let matcher = matcher.clone();
@@ -171,6 +177,11 @@ pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
                     &matcher,
                     entry.path(),
                     UTF8(|number, line| {
+                        if files_only {
+                            // Counted, not shown.
+                            lines.push((number, String::new()));
+                            return Ok(!first_per_file);
+                        }
                         let line = line.trim_end_matches(['\n', '\r']);
                         let preview: String = line.chars().take(max_chars).collect();
                         lines.push((number, preview));
@@ -278,5 +289,17 @@ mod tests {
         let files = search(&jail, &paged).unwrap();
         assert_eq!(files.files.len(), 1);
         assert_eq!(files.files[0].count, 2);
+        // Which files, not how often.
+        let mut first = args("make_str");
+        first.files_only = true;
+        first.first_per_file = true;
+        let files = search(&jail, &first).unwrap();
+        let counts: Vec<(&str, usize)> = files
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.count))
+            .collect();
+        assert_eq!(counts, [("b.py", 1), ("pkg/a.py", 1)]);
+        assert_eq!(files.total, 2);
     }
 }

@@ -177,7 +177,10 @@ fn a_syntax_error_away_from_the_renamed_name_does_not_block_the_rename() {
         .find(|n| n["kind"] == "check")
         .unwrap()
         .clone();
-    assert_eq!(check["focus"], serde_json::json!(["title_case", "headline"]));
+    assert_eq!(
+        check["focus"],
+        serde_json::json!(["title_case", "headline"])
+    );
     assert_eq!(check["files"]["legacy.py"], 0, "{check}");
 }
 
