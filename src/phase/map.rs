@@ -47,10 +47,7 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
 async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     match intent {
         Intent::Rename(rename) => {
-            let focused = !matches!(
-                rename.symbol,
-                crate::intent::SymbolKind::Parameter | crate::intent::SymbolKind::Method
-            );
+            let focused = rename.symbol != crate::intent::SymbolKind::Parameter;
             map_rename(ctx, rename, focused).await
         }
         Intent::Replace(replace) => map_replace(ctx, replace).await,
@@ -379,9 +376,9 @@ pub fn anchor_word(pattern: &str) -> Option<String> {
     best.map(str::to_owned)
 }
 
-/// `focused`: LOGIC will parse only the statements naming the symbol (a
-/// plain rename of a function, class or variable), so its definition's
-/// file need not be parsed whole (and cached) here either.
+/// `focused`: LOGIC will parse only the statements that matter (a rename
+/// of anything but a parameter), so the definition's file need not be
+/// parsed whole (and cached) here either.
 async fn map_rename(ctx: &Context, rename: &Rename, focused: bool) -> Result<RepoMap, Failure> {
     // A parameter is found through its function (whose calls carry it).
     let rename = &rename.lookup();

@@ -37,8 +37,7 @@ pub struct DefinitionsArgs {
     /// `any`, `function`, `class`, `variable` or `method`.
     #[serde(default)]
     pub kind: Option<String>,
-    /// Parse only the statements that name it (not for methods). Off by
-    /// default: whole trees stay cached for the analyses that parse the
+    /// Parse only the statements that name it. Off by default: whole trees stay cached for the analyses that parse the
     /// same files next.
     #[serde(default)]
     pub focused: bool,
@@ -430,10 +429,15 @@ impl CodeServer {
                 Ok(match structural::language_of(relative) {
                     Some((_, ast_grep_language::SupportLang::Python)) => {
                         let words: Vec<&str> = args.focus.iter().map(String::as_str).collect();
+                        // A file the analysis parsed whole (its tree is
+                        // cached) was counted whole: so it is here, and
+                        // incrementally.
                         let tree = match previous {
+                            Some(key) if words.is_empty() || python::is_cached(key) => {
+                                python::parse_edited(key, &source)
+                            }
                             _ if !words.is_empty() => python::parse_focused(&source, &words),
-                            Some(key) => python::parse_edited(key, &source),
-                            None => python::parse(&source),
+                            _ => python::parse(&source),
                         };
                         let tree = tree.ok_or("parser failed")?;
                         Some((relative.clone(), python::syntax_errors(&tree)))
@@ -856,8 +860,15 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str, focused: bool) -> Defini
         })
         .collect();
     let mut definitions = Vec::new();
+    let trees = if focused {
+        crate::lang::par_map(&candidates, |(_, source)| {
+            python::parse_focused(source, &[name])
+        })
+    } else {
+        python::parse_all(&candidates)
+    };
     if kind == "method" {
-        for ((relative, source), tree) in candidates.iter().zip(python::parse_all(&candidates)) {
+        for ((relative, source), tree) in candidates.iter().zip(trees) {
             let Some(tree) = tree else {
                 continue;
             };
@@ -873,13 +884,6 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str, focused: bool) -> Defini
             }
         }
     } else {
-        let trees = if focused {
-            crate::lang::par_map(&candidates, |(_, source)| {
-                python::parse_focused(source, &[name])
-            })
-        } else {
-            python::parse_all(&candidates)
-        };
         for ((relative, source), tree) in candidates.iter().zip(trees) {
             let Some(tree) = tree else {
                 continue;
@@ -1071,9 +1075,8 @@ fn load_sources(
 }
 
 /// The sites of a function or method as if renamed to `new`.
-/// `focused`: parse only the statements naming `name` or `new`
-/// ([`rename::analyse_focused`]; not for methods, whose class hierarchy
-/// needs whole classes).
+/// `focused`: parse only the statements that matter
+/// ([`rename::analyse_focused`], [`python::methods::analyse_focused`]).
 fn function_analysis(
     index: &ModuleIndex,
     definition: &str,
@@ -1084,6 +1087,9 @@ fn function_analysis(
     focused: bool,
 ) -> rename::RenameAnalysis {
     match class {
+        Some(class) if focused => {
+            python::methods::analyse_focused(index, definition, class, name, new, sources)
+        }
         Some(class) => python::methods::analyse(index, definition, class, name, new, sources),
         None if focused => rename::analyse_focused(index, definition, name, new, sources),
         None => rename::analyse(index, definition, name, new, sources),
@@ -1255,7 +1261,7 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         None => args.new_name.as_str(),
     };
     // A parameter's analysis parses the same files whole next.
-    let focused = args.parameter.is_none() && args.class.is_none();
+    let focused = args.parameter.is_none();
     let analysis = function_analysis(
         &index,
         &args.definition,
@@ -1316,11 +1322,7 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         parse_errors,
         target_modules: analysis.target_modules,
         files_analysed: sources.len(),
-        syntax_focus: if focused {
-            vec![args.name.clone(), args.new_name.clone()]
-        } else {
-            Vec::new()
-        },
+        syntax_focus: analysis.syntax_focus,
         next_offset: None,
     })
 }

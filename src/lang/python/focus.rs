@@ -361,14 +361,49 @@ fn units(lines: &[Logical], range: Range<usize>, indent: usize) -> Option<Vec<Un
 /// The byte ranges of `source` to parse for `words` (see the module
 /// documentation), merged and in order; `None` when the scanner cannot
 /// vouch for the source's structure.
+/// The start of every occurrence of one of `words` as a whole word (as
+/// [`super::find_word`] finds them), in order: one pass over the source
+/// however many words (a method's family can have hundreds of classes).
+fn occurrences(source: &str, words: &[&str]) -> Vec<usize> {
+    let words: std::collections::HashSet<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+    let b = source.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !is_ident(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && is_ident(b[i]) {
+            i += 1;
+        }
+        if words.contains(&b[start..i]) {
+            out.push(start);
+        }
+    }
+    out
+}
+
+/// Whether `at` lies in one of the sorted, disjoint `ranges`.
+fn any_in_range(ranges: &[Range<usize>], at: usize) -> bool {
+    let first = ranges.partition_point(|r| r.end <= at);
+    ranges.get(first).is_some_and(|r| r.start <= at)
+}
+
+/// Whether one of the sorted `starts` lies in `range`.
+fn any_in(starts: &[usize], range: &Range<usize>) -> bool {
+    let first = starts.partition_point(|&s| s < range.start);
+    starts.get(first).is_some_and(|&s| s < range.end)
+}
+
 fn select(source: &str, scan: &Scan, words: &[&str]) -> Option<Vec<Range<usize>>> {
     let lines = &scan.lines;
     let span = |r: &Range<usize>| lines[r.start].start..lines[r.end - 1].end;
-    let names = |text: &str, extra: bool| {
-        words.iter().any(|w| !super::find_word(text, w).is_empty())
-            || (extra
-                && (!super::find_word(text, "import").is_empty()
-                    || !super::find_word(text, "__all__").is_empty()))
+    let named = occurrences(source, words);
+    let extras = occurrences(source, &["import", "__all__"]);
+    let names = |bytes: &Range<usize>, extra: bool| {
+        any_in(&named, bytes) || (extra && any_in(&extras, bytes))
     };
     let mut out: Vec<Range<usize>> = Vec::new();
     fn push(out: &mut Vec<Range<usize>>, r: Range<usize>) {
@@ -379,21 +414,20 @@ fn select(source: &str, scan: &Scan, words: &[&str]) -> Option<Vec<Range<usize>>
     }
     for unit in units(lines, 0..lines.len(), 0)? {
         let bytes = span(&unit.lines);
-        let text = &source[bytes.clone()];
         if !unit.statement {
-            if names(text, false) {
+            if names(&bytes, false) {
                 push(&mut out, bytes);
             }
             continue;
         }
-        if !names(text, true) {
+        if !names(&bytes, true) {
             continue;
         }
         // The statement's line after any decorators.
         let head = (unit.lines.start..unit.lines.end)
             .find(|&i| lines[i].keyword != Keyword::Decorator)
             .map_or(Keyword::Other, |i| lines[i].keyword);
-        if matches!(head, Keyword::Def | Keyword::Class) && !names(text, false) {
+        if matches!(head, Keyword::Def | Keyword::Class) && !names(&bytes, false) {
             // Only a local `import` or an `__all__` inside a function or
             // class: not the module's.
             continue;
@@ -420,7 +454,7 @@ fn select(source: &str, scan: &Scan, words: &[&str]) -> Option<Vec<Range<usize>>
         let mut any = false;
         for member in &members {
             let member_bytes = span(&member.lines);
-            if names(&source[member_bytes.clone()], false) {
+            if names(&member_bytes, false) {
                 any |= member.statement;
                 push(&mut out, member_bytes);
             }
@@ -521,24 +555,14 @@ fn parse_ranges(
     }
     // The tree must agree with the scanner on every occurrence: code, or
     // inside a comment or string.
-    for word in words {
-        for start in super::find_word(source, word) {
-            let in_prose = prose
-                .binary_search_by(|r| {
-                    if r.end <= start {
-                        std::cmp::Ordering::Less
-                    } else if r.start > start {
-                        std::cmp::Ordering::Greater
-                    } else {
-                        std::cmp::Ordering::Equal
-                    }
-                })
-                .is_ok();
-            let node = root.descendant_for_byte_range(start, start + word.len())?;
-            let tree_prose = matches!(node.kind(), "comment" | "string_content");
-            if in_prose != tree_prose || (!in_prose && node.kind() != "identifier") {
-                return None;
-            }
+    let b = source.as_bytes();
+    for start in occurrences(source, words) {
+        let end = start + b[start..].iter().take_while(|&&c| is_ident(c)).count();
+        let in_prose = any_in_range(&prose, start);
+        let node = root.descendant_for_byte_range(start, end)?;
+        let tree_prose = matches!(node.kind(), "comment" | "string_content");
+        if in_prose != tree_prose || (!in_prose && node.kind() != "identifier") {
+            return None;
         }
     }
     Some(tree)

@@ -48,6 +48,41 @@ pub fn parse_focused(source: &str, words: &[&str]) -> Option<Tree> {
     focus::parse(&mut parser, source, words).or_else(|| parse(source))
 }
 
+/// Whether the whole tree of the source whose key ([`source_key`]) is
+/// `key` is cached: [`parse_edited`] then re-parses an edit of it
+/// incrementally.
+pub fn is_cached(key: u64) -> bool {
+    cache()
+        .lock()
+        .is_ok_and(|c| c.entries.iter().any(|(k, _, _)| *k == key))
+}
+
+/// How an analysis parses its files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parsing {
+    /// Whole files, cached for the tools that parse the same files next.
+    Whole,
+    /// Only the statements naming the analysis' words ([`parse_focused`]).
+    Focused,
+    /// Focused whenever the scanner can, however small the file, never
+    /// from the cache: tests compare it with `Whole`.
+    #[cfg(test)]
+    FocusedOnly,
+}
+
+impl Parsing {
+    pub fn parse(self, source: &str, words: &[&str]) -> Option<Tree> {
+        match self {
+            Parsing::Whole => parse(source),
+            Parsing::Focused => parse_focused(source, words),
+            #[cfg(test)]
+            Parsing::FocusedOnly => parser()
+                .and_then(|mut p| focus::parse_always(&mut p, source, words))
+                .or_else(|| parse(source)),
+        }
+    }
+}
+
 /// The cache key of `source`, for [`parse_edited`] later.
 pub fn source_key(source: &str) -> u64 {
     cache_key(source)

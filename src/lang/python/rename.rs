@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::modules::ModuleIndex;
 use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
-use super::{parse, parse_focused, syntax_errors};
+use super::{Parsing, syntax_errors};
 use crate::lang::par_map;
 
 /// One byte range to replace with the new name.
@@ -55,6 +55,10 @@ pub struct RenameAnalysis {
     pub parse_errors: BTreeMap<String, usize>,
     /// Files that are target modules (define or re-export the name).
     pub target_modules: Vec<String>,
+    /// The names `parse_errors` is focused on (see [`super::focus`]):
+    /// empty when whole files were parsed.
+    #[serde(default)]
+    pub syntax_focus: Vec<String>,
 }
 
 struct FileInfo<'a> {
@@ -90,15 +94,6 @@ pub fn analyse_focused(
     analyse_with(index, definition_file, old, new, files, Parsing::Focused)
 }
 
-#[derive(Clone, Copy)]
-enum Parsing {
-    Whole,
-    Focused,
-    /// Focused whenever the scanner can: no cache, small files too.
-    #[cfg(test)]
-    FocusedOnly,
-}
-
 fn analyse_with(
     index: &ModuleIndex,
     definition_file: &str,
@@ -113,14 +108,7 @@ fn analyse_with(
     // Each file's tree is dropped once its model is built: a name used in
     // a thousand files must not hold a thousand trees.
     let models = par_map(files, |(_, source)| {
-        let tree = match parsing {
-            Parsing::Whole => parse(source),
-            Parsing::Focused => parse_focused(source, &[old, new]),
-            #[cfg(test)]
-            Parsing::FocusedOnly => super::parser()
-                .and_then(|mut p| super::focus::parse_always(&mut p, source, &[old, new]))
-                .or_else(|| parse(source)),
-        };
+        let tree = parsing.parse(source, &[old, new]);
         tree.map(|tree| {
             (
                 syntax_errors(&tree),
@@ -141,6 +129,9 @@ fn analyse_with(
         "files parsed and modelled"
     );
 
+    if parsing != Parsing::Whole {
+        analysis.syntax_focus = vec![old.to_owned(), new.to_owned()];
+    }
     let targets = target_modules(index, definition_file, old, &infos);
     analysis.target_modules = targets.iter().cloned().collect();
 
@@ -537,7 +528,7 @@ mod tests {
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
         let (mut names, mut focused_files, mut whole_files) = (0, 0, 0);
         for (path, source) in &files {
-            let tree = parse(source).unwrap();
+            let tree = super::super::parse(source).unwrap();
             let defined = super::super::top_level_definitions(&tree, source);
             // A spread of each module's names.
             for definition in defined.iter().step_by(defined.len() / 3 + 1) {
