@@ -786,6 +786,19 @@ impl Pool {
         pids
     }
 
+    /// Stops orch's own servers now, after the run's last call, so they
+    /// exit (freeing their memory takes the kernel a few milliseconds)
+    /// while orch finishes its own work; [`Pool::shutdown`] reaps them.
+    /// Further calls are refused.
+    pub async fn stop_builtins(&self) {
+        for server in self.servers.values() {
+            server.in_flight.close();
+            if let Some(connection) = server.slot.lock().await.as_ref() {
+                connection.stop_builtin();
+            }
+        }
+    }
+
     /// Shuts every server down and reaps it.
     pub async fn shutdown(&self) {
         let mut connections = Vec::new();

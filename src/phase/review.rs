@@ -81,11 +81,20 @@ pub async fn run(
             _ => None,
         })
         .unwrap_or_default();
-    let check = ctx.pool.call_as::<CheckResult>(
-        Role::Code,
-        "check_syntax",
-        json!({ "paths": sources, "focus": focus }),
-    );
+    // The run's last server call: orch's own servers are stopped as soon
+    // as it answers, while the diff may still be running.
+    let check = async {
+        let checked = ctx
+            .pool
+            .call_as::<CheckResult>(
+                Role::Code,
+                "check_syntax",
+                json!({ "paths": sources, "focus": focus }),
+            )
+            .await;
+        ctx.pool.stop_builtins().await;
+        checked
+    };
     let (status, diff, checked) = tokio::join!(status, diff, check);
     let changed_files = status
         .map_err(Failure::internal)?
