@@ -728,6 +728,8 @@ impl Worktree {
             .include_untracked(true)
             .show_untracked_content(true)
             .recurse_untracked_dirs(true);
+        // Paths, not patterns (`[` and `*` are file name characters too).
+        options.disable_pathspec_match(true);
         for file in files {
             options.pathspec(Self::full(subdir, file));
         }
@@ -744,6 +746,60 @@ impl Worktree {
             out.push_str(&String::from_utf8_lossy(line.content()));
             true
         })?;
+        Ok(out)
+    }
+
+    /// [`diff_at`] of `files` (none created or deleted: a rename pairs a
+    /// deleted file with a created one, which parts could split) in up to
+    /// `parts` contiguous runs of the sorted paths, of about equal size,
+    /// on as many threads. Each part's diff is in path order, as the whole
+    /// one is, so the parts joined are the same text. A large rename's
+    /// diff (libgit2 hashes, loads and diffs each file on one thread) took
+    /// 12 ms on click.
+    ///
+    /// [`diff_at`]: Worktree::diff_at
+    pub fn diff_in_parts(
+        path: &Path,
+        subdir: &str,
+        files: &[String],
+        parts: usize,
+    ) -> Result<String, Error> {
+        if parts <= 1 || files.len() <= 1 {
+            return Self::diff_at(path, subdir, files);
+        }
+        let mut sorted: Vec<(String, u64)> = files
+            .iter()
+            .map(|f| {
+                let size =
+                    std::fs::metadata(path.join(Self::full(subdir, f))).map_or(0, |m| m.len());
+                (f.clone(), size)
+            })
+            .collect();
+        sorted.sort_by(|a, b| {
+            Self::full(subdir, &a.0)
+                .as_bytes()
+                .cmp(Self::full(subdir, &b.0).as_bytes())
+        });
+        sorted.dedup_by(|a, b| a.0 == b.0);
+        let total: u64 = sorted.iter().map(|(_, size)| size + 1).sum();
+        let parts = parts.clamp(1, sorted.len().max(1)) as u64;
+        let mut chunks: Vec<Vec<String>> = vec![Vec::new()];
+        let mut filled = 0;
+        for (file, size) in sorted {
+            // A new part once this one holds its share.
+            if filled * parts >= total * chunks.len() as u64 && !chunks.iter().any(Vec::is_empty) {
+                chunks.push(Vec::new());
+            }
+            filled += size + 1;
+            if let Some(last) = chunks.last_mut() {
+                last.push(file);
+            }
+        }
+        let diffs = crate::lang::par_map(&chunks, |chunk| Self::diff_at(path, subdir, chunk));
+        let mut out = String::new();
+        for diff in diffs {
+            out.push_str(&diff?);
+        }
         Ok(out)
     }
 
@@ -973,6 +1029,42 @@ mod tests {
         git(root, &["init", "-q", "-b", "main"]);
         git(root, &["config", "user.name", "T"]);
         git(root, &["config", "user.email", "t@example.com"]);
+    }
+
+    #[test]
+    fn a_diff_in_parts_is_the_whole_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        init(root);
+        // Names whose order differs between "sort the paths" and "sort
+        // each directory's entries" if either were done wrong.
+        let files = [
+            "a.py", "a-b.py", "a/b.py", "a/c/d.py", "b.py", "big.py", "z[1].py", "z1.py",
+        ];
+        for (i, file) in files.iter().enumerate() {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let lines = if *file == "big.py" { 3000 } else { 20 + i };
+            let text: String = (0..lines).map(|n| format!("value_{n} = {n}\n")).collect();
+            std::fs::write(&path, text).unwrap();
+        }
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "init"]);
+        for file in &files[..7] {
+            let path = root.join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replace("value_3 =", "renamed_3 =")).unwrap();
+        }
+        let planned: Vec<String> = files.iter().rev().map(|f| f.to_string()).collect();
+        let whole = Worktree::diff_at(root, "", &planned).unwrap();
+        assert_eq!(whole.matches("diff --git").count(), 7, "{whole}");
+        for parts in 1..=9 {
+            assert_eq!(
+                Worktree::diff_in_parts(root, "", &planned, parts).unwrap(),
+                whole,
+                "{parts} parts"
+            );
+        }
     }
 
     #[test]

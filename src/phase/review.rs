@@ -57,11 +57,18 @@ pub async fn run(
             changed
         })
     };
+    // In parts on all cores, unless files are created or deleted (a
+    // module rename's diff pairs them).
+    let parts = if deleted.is_empty() && plan.creates().next().is_none() {
+        crate::lang::cores()
+    } else {
+        1
+    };
     let diff = {
         let (subdir, planned) = (ctx.subdir.clone(), planned.clone());
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            let diff = Worktree::diff_at(&path, &subdir, &planned);
+            let diff = Worktree::diff_in_parts(&path, &subdir, &planned, parts);
             tracing::debug!(us = started.elapsed().as_micros() as u64, "worktree diff");
             diff
         })

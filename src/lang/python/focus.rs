@@ -364,7 +364,29 @@ fn units(lines: &[Logical], range: Range<usize>, indent: usize) -> Option<Vec<Un
 /// The start of every occurrence of one of `words` as a whole word (as
 /// [`super::find_word`] finds them), in order: one pass over the source
 /// however many words (a method's family can have hundreds of classes).
+///
+/// Leftmost-longest matches skip nothing: words are identifiers, so no
+/// whole word can start inside a longer match that is not one.
 fn occurrences(source: &str, words: &[&str]) -> Vec<usize> {
+    let Ok(matcher) = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(words)
+    else {
+        return slow_occurrences(source, words);
+    };
+    let b = source.as_bytes();
+    matcher
+        .find_iter(b)
+        .filter(|m| {
+            (m.start() == 0 || !is_ident(b[m.start() - 1]))
+                && b.get(m.end()).is_none_or(|&c| !is_ident(c))
+        })
+        .map(|m| m.start())
+        .collect()
+}
+
+/// [`occurrences`] token by token (should the automaton not build).
+fn slow_occurrences(source: &str, words: &[&str]) -> Vec<usize> {
     let words: std::collections::HashSet<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
     let b = source.as_bytes();
     let mut out = Vec::new();
@@ -749,6 +771,20 @@ x = {"a": 1,
             ["", " {{name}} ", "", "# name", "name\\'", "\nname\n"]
         );
         assert_eq!(scan.lines.len(), 2);
+    }
+
+    #[test]
+    fn occurrences_are_whole_words_as_find_word_finds_them() {
+        let source = "FooBar Foo FooBarX xFoo Foo_ é Foo éFoo Foo\n_Foo FooBar";
+        let words = ["Foo", "FooBar", "Bar"];
+        let mut expected: Vec<usize> = words
+            .iter()
+            .flat_map(|w| super::super::find_word(source, w))
+            .collect();
+        expected.sort();
+        assert_eq!(occurrences(source, &words), expected);
+        assert_eq!(slow_occurrences(source, &words), expected);
+        assert!(occurrences(source, &[]).is_empty());
     }
 
     #[test]

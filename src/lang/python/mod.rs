@@ -254,9 +254,12 @@ fn cache() -> &'static std::sync::Mutex<ParseCache> {
     })
 }
 
+/// A fast hash of `source` (a hit is confirmed by comparing sources; an
+/// incremental re-parse from a colliding entry is still exact, its edits
+/// being computed from that entry's own source).
 fn cache_key(source: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = rustc_hash::FxHasher::default();
     source.hash(&mut hasher);
     hasher.finish()
 }
