@@ -37,8 +37,8 @@ pub struct DefinitionsArgs {
     /// `any`, `function`, `class`, `variable` or `method`.
     #[serde(default)]
     pub kind: Option<String>,
-    /// Parse only the statements that name it. Off by default: whole trees stay cached for the analyses that parse the
-    /// same files next.
+    /// Parse only the statements that name it. Off by default: whole
+    /// trees stay cached for the analyses that parse the same files next.
     #[serde(default)]
     pub focused: bool,
 }
