@@ -78,13 +78,13 @@ pub async fn run(
         .filter(|f| !deleted.contains(&f.as_str()))
         .filter(|f| crate::lang::structural::language_of(f).is_some())
         .collect();
-    // Counted as the plan's counts were: focused on the renamed names'
-    // statements, or whole files.
-    let focus = plan
+    // The syntax error counts before the edits; counted again as they
+    // were: focused on the renamed names' statements, or whole files.
+    let (before, focus): (BTreeMap<String, usize>, Vec<String>) = plan
         .nodes
         .iter()
         .find_map(|n| match &n.action {
-            Action::Check { focus, .. } => Some(focus.clone()),
+            Action::Check { files, focus, .. } => Some((files.clone(), focus.clone())),
             _ => None,
         })
         .unwrap_or_default();
@@ -127,14 +127,6 @@ pub async fn run(
         ));
     }
 
-    let before: BTreeMap<String, usize> = plan
-        .nodes
-        .iter()
-        .find_map(|n| match &n.action {
-            Action::Check { files, .. } => Some(files.clone()),
-            _ => None,
-        })
-        .unwrap_or_default();
     let checked = checked?;
     let mut syntax = BTreeMap::new();
     let mut broken = Vec::new();

@@ -14,7 +14,7 @@ use super::{Jail, project_files};
 
 pub mod asyncify;
 pub mod moves;
-use crate::lang::python::{self, ModuleIndex, rename};
+use crate::lang::python::{self, ModuleIndex, Parsing, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
 pub use asyncify::{AsyncArgs, ModuleMatch, ModulesArgs, ModulesResult};
@@ -1074,9 +1074,9 @@ fn load_sources(
     Ok((index, sources, hashes))
 }
 
-/// The sites of a function or method as if renamed to `new`.
-/// `focused`: parse only the statements that matter
-/// ([`rename::analyse_focused`], [`python::methods::analyse_focused`]).
+/// The sites of a function or method as if renamed to `new`, its files
+/// parsed as `parsing` says ([`rename::analyse_with`],
+/// [`python::methods::analyse_with`]).
 fn function_analysis(
     index: &ModuleIndex,
     definition: &str,
@@ -1084,15 +1084,13 @@ fn function_analysis(
     name: &str,
     new: &str,
     sources: &[(String, String)],
-    focused: bool,
+    parsing: Parsing,
 ) -> rename::RenameAnalysis {
     match class {
-        Some(class) if focused => {
-            python::methods::analyse_focused(index, definition, class, name, new, sources)
+        Some(class) => {
+            python::methods::analyse_with(index, definition, class, name, new, sources, parsing)
         }
-        Some(class) => python::methods::analyse(index, definition, class, name, new, sources),
-        None if focused => rename::analyse_focused(index, definition, name, new, sources),
-        None => rename::analyse(index, definition, name, new, sources),
+        None => rename::analyse_with(index, definition, name, new, sources, parsing),
     }
 }
 
@@ -1200,7 +1198,7 @@ fn change_signature(
         &args.name,
         "__orch_parameter_target__",
         &sources,
-        false,
+        Parsing::Whole,
     );
     let (edits, problems) = if add {
         python::parameters::add(&args.parameter, &args.default, &sources, &function)
@@ -1261,7 +1259,10 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         None => args.new_name.as_str(),
     };
     // A parameter's analysis parses the same files whole next.
-    let focused = args.parameter.is_none();
+    let parsing = match args.parameter {
+        Some(_) => Parsing::Whole,
+        None => Parsing::Focused,
+    };
     let analysis = function_analysis(
         &index,
         &args.definition,
@@ -1269,7 +1270,7 @@ fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String
         &args.name,
         function_new,
         &sources,
-        focused,
+        parsing,
     );
     let analysis = match &args.parameter {
         Some(parameter) => {

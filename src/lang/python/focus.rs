@@ -419,13 +419,14 @@ fn any_in(starts: &[usize], range: &Range<usize>) -> bool {
     starts.get(first).is_some_and(|&s| s < range.end)
 }
 
-fn select(source: &str, scan: &Scan, words: &[&str]) -> Option<Vec<Range<usize>>> {
+/// The statements to parse (see the module documentation), given where
+/// the words occur (`named`, from [`occurrences`]).
+fn select(source: &str, scan: &Scan, named: &[usize]) -> Option<Vec<Range<usize>>> {
     let lines = &scan.lines;
     let span = |r: &Range<usize>| lines[r.start].start..lines[r.end - 1].end;
-    let named = occurrences(source, words);
     let extras = occurrences(source, &["import", "__all__"]);
     let names = |bytes: &Range<usize>, extra: bool| {
-        any_in(&named, bytes) || (extra && any_in(&extras, bytes))
+        any_in(named, bytes) || (extra && any_in(&extras, bytes))
     };
     let mut out: Vec<Range<usize>> = Vec::new();
     fn push(out: &mut Vec<Range<usize>>, r: Range<usize>) {
@@ -446,19 +447,16 @@ fn select(source: &str, scan: &Scan, words: &[&str]) -> Option<Vec<Range<usize>>
             continue;
         }
         // The statement's line after any decorators.
-        let head = (unit.lines.start..unit.lines.end)
-            .find(|&i| lines[i].keyword != Keyword::Decorator)
-            .map_or(Keyword::Other, |i| lines[i].keyword);
-        if matches!(head, Keyword::Def | Keyword::Class) && !names(&bytes, false) {
+        let head =
+            (unit.lines.start..unit.lines.end).find(|&i| lines[i].keyword != Keyword::Decorator);
+        let keyword = head.map_or(Keyword::Other, |i| lines[i].keyword);
+        if matches!(keyword, Keyword::Def | Keyword::Class) && !names(&bytes, false) {
             // Only a local `import` or an `__all__` inside a function or
             // class: not the module's.
             continue;
         }
         // A class line and its body.
-        let header = (unit.lines.start..unit.lines.end)
-            .find(|&i| lines[i].keyword != Keyword::Decorator)
-            .filter(|&i| lines[i].keyword == Keyword::Class);
-        let body_start = header.map(|h| h + 1);
+        let body_start = head.filter(|_| keyword == Keyword::Class).map(|h| h + 1);
         let body_indent =
             body_start.and_then(|s| (s..unit.lines.end).find_map(|i| lines[i].indent));
         let (Some(body_start), Some(body_indent)) = (body_start, body_indent) else {
@@ -509,42 +507,46 @@ fn ranges(source: &str, words: &[&str]) -> Option<Selection> {
     (covered * 2 < source.len()).then_some(selection)
 }
 
-/// What to parse, and where the comments and strings are.
+/// What to parse, where the comments and strings are, and where the
+/// words occur.
 struct Selection {
     ranges: Vec<Range<usize>>,
     prose: Vec<Range<usize>>,
+    named: Vec<usize>,
 }
 
 /// The selection however much of the file it is.
 fn selection(source: &str, words: &[&str]) -> Option<Selection> {
     let scan = scan(source)?;
-    let ranges = select(source, &scan, words)?;
+    let named = occurrences(source, words);
+    let ranges = select(source, &scan, &named)?;
     Some(Selection {
         ranges,
         prose: scan.prose,
+        named,
     })
 }
 
 /// Parses the statements of `source` that matter for `words` (see the
 /// module documentation); `None` to parse the whole file instead.
 pub fn parse(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
-    parse_ranges(parser, source, words, ranges(source, words)?)
+    parse_ranges(parser, source, ranges(source, words)?)
 }
 
 /// [`parse`] whatever share of the file is selected (tests: small sources
 /// are otherwise parsed whole).
 #[cfg(test)]
 pub fn parse_always(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
-    parse_ranges(parser, source, words, selection(source, words)?)
+    parse_ranges(parser, source, selection(source, words)?)
 }
 
 fn parse_ranges(
     parser: &mut Parser,
     source: &str,
-    words: &[&str],
     Selection {
         ranges: selected,
         prose,
+        named,
     }: Selection,
 ) -> Option<Tree> {
     if selected.is_empty() {
@@ -578,7 +580,7 @@ fn parse_ranges(
     // The tree must agree with the scanner on every occurrence: code, or
     // inside a comment or string.
     let b = source.as_bytes();
-    for start in occurrences(source, words) {
+    for start in named {
         let end = start + b[start..].iter().take_while(|&&c| is_ident(c)).count();
         let in_prose = any_in_range(&prose, start);
         let node = root.descendant_for_byte_range(start, end)?;

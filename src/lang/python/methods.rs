@@ -54,31 +54,13 @@ pub fn analyse(
     )
 }
 
-/// [`analyse`], parsing of each file only the statements that name `old`,
-/// `new` or a class that may be in the family or among its ancestors (the
-/// textual pre-pass below), and the imports ([`super::focus`]): class
-/// headers and bases, overrides, typed attributes (`self.x = C(...)`,
-/// `x: C`) and every use of the method are among them.
-pub fn analyse_focused(
-    index: &ModuleIndex,
-    definition_file: &str,
-    class: &str,
-    old: &str,
-    new: &str,
-    files: &[(String, String)],
-) -> RenameAnalysis {
-    analyse_with(
-        index,
-        definition_file,
-        class,
-        old,
-        new,
-        files,
-        Parsing::Focused,
-    )
-}
-
-fn analyse_with(
+/// [`analyse`] with its files parsed as `parsing` says. Focused, each file
+/// parses only the statements that name `old`, `new` or a class that may
+/// be in the family or among its ancestors (the textual pre-pass below),
+/// and the imports ([`super::focus`]): class headers and bases, overrides,
+/// typed attributes (`self.x = C(...)`, `x: C`) and every use of the
+/// method are among them.
+pub fn analyse_with(
     index: &ModuleIndex,
     definition_file: &str,
     class: &str,
@@ -1244,6 +1226,7 @@ fn first_parameter(function: Node, source: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::assert_same;
     use super::*;
 
     fn run(
@@ -1268,11 +1251,7 @@ mod tests {
             &files,
             Parsing::FocusedOnly,
         );
-        assert_eq!(analysis.sites, focused.sites);
-        assert_eq!(analysis.mentions, focused.mentions);
-        assert_eq!(analysis.uncertain, focused.uncertain);
-        assert_eq!(analysis.clashes, focused.clashes);
-        assert_eq!(analysis.target_modules, focused.target_modules);
+        assert_same(&analysis, &focused, &format!("{class}.{old}"));
         let mut out = BTreeMap::new();
         for (path, source) in &files {
             let mut edited = source.clone();
@@ -1291,29 +1270,7 @@ mod tests {
     /// classes, the focused analysis finds what the whole-file one does.
     #[test]
     fn focused_and_whole_method_analyses_agree_on_the_standard_library() {
-        let out = std::process::Command::new("python3")
-            .args([
-                "-c",
-                "import sysconfig; print(sysconfig.get_path('stdlib'))",
-            ])
-            .output()
-            .expect("python3 is needed for this test");
-        let dir = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "py"))
-            .collect();
-        paths.sort();
-        let files: Vec<(String, String)> = paths
-            .iter()
-            .filter_map(|p| {
-                let source = std::fs::read_to_string(p).ok()?;
-                Some((p.file_name()?.to_str()?.to_owned(), source))
-            })
-            .filter(|(_, source)| source.len() < 150_000)
-            .step_by(2)
-            .collect();
+        let files = super::super::testing::stdlib_sample(2);
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
         let mut methods = 0;
         for (path, source) in files.iter().step_by(3) {
@@ -1353,11 +1310,7 @@ mod tests {
                         Parsing::FocusedOnly,
                     );
                     let what = format!("{path}: {class_name}.{old}");
-                    assert_eq!(whole.sites, focused.sites, "{what}");
-                    assert_eq!(whole.mentions, focused.mentions, "{what}");
-                    assert_eq!(whole.uncertain, focused.uncertain, "{what}");
-                    assert_eq!(whole.clashes, focused.clashes, "{what}");
-                    assert_eq!(whole.target_modules, focused.target_modules, "{what}");
+                    assert_same(&whole, &focused, &what);
                     methods += 1;
                 }
             }
@@ -1373,7 +1326,7 @@ mod tests {
         let source = "class Base(object, **{\"try\": 1}):\n    def m(self):\n        return 1\n";
         let files = vec![("a.py".to_owned(), source.to_owned())];
         let index = ModuleIndex::new(["a.py"]);
-        let analysis = analyse_focused(&index, "a.py", "Base", "m", "n", &files);
+        let analysis = analyse_with(&index, "a.py", "Base", "m", "n", &files, Parsing::Focused);
         assert!(analysis.syntax_focus.contains(&"m".to_owned()));
         for word in &analysis.syntax_focus {
             assert!(crate::intent::validate_identifier(word).is_ok(), "{word}");

@@ -25,10 +25,18 @@ pub use modules::ModuleIndex;
 /// run chains (MAP's definitions, LOGIC's analysis) parse a file once.
 pub fn parse(source: &str) -> Option<Tree> {
     let key = cache_key(source);
-    if let Some(tree) = cache().lock().ok().and_then(|c| c.get(key, source)) {
-        return Some(tree);
-    }
-    let tree = parser()?.parse(source, None)?;
+    cached(key, source).or_else(|| parse_whole(&mut parser()?, key, source))
+}
+
+/// The cached whole tree of `source` (whose key is `key`).
+fn cached(key: u64, source: &str) -> Option<Tree> {
+    cache().lock().ok().and_then(|c| c.get(key, source))
+}
+
+/// Parses all of `source` (whose key is `key`) with `parser`, and caches
+/// the tree.
+fn parse_whole(parser: &mut Parser, key: u64, source: &str) -> Option<Tree> {
+    let tree = parser.parse(source, None)?;
     if let Ok(mut cache) = cache().lock() {
         cache.put(key, source, tree.clone());
     }
@@ -41,11 +49,11 @@ pub fn parse(source: &str) -> Option<Tree> {
 /// it holds; compare counts taken the same way.
 pub fn parse_focused(source: &str, words: &[&str]) -> Option<Tree> {
     let key = cache_key(source);
-    if let Some(tree) = cache().lock().ok().and_then(|c| c.get(key, source)) {
+    if let Some(tree) = cached(key, source) {
         return Some(tree);
     }
     let mut parser = parser()?;
-    focus::parse(&mut parser, source, words).or_else(|| parse(source))
+    focus::parse(&mut parser, source, words).or_else(|| parse_whole(&mut parser, key, source))
 }
 
 /// Whether the whole tree of the source whose key ([`source_key`]) is
@@ -387,6 +395,51 @@ pub fn find_word(haystack: &str, word: &str) -> Vec<usize> {
             before && after
         })
         .collect()
+}
+
+/// Test helpers shared by the analyses' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::rename::RenameAnalysis;
+
+    /// Every `step`-th module under 150 kB of this machine's Python
+    /// standard library (real code nobody here wrote; CI installs Python),
+    /// as (file name, source), in name order.
+    pub fn stdlib_sample(step: usize) -> Vec<(String, String)> {
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('stdlib'))",
+            ])
+            .output()
+            .expect("python3 is needed for this test");
+        let dir = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "py"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|p| {
+                let source = std::fs::read_to_string(p).ok()?;
+                Some((p.file_name()?.to_str()?.to_owned(), source))
+            })
+            .filter(|(_, source)| source.len() < 150_000)
+            .step_by(step)
+            .collect()
+    }
+
+    /// The whole-file and focused analyses found the same sites, notes and
+    /// targets (`what`: the case, for the failure message).
+    pub fn assert_same(whole: &RenameAnalysis, focused: &RenameAnalysis, what: &str) {
+        assert_eq!(whole.sites, focused.sites, "{what}");
+        assert_eq!(whole.mentions, focused.mentions, "{what}");
+        assert_eq!(whole.uncertain, focused.uncertain, "{what}");
+        assert_eq!(whole.clashes, focused.clashes, "{what}");
+        assert_eq!(whole.target_modules, focused.target_modules, "{what}");
+    }
 }
 
 #[cfg(test)]

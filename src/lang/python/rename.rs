@@ -79,22 +79,13 @@ pub fn analyse(
     analyse_with(index, definition_file, old, new, files, Parsing::Whole)
 }
 
-/// [`analyse`], parsing of each file only the statements that name `old`
-/// or `new`, and its imports ([`super::focus`]): the same sites, notes and
-/// targets; `parse_errors` then counts the errors of those statements.
-/// (The whole trees stay uncached: use [`analyse`] when other tools will
-/// parse the same files next.)
-pub fn analyse_focused(
-    index: &ModuleIndex,
-    definition_file: &str,
-    old: &str,
-    new: &str,
-    files: &[(String, String)],
-) -> RenameAnalysis {
-    analyse_with(index, definition_file, old, new, files, Parsing::Focused)
-}
-
-fn analyse_with(
+/// [`analyse`] with its files parsed as `parsing` says. Focused, each file
+/// parses only the statements that name `old` or `new`, and its imports
+/// ([`super::focus`]): the same sites, notes and targets; `parse_errors`
+/// then counts the errors of those statements, and `syntax_focus` says so.
+/// (The whole trees stay uncached: parse whole when other tools will parse
+/// the same files next.)
+pub fn analyse_with(
     index: &ModuleIndex,
     definition_file: &str,
     old: &str,
@@ -480,6 +471,7 @@ fn clashes(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::assert_same;
     use super::*;
 
     fn run(files: &[(&str, &str)], def: &str, old: &str, new: &str) -> RenameAnalysis {
@@ -491,7 +483,7 @@ mod tests {
         let whole = analyse(&index, def, old, new, &owned);
         // Every case holds for the focused analysis too.
         let focused = analyse_with(&index, def, old, new, &owned, Parsing::FocusedOnly);
-        assert_same(&whole, &focused);
+        assert_same(&whole, &focused, &format!("{def}: {old}"));
         whole
     }
 
@@ -501,30 +493,8 @@ mod tests {
     /// does, and most files are in fact focused.
     #[test]
     fn focused_and_whole_analyses_agree_on_the_standard_library() {
-        let out = std::process::Command::new("python3")
-            .args([
-                "-c",
-                "import sysconfig; print(sysconfig.get_path('stdlib'))",
-            ])
-            .output()
-            .expect("python3 is needed for this test");
-        let dir = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "py"))
-            .collect();
-        paths.sort();
-        let files: Vec<(String, String)> = paths
-            .iter()
-            .filter_map(|p| {
-                let source = std::fs::read_to_string(p).ok()?;
-                Some((p.file_name()?.to_str()?.to_owned(), source))
-            })
-            .filter(|(_, source)| source.len() < 150_000)
-            .step_by(3)
-            .collect();
-        assert!(files.len() > 40, "{} modules in {dir:?}", files.len());
+        let files = super::super::testing::stdlib_sample(3);
+        assert!(files.len() > 40, "{} standard library modules", files.len());
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
         let (mut names, mut focused_files, mut whole_files) = (0, 0, 0);
         for (path, source) in &files {
@@ -554,7 +524,7 @@ mod tests {
                     &subset,
                     Parsing::FocusedOnly,
                 );
-                assert_same(&whole, &focused);
+                assert_same(&whole, &focused, &format!("{path}: {name}"));
                 names += 1;
             }
         }
@@ -564,15 +534,6 @@ mod tests {
             focused_files > 3 * whole_files,
             "{focused_files} focused, {whole_files} whole"
         );
-    }
-
-    /// The same sites, notes and targets.
-    fn assert_same(whole: &RenameAnalysis, focused: &RenameAnalysis) {
-        assert_eq!(whole.sites, focused.sites);
-        assert_eq!(whole.mentions, focused.mentions);
-        assert_eq!(whole.uncertain, focused.uncertain);
-        assert_eq!(whole.clashes, focused.clashes);
-        assert_eq!(whole.target_modules, focused.target_modules);
     }
 
     fn apply(
