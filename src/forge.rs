@@ -11,7 +11,7 @@ use git2::{
     Signature, StatusOptions, WorktreePruneOptions,
 };
 
-use crate::settings::Secret;
+use crate::secret::Secret;
 
 /// git failures, with what to do about them.
 #[derive(Debug, thiserror::Error)]
@@ -258,7 +258,7 @@ impl Repo {
             std::fs::create_dir_all(path.join(parent))?;
         }
         let workdir = self.workdir.as_path();
-        let written = crate::lang::par_map(&entries, |entry| {
+        let written = crate::parallel::par_map(&entries, |entry| {
             let Some(relative) = copyable(entry) else {
                 return Ok(None);
             };
@@ -795,7 +795,7 @@ impl Worktree {
                 last.push(file);
             }
         }
-        let diffs = crate::lang::par_map(&chunks, |chunk| Self::diff_at(path, subdir, chunk));
+        let diffs = crate::parallel::par_map(&chunks, |chunk| Self::diff_at(path, subdir, chunk));
         let mut out = String::new();
         for diff in diffs {
             out.push_str(&diff?);

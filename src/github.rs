@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
-use crate::settings::Secret;
+use crate::secret::Secret;
 
 /// GitHub API failures, with what to do about them.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::lang::python::names;
+
 /// The command forms orch understands, shown when it does not understand one.
 pub const FORMS: &[&str] = &[
     "rename [function|class|variable] OLD to NEW [in PATH]",
@@ -1258,32 +1260,14 @@ fn strip_call(name: &str) -> String {
     name.strip_suffix("()").unwrap_or(name).to_owned()
 }
 
-/// Python's identifier rule, restricted to what orch can rename safely.
+/// Python's identifier rule (see [`names::validate_identifier`]), as a
+/// command error.
 pub fn validate_identifier(name: &str) -> Result<(), Error> {
-    let mut chars = name.chars();
-    let valid = match chars.next() {
-        Some(c) if c == '_' || c.is_alphabetic() => chars.all(|c| c == '_' || c.is_alphanumeric()),
-        _ => false,
-    };
-    if !valid {
-        return Err(Error::InvalidName {
-            name: name.to_owned(),
-        });
-    }
-    if KEYWORDS.contains(&name) {
-        return Err(Error::Keyword {
-            name: name.to_owned(),
-        });
-    }
-    Ok(())
+    names::validate_identifier(name).map_err(|error| match error {
+        names::NameError::Invalid { name } => Error::InvalidName { name },
+        names::NameError::Keyword { name } => Error::Keyword { name },
+    })
 }
-
-const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
-];
 
 #[derive(Debug)]
 struct Token {

@@ -38,10 +38,10 @@ fn main() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            std::process::exit(orch::exit::STOPPED);
+            std::process::exit(orch::ExitCode::Stopped.code());
         }
     };
-    let code = runtime.block_on(orch::run(cli));
+    let code = runtime.block_on(orch::run(cli)).code();
     // Servers are shut down by now; do not wait on stray blocking tasks.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     tracing::debug!(code, "orch exiting");

@@ -12,14 +12,17 @@ use tracing::Instrument as _;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::budget::{Deadline, Memory, PressureEvent, Tokens};
+use crate::budget::{Deadline, Memory, Tokens};
+use crate::exit::ExitCode;
 use crate::forge::Repo;
 use crate::intent::Intent;
 use crate::mcp::approval::Policy;
-use crate::mcp::{Approver, Pool, Role, Servers};
+use crate::mcp::{Approver, Pool, Role};
 use crate::phase::{self, Context, Failure, StopReason};
 use crate::plan::{Plan, Risk};
 use crate::printer::Printer;
+use crate::publish::{self, Facts};
+use crate::record::{Phase, PhaseRecord, PhaseStatus, Published, Record, RunMode};
 use crate::settings::Settings;
 use crate::state::{self, Project};
 
@@ -34,11 +37,11 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn name(&self) -> &'static str {
+    pub fn kind(&self) -> RunMode {
         match self {
-            Mode::Run { .. } => "run",
-            Mode::Plan { .. } => "plan",
-            Mode::Replay { .. } => "replay",
+            Mode::Run { .. } => RunMode::Run,
+            Mode::Plan { .. } => RunMode::Plan,
+            Mode::Replay { .. } => RunMode::Replay,
         }
     }
 }
@@ -46,61 +49,12 @@ impl Mode {
 /// Retries of a phase after a retryable failure.
 pub const MAX_RETRIES: u32 = 3;
 
-/// Phase names and their weights in the deadline.
-const PHASES: [(&str, u32); 7] = [
-    ("MAP", 8),
-    ("LOGIC", 12),
-    ("MONTE CARLO", 4),
-    ("PLAN", 4),
-    ("OPTIMIZE", 2),
-    ("EXECUTE", 60),
-    ("REVIEW", 10),
-];
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PhaseRecord {
-    pub phase: String,
-    pub duration_ms: u64,
-    pub tokens: usize,
-    pub retries: u32,
-    /// ok | failed | stopped | skipped
-    pub status: String,
-    pub error: Option<String>,
-}
-
-/// Everything a run leaves behind, written as `record.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Record {
-    pub run_id: String,
-    pub mode: String,
-    pub command: String,
-    pub success: bool,
-    pub stop_reason: Option<String>,
-    pub error: Option<String>,
-    pub duration_ms: u64,
-    pub total_tokens: usize,
-    pub phase_token_budget: usize,
-    pub total_token_budget: usize,
-    pub peak_memory_mb: u64,
-    pub memory_threshold: f64,
-    pub memory_events: Vec<PressureEvent>,
-    pub plan_id: Option<String>,
-    pub branch: Option<String>,
-    pub commit: Option<String>,
-    /// Push and pull request (absent on dry runs and failed runs).
-    pub published: Option<crate::publish::Published>,
-    pub dry_run: bool,
-    pub phases: Vec<PhaseRecord>,
-    pub details: BTreeMap<String, serde_json::Value>,
-    pub run_dir: String,
-}
-
 /// The result handed back to the command line.
 pub struct Finished {
     pub record: Record,
     pub plan: Option<Plan>,
     pub diff: Option<String>,
-    pub exit_code: i32,
+    pub exit_code: ExitCode,
     pub hint: Option<String>,
 }
 
@@ -143,8 +97,9 @@ pub async fn run(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
-    let servers =
-        Servers::for_settings(&settings, &root).context("cannot find orch's own executable")?;
+    let servers = settings
+        .servers(&root)
+        .context("cannot find orch's own executable")?;
     for warning in &servers.warnings {
         printer.warn(warning);
     }
@@ -208,20 +163,16 @@ pub async fn run(
         subdir: repo.subdir.clone(),
         worktree: Mutex::new(worktree),
         dirty_files,
-        test_files: tokio::sync::OnceCell::new(),
         settings,
     };
     let mut driver = Driver {
         ctx: &ctx,
         phases: Vec::new(),
-        remaining_weight: match &mode {
-            Mode::Run { .. } => PHASES.iter().map(|p| p.1).sum(),
-            Mode::Plan { .. } => PHASES[..4].iter().map(|p| p.1).sum(),
-            Mode::Replay { .. } => PHASES[4..].iter().map(|p| p.1).sum(),
-        },
+        remaining_weight: mode.kind().phases().iter().map(|p| p.weight()).sum(),
         details: BTreeMap::new(),
         plan: None,
         verdict: None,
+        published: None,
     };
     let outcome = {
         let drive = driver.drive(&mode);
@@ -231,8 +182,13 @@ pub async fn run(
             _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
         }
     };
-    let (phases, details, plan, verdict) =
-        (driver.phases, driver.details, driver.plan, driver.verdict);
+    let (phases, details, plan, verdict, published) = (
+        driver.phases,
+        driver.details,
+        driver.plan,
+        driver.verdict,
+        driver.published,
+    );
 
     // Clean up whatever happened.
     // The servers stop while the worktree goes (a server still writing
@@ -261,39 +217,26 @@ pub async fn run(
     );
 
     let (success, stop_reason, error, exit_code, hint) = match &outcome {
-        Ok(()) => (true, None, None, 0, None),
-        Err(Failure::Input { message, hint }) => (
-            false,
-            Some("input".to_owned()),
-            Some(message.clone()),
-            2,
-            hint.clone(),
-        ),
-        Err(Failure::Stop { reason, message }) => {
-            let code = if *reason == StopReason::Interrupted {
-                130
-            } else {
-                1
+        Ok(()) => (true, None, None, ExitCode::Done, None),
+        Err(failure) => {
+            let reason = failure.stop_reason();
+            let hint = match failure {
+                Failure::Input { hint, .. } => hint.clone(),
+                Failure::Stop { .. } => reason.hint().map(str::to_owned),
+                Failure::Mcp(_) => None,
             };
             (
                 false,
-                Some(reason.as_str().to_owned()),
-                Some(message.clone()),
-                code,
-                stop_hint(*reason),
+                Some(reason),
+                Some(failure.message()),
+                reason.exit_code(),
+                hint,
             )
         }
-        Err(Failure::Mcp(e)) => (
-            false,
-            Some("error".to_owned()),
-            Some(e.to_string()),
-            1,
-            None,
-        ),
     };
     let record = Record {
         run_id: ctx.run_id.clone(),
-        mode: mode.name().to_owned(),
+        mode: mode.kind(),
         command: match &mode {
             Mode::Run { command } | Mode::Plan { command } => command.clone(),
             Mode::Replay { plan } => plan.command.clone(),
@@ -311,7 +254,7 @@ pub async fn run(
         plan_id: plan.as_ref().map(|p| p.id.clone()),
         branch: verdict.as_ref().and_then(|v| v.branch.clone()),
         commit: verdict.as_ref().and_then(|v| v.commit.clone()),
-        published: verdict.as_ref().and_then(|v| v.published.clone()),
+        published,
         dry_run: ctx.settings.dry_run,
         phases,
         details,
@@ -338,29 +281,6 @@ fn skipped_roles(settings: &Settings, mode: &Mode) -> &'static [Role] {
     }
 }
 
-fn stop_hint(reason: StopReason) -> Option<String> {
-    match reason {
-        StopReason::BudgetTokens => Some(
-            "raise --phase-tokens / --total-tokens (or ORCH_PHASE_TOKENS / ORCH_TOTAL_TOKENS)"
-                .into(),
-        ),
-        StopReason::BudgetDeadline => Some("raise --deadline (or ORCH_DEADLINE)".into()),
-        StopReason::Approval => {
-            Some("run from a terminal to be asked, or pass --yes to approve in advance".into())
-        }
-        StopReason::Push => Some(
-            "the commit is on the local branch; push it yourself (`git push --force REMOTE BRANCH`) or fix the remote and re-run".into(),
-        ),
-        StopReason::GitHub => Some(
-            "check GITHUB_TOKEN (pull-requests: write), --github-repo and GITHUB_API_URL, or pass --no-pr".into(),
-        ),
-        StopReason::Tests => {
-            Some("nothing was committed; `orch plan` shows the plan, `--dry-run` the diff".into())
-        }
-        _ => None,
-    }
-}
-
 /// Resolves on SIGINT or SIGTERM.
 async fn interrupted() {
     let mut terminate =
@@ -383,6 +303,7 @@ struct Driver<'a> {
     details: BTreeMap<String, serde_json::Value>,
     plan: Option<Plan>,
     verdict: Option<phase::review::Verdict>,
+    published: Option<Published>,
 }
 
 impl Driver<'_> {
@@ -408,19 +329,20 @@ impl Driver<'_> {
             crate::publish::preflight(ctx)?;
         }
         ctx.pool.start_all(skipped_roles(&ctx.settings, mode)).await;
-        let plan = match (mode, intent) {
+        // The test-file count MAP made (a replay has none yet).
+        let (plan, counted) = match (mode, intent) {
             (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
-                let plan = self.make_plan(command, &intent).await?;
+                let (plan, counted) = self.make_plan(command, &intent).await?;
                 self.plan = Some(plan.clone());
                 if matches!(mode, Mode::Plan { .. }) {
                     return Ok(());
                 }
-                plan
+                (plan, counted)
             }
             (Mode::Replay { plan }, _) => {
                 self.plan = Some((**plan).clone());
                 phase::plan::save(ctx, plan)?;
-                (**plan).clone()
+                ((**plan).clone(), None)
             }
             (Mode::Run { .. } | Mode::Plan { .. }, None) => {
                 return Err(Failure::internal("a command without an intent"));
@@ -428,21 +350,37 @@ impl Driver<'_> {
         };
         self.refuse_dirty_targets(&plan)?;
         let schedule = self
-            .step("OPTIMIZE", 2, async || {
-                phase::optimize::run(ctx, &plan).await
+            .step(Phase::Optimize, async || {
+                let test_files = test_files(ctx, counted).await?;
+                phase::optimize::run(ctx, &plan, test_files).await
             })
             .await?;
         self.detail("schedule", &schedule);
         let outcome = self
-            .step("EXECUTE", 60, async || {
+            .step(Phase::Execute, async || {
                 phase::execute::run(ctx, &plan, &schedule).await
             })
             .await?;
         self.detail("execute", &outcome);
         let phases = self.phases.clone();
-        let verdict = self
-            .step("REVIEW", 10, async || {
-                phase::review::run(ctx, &plan, &schedule, &outcome, &phases).await
+        // REVIEW's verdict, then (not on dry runs) the commit published.
+        let (verdict, published) = self
+            .step(Phase::Review, async || {
+                let verdict = phase::review::run(ctx, &plan, &outcome).await?;
+                let published = match &verdict.branch {
+                    Some(branch) => {
+                        let facts = Facts {
+                            schedule: &schedule,
+                            outcome: &outcome,
+                            phases: &phases,
+                            changed_files: &verdict.changed_files,
+                        };
+                        let has_diff = !verdict.changed_files.is_empty();
+                        Some(publish::run(ctx, &plan, branch, has_diff, &facts).await?)
+                    }
+                    None => None,
+                };
+                Ok((verdict, published))
             })
             .await?;
         self.detail(
@@ -454,17 +392,23 @@ impl Driver<'_> {
             }),
         );
         self.verdict = Some(verdict);
+        self.published = published;
         Ok(())
     }
 
-    async fn make_plan(&mut self, command: &str, intent: &Intent) -> Result<Plan, Failure> {
+    /// MAP to PLAN; the plan, and the project's test files if counted.
+    async fn make_plan(
+        &mut self,
+        command: &str,
+        intent: &Intent,
+    ) -> Result<(Plan, Option<usize>), Failure> {
         let ctx = self.ctx;
         let map = self
-            .step("MAP", 8, async || phase::map::run(ctx, intent).await)
+            .step(Phase::Map, async || phase::map::run(ctx, intent).await)
             .await?;
         self.detail("map", &map);
         let analysis = self
-            .step("LOGIC", 12, async || {
+            .step(Phase::Logic, async || {
                 phase::logic::run(ctx, intent, &map).await
             })
             .await?;
@@ -480,16 +424,20 @@ impl Driver<'_> {
                 "uncertain": analysis.uncertain_total,
             }),
         );
-        let risk: Risk = self
-            .step("MONTE CARLO", 4, async || {
-                phase::monte_carlo::run(ctx, &analysis, intent).await
+        let (risk, test_files): (Risk, usize) = self
+            .step(Phase::MonteCarlo, async || {
+                let test_files = test_files(ctx, map.test_files).await?;
+                let risk = phase::monte_carlo::run(ctx, &analysis, intent, test_files).await?;
+                Ok((risk, test_files))
             })
             .await?;
         self.detail("risk", &risk);
-        self.step("PLAN", 4, async || {
-            phase::plan::run(ctx, command, intent, &analysis, &risk).await
-        })
-        .await
+        let plan = self
+            .step(Phase::Plan, async || {
+                phase::plan::run(ctx, command, intent, &analysis, &risk).await
+            })
+            .await?;
+        Ok((plan, Some(test_files)))
     }
 
     /// Planned files with uncommitted changes in the user's checkout would
@@ -529,14 +477,15 @@ impl Driver<'_> {
     /// Runs one phase under its deadline share, retrying retryable failures.
     async fn step<T>(
         &mut self,
-        name: &str,
-        weight: u32,
+        phase: Phase,
         mut attempt: impl AsyncFnMut() -> Result<T, Failure>,
     ) -> Result<T, Failure> {
         let ctx = self.ctx;
-        let index = PHASES.iter().position(|p| p.0 == name).unwrap_or(0);
+        let name = phase.name();
         ctx.tokens.enter(name);
-        ctx.printer.phase_started(index + 1, PHASES.len(), name);
+        ctx.printer
+            .phase_started(phase.number(), Phase::ALL.len(), name);
+        let weight = phase.weight();
         let share = ctx.deadline.phase_budget(weight, self.remaining_weight);
         self.remaining_weight = self.remaining_weight.saturating_sub(weight);
         let until = tokio::time::Instant::now() + share;
@@ -574,21 +523,30 @@ impl Driver<'_> {
         // phase end too, so the peak covers the servers' work.
         ctx.memory.sample_now();
         let (status, error) = match &result {
-            Ok(_) => ("ok", None),
-            Err(failure @ Failure::Stop { .. }) => ("stopped", Some(failure.message())),
-            Err(failure) => ("failed", Some(failure.message())),
+            Ok(_) => (PhaseStatus::Ok, None),
+            Err(failure @ Failure::Stop { .. }) => (PhaseStatus::Stopped, Some(failure.message())),
+            Err(failure) => (PhaseStatus::Failed, Some(failure.message())),
         };
         let duration = started.elapsed();
         let tokens = ctx.tokens.phase_used(name);
-        ctx.printer.phase_finished(name, status, duration, tokens);
+        ctx.printer
+            .phase_finished(name, status.as_str(), duration, tokens);
         self.phases.push(PhaseRecord {
-            phase: name.to_owned(),
+            phase,
             duration_ms: duration.as_millis() as u64,
             tokens,
             retries,
-            status: status.to_owned(),
+            status,
             error,
         });
         result
+    }
+}
+
+/// The project's test files: MAP's count, or counted now.
+async fn test_files(ctx: &Context, counted: Option<usize>) -> Result<usize, Failure> {
+    match counted {
+        Some(count) => Ok(count),
+        None => phase::map::count_test_files(ctx).await,
     }
 }

@@ -489,7 +489,7 @@ fn validate_node(node: &Node) -> Result<(), Error> {
                 return Err(fail(format!("unknown check `{check}` (known: parse)")));
             }
             for name in focus {
-                crate::intent::validate_identifier(name)
+                crate::lang::python::names::validate_identifier(name)
                     .map_err(|e| fail(format!("focus name `{name}`: {e}")))?;
             }
             for file in files.keys() {

@@ -1,33 +1,16 @@
-//! The end of REVIEW: push the committed branch and open, update or close
-//! its pull request, with a body a reviewer can act on.
+//! After REVIEW: push the committed branch and open, update or close its
+//! pull request, with a body a reviewer can act on. The pipeline calls it
+//! with REVIEW's verdict; no phase does.
 
-use serde::Serialize;
-
-use crate::github::{self, Client, Operation, Proposal, PullRequest, Slug};
+use crate::github::{self, Client, Proposal, Slug};
 use crate::phase::execute::Outcome;
 use crate::phase::optimize::Schedule;
 use crate::phase::{Context, Failure, StopReason};
-use crate::pipeline::PhaseRecord;
 use crate::plan::{Action, Plan};
+use crate::record::{PhaseRecord, Published};
 
 /// GitHub caps a pull request body at 65,536 characters.
 const MAX_BODY: usize = 65_000;
-
-/// What publishing did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Published {
-    /// The remote pushed to, if any.
-    pub remote: Option<String>,
-    /// Its URL, credentials removed.
-    pub remote_url: Option<String>,
-    pub pushed: bool,
-    /// `created`, `updated`, `closed` or `none`.
-    pub operation: Option<Operation>,
-    pub pull_request: Option<PullRequest>,
-    pub draft: bool,
-    /// Why the push or the pull request was skipped.
-    pub skipped: Option<String>,
-}
 
 /// What the pull request body reports besides the plan.
 pub struct Facts<'a> {

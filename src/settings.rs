@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::secret::Secret;
+
 use crate::cli::GlobalArgs;
 
 /// A setting that could not be read.
@@ -82,27 +84,6 @@ pub struct Publish {
     pub pr_base: Option<String>,
 }
 
-/// A credential: never printed, never logged (its `Debug` is `***`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Secret(value)
-    }
-
-    /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(90);
@@ -113,6 +94,18 @@ pub const DEFAULT_CACHE_SIZE_MB: u64 = 256;
 pub const DEFAULT_PARALLELISM: usize = 8;
 
 impl Settings {
+    /// The servers of a run rooted at `root`: the configured ones, and
+    /// orch's own for every role nobody claims.
+    pub fn servers(&self, root: &Path) -> std::io::Result<crate::mcp::Servers> {
+        crate::mcp::Servers::resolve(
+            &self.mcp,
+            root,
+            self.python.as_deref(),
+            self.parallelism,
+            self.deadline,
+        )
+    }
+
     /// Resolves flags, then `env`, then defaults.
     pub fn resolve(
         args: &GlobalArgs,

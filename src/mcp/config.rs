@@ -94,49 +94,6 @@ pub struct ToolMapping {
     pub result: ResultFormat,
 }
 
-/// The tools orch calls for each role, and the variables their argument
-/// templates may use.
-pub fn role_calls(role: Role) -> &'static [(&'static str, &'static [&'static str])] {
-    const SEARCH: &[&str] = &[
-        "pattern",
-        "regex",
-        "word",
-        "is_regex",
-        "case_insensitive",
-        "root",
-        "glob",
-        "extensions",
-        "paths",
-        "files_only",
-        "max_results",
-        "offset",
-    ];
-    const EDIT: &[&str] = &[
-        "path",
-        "abs_path",
-        "root",
-        "expected_sha1",
-        "edits",
-        "text_edits",
-        "content",
-    ];
-    const HASH: &[&str] = &["paths", "abs_paths", "root"];
-    match role {
-        Role::Search => &[("search", SEARCH)],
-        Role::Fs => &[("edit_file", EDIT), ("hash_files", HASH)],
-        Role::Code => &[
-            ("definitions", &["name", "kind", "root"]),
-            ("similar_names", &["name", "limit", "root"]),
-            ("rename_references", &["root"]),
-            ("check_syntax", &["paths", "root"]),
-        ],
-        Role::Test => &[(
-            "run_tests",
-            &["selection", "timeout_s", "max_failures", "root"],
-        )],
-    }
-}
-
 /// One configured server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -498,30 +455,26 @@ fn parse_roles(
             for (name, calls) in map {
                 let key = format!("{at}.{name}");
                 let role = role_of(name, &key)?;
-                let known = role_calls(role);
+                let known = crate::protocol::calls(role);
                 let mut mapped = BTreeMap::new();
                 match calls {
                     Value::Bool(true) | Value::Null => {}
                     Value::Object(calls) => {
                         for (call, mapping) in calls {
                             let call_key = format!("{key}.{call}");
-                            let Some((_, vars)) = known.iter().find(|(c, _)| c == call) else {
+                            let Some(known_call) = known.iter().find(|c| c.tool == call) else {
                                 return Err(invalid(
                                     &call_key,
                                     &format!(
                                         "one of orch's `{}` calls: {}",
                                         role.as_str(),
-                                        known
-                                            .iter()
-                                            .map(|(c, _)| *c)
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
+                                        known.iter().map(|c| c.tool).collect::<Vec<_>>().join(", ")
                                     ),
                                 ));
                             };
                             mapped.insert(
                                 call.clone(),
-                                parse_mapping(mapping, &call_key, vars, file)?,
+                                parse_mapping(mapping, &call_key, &known_call.variables(), file)?,
                             );
                         }
                     }
@@ -548,7 +501,7 @@ fn parse_roles(
 fn parse_mapping(
     value: &Value,
     at: &str,
-    vars: &[&str],
+    vars: &[String],
     file: &Path,
 ) -> Result<ToolMapping, Error> {
     let invalid = |key: &str, expected: &str| invalid_key(file, key, expected);
@@ -575,7 +528,7 @@ fn parse_mapping(
         Some(template @ Value::Object(_)) => {
             let mut used = Vec::new();
             template_vars(template, &mut used);
-            if let Some(unknown) = used.iter().find(|v| !vars.contains(&v.as_str())) {
+            if let Some(unknown) = used.iter().find(|v| !vars.contains(v)) {
                 return Err(invalid(
                     &format!("{at}.arguments"),
                     &format!(

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::config::role_calls;
 use super::{Connection, Role, ServerSpec, Servers, adapt, futures_join_all};
 
 /// One server as `orch servers list` shows it.
@@ -92,12 +91,13 @@ pub struct CheckedTool {
     pub hints: Vec<&'static str>,
 }
 
-/// The server tools a role needs from `spec`.
-fn needed(spec: &ServerSpec, role: Role) -> Vec<String> {
-    role_calls(role)
+/// The server tools a role needs from `spec`, with the refactors that
+/// need them when not every run does.
+fn needed(spec: &ServerSpec, role: Role) -> Vec<(&str, Option<&'static str>)> {
+    crate::protocol::calls(role)
         .iter()
-        .filter(|(call, _)| !adapt::is_local(spec, role, call))
-        .map(|(call, _)| spec.tool_for(role, call).to_owned())
+        .filter(|call| !adapt::is_local(spec, role, call.tool))
+        .map(|call| (spec.tool_for(role, call.tool), call.needed_for))
         .collect()
 }
 
@@ -159,7 +159,11 @@ async fn check_one(servers: &Servers, spec: &ServerSpec) -> Checked {
     for role in Role::ALL {
         let lacking: Vec<String> = needed(spec, role)
             .into_iter()
-            .filter(|tool| connection.tool(tool).is_none())
+            .filter(|(tool, _)| connection.tool(tool).is_none())
+            .map(|(tool, needed_for)| match needed_for {
+                Some(refactors) => format!("{tool} (for {refactors})"),
+                None => tool.to_owned(),
+            })
             .collect();
         if lacking.is_empty() {
             checked.can_serve.push(role.as_str());

@@ -20,40 +20,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
 use crate::budget::{Exceeded, Tokens};
+use crate::protocol::Call;
 pub use approval::Approver;
 pub use config::{Config, ServerConfig, Source, ToolMapping};
 pub use connection::{Connection, ToolInfo};
 
-/// What orch asks of servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Search,
-    Code,
-    Fs,
-    Test,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Search, Role::Code, Role::Fs, Role::Test];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Search => "search",
-            Role::Code => "code",
-            Role::Fs => "fs",
-            Role::Test => "test",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
+pub use crate::protocol::Role;
 
 /// Everything that can go wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
@@ -315,20 +291,6 @@ pub struct Servers {
 }
 
 impl Servers {
-    /// [`Servers::resolve`] with the run's settings.
-    pub fn for_settings(
-        settings: &crate::settings::Settings,
-        root: &Path,
-    ) -> std::io::Result<Servers> {
-        Servers::resolve(
-            &settings.mcp,
-            root,
-            settings.python.as_deref(),
-            settings.parallelism,
-            settings.deadline,
-        )
-    }
-
     /// Configured servers first (the last enabled one claiming a role gets
     /// it), then orch's built-in servers for every role nobody claims.
     pub fn resolve(
@@ -568,12 +530,8 @@ impl Pool {
 
     /// Asks for approval of `call` on `role`'s server now, before anything
     /// is written, as the first call would.
-    pub async fn approve_ahead(
-        &self,
-        role: Role,
-        call: &str,
-        arguments: &Value,
-    ) -> Result<(), Error> {
+    pub async fn approve_ahead<C: Call>(&self, call: &C) -> Result<(), Error> {
+        let (role, call, arguments) = (C::ROLE, C::TOOL, &to_arguments(call)?);
         let spec = self.server_for(role)?;
         if adapt::is_local(spec, role, call) {
             return Ok(());
@@ -588,7 +546,7 @@ impl Pool {
     /// Calls orch's `call` on the server serving `role` (mapped onto the
     /// server's own tool if configured), and charges the reply's tokens to
     /// the current phase.
-    pub async fn call(&self, role: Role, call: &str, arguments: Value) -> Result<Reply, Error> {
+    async fn call(&self, role: Role, call: &str, arguments: Value) -> Result<Reply, Error> {
         let spec = self.server_for(role)?;
         let span = tracing::info_span!("mcp_call", server = %spec.name, role = role.as_str(), call);
         async {
@@ -761,17 +719,13 @@ impl Pool {
         }
     }
 
-    /// [`Pool::call`], deserialising the reply.
-    pub async fn call_as<T: DeserializeOwned>(
-        &self,
-        role: Role,
-        tool: &str,
-        arguments: Value,
-    ) -> Result<T, Error> {
-        let reply = self.call(role, tool, arguments).await?;
+    /// Sends one call of the protocol to the server serving its role (see
+    /// [`Pool::call`]) and reads the reply into the call's output type.
+    pub async fn request<C: Call>(&self, call: &C) -> Result<C::Output, Error> {
+        let reply = self.call(C::ROLE, C::TOOL, to_arguments(call)?).await?;
         serde_json::from_value(reply.value).map_err(|e| Error::Protocol {
-            server: role.as_str().to_owned(),
-            message: format!("unexpected reply from `{tool}`: {e}"),
+            server: C::ROLE.as_str().to_owned(),
+            message: format!("unexpected reply from `{}`: {e}", C::TOOL),
         })
     }
 
@@ -849,4 +803,12 @@ pub async fn futures_join_all<F: std::future::Future>(
         outputs.push(output);
     }
     outputs
+}
+
+/// A call's arguments as the JSON object sent to the server.
+fn to_arguments<C: Call>(call: &C) -> Result<Value, Error> {
+    serde_json::to_value(call).map_err(|e| Error::Protocol {
+        server: C::ROLE.as_str().to_owned(),
+        message: format!("cannot encode the arguments of `{}`: {e}", C::TOOL),
+    })
 }

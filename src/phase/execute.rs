@@ -4,14 +4,12 @@
 //! (cached per HEAD) and the same tests after the edits.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::optimize::Schedule;
 use super::{Context, Failure, StopReason};
-use crate::mcp::Role;
 use crate::plan::Plan;
-use crate::servers::fs::{EditResult, HashResult};
-use crate::servers::test::RunResult;
+use crate::protocol::fs::{DeleteFile, EditFile, HashFiles, WriteFile};
+use crate::protocol::test::{RunResult, RunTests};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Applied {
@@ -52,30 +50,14 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
     // before anything is written.
     if let Some((file, preimage, edits)) = plan.edits().next() {
         ctx.pool
-            .approve_ahead(
-                Role::Fs,
-                "edit_file",
-                &json!({ "path": file, "expected_sha1": preimage, "edits": edits, "planned_files": files.len() }),
-            )
+            .approve_ahead(&edit_file(file, preimage, edits))
             .await?;
     }
     if let Some((file, content)) = plan.creates().next() {
-        ctx.pool
-            .approve_ahead(
-                Role::Fs,
-                "write_file",
-                &json!({ "path": file, "content": content, "expected_sha1": "" }),
-            )
-            .await?;
+        ctx.pool.approve_ahead(&write_file(file, content)).await?;
     }
     if let Some((file, preimage)) = plan.deletes().next() {
-        ctx.pool
-            .approve_ahead(
-                Role::Fs,
-                "delete_file",
-                &json!({ "path": file, "expected_sha1": preimage }),
-            )
-            .await?;
+        ctx.pool.approve_ahead(&delete_file(file, preimage)).await?;
     }
 
     let mut baseline = None;
@@ -99,11 +81,8 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
         });
     }
     let results = crate::mcp::futures_join_all(plan.edits().map(|(file, preimage, edits)| {
-        ctx.pool.call_as::<EditResult>(
-            Role::Fs,
-            "edit_file",
-            json!({ "path": file, "expected_sha1": preimage, "edits": edits }),
-        )
+        let call = edit_file(file, preimage, edits);
+        async move { ctx.pool.request(&call).await }
     }))
     .await;
     for (file, result) in edited.into_iter().zip(results) {
@@ -117,14 +96,7 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
 
     for (file, content) in plan.creates() {
         ctx.printer.progress(&format!("creating {file}"));
-        let result: crate::servers::fs::WriteResult = ctx
-            .pool
-            .call_as(
-                Role::Fs,
-                "write_file",
-                json!({ "path": file, "content": content, "expected_sha1": "" }),
-            )
-            .await?;
+        let result = ctx.pool.request(&write_file(file, content)).await?;
         applied.push(Applied {
             file: file.to_owned(),
             sha1_before: String::new(),
@@ -133,14 +105,7 @@ pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outc
     }
     for (file, preimage) in plan.deletes() {
         ctx.printer.progress(&format!("deleting {file}"));
-        let result: crate::servers::fs::DeleteResult = ctx
-            .pool
-            .call_as(
-                Role::Fs,
-                "delete_file",
-                json!({ "path": file, "expected_sha1": preimage }),
-            )
-            .await?;
+        let result = ctx.pool.request(&delete_file(file, preimage)).await?;
         applied.push(Applied {
             file: file.to_owned(),
             sha1_before: result.sha1_before,
@@ -174,11 +139,11 @@ async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
         )
         .chain(plan.creates().map(|(file, _)| (file, None)))
         .collect();
-    let paths: Vec<&str> = expected.iter().map(|(file, _)| *file).collect();
-    let hashes: HashResult = ctx
-        .pool
-        .call_as(Role::Fs, "hash_files", json!({ "paths": paths }))
-        .await?;
+    let paths: Vec<String> = expected
+        .iter()
+        .map(|(file, _)| (*file).to_owned())
+        .collect();
+    let hashes = ctx.pool.request(&HashFiles { paths }).await?;
     let mut drifted = Vec::new();
     for ((file, preimage), found) in expected.iter().zip(&hashes.files) {
         match (&found.sha1, preimage) {
@@ -206,13 +171,13 @@ async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
 
 async fn run_tests(ctx: &Context, schedule: &Schedule) -> Result<RunResult, Failure> {
     let timeout_s = ctx.deadline.remaining().as_secs().max(1);
-    let result: RunResult = ctx
+    let result = ctx
         .pool
-        .call_as(
-            Role::Test,
-            "run_tests",
-            json!({ "selection": schedule.selection, "timeout_s": timeout_s, "max_failures": 100 }),
-        )
+        .request(&RunTests {
+            selection: schedule.selection.clone(),
+            timeout_s: Some(timeout_s),
+            max_failures: Some(100),
+        })
         .await?;
     if !matches!(result.exit_code, 0 | 1 | 5) {
         return Err(Failure::stop(
@@ -256,4 +221,30 @@ async fn baseline_tests(ctx: &Context, schedule: &Schedule) -> Result<(RunResult
         let _ = std::fs::write(&path, text);
     }
     Ok((result, false))
+}
+
+fn edit_file(file: &str, preimage: &str, edits: &[crate::plan::TextEdit]) -> EditFile {
+    EditFile {
+        path: file.to_owned(),
+        expected_sha1: preimage.to_owned(),
+        edits: edits.to_vec(),
+        dry_run: false,
+        diff: false,
+    }
+}
+
+/// Creates a file that must not exist yet.
+fn write_file(file: &str, content: &str) -> WriteFile {
+    WriteFile {
+        path: file.to_owned(),
+        content: content.to_owned(),
+        expected_sha1: Some(String::new()),
+    }
+}
+
+fn delete_file(file: &str, preimage: &str) -> DeleteFile {
+    DeleteFile {
+        path: file.to_owned(),
+        expected_sha1: preimage.to_owned(),
+    }
 }

@@ -5,13 +5,16 @@
 //! candidates (files where the pattern's word is only text are pruned).
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::map::RepoMap;
 use super::{Context, Failure, StopReason, page_size};
 use crate::intent::{Intent, Rename, Replace};
-use crate::mcp::Role;
-use crate::servers::code::{Definition, NoteOut, RenameOutput, ReplaceOutput, SimilarResult};
+use crate::protocol::Paged;
+use crate::protocol::code::{
+    AddParameter, Cleanup, Definition, DeletedFile, MakeAsync, MoveSymbol, NewFile, NoteOut,
+    RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput, Signature,
+    SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
+};
 
 /// The exact edits of one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,10 +61,10 @@ pub struct Analysis {
     pub notes: Vec<NoteOut>,
     /// Files the change creates (moves into a new module).
     #[serde(default)]
-    pub creates: Vec<crate::servers::code::NewFile>,
+    pub creates: Vec<NewFile>,
     /// Files the change deletes (module renames).
     #[serde(default)]
-    pub deletes: Vec<crate::servers::code::DeletedFile>,
+    pub deletes: Vec<DeletedFile>,
     pub sites: usize,
 }
 
@@ -71,26 +74,10 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
         Intent::RemoveUnusedImports(_) => analyse_cleanup(ctx, map).await,
         Intent::AddParameter(add) => {
-            analyse_signature(
-                ctx,
-                "add_parameter",
-                &add.lookup(),
-                &add.parameter,
-                &add.default,
-                map,
-            )
-            .await
+            analyse_signature(ctx, true, &add.lookup(), &add.parameter, &add.default, map).await
         }
         Intent::RemoveParameter(remove) => {
-            analyse_signature(
-                ctx,
-                "remove_parameter",
-                &remove.lookup(),
-                &remove.parameter,
-                "",
-                map,
-            )
-            .await
+            analyse_signature(ctx, false, &remove.lookup(), &remove.parameter, "", map).await
         }
         Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
         Intent::Move(request) => analyse_move(ctx, request, map).await,
@@ -102,8 +89,11 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
                 .progress(&format!("renaming {path} to {target}"));
             let all = page_edits(
                 ctx,
-                "rename_module",
-                json!({ "path": path, "new_path": target }),
+                RenameModule {
+                    path: path.clone(),
+                    new_path: target.clone(),
+                    page: Default::default(),
+                },
             )
             .await?;
             refuse_problems(&all, format!("cannot rename `{}`", request.old))?;
@@ -120,8 +110,17 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
                 "looking for unreferenced private functions in {} files",
                 map.candidates.len()
             ));
-            let all =
-                page_edits(ctx, "unused_functions", json!({ "files": map.candidates })).await?;
+            let all = page_edits(
+                ctx,
+                UnusedFunctions {
+                    cleanup: Cleanup {
+                        files: map.candidates.clone(),
+                        importers: None,
+                        page: Default::default(),
+                    },
+                },
+            )
+            .await?;
             if all.total_matches == 0 {
                 ctx.printer.note("no unreferenced private functions");
             }
@@ -130,12 +129,11 @@ pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analys
     }
 }
 
-/// Pages through a `code` tool that answers in the `ReplaceOutput` shape
-/// (`structural_replace`, `unused_imports`) and merges the pages.
-async fn page_edits(
+/// Pages through a `code` call that answers in the `ReplaceOutput` shape
+/// (`structural_replace`, `unused_imports`, ...) and merges the pages.
+async fn page_edits<C: Paged<Output = ReplaceOutput>>(
     ctx: &Context,
-    tool: &str,
-    arguments: serde_json::Value,
+    mut call: C,
 ) -> Result<ReplaceOutput, Failure> {
     let mut offset = 0;
     let mut all: Option<ReplaceOutput> = None;
@@ -148,11 +146,11 @@ async fn page_edits(
             ));
         }
         // A file with a few edits is ~120 tokens (old and new text).
-        let mut page_arguments = arguments.clone();
-        page_arguments["offset"] = offset.into();
-        page_arguments["max_files"] = page_size(remaining, 120, 1, 200).into();
-        page_arguments["max_notes"] = page_size(remaining, 40, 0, 25).into();
-        let page: ReplaceOutput = ctx.pool.call_as(Role::Code, tool, page_arguments).await?;
+        let page = call.page_mut();
+        page.offset = offset;
+        page.max_files = Some(page_size(remaining, 120, 1, 200));
+        page.max_notes = Some(page_size(remaining, 40, 0, 25));
+        let page = ctx.pool.request(&call).await?;
         let next = page.next_offset;
         match all.as_mut() {
             None => all = Some(page),
@@ -228,34 +226,41 @@ fn refuse_problems(all: &ReplaceOutput, headline: String) -> Result<(), Failure>
     ))
 }
 
-/// Adding or removing a parameter (`tool` says which).
+/// Adding (`add`) or removing a parameter.
 async fn analyse_signature(
     ctx: &Context,
-    tool: &str,
+    add: bool,
     lookup: &crate::intent::Rename,
     parameter: &str,
     default: &str,
     map: &RepoMap,
 ) -> Result<Analysis, Failure> {
     let definition = choose_definition(ctx, lookup, map).await?;
-    let all = page_edits(
-        ctx,
-        tool,
-        json!({
-            "definition": definition.path,
-            "class": definition.class,
-            "name": lookup.old,
-            "parameter": parameter,
-            "default": default,
-            "files": map.candidates,
-        }),
-    )
-    .await?;
+    let signature = Signature {
+        definition: definition.path.clone(),
+        class: definition.class.clone(),
+        name: lookup.old.clone(),
+        parameter: parameter.to_owned(),
+        default: default.to_owned(),
+        files: map.candidates.clone(),
+        page: Default::default(),
+    };
+    let (all, kind) = if add {
+        (
+            page_edits(ctx, AddParameter { signature }).await?,
+            "add_parameter",
+        )
+    } else {
+        (
+            page_edits(ctx, RemoveParameter { signature }).await?,
+            "remove_parameter",
+        )
+    };
     refuse_problems(
         &all,
         format!("cannot change `{parameter}` of `{}`", lookup.old),
     )?;
-    let mut analysis = edits_analysis(all, tool, map);
+    let mut analysis = edits_analysis(all, kind, map);
     analysis.definition = Some(definition);
     Ok(analysis)
 }
@@ -287,13 +292,13 @@ async fn analyse_move(
     ));
     let all = page_edits(
         ctx,
-        "move_symbol",
-        json!({
-            "definition": definition.path,
-            "name": request.name,
-            "target": target,
-            "keep_alias": request.keep_alias,
-        }),
+        MoveSymbol {
+            definition: definition.path.clone(),
+            name: request.name.clone(),
+            target: target.clone(),
+            keep_alias: request.keep_alias,
+            page: Default::default(),
+        },
     )
     .await?;
     refuse_problems(&all, format!("cannot move `{}` to {target}", request.name))?;
@@ -311,21 +316,32 @@ async fn analyse_async(
     make: &crate::intent::MakeAsync,
     map: &RepoMap,
 ) -> Result<Analysis, Failure> {
-    let (definition, arguments) = match make.lookup() {
+    let (definition, call) = match make.lookup() {
         Some(lookup) => {
             let definition = choose_definition(ctx, &lookup, map).await?;
-            let arguments = json!({
-                "definition": definition.path,
-                "class": definition.class,
-                "name": lookup.old,
-            });
-            (Some(definition), arguments)
+            let call = MakeAsync {
+                definition: Some(definition.path.clone()),
+                class: definition.class.clone(),
+                name: Some(lookup.old.clone()),
+                modules: Vec::new(),
+                page: Default::default(),
+            };
+            (Some(definition), call)
         }
-        None => (None, json!({ "modules": map.candidates })),
+        None => (
+            None,
+            MakeAsync {
+                definition: None,
+                class: None,
+                name: None,
+                modules: map.candidates.clone(),
+                page: Default::default(),
+            },
+        ),
     };
     ctx.printer
         .progress("following the call graph up to its async boundary");
-    let all = page_edits(ctx, "make_async", arguments).await?;
+    let all = page_edits(ctx, call).await?;
     if !all.problems.is_empty() {
         let mut places: Vec<String> = all
             .problems
@@ -377,8 +393,13 @@ async fn analyse_cleanup(ctx: &Context, map: &RepoMap) -> Result<Analysis, Failu
     ));
     let all = page_edits(
         ctx,
-        "unused_imports",
-        json!({ "files": map.candidates, "importers": map.importers }),
+        UnusedImports {
+            cleanup: Cleanup {
+                files: map.candidates.clone(),
+                importers: Some(map.importers.clone()),
+                page: Default::default(),
+            },
+        },
     )
     .await?;
     if all.refused_total > 0 {
@@ -407,13 +428,13 @@ async fn analyse_replace(
     ));
     let all = page_edits(
         ctx,
-        "structural_replace",
-        json!({
-            "pattern": replace.pattern,
-            "rewrite": replace.rewrite,
-            "language": replace.language,
-            "files": map.candidates,
-        }),
+        StructuralReplace {
+            pattern: replace.pattern.clone(),
+            rewrite: replace.rewrite.clone(),
+            language: replace.language.clone(),
+            files: map.candidates.clone(),
+            page: Default::default(),
+        },
     )
     .await?;
     if all.refused_total > 0 {
@@ -468,25 +489,23 @@ async fn analyse_rename(
         // A file with a handful of sites is ~60 tokens.
         let max_files = page_size(remaining, 60, 1, 200);
         let max_notes = page_size(remaining, 40, 0, 25);
-        let page: RenameOutput = ctx
+        let page = ctx
             .pool
-            .call_as(
-                Role::Code,
-                "rename_references",
-                json!({
-                    "definition": definition.path,
-                    "class": definition.class,
-                    "parameter": parameter,
-                    "include_uncertain": ctx.settings.include_uncertain,
-                    "include_strings": ctx.settings.include_strings,
-                    "name": lookup.old,
-                    "new_name": rename.new,
-                    "files": map.candidates,
-                    "offset": offset,
-                    "max_files": max_files,
-                    "max_notes": max_notes,
-                }),
-            )
+            .request(&RenameReferences {
+                definition: definition.path.clone(),
+                class: definition.class.clone(),
+                parameter: parameter.clone(),
+                include_uncertain: ctx.settings.include_uncertain,
+                include_strings: ctx.settings.include_strings,
+                name: lookup.old.clone(),
+                new_name: rename.new.clone(),
+                files: map.candidates.clone(),
+                page: crate::protocol::Page {
+                    offset,
+                    max_files: Some(max_files),
+                    max_notes: Some(max_notes),
+                },
+            })
             .await?;
         let next = page.next_offset;
         match all.as_mut() {
@@ -567,13 +586,12 @@ async fn choose_definition(
 ) -> Result<Definition, Failure> {
     let what = rename.symbol.as_str();
     if map.definitions.is_empty() {
-        let similar: SimilarResult = ctx
+        let similar = ctx
             .pool
-            .call_as(
-                Role::Code,
-                "similar_names",
-                json!({ "name": rename.old, "limit": 5 }),
-            )
+            .request(&SimilarNames {
+                name: rename.old.clone(),
+                limit: Some(5),
+            })
             .await?;
         let hint = if similar.names.is_empty() {
             None

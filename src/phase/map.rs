@@ -5,13 +5,11 @@
 //! pattern's most selective literal word.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{Context, Failure, StopReason, page_size};
 use crate::intent::{Cleanup, Intent, Rename, Replace};
-use crate::mcp::Role;
-use crate::servers::code::{Definition, DefinitionsResult, ModuleMatch, ModulesResult};
-use crate::servers::search::SearchResult;
+use crate::protocol::code::{Definition, DefinitionKind, Definitions, ModuleMatch, Modules};
+use crate::protocol::search::Search;
 
 /// What MAP found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,6 +25,9 @@ pub struct RepoMap {
     pub textual_matches: usize,
     pub files_searched: usize,
     pub search_pages: usize,
+    /// The project's test files, when MAP could count them.
+    #[serde(skip)]
+    pub test_files: Option<usize>,
     /// For a move: the target module's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -36,12 +37,28 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     ctx.memory.admit(ctx.deadline.at()).await;
     // The project's test files, which MONTE CARLO and OPTIMIZE weigh, are
     // counted by the search server while this phase's own calls run. A
-    // failure here is not this phase's: the count is simply asked again.
-    let (map, _) = tokio::join!(
-        map_intent(ctx, intent),
-        super::optimize::count_test_files(ctx)
-    );
-    map
+    // failure here is not this phase's: the count is left to them.
+    let (map, test_files) = tokio::join!(map_intent(ctx, intent), count_test_files(ctx));
+    let mut map = map?;
+    map.test_files = test_files.ok();
+    Ok(map)
+}
+
+/// Counts the project's test files (`def test_…` / `class Test…` in a
+/// Python file) through the `search` server, in one small page.
+pub async fn count_test_files(ctx: &Context) -> Result<usize, Failure> {
+    let result = ctx
+        .pool
+        .request(&Search {
+            regex: true,
+            extensions: vec![".py".to_owned()],
+            files_only: true,
+            first_per_file: true,
+            max_results: 1,
+            ..Search::new(r"^\s*(async\s+)?def test_|^class Test")
+        })
+        .await?;
+    Ok(result.total)
 }
 
 async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
@@ -62,7 +79,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
                 let candidates: Vec<String> = found
                     .files
                     .into_iter()
-                    .filter(|f| !crate::lang::python::asyncify::is_test_file(f))
+                    .filter(|f| !crate::lang::python::names::is_test_file(f))
                     .collect();
                 Ok(RepoMap {
                     definitions: Vec::new(),
@@ -71,6 +88,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
                     importers: Vec::new(),
                     textual_matches: 0,
                     search_pages: 0,
+                    test_files: None,
                     target: None,
                 })
             }
@@ -93,7 +111,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
             let dir = found.path.rsplit_once('/').map_or("", |(d, _)| d);
             let new = request.new.trim().trim_start_matches("./");
             // A bare name stays in the module's directory.
-            let target = if crate::intent::validate_identifier(new).is_ok() {
+            let target = if crate::lang::python::names::is_identifier(new) {
                 let file = format!("{new}.py");
                 resolve_target(
                     ctx,
@@ -107,9 +125,11 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
             } else {
                 resolve_target(ctx, new).await?
             };
-            let existing: ModulesResult = ctx
+            let existing = ctx
                 .pool
-                .call_as(Role::Code, "modules", json!({ "name": target }))
+                .request(&Modules {
+                    name: target.to_owned(),
+                })
                 .await?;
             if !existing.matches.is_empty() {
                 return Err(Failure::input(
@@ -124,6 +144,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
                 textual_matches: 0,
                 files_searched: 1,
                 search_pages: 0,
+                test_files: None,
                 target: Some(target),
             })
         }
@@ -144,9 +165,11 @@ async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
     if to.ends_with(".py") {
         let dir = to.rsplit_once('/').map_or("", |(d, _)| d);
         let known = dir.is_empty() || {
-            let found: ModulesResult = ctx
+            let found = ctx
                 .pool
-                .call_as(Role::Code, "modules", json!({ "name": format!("{dir}/") }))
+                .request(&Modules {
+                    name: format!("{dir}/"),
+                })
                 .await?;
             !found.matches.is_empty()
         };
@@ -158,9 +181,11 @@ async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
         }
         return Ok(to.to_owned());
     }
-    let found: ModulesResult = ctx
+    let found = ctx
         .pool
-        .call_as(Role::Code, "modules", json!({ "name": to }))
+        .request(&Modules {
+            name: to.to_owned(),
+        })
         .await?;
     match found.matches.as_slice() {
         [one] if !one.package => return Ok(one.path.clone()),
@@ -175,11 +200,13 @@ async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
     }
     // `pkg.new`: a new module in an existing package.
     if let Some((package, module)) = to.rsplit_once('.')
-        && crate::intent::validate_identifier(module).is_ok()
+        && crate::lang::python::names::is_identifier(module)
     {
-        let parent: ModulesResult = ctx
+        let parent = ctx
             .pool
-            .call_as(Role::Code, "modules", json!({ "name": package }))
+            .request(&Modules {
+                name: package.to_owned(),
+            })
             .await?;
         if let [one] = parent.matches.as_slice()
             && one.package
@@ -205,9 +232,11 @@ async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
 pub async fn resolve_module(ctx: &Context, name: &str) -> Result<ModuleMatch, Failure> {
     ctx.printer
         .progress(&format!("resolving the module `{name}`"));
-    let found: ModulesResult = ctx
+    let found = ctx
         .pool
-        .call_as(Role::Code, "modules", json!({ "name": name }))
+        .request(&Modules {
+            name: name.to_owned(),
+        })
         .await?;
     let mut matches = found.matches;
     match matches.len() {
@@ -285,6 +314,7 @@ async fn map_cleanup(ctx: &Context, cleanup: &Cleanup) -> Result<RepoMap, Failur
         textual_matches,
         files_searched,
         search_pages,
+        test_files: None,
         target: None,
     })
 }
@@ -340,6 +370,7 @@ async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failur
         textual_matches,
         files_searched,
         search_pages,
+        test_files: None,
         target: None,
     })
 }
@@ -385,18 +416,19 @@ async fn map_rename(ctx: &Context, rename: &Rename, focused: bool) -> Result<Rep
     ctx.printer
         .progress(&format!("searching for `{}`", rename.old));
     let kind = match rename.symbol {
-        crate::intent::SymbolKind::Any => "any",
-        crate::intent::SymbolKind::Function => "function",
-        crate::intent::SymbolKind::Class => "class",
-        crate::intent::SymbolKind::Variable => "variable",
-        crate::intent::SymbolKind::Method => "method",
-        crate::intent::SymbolKind::Parameter => "function",
+        crate::intent::SymbolKind::Any => DefinitionKind::Any,
+        crate::intent::SymbolKind::Function => DefinitionKind::Function,
+        crate::intent::SymbolKind::Class => DefinitionKind::Class,
+        crate::intent::SymbolKind::Variable => DefinitionKind::Variable,
+        crate::intent::SymbolKind::Method => DefinitionKind::Method,
+        crate::intent::SymbolKind::Parameter => DefinitionKind::Function,
     };
-    let definitions = ctx.pool.call_as::<DefinitionsResult>(
-        Role::Code,
-        "definitions",
-        json!({ "name": rename.old, "kind": kind, "focused": focused }),
-    );
+    let lookup = Definitions {
+        name: rename.old.clone(),
+        kind,
+        focused,
+    };
+    let definitions = ctx.pool.request(&lookup);
     let query = Query {
         pattern: rename.old.clone(),
         regex: false,
@@ -414,6 +446,7 @@ async fn map_rename(ctx: &Context, rename: &Rename, focused: bool) -> Result<Rep
         textual_matches,
         files_searched,
         search_pages,
+        test_files: None,
         target: None,
     })
 }
@@ -450,22 +483,18 @@ async fn search_files(
             ));
         }
         let page = page_size(remaining, 15, 10, 400);
-        let result: SearchResult = ctx
+        let result = ctx
             .pool
-            .call_as(
-                Role::Search,
-                "search",
-                json!({
-                    "pattern": query.pattern,
-                    "regex": query.regex,
-                    "word": query.word,
-                    "extensions": extensions,
-                    "paths": paths,
-                    "files_only": true,
-                    "max_results": page,
-                    "offset": offset,
-                }),
-            )
+            .request(&Search {
+                regex: query.regex,
+                word: query.word,
+                extensions: extensions.to_vec(),
+                paths: paths.to_vec(),
+                files_only: true,
+                max_results: page,
+                offset,
+                ..Search::new(query.pattern.clone())
+            })
             .await?;
         pages += 1;
         searched = result.files_searched;

@@ -16,6 +16,7 @@ use crate::budget::{Deadline, Memory, Tokens};
 use crate::forge::Worktree;
 use crate::mcp::{self, Pool};
 use crate::printer::Printer;
+pub use crate::record::StopReason;
 use crate::settings::Settings;
 use crate::state::Project;
 
@@ -38,38 +39,6 @@ pub struct Context {
     pub worktree: Mutex<Worktree>,
     /// Tracked files with uncommitted changes in the user's checkout.
     pub dirty_files: Vec<String>,
-    /// Test files in the worktree, counted once (MONTE CARLO and OPTIMIZE).
-    pub test_files: tokio::sync::OnceCell<usize>,
-}
-
-/// Why a run stops without an error of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    BudgetTokens,
-    BudgetDeadline,
-    Tests,
-    Review,
-    Approval,
-    Push,
-    GitHub,
-    Error,
-    Interrupted,
-}
-
-impl StopReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StopReason::BudgetTokens => "budget.tokens",
-            StopReason::BudgetDeadline => "budget.deadline",
-            StopReason::Tests => "tests",
-            StopReason::Review => "review",
-            StopReason::Approval => "approval",
-            StopReason::Push => "push",
-            StopReason::GitHub => "github",
-            StopReason::Error => "error",
-            StopReason::Interrupted => "interrupted",
-        }
-    }
 }
 
 /// How a phase fails.
@@ -119,6 +88,15 @@ impl Failure {
 
     pub fn internal(error: impl std::fmt::Display) -> Self {
         Failure::stop(StopReason::Error, error.to_string())
+    }
+
+    /// Why the run stops, as the record says it.
+    pub fn stop_reason(&self) -> StopReason {
+        match self {
+            Failure::Input { .. } => StopReason::Input,
+            Failure::Stop { reason, .. } => *reason,
+            Failure::Mcp(_) => StopReason::Error,
+        }
     }
 
     pub fn message(&self) -> String {

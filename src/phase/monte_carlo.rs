@@ -22,6 +22,7 @@ pub async fn run(
     ctx: &Context,
     analysis: &Analysis,
     intent: &crate::intent::Intent,
+    test_files: usize,
 ) -> Result<Risk, Failure> {
     // A private name (`_x`) has no users outside its module.
     let old_name = match intent {
@@ -29,7 +30,6 @@ pub async fn run(
         crate::intent::Intent::MakeAsync(a) => a.function.clone().unwrap_or_default(),
         _ => "_".to_owned(),
     };
-    let test_files = super::optimize::count_test_files(ctx).await?;
     let cap = CAP.min(ctx.deadline.remaining() / 4);
     let elapsed = ctx.deadline.elapsed();
     let deadline = ctx.deadline.total();
@@ -50,12 +50,7 @@ pub fn estimate(
     deadline: Duration,
     cap: Duration,
 ) -> Risk {
-    let is_test = |path: &str| {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        name.starts_with("test_")
-            || name.ends_with("_test.py")
-            || path.split('/').any(|p| p == "tests" || p == "test")
-    };
+    let is_test = crate::lang::python::names::is_test_file;
     let blast = BlastRadius {
         sites: analysis.sites,
         files: analysis.files.len(),
@@ -162,7 +157,7 @@ impl XorShift {
 mod tests {
     use super::*;
     use crate::phase::logic::{EditSite, FileEdits};
-    use crate::servers::code::Definition;
+    use crate::protocol::code::Definition;
 
     fn analysis(sites: usize, uncertain: usize) -> Analysis {
         Analysis {

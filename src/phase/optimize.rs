@@ -2,12 +2,9 @@
 //! yet, the whole suite runs in pytest's own order, and the schedule says so.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{Context, Failure};
-use crate::mcp::Role;
 use crate::plan::{Action, Plan};
-use crate::servers::search::SearchResult;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Schedule {
@@ -22,36 +19,9 @@ pub struct Schedule {
     pub run_tests: bool,
 }
 
-/// Counts test files through the `search` server (one small page), once
-/// per run.
-pub async fn count_test_files(ctx: &Context) -> Result<usize, Failure> {
-    ctx.test_files
-        .get_or_try_init(|| search_test_files(ctx))
-        .await
-        .copied()
-}
-
-async fn search_test_files(ctx: &Context) -> Result<usize, Failure> {
-    let result: SearchResult = ctx
-        .pool
-        .call_as(
-            Role::Search,
-            "search",
-            json!({
-                "pattern": r"^\s*(async\s+)?def test_|^class Test",
-                "regex": true,
-                "extensions": [".py"],
-                "files_only": true,
-                "first_per_file": true,
-                "max_results": 1,
-            }),
-        )
-        .await?;
-    Ok(result.total)
-}
-
-pub async fn run(ctx: &Context, plan: &Plan) -> Result<Schedule, Failure> {
-    let test_files = count_test_files(ctx).await?;
+/// The schedule for `plan` in a project with `test_files` test files
+/// (counted by MAP).
+pub async fn run(ctx: &Context, plan: &Plan, test_files: usize) -> Result<Schedule, Failure> {
     let selection = plan
         .nodes
         .iter()

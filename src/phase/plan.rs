@@ -200,7 +200,7 @@ fn build(
     };
     let mut plan = Plan::new(command.to_owned(), intent.clone(), repository, nodes);
     plan.risk = Some(risk.clone());
-    let site = |n: &crate::servers::code::NoteOut| Site {
+    let site = |n: &crate::protocol::code::NoteOut| Site {
         file: n.path.clone(),
         line: n.line,
         column: n.column,

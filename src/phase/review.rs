@@ -1,20 +1,17 @@
 //! REVIEW: validate the edited worktree — only planned files changed, every
 //! edited Python file parses with no new syntax errors, tests no worse than
-//! the baseline — then commit on `orch/<slug>-<plan id 8>`, push it and
-//! open, update or close its pull request (`crate::publish`).
+//! the baseline — then commit on `orch/<slug>-<plan id 8>`. Publishing the
+//! commit (push, pull request) is the pipeline's next step, not REVIEW's.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::execute::Outcome;
-use super::optimize::Schedule;
 use super::{Context, Failure, StopReason};
 use crate::forge::Worktree;
-use crate::mcp::Role;
 use crate::plan::{Action, Plan};
-use crate::servers::code::CheckResult;
+use crate::protocol::code::CheckSyntax;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
@@ -26,18 +23,9 @@ pub struct Verdict {
     pub diff: String,
     pub branch: Option<String>,
     pub commit: Option<String>,
-    /// Push and pull request.
-    #[serde(default, skip_deserializing)]
-    pub published: Option<crate::publish::Published>,
 }
 
-pub async fn run(
-    ctx: &Context,
-    plan: &Plan,
-    schedule: &Schedule,
-    outcome: &Outcome,
-    phases: &[crate::pipeline::PhaseRecord],
-) -> Result<Verdict, Failure> {
+pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdict, Failure> {
     let planned: Vec<String> = plan.files();
     let deleted: Vec<&str> = plan.deletes().map(|(file, _)| file).collect();
     let path = ctx
@@ -60,7 +48,7 @@ pub async fn run(
     // In parts on all cores, unless files are created or deleted (a
     // module rename's diff pairs them).
     let parts = if deleted.is_empty() && plan.creates().next().is_none() {
-        crate::lang::cores()
+        crate::parallel::cores()
     } else {
         1
     };
@@ -73,10 +61,11 @@ pub async fn run(
             diff
         })
     };
-    let sources: Vec<&String> = planned
+    let sources: Vec<String> = planned
         .iter()
         .filter(|f| !deleted.contains(&f.as_str()))
         .filter(|f| crate::lang::structural::language_of(f).is_some())
+        .cloned()
         .collect();
     // The syntax error counts before the edits; counted again as they
     // were: focused on the renamed names' statements, or whole files.
@@ -93,11 +82,10 @@ pub async fn run(
     let check = async {
         let checked = ctx
             .pool
-            .call_as::<CheckResult>(
-                Role::Code,
-                "check_syntax",
-                json!({ "paths": sources, "focus": focus }),
-            )
+            .request(&CheckSyntax {
+                paths: sources,
+                focus,
+            })
             .await;
         ctx.pool.stop_builtins().await;
         checked
@@ -174,7 +162,6 @@ pub async fn run(
 
     let mut branch = None;
     let mut commit = None;
-    let mut published = None;
     if !ctx.settings.dry_run {
         let (name, message, files) = plan
             .nodes
@@ -188,8 +175,7 @@ pub async fn run(
                 _ => None,
             })
             .ok_or_else(|| Failure::internal("the plan has no commit node"))?;
-        let has_diff = !changed_files.is_empty();
-        if has_diff {
+        if !changed_files.is_empty() {
             let message = format!("{message}\n\nOrch-Plan: {}\n", plan.id);
             let worktree = ctx
                 .worktree
@@ -209,13 +195,6 @@ pub async fn run(
             ctx.printer
                 .note("the change produces no diff against the base: nothing to commit");
         }
-        let facts = crate::publish::Facts {
-            schedule,
-            outcome,
-            phases,
-            changed_files: &changed_files,
-        };
-        published = Some(crate::publish::run(ctx, plan, &name, has_diff, &facts).await?);
         branch = Some(name);
     }
     Ok(Verdict {
@@ -225,6 +204,5 @@ pub async fn run(
         diff,
         branch,
         commit,
-        published,
     })
 }

@@ -7,8 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::{Jail, project_files};
 
@@ -17,8 +15,13 @@ pub mod moves;
 use crate::lang::python::{self, ModuleIndex, Parsing, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
-pub use asyncify::{AsyncArgs, ModuleMatch, ModulesArgs, ModulesResult};
-pub use moves::{DeletedFile, MoveArgs, NewFile, RenameModuleArgs};
+use crate::protocol::code::{
+    AddParameter, CheckResult, CheckSyntax, Cleanup, Definition, DefinitionKind, Definitions,
+    DefinitionsResult, FileReplacements, FileSites, MakeAsync, Modules, ModulesResult, MoveSymbol,
+    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
+    Signature, SimilarName, SimilarNames, SimilarResult, StructuralReplace, UnusedFunctions,
+    UnusedImports,
+};
 
 /// The last rename analysis, keyed by its arguments, so paging does not
 /// re-analyse.
@@ -29,248 +32,6 @@ pub struct CodeServer {
     jail: Jail,
     last: Arc<LastAnalysis>,
     tool_router: ToolRouter<Self>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct DefinitionsArgs {
-    pub name: String,
-    /// `any`, `function`, `class`, `variable` or `method`.
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// Parse only the statements that name it. Off by default: whole
-    /// trees stay cached for the analyses that parse the same files next.
-    #[serde(default)]
-    pub focused: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Definition {
-    pub path: String,
-    pub module: String,
-    pub kind: String,
-    pub line: usize,
-    pub column: usize,
-    /// The class, for a method.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct DefinitionsResult {
-    pub definitions: Vec<Definition>,
-    pub files_scanned: usize,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct SimilarArgs {
-    pub name: String,
-    #[serde(default)]
-    pub limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct SimilarResult {
-    /// Closest module-level function and class names, best first.
-    pub names: Vec<SimilarName>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct SimilarName {
-    pub name: String,
-    pub path: String,
-    pub line: usize,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct RenameArgs {
-    /// File that defines the name.
-    pub definition: String,
-    /// For a method: the module-level class (in `definition`) that defines it.
-    #[serde(default)]
-    pub class: Option<String>,
-    /// Rename this parameter of the function or method `name` (to `new_name`).
-    #[serde(default)]
-    pub parameter: Option<String>,
-    /// Also edit the sites reported as uncertain.
-    #[serde(default)]
-    pub include_uncertain: bool,
-    /// Also edit mentions in strings and comments.
-    #[serde(default)]
-    pub include_strings: bool,
-    pub name: String,
-    pub new_name: String,
-    /// Files that may refer to the name (every file that contains it).
-    pub files: Vec<String>,
-    /// Paging over the files with sites.
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    /// Most mentions/uncertain notes listed.
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
-
-/// Sites of one file: `[start, end, line, column, kind]`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct FileSites {
-    pub path: String,
-    pub sha1: String,
-    pub sites: Vec<(usize, usize, usize, usize, String)>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct NoteOut {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub note: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-pub struct RenameOutput {
-    pub files: Vec<FileSites>,
-    pub clashes: Vec<NoteOut>,
-    pub mentions: Vec<NoteOut>,
-    pub uncertain: Vec<NoteOut>,
-    pub mentions_total: usize,
-    pub uncertain_total: usize,
-    /// Syntax error counts (before the edit) of the files with sites.
-    pub parse_errors: BTreeMap<String, usize>,
-    /// Files that define or re-export the name.
-    pub target_modules: Vec<String>,
-    pub files_analysed: usize,
-    /// Files with sites in all pages.
-    pub total_files: usize,
-    /// The names `parse_errors` is focused on: it counts the errors of the
-    /// statements that name them (and the imports), not of whole files.
-    /// Empty: whole files.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub syntax_focus: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_offset: Option<usize>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ReplaceArgs {
-    /// ast-grep pattern: `$X` matches one node, `$$$XS` any number.
-    pub pattern: String,
-    /// The replacement; captured metavariables are substituted.
-    pub rewrite: String,
-    /// Only this language (`python`, `rust`, `javascript`, `typescript`, `tsx`, `go`).
-    #[serde(default)]
-    pub language: Option<String>,
-    /// Files to rewrite (relative paths; files in other languages are skipped).
-    pub files: Vec<String>,
-    /// Paging over the files with matches.
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    /// Most refused matches listed.
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
-
-/// The replacements of one file.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct FileReplacements {
-    pub path: String,
-    pub sha1: String,
-    pub language: String,
-    pub replacements: Vec<crate::lang::structural::Replacement>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-pub struct ReplaceOutput {
-    pub files: Vec<FileReplacements>,
-    /// Languages among the files in which the pattern is not valid, with why.
-    pub invalid: BTreeMap<String, String>,
-    /// Matches left alone because the file would not parse after them.
-    pub refused: Vec<NoteOut>,
-    pub refused_total: usize,
-    /// Why the change cannot be made at all (the plan is refused).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<NoteOut>,
-    /// How many problems there were (more than listed when large).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub problems_total: usize,
-    /// What the change does beyond the edits, for people (e.g. the
-    /// functions made async).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<NoteOut>,
-    /// Files the change creates (first page only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub creates: Vec<NewFile>,
-    /// Files the change deletes (first page only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deletes: Vec<DeletedFile>,
-    /// Syntax error counts (before the edit) of the files with matches.
-    pub parse_errors: BTreeMap<String, usize>,
-    pub files_scanned: usize,
-    /// Files with matches in all pages.
-    pub total_files: usize,
-    pub total_matches: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_offset: Option<usize>,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct UnusedArgs {
-    /// Python files to clean (others are skipped).
-    pub files: Vec<String>,
-    /// Every project file that may import from them [default: `files`].
-    #[serde(default)]
-    pub importers: Option<Vec<String>>,
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct AddParameterArgs {
-    /// File that defines the function.
-    pub definition: String,
-    /// For a method: its module-level class.
-    #[serde(default)]
-    pub class: Option<String>,
-    /// The function or method.
-    pub name: String,
-    pub parameter: String,
-    /// Python expression for the default (`add_parameter` only).
-    #[serde(default)]
-    pub default: String,
-    /// Files that may refer to the function.
-    pub files: Vec<String>,
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct CheckArgs {
-    pub paths: Vec<String>,
-    /// Count only the errors of the Python statements that name one of
-    /// these (and the imports), as the plan's counts were taken (see
-    /// `rename_references`' `syntax_focus`). Empty: whole files.
-    #[serde(default)]
-    pub focus: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct CheckResult {
-    /// File -> number of syntax error nodes.
-    pub errors: BTreeMap<String, usize>,
 }
 
 #[tool_router]
@@ -287,25 +48,17 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn definitions(
         &self,
-        Parameters(args): Parameters<DefinitionsArgs>,
+        Parameters(args): Parameters<Definitions>,
     ) -> Result<Json<DefinitionsResult>, String> {
         let jail = self.jail.clone();
-        blocking(move || {
-            Ok(definitions(
-                &jail,
-                &args.name,
-                args.kind.as_deref().unwrap_or("any"),
-                args.focused,
-            ))
-        })
-        .await
+        blocking(move || Ok(definitions(&jail, &args.name, args.kind, args.focused))).await
     }
 
     /// Module-level names closest to a name (for "did you mean").
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn similar_names(
         &self,
-        Parameters(args): Parameters<SimilarArgs>,
+        Parameters(args): Parameters<SimilarNames>,
     ) -> Result<Json<SimilarResult>, String> {
         let jail = self.jail.clone();
         blocking(move || Ok(similar_names(&jail, &args.name, args.limit.unwrap_or(5)))).await
@@ -315,7 +68,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn rename_references(
         &self,
-        Parameters(args): Parameters<RenameArgs>,
+        Parameters(args): Parameters<RenameReferences>,
     ) -> Result<Json<RenameOutput>, String> {
         let jail = self.jail.clone();
         let last = self.last.clone();
@@ -326,7 +79,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn structural_replace(
         &self,
-        Parameters(args): Parameters<ReplaceArgs>,
+        Parameters(args): Parameters<StructuralReplace>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || structural_replace(&jail, args)).await
@@ -336,7 +89,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn unused_imports(
         &self,
-        Parameters(args): Parameters<UnusedArgs>,
+        Parameters(UnusedImports { cleanup: args }): Parameters<UnusedImports>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || Ok(unused_imports(&jail, args))).await
@@ -346,7 +99,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn remove_parameter(
         &self,
-        Parameters(args): Parameters<AddParameterArgs>,
+        Parameters(RemoveParameter { signature: args }): Parameters<RemoveParameter>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || change_signature(&jail, args, false)).await
@@ -356,7 +109,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn unused_functions(
         &self,
-        Parameters(args): Parameters<UnusedArgs>,
+        Parameters(UnusedFunctions { cleanup: args }): Parameters<UnusedFunctions>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || Ok(unused_functions(&jail, args))).await
@@ -366,7 +119,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn add_parameter(
         &self,
-        Parameters(args): Parameters<AddParameterArgs>,
+        Parameters(AddParameter { signature: args }): Parameters<AddParameter>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || change_signature(&jail, args, true)).await
@@ -376,7 +129,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn make_async(
         &self,
-        Parameters(args): Parameters<AsyncArgs>,
+        Parameters(args): Parameters<MakeAsync>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || asyncify::make_async(&jail, args)).await
@@ -386,7 +139,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn move_symbol(
         &self,
-        Parameters(args): Parameters<MoveArgs>,
+        Parameters(args): Parameters<MoveSymbol>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || moves::move_symbol(&jail, args)).await
@@ -396,7 +149,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn rename_module(
         &self,
-        Parameters(args): Parameters<RenameModuleArgs>,
+        Parameters(args): Parameters<RenameModule>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || moves::rename_module(&jail, args)).await
@@ -406,7 +159,7 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn modules(
         &self,
-        Parameters(args): Parameters<ModulesArgs>,
+        Parameters(args): Parameters<Modules>,
     ) -> Result<Json<ModulesResult>, String> {
         let jail = self.jail.clone();
         blocking(move || Ok(asyncify::modules(&jail, &args.name))).await
@@ -416,11 +169,11 @@ impl CodeServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn check_syntax(
         &self,
-        Parameters(args): Parameters<CheckArgs>,
+        Parameters(args): Parameters<CheckSyntax>,
     ) -> Result<Json<CheckResult>, String> {
         let jail = self.jail.clone();
         blocking(move || {
-            let counted = crate::lang::par_map(&args.paths, |relative| -> Result<_, String> {
+            let counted = crate::parallel::par_map(&args.paths, |relative| -> Result<_, String> {
                 let previous = last_read()
                     .lock()
                     .ok()
@@ -493,7 +246,7 @@ fn last_read() -> &'static Mutex<std::collections::HashMap<String, u64>> {
 /// The replacements for a pattern over `args.files`, paged by file. Files
 /// are matched on all cores; a match whose rewrite would not parse is left
 /// out and listed in `refused`.
-pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutput, String> {
+pub fn structural_replace(jail: &Jail, args: StructuralReplace) -> Result<ReplaceOutput, String> {
     let wanted = match args.language.as_deref() {
         Some(name) => Some(
             structural::language_named(name)
@@ -543,7 +296,7 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
     // Every match contains the pattern's literal words: files without one
     // of them are skipped before parsing (as the ast-grep CLI does).
     let words = structural::literal_words(&args.pattern);
-    let mut found: Vec<Found> = crate::lang::par_map(&work, |(relative, language, lang)| {
+    let mut found: Vec<Found> = crate::parallel::par_map(&work, |(relative, language, lang)| {
         let rewriter = rewriters.get(language)?.as_ref()?;
         let source = read(jail, relative).ok()?;
         if !words.iter().all(|w| structural::has_word(&source, w)) {
@@ -567,7 +320,7 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
     .flatten()
     .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
-    let max_notes = args.max_notes.unwrap_or(25);
+    let max_notes = args.page.max_notes.unwrap_or(25);
     for (relative, _, _, _, _, refused) in &found {
         out.refused_total += refused.len();
         for r in refused {
@@ -590,8 +343,8 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
     page_into(
         &mut out,
         with_matches,
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
         |(path, language, sha1, errors, replacements, _)| {
             let file = FileReplacements {
                 path,
@@ -606,7 +359,7 @@ pub fn structural_replace(jail: &Jail, args: ReplaceArgs) -> Result<ReplaceOutpu
 }
 
 /// Unused-import removals over `args.files`, paged by file.
-pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
+pub fn unused_imports(jail: &Jail, args: Cleanup) -> ReplaceOutput {
     let python: Vec<&String> = args.files.iter().filter(|f| f.ends_with(".py")).collect();
     // Names other modules take from a file with `from M import name`.
     let index = ModuleIndex::new(python_files(jail));
@@ -618,7 +371,7 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         .filter(|f| f.ends_with(".py"))
         .collect();
     let mut exported: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for pairs in crate::lang::par_map(&importers, |relative| {
+    for pairs in crate::parallel::par_map(&importers, |relative| {
         read(jail, relative)
             .map(|source| python::imports::imported_from(&index, relative, &source))
             .unwrap_or_default()
@@ -628,7 +381,7 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         }
     }
     let nothing = std::collections::BTreeSet::new();
-    let found: Vec<_> = crate::lang::par_map(&python, |relative| {
+    let found: Vec<_> = crate::parallel::par_map(&python, |relative| {
         let source = read(jail, relative).ok()?;
         let unused = python::imports::unused_imports(
             relative,
@@ -650,7 +403,7 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         files_scanned: python.len(),
         ..ReplaceOutput::default()
     };
-    let max_notes = args.max_notes.unwrap_or(25);
+    let max_notes = args.page.max_notes.unwrap_or(25);
     for (path, _, _, unused) in &found {
         out.refused_total += unused.kept.len();
         for (line, column, note) in &unused.kept {
@@ -672,8 +425,8 @@ pub fn unused_imports(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
     page_into(
         &mut out,
         with_edits,
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
         |(path, sha1, errors, unused)| {
             let file = FileReplacements {
                 path,
@@ -721,7 +474,7 @@ impl From<rename::Note> for NoteOut {
 
 /// Every file of `files` that can be read, with its source, read in parallel.
 fn read_all(jail: &Jail, files: &[String]) -> Vec<(String, String)> {
-    crate::lang::par_map(files, |relative| {
+    crate::parallel::par_map(files, |relative| {
         read(jail, relative).ok().map(|s| (relative.clone(), s))
     })
     .into_iter()
@@ -837,17 +590,22 @@ fn python_files(jail: &Jail) -> Vec<String> {
 }
 
 /// Module-level definitions of `name` across the project (`focused`: see
-/// [`DefinitionsArgs::focused`]).
-pub fn definitions(jail: &Jail, name: &str, kind: &str, focused: bool) -> DefinitionsResult {
+/// [`Definitions::focused`]).
+pub fn definitions(
+    jail: &Jail,
+    name: &str,
+    kind: DefinitionKind,
+    focused: bool,
+) -> DefinitionsResult {
     let files = python_files(jail);
     let index = ModuleIndex::new(&files);
     // Only files that can hold the definition are parsed: `def NAME` for a
     // function or method, `class NAME` for a class (a continuation
     // backslash may sit between); any file naming it otherwise.
     let keyword = match kind {
-        "function" | "method" => Some("def"),
-        "class" => Some("class"),
-        _ => None,
+        DefinitionKind::Function | DefinitionKind::Method => Some("def"),
+        DefinitionKind::Class => Some("class"),
+        DefinitionKind::Any | DefinitionKind::Variable => None,
     };
     let shape = keyword.and_then(|keyword| {
         regex::Regex::new(&format!(r"\b{keyword}[\s\\]+{}\b", regex::escape(name))).ok()
@@ -861,13 +619,13 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str, focused: bool) -> Defini
         .collect();
     let mut definitions = Vec::new();
     let trees = if focused {
-        crate::lang::par_map(&candidates, |(_, source)| {
+        crate::parallel::par_map(&candidates, |(_, source)| {
             python::parse_focused(source, &[name])
         })
     } else {
         python::parse_all(&candidates)
     };
-    if kind == "method" {
+    if kind == DefinitionKind::Method {
         for ((relative, source), tree) in candidates.iter().zip(trees) {
             let Some(tree) = tree else {
                 continue;
@@ -889,7 +647,7 @@ pub fn definitions(jail: &Jail, name: &str, kind: &str, focused: bool) -> Defini
                 continue;
             };
             for definition in python::top_level_definitions(&tree, source) {
-                if definition.name == name && (kind == "any" || kind == definition.kind) {
+                if definition.name == name && kind.admits(definition.kind) {
                     definitions.push(Definition {
                         path: relative.clone(),
                         module: index.module_of(relative).unwrap_or_default().to_owned(),
@@ -959,7 +717,7 @@ pub fn similar_names(jail: &Jail, name: &str, limit: usize) -> SimilarResult {
 fn rename_references(
     jail: &Jail,
     last: &Mutex<Option<(String, Arc<RenameOutput>)>>,
-    args: RenameArgs,
+    args: RenameReferences,
 ) -> Result<RenameOutput, String> {
     let key = format!(
         "{}\0{}{}{}\0{}\0{}\0{}\0{}",
@@ -988,24 +746,24 @@ fn rename_references(
             full
         }
     };
-    let max_files = args.max_files.unwrap_or(usize::MAX).max(1);
-    let max_notes = args.max_notes.unwrap_or(50);
+    let max_files = args.page.max_files.unwrap_or(usize::MAX).max(1);
+    let max_notes = args.page.max_notes.unwrap_or(50);
     let mut page = (*full).clone();
     page.files = full
         .files
         .iter()
-        .skip(args.offset)
+        .skip(args.page.offset)
         .take(max_files)
         .cloned()
         .collect();
-    let next = args.offset + page.files.len();
+    let next = args.page.offset + page.files.len();
     page.next_offset = (next < full.files.len()).then_some(next);
     let on_page: std::collections::BTreeSet<&str> =
         page.files.iter().map(|f| f.path.as_str()).collect();
     page.parse_errors
         .retain(|path, _| on_page.contains(path.as_str()));
     // Notes travel with the first page only.
-    if args.offset > 0 {
+    if args.page.offset > 0 {
         page.mentions.clear();
         page.uncertain.clear();
         page.clashes.clear();
@@ -1096,7 +854,7 @@ fn function_analysis(
 
 /// Unreferenced private functions over `args.files`; references are
 /// counted over every project Python file.
-pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
+pub fn unused_functions(jail: &Jail, args: Cleanup) -> ReplaceOutput {
     // Every project file, read once: the targets, and where names appear.
     let everything = read_all(jail, &python_files(jail));
     let sources: Vec<(String, String)> = everything
@@ -1123,7 +881,7 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         }
     }
     // Their occurrences in the whole project.
-    let per_file = crate::lang::par_map(&everything, |(_, source)| {
+    let per_file = crate::parallel::par_map(&everything, |(_, source)| {
         names
             .iter()
             .map(|n| (n.clone(), python::find_word(source, n).len()))
@@ -1138,7 +896,7 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
         files_scanned: sources.len(),
         ..ReplaceOutput::default()
     };
-    let max_notes = args.max_notes.unwrap_or(25);
+    let max_notes = args.page.max_notes.unwrap_or(25);
     let mut with_edits = Vec::new();
     for (path, source) in sources {
         let found = python::dead::unused_private_functions(&source, &mentions);
@@ -1168,8 +926,8 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
     page_into(
         &mut out,
         with_edits,
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
         |(path, source, edits)| {
             let file = FileReplacements {
                 sha1: sha1_hex(source.as_bytes()),
@@ -1184,11 +942,7 @@ pub fn unused_functions(jail: &Jail, args: UnusedArgs) -> ReplaceOutput {
 }
 
 /// Adds (`add`) or removes a parameter; edits in the `ReplaceOutput` shape.
-fn change_signature(
-    jail: &Jail,
-    args: AddParameterArgs,
-    add: bool,
-) -> Result<ReplaceOutput, String> {
+fn change_signature(jail: &Jail, args: Signature, add: bool) -> Result<ReplaceOutput, String> {
     let (index, sources, hashes) =
         load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
     let function = function_analysis(
@@ -1224,8 +978,8 @@ fn change_signature(
     page_into(
         &mut out,
         edits.into_iter().collect(),
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
         |(path, replacements)| {
             let errors = sources
                 .iter()
@@ -1243,7 +997,7 @@ fn change_signature(
     Ok(out)
 }
 
-fn analyse_rename(jail: &Jail, args: &RenameArgs) -> Result<RenameOutput, String> {
+fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<RenameOutput, String> {
     let started = std::time::Instant::now();
     let (index, sources, hashes) =
         load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;

@@ -5,99 +5,18 @@ use std::io::Write as _;
 
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::Jail;
-use crate::plan::{TextEdit, apply_edits, sha1_hex};
+use crate::plan::{apply_edits, sha1_hex};
+use crate::protocol::fs::{
+    DeleteFile, DeleteResult, EditFile, EditResult, FileHash, HashFiles, HashResult, ReadFile,
+    ReadResult, WriteFile, WriteResult,
+};
 
 #[derive(Debug, Clone)]
 pub struct FsServer {
     jail: Jail,
     tool_router: ToolRouter<Self>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ReadArgs {
-    /// Path relative to the root.
-    pub path: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct ReadResult {
-    pub path: String,
-    pub sha1: String,
-    pub content: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct HashArgs {
-    pub paths: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct HashResult {
-    pub files: Vec<FileHash>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct FileHash {
-    pub path: String,
-    /// `null` when the file does not exist.
-    pub sha1: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct EditArgs {
-    pub path: String,
-    /// The file's SHA-1 must be this, or nothing is written.
-    pub expected_sha1: String,
-    /// Sorted, non-overlapping byte edits.
-    pub edits: Vec<TextEdit>,
-    /// Compute the result and the diff but write nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// Return a unified diff of the change.
-    #[serde(default)]
-    pub diff: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct EditResult {
-    pub path: String,
-    pub sha1_before: String,
-    pub sha1_after: String,
-    pub written: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct WriteArgs {
-    pub path: String,
-    pub content: String,
-    /// If set, the file's current SHA-1 must be this (`""`: must not exist).
-    #[serde(default)]
-    pub expected_sha1: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct WriteResult {
-    pub path: String,
-    pub sha1: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct DeleteArgs {
-    pub path: String,
-    /// The file's SHA-1 must be this, or nothing is deleted.
-    pub expected_sha1: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct DeleteResult {
-    pub path: String,
-    pub sha1_before: String,
 }
 
 #[tool_router]
@@ -113,7 +32,7 @@ impl FsServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn read_file(
         &self,
-        Parameters(args): Parameters<ReadArgs>,
+        Parameters(args): Parameters<ReadFile>,
     ) -> Result<Json<ReadResult>, String> {
         let path = self.jail.resolve(&args.path)?;
         let content = std::fs::read_to_string(&path)
@@ -129,7 +48,7 @@ impl FsServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn hash_files(
         &self,
-        Parameters(args): Parameters<HashArgs>,
+        Parameters(args): Parameters<HashFiles>,
     ) -> Result<Json<HashResult>, String> {
         let mut files = Vec::with_capacity(args.paths.len());
         for relative in args.paths {
@@ -156,7 +75,7 @@ impl FsServer {
     ))]
     async fn edit_file(
         &self,
-        Parameters(args): Parameters<EditArgs>,
+        Parameters(args): Parameters<EditFile>,
     ) -> Result<Json<EditResult>, String> {
         let path = self.jail.resolve(&args.path)?;
         let before = std::fs::read_to_string(&path)
@@ -194,7 +113,7 @@ impl FsServer {
     ))]
     async fn delete_file(
         &self,
-        Parameters(args): Parameters<DeleteArgs>,
+        Parameters(args): Parameters<DeleteFile>,
     ) -> Result<Json<DeleteResult>, String> {
         let path = self.jail.resolve(&args.path)?;
         let bytes =
@@ -233,7 +152,7 @@ impl FsServer {
     ))]
     async fn write_file(
         &self,
-        Parameters(args): Parameters<WriteArgs>,
+        Parameters(args): Parameters<WriteFile>,
     ) -> Result<Json<WriteResult>, String> {
         let path = self.jail.resolve(&args.path)?;
         if let Some(expected) = &args.expected_sha1 {

@@ -1,12 +1,10 @@
 //! orch's built-in MCP servers, run by `orch serve-mcp NAME` on stdio and
 //! spawned by orch like any other server.
 //!
-//! | server | tools |
-//! |---|---|
-//! | `fs` | `read_file`, `hash_files`, `edit_file`, `write_file`, `delete_file` |
-//! | `search` | `search` |
-//! | `code` | `definitions`, `similar_names`, `rename_references`, `check_syntax` |
-//! | `test` | `run_tests` |
+//! Each server (`fs`, `search`, `code`, `test`) serves the calls of the
+//! role of the same name, as `crate::protocol` defines them (arguments and
+//! results are the protocol's types); `fs` also serves `read_file`, for
+//! people. A test below holds every server to its role's list.
 //!
 //! Every server is rooted at one directory and refuses paths outside it.
 //! Servers log to stderr only: stdout is the protocol.
@@ -206,6 +204,26 @@ pub(crate) fn project_files(jail: &Jail, keep: impl Fn(&str) -> bool) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rmcp::ServerHandler as _;
+
+    /// The protocol is the list of what orch may call: each built-in
+    /// server serves every call of its role, under the same name.
+    #[test]
+    fn each_server_serves_every_call_of_its_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let jail = Jail::new(dir.path()).unwrap();
+        for role in crate::protocol::Role::ALL {
+            let server = combined::Combined::new(&[role.as_str()], jail.clone(), None).unwrap();
+            for call in crate::protocol::calls(role) {
+                assert!(
+                    server.get_tool(call.tool).is_some(),
+                    "orch's `{}` server lacks `{}`",
+                    role.as_str(),
+                    call.tool
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_pending_jail_refuses_every_path_until_its_root_exists() {

@@ -7,85 +7,14 @@ use grep_regex::RegexMatcherBuilder;
 use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::UTF8};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::Jail;
+use crate::protocol::search::{FileCount, LineMatch, Search, SearchResult};
 
 #[derive(Debug, Clone)]
 pub struct SearchServer {
     jail: Jail,
     tool_router: ToolRouter<Self>,
-}
-
-fn default_max_results() -> usize {
-    200
-}
-
-fn default_line_chars() -> usize {
-    160
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct SearchArgs {
-    /// The text (or regex with `regex: true`) to find.
-    pub pattern: String,
-    #[serde(default)]
-    pub regex: bool,
-    /// Match whole words only.
-    #[serde(default)]
-    pub word: bool,
-    #[serde(default)]
-    pub case_insensitive: bool,
-    /// Only files whose relative path ends with one of these suffixes (e.g. `.py`).
-    #[serde(default)]
-    pub extensions: Vec<String>,
-    /// Only files under these relative directories or equal to these files.
-    #[serde(default)]
-    pub paths: Vec<String>,
-    /// Return per-file counts instead of matching lines.
-    #[serde(default)]
-    pub files_only: bool,
-    /// With `files_only`: stop reading each file at its first match (every
-    /// count is then 1), for "which files" questions.
-    #[serde(default)]
-    pub first_per_file: bool,
-    /// Page size (matches, or files with `files_only`).
-    #[serde(default = "default_max_results")]
-    pub max_results: usize,
-    /// Items to skip (for the next page).
-    #[serde(default)]
-    pub offset: usize,
-    /// Longest line preview returned.
-    #[serde(default = "default_line_chars")]
-    pub max_line_chars: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct LineMatch {
-    pub path: String,
-    pub line: u64,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct FileCount {
-    pub path: String,
-    pub count: usize,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct SearchResult {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub matches: Vec<LineMatch>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<FileCount>,
-    /// All matches (or files) found, before paging.
-    pub total: usize,
-    pub files_searched: usize,
-    /// Offset of the next page, if there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_offset: Option<usize>,
 }
 
 #[tool_router]
@@ -101,7 +30,7 @@ impl SearchServer {
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn search(
         &self,
-        Parameters(args): Parameters<SearchArgs>,
+        Parameters(args): Parameters<Search>,
     ) -> Result<Json<SearchResult>, String> {
         let jail = self.jail.clone();
         tokio::task::spawn_blocking(move || search(&jail, &args))
@@ -118,7 +47,7 @@ impl ServerHandler for SearchServer {}
 type FileLines = (String, Vec<(u64, String)>);
 
 /// Runs a search over the jail (parallel walk, results sorted by path and line).
-pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
+pub fn search(jail: &Jail, args: &Search) -> Result<SearchResult, String> {
     let matcher = RegexMatcherBuilder::new()
         .fixed_strings(!args.regex)
         .word(args.word)
@@ -149,7 +78,7 @@ pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
     let (files_only, first_per_file) = (args.files_only, args.first_per_file);
     ignore::WalkBuilder::new(jail.root())
         .require_git(false)
-        .threads(crate::lang::cores())
+        .threads(crate::parallel::cores())
         .build_parallel()
         .run(|| {
             let matcher = matcher.clone();
@@ -248,7 +177,7 @@ pub fn search(jail: &Jail, args: &SearchArgs) -> Result<SearchResult, String> {
 mod tests {
     use super::*;
 
-    fn args(pattern: &str) -> SearchArgs {
+    fn args(pattern: &str) -> Search {
         serde_json::from_value(serde_json::json!({ "pattern": pattern, "word": true })).unwrap()
     }
 

@@ -7,47 +7,15 @@ use std::time::{Duration, Instant};
 
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::Jail;
+use crate::protocol::test::{RunResult, RunTests};
 
 #[derive(Debug, Clone)]
 pub struct TestServer {
     jail: Jail,
     python: String,
     tool_router: ToolRouter<Self>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct RunArgs {
-    /// Test files, directories or node ids; empty runs the whole suite.
-    #[serde(default)]
-    pub selection: Vec<String>,
-    /// Seconds before the run is killed.
-    #[serde(default)]
-    pub timeout_s: Option<u64>,
-    /// Most failing test ids listed.
-    #[serde(default)]
-    pub max_failures: Option<usize>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct RunResult {
-    /// pytest's exit code (5: no tests collected).
-    pub exit_code: i32,
-    pub passed: usize,
-    pub failed: usize,
-    pub errors: usize,
-    pub skipped: usize,
-    pub duration_ms: u64,
-    /// Failing or erroring test ids (up to max_failures), sorted.
-    pub failures: Vec<String>,
-    /// More failures existed than were listed.
-    pub failures_truncated: bool,
-    /// The end of pytest's output when it did not run cleanly.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub output_tail: String,
 }
 
 #[tool_router]
@@ -69,7 +37,7 @@ impl TestServer {
     ))]
     async fn run_tests(
         &self,
-        Parameters(args): Parameters<RunArgs>,
+        Parameters(args): Parameters<RunTests>,
     ) -> Result<Json<RunResult>, String> {
         run_pytest(self.jail.root(), &self.python, &args)
             .await
@@ -81,7 +49,7 @@ impl TestServer {
 impl ServerHandler for TestServer {}
 
 /// Runs pytest with a JUnit report and summarises it.
-pub async fn run_pytest(root: &Path, python: &str, args: &RunArgs) -> Result<RunResult, String> {
+pub async fn run_pytest(root: &Path, python: &str, args: &RunTests) -> Result<RunResult, String> {
     let report_dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let report = report_dir.path().join("junit.xml");

@@ -112,7 +112,16 @@ impl TestContext {
         git(&repo, &["config", "user.name", "Orch Test"]);
         git(&repo, &["config", "user.email", "orch-test@example.com"]);
         git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", "initial"]);
+        // A fixed date, so the commit (and every plan id made on it) is the
+        // same on every run.
+        let committed = Command::new("git")
+            .args(["commit", "-q", "-m", "initial"])
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .current_dir(&repo)
+            .status()
+            .expect("git runs");
+        assert!(committed.success(), "git commit failed");
         let state = dir.path().join("state");
         let scratch = dir.path().join("scratch");
         std::fs::create_dir_all(scratch.join("config")).unwrap();

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use tree_sitter::{Node, Tree};
 
+use super::names::is_test_file;
 use super::parameters::{call_at, definition_at};
 use super::rename::Note;
 use super::{parse, text};
@@ -460,19 +461,6 @@ fn caller_target(path: &str, def: Node, source: &[u8]) -> Option<Target> {
         node = parent;
     }
     None
-}
-
-/// `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test` directory.
-pub fn is_test_file(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or(path);
-    file.starts_with("test_")
-        || file.ends_with("_test.py")
-        || file == "conftest.py"
-        || path
-            .split('/')
-            .rev()
-            .skip(1)
-            .any(|dir| dir == "tests" || dir == "test")
 }
 
 fn add_await(inserts: &mut BTreeSet<Insert>, call: Node) {

@@ -19,7 +19,7 @@ use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{Binding, FileModel, mentions};
 use super::{Parsing, find_word, syntax_errors, text};
-use crate::lang::par_map;
+use crate::parallel::par_map;
 
 /// A module-level class: `(file, name)`.
 type ClassId = (String, String);
@@ -84,7 +84,7 @@ pub fn analyse_with(
         .into_iter()
         .chain(relevant.iter().copied())
         // (The textual pre-pass can pick up keywords and numbers.)
-        .filter(|w| crate::intent::validate_identifier(w).is_ok())
+        .filter(|w| super::names::is_identifier(w))
         .collect::<BTreeSet<&str>>()
         .into_iter()
         .collect();
@@ -1329,7 +1329,7 @@ mod tests {
         let analysis = analyse_with(&index, "a.py", "Base", "m", "n", &files, Parsing::Focused);
         assert!(analysis.syntax_focus.contains(&"m".to_owned()));
         for word in &analysis.syntax_focus {
-            assert!(crate::intent::validate_identifier(word).is_ok(), "{word}");
+            assert!(crate::lang::python::names::is_identifier(word), "{word}");
         }
         assert_eq!(analysis.sites["a.py"].len(), 1);
     }

@@ -9,6 +9,7 @@ pub mod methods;
 pub mod module_rename;
 pub mod modules;
 pub mod moves;
+pub mod names;
 pub mod parameters;
 pub mod rename;
 pub mod scope;
@@ -216,7 +217,7 @@ fn parser() -> Option<Parser> {
 /// Parses every source of `files` (path, source) on all cores (at most 8
 /// threads), in order.
 pub fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
-    crate::lang::par_map(files, |(_, source)| parse(source))
+    crate::parallel::par_map(files, |(_, source)| parse(source))
 }
 
 /// Source bytes whose trees [`parse`] keeps (trees take roughly ten to

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::modules::ModuleIndex;
 use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
 use super::{Parsing, syntax_errors};
-use crate::lang::par_map;
+use crate::parallel::par_map;
 
 /// One byte range to replace with the new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,39 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use super::{NoteOut, ReplaceOutput, page_python, python_files, read_all};
+use super::{page_python, python_files, read_all};
 use crate::lang::python::asyncify::{Target, make_async as change, sync_functions};
 use crate::lang::python::{self, ModuleIndex, rename};
+use crate::protocol::code::{MakeAsync, ModuleMatch, ModulesResult, NoteOut, ReplaceOutput};
 use crate::servers::Jail;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct AsyncArgs {
-    /// File that defines the function (with `name`).
-    #[serde(default)]
-    pub definition: Option<String>,
-    /// For a method: its module-level class.
-    #[serde(default)]
-    pub class: Option<String>,
-    /// The function or method to make async.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Files whose module-level functions all become async.
-    #[serde(default)]
-    pub modules: Vec<String>,
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
 
 /// `async`/`await` insertions for the targets and their callers, up to a
 /// boundary; blockers in `problems`, the functions made async in `notes`.
-pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String> {
+pub fn make_async(jail: &Jail, args: MakeAsync) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     let index = ModuleIndex::new(&all);
     let everything = read_all(jail, &all);
@@ -110,7 +86,7 @@ pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String>
     out.problems = result
         .blockers
         .into_iter()
-        .take(args.max_notes.unwrap_or(25).max(5))
+        .take(args.page.max_notes.unwrap_or(25).max(5))
         .map(NoteOut::from)
         .collect();
     out.notes = result.converted.into_iter().map(NoteOut::from).collect();
@@ -119,36 +95,10 @@ pub fn make_async(jail: &Jail, args: AsyncArgs) -> Result<ReplaceOutput, String>
         &mut out,
         result.edits,
         &everything,
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
     );
     Ok(out)
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ModulesArgs {
-    /// A path (`shop/pricing.py`, `shop/pricing/`), a dotted module
-    /// (`shop.pricing`) or a bare name (`pricing`).
-    pub name: String,
-}
-
-/// One module or package a name can mean.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ModuleMatch {
-    /// Canonical dotted name.
-    pub module: String,
-    /// The file, or the package directory.
-    pub path: String,
-    pub package: bool,
-    /// Its Python files (a package's, recursively).
-    pub files: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct ModulesResult {
-    pub matches: Vec<ModuleMatch>,
-    /// Closest module names when nothing matches.
-    pub similar: Vec<String>,
 }
 
 /// The modules and packages `name` can mean.

@@ -1,42 +1,17 @@
 //! The `move_symbol` tool of the `code` server.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use super::{NoteOut, ReplaceOutput, page_python, python_files, read_all};
+use super::{page_python, python_files, read_all};
 use crate::lang::python::moves::{Move, move_symbol as plan_move};
 use crate::lang::python::{ModuleIndex, rename};
 use crate::plan::sha1_hex;
+use crate::protocol::code::{
+    DeletedFile, MoveSymbol, NewFile, NoteOut, RenameModule, ReplaceOutput,
+};
 use crate::servers::Jail;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct MoveArgs {
-    /// File that defines the function or class.
-    pub definition: String,
-    pub name: String,
-    /// The target module's path (created when it does not exist).
-    pub target: String,
-    /// Leave `from NEW import NAME` in the old module.
-    #[serde(default)]
-    pub keep_alias: bool,
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
-
-/// A file a change creates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct NewFile {
-    pub path: String,
-    pub content: String,
-}
 
 /// The edits (and the new module) that move a module-level function or
 /// class; why it cannot be done in `problems`.
-pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String> {
+pub fn move_symbol(jail: &Jail, args: MoveSymbol) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     if !all.contains(&args.definition) {
         return Err(format!(
@@ -80,7 +55,7 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
         &everything,
         &analysis,
     );
-    let max_notes = args.max_notes.unwrap_or(25);
+    let max_notes = args.page.max_notes.unwrap_or(25);
     let mut out = ReplaceOutput {
         files_scanned: subset.len(),
         refused_total: analysis.uncertain.len(),
@@ -104,36 +79,15 @@ pub fn move_symbol(jail: &Jail, args: MoveArgs) -> Result<ReplaceOutput, String>
         &mut out,
         change.edits,
         &everything,
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
     );
     Ok(out)
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct RenameModuleArgs {
-    /// The module file to rename.
-    pub path: String,
-    /// Its new path (must not exist).
-    pub new_path: String,
-    #[serde(default)]
-    pub offset: usize,
-    #[serde(default)]
-    pub max_files: Option<usize>,
-    #[serde(default)]
-    pub max_notes: Option<usize>,
-}
-
-/// A file a change deletes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct DeletedFile {
-    pub path: String,
-    pub sha1: String,
-}
-
 /// The import edits for renaming a module file; the file itself comes back
 /// as one deletion and one creation (with its own edits applied).
-pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutput, String> {
+pub fn rename_module(jail: &Jail, args: RenameModule) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     if !all.contains(&args.path) {
         return Err(format!(
@@ -160,7 +114,7 @@ pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutpu
         .map_or("", |(_, s)| s.as_str());
     let own = change.edits.remove(&args.path).unwrap_or_default();
     let content = crate::lang::structural::apply(old_source, &own);
-    let max_notes = args.max_notes.unwrap_or(25);
+    let max_notes = args.page.max_notes.unwrap_or(25);
     let mut out = ReplaceOutput {
         files_scanned: everything.len(),
         refused_total: change.mentions.len(),
@@ -186,8 +140,8 @@ pub fn rename_module(jail: &Jail, args: RenameModuleArgs) -> Result<ReplaceOutpu
         &mut out,
         change.edits,
         &everything,
-        args.offset,
-        args.max_files,
+        args.page.offset,
+        args.page.max_files,
     );
     Ok(out)
 }

@@ -1,0 +1,73 @@
+//! One module per command; [`run`] dispatches a parsed command line to
+//! them. `schema` and `serve-mcp` are a few lines each and stay here.
+
+mod github;
+mod run;
+mod servers;
+
+use std::sync::Arc;
+
+pub use run::load_plan;
+
+use crate::cli::{Cli, Command};
+use crate::exit::ExitCode;
+use crate::pipeline::Mode;
+use crate::printer::Printer;
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    let printer = Arc::new(Printer::new(cli.global.json, cli.global.quiet));
+    match cli.command {
+        Command::Schema => {
+            printer.json(&crate::plan::json_schema());
+            ExitCode::Done
+        }
+        Command::ServeMcp {
+            name,
+            root,
+            await_root,
+            python,
+        } => {
+            let options = crate::servers::ServeOptions {
+                root,
+                await_root,
+                python,
+            };
+            match crate::servers::serve(&name, options).await {
+                Ok(()) => ExitCode::Done,
+                Err(error) => {
+                    printer.error(&error, None);
+                    ExitCode::Usage
+                }
+            }
+        }
+        Command::Servers { action } => servers::run(&cli.global, action, printer).await,
+        Command::Run {
+            github_event: Some(path),
+            ..
+        } => github::run(&cli.global, &path, printer).await,
+        Command::Run { command, .. } => {
+            let command = command.join(" ");
+            run::run(&cli.global, Mode::Run { command }, printer).await
+        }
+        Command::Plan { command } => {
+            let command = command.join(" ");
+            run::run(&cli.global, Mode::Plan { command }, printer).await
+        }
+        Command::Replay { plan } => match load_plan(&plan) {
+            Ok(plan) => {
+                let mode = Mode::Replay {
+                    plan: Box::new(plan),
+                };
+                run::run(&cli.global, mode, printer).await
+            }
+            Err(error) => {
+                printer.error(
+                    &error,
+                    Some("plan files come from `orch plan --plan-out FILE` or a run's directory"),
+                );
+                ExitCode::Usage
+            }
+        },
+    }
+}

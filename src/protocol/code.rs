@@ -1,0 +1,426 @@
+//! The `code` role: Python analysis (definitions, rename sites, module
+//! resolution), structural replace and the refactors that answer with
+//! edits (`ReplaceOutput`), and syntax checks.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Page;
+use crate::lang::structural::Replacement;
+
+/// What kind of definition `definitions` looks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DefinitionKind {
+    #[default]
+    Any,
+    Function,
+    Class,
+    Variable,
+    Method,
+}
+
+impl DefinitionKind {
+    /// Whether a module-level definition of `kind` (`function`, `class`,
+    /// `variable`) is one of this kind.
+    pub fn admits(self, kind: &str) -> bool {
+        match self {
+            DefinitionKind::Any => true,
+            DefinitionKind::Function => kind == "function",
+            DefinitionKind::Class => kind == "class",
+            DefinitionKind::Variable => kind == "variable",
+            DefinitionKind::Method => kind == "method",
+        }
+    }
+}
+
+/// `definitions`: module-level definitions of a name (or, for
+/// [`DefinitionKind::Method`], the module-level classes defining it).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Definitions {
+    pub name: String,
+    #[serde(default)]
+    pub kind: DefinitionKind,
+    /// Parse only the statements that name it. Off by default: whole
+    /// trees stay cached for the analyses that parse the same files next.
+    #[serde(default)]
+    pub focused: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Definition {
+    pub path: String,
+    pub module: String,
+    pub kind: String,
+    pub line: usize,
+    pub column: usize,
+    /// The class, for a method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DefinitionsResult {
+    pub definitions: Vec<Definition>,
+    pub files_scanned: usize,
+}
+
+/// `similar_names`: module-level names closest to a name.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SimilarNames {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SimilarResult {
+    /// Closest module-level function and class names, best first.
+    pub names: Vec<SimilarName>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SimilarName {
+    pub name: String,
+    pub path: String,
+    pub line: usize,
+}
+
+/// `rename_references`: every site a rename edits.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RenameReferences {
+    /// File that defines the name.
+    pub definition: String,
+    /// For a method: the module-level class (in `definition`) that defines it.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// Rename this parameter of the function or method `name` (to `new_name`).
+    #[serde(default)]
+    pub parameter: Option<String>,
+    /// Also edit the sites reported as uncertain.
+    #[serde(default)]
+    pub include_uncertain: bool,
+    /// Also edit mentions in strings and comments.
+    #[serde(default)]
+    pub include_strings: bool,
+    pub name: String,
+    pub new_name: String,
+    /// Files that may refer to the name (every file that contains it).
+    pub files: Vec<String>,
+    /// Paging over the files with sites.
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// Sites of one file: `[start, end, line, column, kind]`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FileSites {
+    pub path: String,
+    pub sha1: String,
+    pub sites: Vec<(usize, usize, usize, usize, String)>,
+}
+
+/// A place in a file, with what there is to say about it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NoteOut {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct RenameOutput {
+    pub files: Vec<FileSites>,
+    pub clashes: Vec<NoteOut>,
+    pub mentions: Vec<NoteOut>,
+    pub uncertain: Vec<NoteOut>,
+    pub mentions_total: usize,
+    pub uncertain_total: usize,
+    /// Syntax error counts (before the edit) of the files with sites.
+    pub parse_errors: BTreeMap<String, usize>,
+    /// Files that define or re-export the name.
+    pub target_modules: Vec<String>,
+    pub files_analysed: usize,
+    /// Files with sites in all pages.
+    pub total_files: usize,
+    /// The names `parse_errors` is focused on: it counts the errors of the
+    /// statements that name them (and the imports), not of whole files.
+    /// Empty: whole files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syntax_focus: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+/// `structural_replace`: the replacements for every match of a pattern.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StructuralReplace {
+    /// ast-grep pattern: `$X` matches one node, `$$$XS` any number.
+    pub pattern: String,
+    /// The replacement; captured metavariables are substituted.
+    pub rewrite: String,
+    /// Only this language (`python`, `rust`, `javascript`, `typescript`, `tsx`, `go`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Files to rewrite (relative paths; files in other languages are skipped).
+    pub files: Vec<String>,
+    /// Paging over the files with matches.
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// The replacements of one file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FileReplacements {
+    pub path: String,
+    pub sha1: String,
+    pub language: String,
+    pub replacements: Vec<Replacement>,
+}
+
+/// A file a change creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NewFile {
+    pub path: String,
+    pub content: String,
+}
+
+/// A file a change deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeletedFile {
+    pub path: String,
+    pub sha1: String,
+}
+
+/// The answer of every refactor that edits: the edits per file, what was
+/// left alone, and why the change cannot be made, if it cannot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ReplaceOutput {
+    pub files: Vec<FileReplacements>,
+    /// Languages among the files in which the pattern is not valid, with why.
+    pub invalid: BTreeMap<String, String>,
+    /// Matches left alone because the file would not parse after them.
+    pub refused: Vec<NoteOut>,
+    pub refused_total: usize,
+    /// Why the change cannot be made at all (the plan is refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<NoteOut>,
+    /// How many problems there were (more than listed when large).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub problems_total: usize,
+    /// What the change does beyond the edits, for people (e.g. the
+    /// functions made async).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<NoteOut>,
+    /// Files the change creates (first page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creates: Vec<NewFile>,
+    /// Files the change deletes (first page only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deletes: Vec<DeletedFile>,
+    /// Syntax error counts (before the edit) of the files with matches.
+    pub parse_errors: BTreeMap<String, usize>,
+    pub files_scanned: usize,
+    /// Files with matches in all pages.
+    pub total_files: usize,
+    pub total_matches: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The files of a clean-up (`unused_imports`, `unused_functions`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Cleanup {
+    /// Python files to clean (others are skipped).
+    pub files: Vec<String>,
+    /// Every project file that may import from them [default: `files`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importers: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// `unused_imports`: the edits that remove unused imports.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UnusedImports {
+    #[serde(flatten)]
+    pub cleanup: Cleanup,
+}
+
+/// `unused_functions`: the deletions of unreferenced private functions.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UnusedFunctions {
+    #[serde(flatten)]
+    pub cleanup: Cleanup,
+}
+
+/// A parameter added to or removed from a function or method.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Signature {
+    /// File that defines the function.
+    pub definition: String,
+    /// For a method: its module-level class.
+    #[serde(default)]
+    pub class: Option<String>,
+    /// The function or method.
+    pub name: String,
+    pub parameter: String,
+    /// Python expression for the default (`add_parameter` only).
+    #[serde(default)]
+    pub default: String,
+    /// Files that may refer to the function.
+    pub files: Vec<String>,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// `add_parameter`: the insertions that add a parameter with a default.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AddParameter {
+    #[serde(flatten)]
+    pub signature: Signature,
+}
+
+/// `remove_parameter`: the deletions that remove a parameter.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RemoveParameter {
+    #[serde(flatten)]
+    pub signature: Signature,
+}
+
+/// `make_async`: a function or method (with `definition` and `name`), or
+/// every module-level function of `modules`, made async with its callers.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MakeAsync {
+    /// File that defines the function (with `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// For a method: its module-level class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// The function or method to make async.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Files whose module-level functions all become async.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// `move_symbol`: move a module-level function or class to a module.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MoveSymbol {
+    /// File that defines the function or class.
+    pub definition: String,
+    pub name: String,
+    /// The target module's path (created when it does not exist).
+    pub target: String,
+    /// Leave `from NEW import NAME` in the old module.
+    #[serde(default)]
+    pub keep_alias: bool,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// `rename_module`: rename (or move) a module file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RenameModule {
+    /// The module file to rename.
+    pub path: String,
+    /// Its new path (must not exist).
+    pub new_path: String,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+/// `modules`: the Python modules and packages a name can mean.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Modules {
+    /// A path (`shop/pricing.py`, `shop/pricing/`), a dotted module
+    /// (`shop.pricing`) or a bare name (`pricing`).
+    pub name: String,
+}
+
+/// One module or package a name can mean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ModuleMatch {
+    /// Canonical dotted name.
+    pub module: String,
+    /// The file, or the package directory.
+    pub path: String,
+    pub package: bool,
+    /// Its Python files (a package's, recursively).
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ModulesResult {
+    pub matches: Vec<ModuleMatch>,
+    /// Closest module names when nothing matches.
+    pub similar: Vec<String>,
+}
+
+/// `check_syntax`: syntax error counts of source files.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CheckSyntax {
+    pub paths: Vec<String>,
+    /// Count only the errors of the Python statements that name one of
+    /// these (and the imports), as the plan's counts were taken (see
+    /// `rename_references`' `syntax_focus`). Empty: whole files.
+    #[serde(default)]
+    pub focus: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct CheckResult {
+    /// File -> number of syntax error nodes.
+    pub errors: BTreeMap<String, usize>,
+}
+
+crate::protocol::define_calls! {
+    Code {
+        Definitions => "definitions" -> DefinitionsResult;
+        SimilarNames => "similar_names" -> SimilarResult;
+        RenameReferences => "rename_references" -> RenameOutput;
+        StructuralReplace => "structural_replace" -> ReplaceOutput;
+        UnusedImports => "unused_imports" -> ReplaceOutput;
+        UnusedFunctions => "unused_functions" -> ReplaceOutput;
+        AddParameter => "add_parameter" -> ReplaceOutput;
+        RemoveParameter => "remove_parameter" -> ReplaceOutput;
+        MakeAsync => "make_async" -> ReplaceOutput;
+        MoveSymbol => "move_symbol" -> ReplaceOutput;
+        RenameModule => "rename_module" -> ReplaceOutput;
+        Modules => "modules" -> ModulesResult;
+        CheckSyntax => "check_syntax" -> CheckResult;
+    }
+}
+
+macro_rules! paged {
+    ($($call:ty => $($field:tt).+;)*) => {
+        $(impl super::Paged for $call {
+            fn page_mut(&mut self) -> &mut Page {
+                &mut self.$($field).+
+            }
+        })*
+    };
+}
+
+paged! {
+    RenameReferences => page;
+    StructuralReplace => page;
+    UnusedImports => cleanup.page;
+    UnusedFunctions => cleanup.page;
+    AddParameter => signature.page;
+    RemoveParameter => signature.page;
+    MakeAsync => page;
+    MoveSymbol => page;
+    RenameModule => page;
+}

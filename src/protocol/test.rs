@@ -1,0 +1,42 @@
+//! The `test` role: running the project's tests and reporting per-test
+//! results.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct RunTests {
+    /// Test files, directories or node ids; empty runs the whole suite.
+    #[serde(default)]
+    pub selection: Vec<String>,
+    /// Seconds before the run is killed.
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
+    /// Most failing test ids listed.
+    #[serde(default)]
+    pub max_failures: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct RunResult {
+    /// pytest's exit code (5: no tests collected).
+    pub exit_code: i32,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    pub duration_ms: u64,
+    /// Failing or erroring test ids (up to max_failures), sorted.
+    pub failures: Vec<String>,
+    /// More failures existed than were listed.
+    pub failures_truncated: bool,
+    /// The end of pytest's output when it did not run cleanly.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output_tail: String,
+}
+
+crate::protocol::define_calls! {
+    Test {
+        RunTests => "run_tests" -> RunResult;
+    }
+}
