@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
-"""Module import graph of src/: file-level edges from `crate::`/`super::`/`self::`
-paths (tests excluded), strongly connected components (cycles), and upward imports."""
+"""The import graph of src/ (one node per file; edges from `crate::` and
+`super::` paths outside `#[cfg(test)]`): prints its size and every cycle
+(strongly connected component), and exits 1 if there is one.
+
+    python3 .ci/imports.py [SRC_DIR]
+"""
 import os, re, sys
 root = sys.argv[1] if len(sys.argv) > 1 else 'src'
 mods = {}
@@ -58,3 +62,4 @@ for v in edges:
 name = lambda t: '::'.join(t) or 'lib'
 print(f"{len(mods)} files, {sum(len(e) for e in edges.values())} edges, {len(sccs)} cycles")
 for c in sccs: print('  cycle:', ', '.join(sorted(name(x) for x in c)))
+sys.exit(1 if sccs else 0)

@@ -261,8 +261,7 @@ fn process_tree_rss(root: u32) -> Option<u64> {
     if !std::path::Path::new(&children_of(root, &root.to_string())).exists() {
         return None;
     }
-    // SAFETY: sysconf only reads a configuration value.
-    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    let page = crate::sys::page_size()?;
     let mut pending = vec![root];
     let mut total = 0;
     let mut seen = 0;

@@ -14,7 +14,7 @@ use crate::github::Slug;
 
 /// A malformed or unreadable event file.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("cannot read the event file `{path}`: {message}")]
     Read { path: String, message: String },
     #[error("`{path}` is not a GitHub issue_comment event: {message}")]
@@ -22,17 +22,17 @@ pub enum Error {
 }
 
 /// The comment prefix that asks for a refactor.
-pub const PREFIX: &str = "/refactor";
+pub(crate) const PREFIX: &str = "/refactor";
 
 /// Author associations admitted without asking the API.
-pub const ADMITTED: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+pub(crate) const ADMITTED: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
 
 /// Repository permissions that may run a refactor (checked for CONTRIBUTOR).
-pub const WRITE_PERMISSIONS: [&str; 3] = ["admin", "maintain", "write"];
+pub(crate) const WRITE_PERMISSIONS: [&str; 3] = ["admin", "maintain", "write"];
 
 /// A `/refactor` comment orch will act on (once the author is admitted).
 #[derive(Debug, Clone, Serialize)]
-pub struct Trigger {
+pub(crate) struct Trigger {
     pub slug: Slug,
     /// The command text after `/refactor` (may be empty).
     pub command: String,
@@ -50,7 +50,7 @@ pub struct Trigger {
 
 /// What the event asks for.
 #[derive(Debug)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// A `/refactor` comment from an admitted author.
     Run(Trigger),
     /// The author's association needs the collaborator-permission API.
@@ -64,7 +64,11 @@ pub enum Decision {
 /// Reads the event file. `event_name` is `GITHUB_EVENT_NAME`, if set;
 /// `body` is `ORCH_COMMENT_BODY`, if the workflow passes it: it must match
 /// the event's comment.
-pub fn read(path: &Path, event_name: Option<&str>, body: Option<&str>) -> Result<Decision, Error> {
+pub(crate) fn read(
+    path: &Path,
+    event_name: Option<&str>,
+    body: Option<&str>,
+) -> Result<Decision, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
         path: path.display().to_string(),
         message: e.to_string(),
@@ -87,7 +91,7 @@ pub fn read(path: &Path, event_name: Option<&str>, body: Option<&str>) -> Result
 }
 
 /// The decision for a parsed payload.
-pub fn decide(event: &Value, event_name: Option<&str>) -> Result<Decision, String> {
+pub(crate) fn decide(event: &Value, event_name: Option<&str>) -> Result<Decision, String> {
     if let Some(name) = event_name.filter(|n| !n.is_empty())
         && name != "issue_comment"
     {
@@ -155,7 +159,7 @@ pub fn decide(event: &Value, event_name: Option<&str>) -> Result<Decision, Strin
 }
 
 /// Why `user` may not run a refactor.
-pub fn refusal(user: &str, association: &str, permission: Option<&str>) -> String {
+pub(crate) fn refusal(user: &str, association: &str, permission: Option<&str>) -> String {
     let permission = permission
         .map(|p| format!(", repository permission `{p}`"))
         .unwrap_or_default();
@@ -166,7 +170,7 @@ pub fn refusal(user: &str, association: &str, permission: Option<&str>) -> Strin
 
 /// The text after `/refactor` on the first line, or `None` if the body does
 /// not start with the prefix as a word.
-pub fn command_of(body: &str) -> Option<String> {
+pub(crate) fn command_of(body: &str) -> Option<String> {
     let rest = body.strip_prefix(PREFIX)?;
     if rest.chars().next().is_some_and(|c| !c.is_whitespace()) {
         return None;

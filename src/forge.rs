@@ -15,7 +15,7 @@ use crate::secret::Secret;
 
 /// git failures, with what to do about them.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(
         "`{0}` is not inside a git repository (orch works on git repositories: `git init && git add -A && git commit -m init`)"
     )]
@@ -49,7 +49,7 @@ pub enum Error {
 }
 
 /// The user's repository, opened read-only in spirit.
-pub struct Repo {
+pub(crate) struct Repo {
     repo: Repository,
     /// The git work tree root.
     pub workdir: PathBuf,
@@ -59,7 +59,7 @@ pub struct Repo {
 
 impl Repo {
     /// Opens the repository containing `project_dir`.
-    pub fn open(project_dir: &Path) -> Result<Self, Error> {
+    pub(crate) fn open(project_dir: &Path) -> Result<Self, Error> {
         // Objects come from the user's own repository: like git itself,
         // do not re-hash every object read (SHA-1DC made checkout of a
         // large tree ~2x slower).
@@ -88,7 +88,7 @@ impl Repo {
     }
 
     /// HEAD's commit id.
-    pub fn head(&self) -> Result<String, Error> {
+    pub(crate) fn head(&self) -> Result<String, Error> {
         let head = self
             .repo
             .head()
@@ -101,7 +101,7 @@ impl Repo {
 
     /// Tracked files with uncommitted changes (staged or not), relative to
     /// the project directory.
-    pub fn dirty_files(&self) -> Result<Vec<String>, Error> {
+    pub(crate) fn dirty_files(&self) -> Result<Vec<String>, Error> {
         let mut options = StatusOptions::new();
         options.include_untracked(false).include_ignored(false);
         let statuses = self.repo.statuses(Some(&mut options))?;
@@ -119,7 +119,7 @@ impl Repo {
     }
 
     /// The size of a checkout, from the index's file sizes.
-    pub fn checkout_bytes(&self) -> u64 {
+    pub(crate) fn checkout_bytes(&self) -> u64 {
         self.repo
             .index()
             .map(|index| index.iter().map(|e| u64::from(e.file_size)).sum())
@@ -127,7 +127,7 @@ impl Repo {
     }
 
     /// The commit `rev` (a branch, tag, `origin/x` or commit id) names.
-    pub fn resolve(&self, rev: &str) -> Result<String, Error> {
+    pub(crate) fn resolve(&self, rev: &str) -> Result<String, Error> {
         let bad = |e: git2::Error| Error::BadBase {
             rev: rev.to_owned(),
             message: e.message().to_owned(),
@@ -138,7 +138,7 @@ impl Repo {
     }
 
     /// The short name of the branch HEAD is on, if it is on one.
-    pub fn current_branch(&self) -> Option<String> {
+    pub(crate) fn current_branch(&self) -> Option<String> {
         let head = self.repo.head().ok()?;
         if !head.is_branch() {
             return None;
@@ -147,18 +147,18 @@ impl Repo {
     }
 
     /// The repository's git directory (shared by its worktrees).
-    pub fn git_dir(&self) -> PathBuf {
+    pub(crate) fn git_dir(&self) -> PathBuf {
         self.repo.path().to_owned()
     }
 
     /// Whether `name` is a local branch.
-    pub fn is_branch(&self, name: &str) -> bool {
+    pub(crate) fn is_branch(&self, name: &str) -> bool {
         self.repo.find_branch(name, BranchType::Local).is_ok()
     }
 
     /// The URL of remote `name` as configured (before `url.*.insteadOf`
     /// rewriting, which [`Repo::remote_url`] applies), if it exists.
-    pub fn configured_remote_url(&self, name: &str) -> Option<String> {
+    pub(crate) fn configured_remote_url(&self, name: &str) -> Option<String> {
         let config = self.repo.config().ok()?;
         config
             .get_string(&format!("remote.{name}.pushurl"))
@@ -167,7 +167,7 @@ impl Repo {
     }
 
     /// The URL of remote `name`, if it exists.
-    pub fn remote_url(&self, name: &str) -> Option<String> {
+    pub(crate) fn remote_url(&self, name: &str) -> Option<String> {
         let remote = self.repo.find_remote(name).ok()?;
         remote
             .pushurl()
@@ -179,7 +179,12 @@ impl Repo {
 
     /// Adds a linked worktree at `path` on a new temporary branch at `base`
     /// (a commit id).
-    pub fn add_worktree(&self, run_id: &str, path: &Path, base: &str) -> Result<Worktree, Error> {
+    pub(crate) fn add_worktree(
+        &self,
+        run_id: &str,
+        path: &Path,
+        base: &str,
+    ) -> Result<Worktree, Error> {
         let head = git2::Oid::from_str(base)
             .and_then(|oid| self.repo.find_commit(oid))
             .map_err(|e| Error::BadBase {
@@ -309,7 +314,8 @@ impl Repo {
     }
 
     /// The commit a local branch points at, if it exists.
-    pub fn branch_commit(&self, branch: &str) -> Option<String> {
+    #[cfg(test)]
+    pub(crate) fn branch_commit(&self, branch: &str) -> Option<String> {
         let branch = self.repo.find_branch(branch, BranchType::Local).ok()?;
         branch
             .get()
@@ -340,7 +346,7 @@ static CA_LOCATIONS: OnceLock<(Option<PathBuf>, Option<PathBuf>)> = OnceLock::ne
 /// before the first fetch or push.
 ///
 /// Must run before any other thread exists: it sets environment variables.
-pub fn init() {
+pub(crate) fn init() {
     let original = std::env::var_os("SSL_CERT_FILE");
     let probed = openssl_probe::probe();
     // SAFETY: called first thing in `main`, while the process has one thread.
@@ -366,15 +372,17 @@ fn load_ca_bundle() {
         let Some((file, dir)) = CA_LOCATIONS.get() else {
             return;
         };
-        // SAFETY (both): libgit2's option setters are not synchronised;
-        // this runs once, on the thread about to fetch or push, before any
-        // TLS connection uses the context it changes.
+        // libgit2's option setters are not synchronised; this runs once,
+        // on the thread about to fetch or push, before any TLS connection
+        // uses the context it changes.
         if let Some(file) = file
+            // SAFETY: see above.
             && let Err(error) = unsafe { git2::opts::set_ssl_cert_file(file) }
         {
             tracing::warn!(bundle = %file.display(), %error, "cannot load the CA bundle");
         }
         if let Some(dir) = dir
+            // SAFETY: see above.
             && let Err(error) = unsafe { git2::opts::set_ssl_cert_dir(dir) }
         {
             tracing::warn!(directory = %dir.display(), %error, "cannot use the CA directory");
@@ -384,7 +392,7 @@ fn load_ca_bundle() {
 
 /// Fetches branch `branch` of `remote` into `refs/remotes/<remote>/<branch>`
 /// and returns its commit.
-pub fn fetch_branch(
+pub(crate) fn fetch_branch(
     repo_path: &Path,
     remote: &str,
     branch: &str,
@@ -410,7 +418,7 @@ pub fn fetch_branch(
 /// Force-pushes local branch `branch` to the same name on `remote`, so a
 /// re-run of the same plan updates the branch. Returns the remote's URL
 /// with any credentials removed.
-pub fn push_branch(
+pub(crate) fn push_branch(
     repo_path: &Path,
     remote: &str,
     branch: &str,
@@ -456,7 +464,7 @@ pub fn push_branch(
 }
 
 /// `url` without user name or password (`https://x:TOKEN@host/..` → `https://host/..`).
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let (authority, path) = match rest.find('/') {
             Some(i) => rest.split_at(i),
@@ -576,7 +584,7 @@ impl<'a> Auth<'a> {
 
 /// A commit author from `--author "Name <email>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Author {
+pub(crate) struct Author {
     pub name: String,
     pub email: String,
 }
@@ -606,7 +614,7 @@ impl std::str::FromStr for Author {
 
 /// orch's private worktree. [`Worktree::remove`] deletes it and its
 /// temporary branch; so does dropping it.
-pub struct Worktree {
+pub(crate) struct Worktree {
     name: String,
     pub path: PathBuf,
     temporary_branch: String,
@@ -623,7 +631,7 @@ pub struct Worktree {
 impl Worktree {
     /// Commits `files` (relative to the project directory `subdir`) and
     /// points `branch` at the commit (force, so a re-run updates it).
-    pub fn commit(
+    pub(crate) fn commit(
         &self,
         subdir: &str,
         files: &[String],
@@ -667,7 +675,7 @@ impl Worktree {
     }
 
     /// The absolute path of a project file in the worktree.
-    pub fn project_path(&self, subdir: &str, file: &str) -> PathBuf {
+    pub(crate) fn project_path(&self, subdir: &str, file: &str) -> PathBuf {
         self.path.join(Self::full(subdir, file))
     }
 
@@ -680,7 +688,7 @@ impl Worktree {
     }
 
     /// Restores `files` to HEAD (so a retried EXECUTE starts clean).
-    pub fn reset_files(&self, subdir: &str, files: &[String]) -> Result<(), Error> {
+    pub(crate) fn reset_files(&self, subdir: &str, files: &[String]) -> Result<(), Error> {
         if files.is_empty() {
             return Ok(());
         }
@@ -697,7 +705,7 @@ impl Worktree {
     /// Tracked files of the worktree at `path` that differ from HEAD,
     /// relative to the project directory (a path, not `&self`, so a caller
     /// can run it on another thread).
-    pub fn changed_files_at(path: &Path, subdir: &str) -> Result<Vec<String>, Error> {
+    pub(crate) fn changed_files_at(path: &Path, subdir: &str) -> Result<Vec<String>, Error> {
         let repo = Repository::open(path)?;
         let mut options = StatusOptions::new();
         options.include_untracked(false).include_ignored(false);
@@ -719,7 +727,7 @@ impl Worktree {
 
     /// A unified diff (git's format) of `files` in the worktree at `path`
     /// against HEAD.
-    pub fn diff_at(path: &Path, subdir: &str, files: &[String]) -> Result<String, Error> {
+    pub(crate) fn diff_at(path: &Path, subdir: &str, files: &[String]) -> Result<String, Error> {
         let repo = Repository::open(path)?;
         let tree = repo.head()?.peel_to_tree()?;
         let mut options = git2::DiffOptions::new();
@@ -758,7 +766,7 @@ impl Worktree {
     /// 12 ms on click.
     ///
     /// [`diff_at`]: Worktree::diff_at
-    pub fn diff_in_parts(
+    pub(crate) fn diff_in_parts(
         path: &Path,
         subdir: &str,
         files: &[String],
@@ -804,7 +812,7 @@ impl Worktree {
     }
 
     /// This worktree, leaving an inert one (that removes nothing) behind.
-    pub fn take(&mut self) -> Worktree {
+    pub(crate) fn take(&mut self) -> Worktree {
         let taken = Worktree {
             name: std::mem::take(&mut self.name),
             path: self.path.clone(),
@@ -820,7 +828,7 @@ impl Worktree {
 
     /// Removes the directory, prunes git's record of it and deletes the
     /// temporary branch.
-    pub fn remove(&mut self) {
+    pub(crate) fn remove(&mut self) {
         if self.name.is_empty() {
             return;
         }

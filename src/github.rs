@@ -12,7 +12,7 @@ use crate::secret::Secret;
 
 /// GitHub API failures, with what to do about them.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("`{0}` is not a valid API URL (GITHUB_API_URL)")]
     BadUrl(String),
     #[error(
@@ -36,14 +36,14 @@ pub enum Error {
 
 /// `owner/repo`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Slug {
+pub(crate) struct Slug {
     pub owner: String,
     pub name: String,
 }
 
 impl Slug {
     /// `OWNER/REPO`.
-    pub fn parse(text: &str) -> Option<Slug> {
+    pub(crate) fn parse(text: &str) -> Option<Slug> {
         let (owner, name) = text.trim().split_once('/')?;
         let valid = |s: &str| {
             !s.is_empty()
@@ -58,7 +58,7 @@ impl Slug {
 
     /// From a remote URL: `https://host/o/r(.git)`, `git@host:o/r(.git)`,
     /// `ssh://git@host/o/r(.git)`.
-    pub fn from_remote_url(url: &str) -> Option<Slug> {
+    pub(crate) fn from_remote_url(url: &str) -> Option<Slug> {
         let path = if let Some((_, rest)) = url.split_once("://") {
             rest.split_once('/')?.1
         } else if let Some((_, path)) = url.split_once(':') {
@@ -83,7 +83,7 @@ impl std::fmt::Display for Slug {
 
 /// The parts of a pull request orch uses.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PullRequest {
+pub(crate) struct PullRequest {
     pub number: u64,
     pub url: String,
     pub state: String,
@@ -118,7 +118,7 @@ impl PullRequest {
 /// What happened to the pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Operation {
+pub(crate) enum Operation {
     Created,
     Updated,
     Closed,
@@ -126,7 +126,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Operation::Created => "created",
             Operation::Updated => "updated",
@@ -137,7 +137,7 @@ impl Operation {
 }
 
 /// A pull request to open or update.
-pub struct Proposal<'a> {
+pub(crate) struct Proposal<'a> {
     pub branch: &'a str,
     pub base: &'a str,
     pub title: &'a str,
@@ -153,13 +153,13 @@ enum Method {
 }
 
 /// One repository on one GitHub API.
-pub struct Client {
+pub(crate) struct Client {
     octocrab: octocrab::Octocrab,
     pub slug: Slug,
 }
 
 impl Client {
-    pub fn new(api_url: &str, token: Option<&Secret>, slug: Slug) -> Result<Client, Error> {
+    pub(crate) fn new(api_url: &str, token: Option<&Secret>, slug: Slug) -> Result<Client, Error> {
         let token = token.ok_or(Error::NoToken)?;
         let builder = octocrab::Octocrab::builder()
             .base_uri(api_url)
@@ -215,7 +215,7 @@ impl Client {
     }
 
     /// The open pull request whose head is `branch` in this repository.
-    pub async fn find_open(&self, branch: &str) -> Result<Option<PullRequest>, Error> {
+    pub(crate) async fn find_open(&self, branch: &str) -> Result<Option<PullRequest>, Error> {
         let operation = "list pull requests";
         let route = self.route(&format!(
             "pulls?state=open&head={}:{}&per_page=100",
@@ -240,7 +240,7 @@ impl Client {
         Ok(None)
     }
 
-    pub async fn pull(&self, number: u64) -> Result<PullRequest, Error> {
+    pub(crate) async fn pull(&self, number: u64) -> Result<PullRequest, Error> {
         let operation = "get pull request";
         let value = self
             .send(
@@ -253,7 +253,7 @@ impl Client {
         PullRequest::from_json(operation, &value)
     }
 
-    pub async fn create(&self, proposal: &Proposal<'_>) -> Result<PullRequest, Error> {
+    pub(crate) async fn create(&self, proposal: &Proposal<'_>) -> Result<PullRequest, Error> {
         let operation = "create pull request";
         let body = json!({
             "title": proposal.title,
@@ -269,7 +269,12 @@ impl Client {
         PullRequest::from_json(operation, &value)
     }
 
-    pub async fn update(&self, number: u64, title: &str, body: &str) -> Result<PullRequest, Error> {
+    pub(crate) async fn update(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, Error> {
         let operation = "update pull request";
         let value = self
             .send(
@@ -282,7 +287,7 @@ impl Client {
         PullRequest::from_json(operation, &value)
     }
 
-    pub async fn close(&self, number: u64) -> Result<PullRequest, Error> {
+    pub(crate) async fn close(&self, number: u64) -> Result<PullRequest, Error> {
         let operation = "close pull request";
         let value = self
             .send(
@@ -297,7 +302,7 @@ impl Client {
 
     /// Creates, updates or closes the pull request for `proposal.branch`.
     /// `has_diff == false` closes an open one (and opens none).
-    pub async fn sync(
+    pub(crate) async fn sync(
         &self,
         proposal: &Proposal<'_>,
         has_diff: bool,
@@ -318,7 +323,7 @@ impl Client {
     }
 
     /// Adds a reaction (`eyes`, `rocket`, ...) to an issue comment.
-    pub async fn react(&self, comment_id: u64, content: &str) -> Result<(), Error> {
+    pub(crate) async fn react(&self, comment_id: u64, content: &str) -> Result<(), Error> {
         self.send(
             "add reaction",
             Method::Post,
@@ -330,7 +335,7 @@ impl Client {
     }
 
     /// Posts a comment on an issue or pull request; returns its id.
-    pub async fn comment(&self, issue: u64, body: &str) -> Result<u64, Error> {
+    pub(crate) async fn comment(&self, issue: u64, body: &str) -> Result<u64, Error> {
         let operation = "create comment";
         let value = self
             .send(
@@ -346,7 +351,7 @@ impl Client {
         })
     }
 
-    pub async fn edit_comment(&self, comment_id: u64, body: &str) -> Result<(), Error> {
+    pub(crate) async fn edit_comment(&self, comment_id: u64, body: &str) -> Result<(), Error> {
         self.send(
             "update comment",
             Method::Patch,
@@ -358,7 +363,7 @@ impl Client {
     }
 
     /// `admin`, `maintain`, `write`, `triage`, `read` or `none`.
-    pub async fn permission(&self, user: &str) -> Result<String, Error> {
+    pub(crate) async fn permission(&self, user: &str) -> Result<String, Error> {
         let operation = "get collaborator permission";
         let value = self
             .send(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::lang::python::names;
 
 /// The command forms orch understands, shown when it does not understand one.
-pub const FORMS: &[&str] = &[
+pub(crate) const FORMS: &[&str] = &[
     "rename [function|class|variable] OLD to NEW [in PATH]",
     "rename method [CLASS.]OLD to NEW [in PATH]",
     "rename parameter OLD of [CLASS.]FUNCTION to NEW [in PATH]",
@@ -419,7 +419,7 @@ fn form_index(verb: &str) -> usize {
 
 /// The supported form closest to a command that was not understood, and
 /// the others.
-pub fn suggest(command: &str) -> String {
+pub(crate) fn suggest(command: &str) -> String {
     let first = command
         .split_whitespace()
         .next()
@@ -470,7 +470,7 @@ pub fn suggest(command: &str) -> String {
 
 /// Why a command was not understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("orch does not understand `{command}`")]
     Unknown { command: String },
     #[error("`{name}` is not a valid Python identifier")]
@@ -494,7 +494,7 @@ pub enum Error {
 }
 
 /// Parses a command.
-pub fn parse(command: &str) -> Result<Intent, Error> {
+pub(crate) fn parse(command: &str) -> Result<Intent, Error> {
     let tokens = tokenize(command)?;
     let lowered: Vec<String> = tokens.iter().map(|t| t.text.to_ascii_lowercase()).collect();
     let unknown = || Error::Unknown {
@@ -1262,7 +1262,7 @@ fn strip_call(name: &str) -> String {
 
 /// Python's identifier rule (see [`names::validate_identifier`]), as a
 /// command error.
-pub fn validate_identifier(name: &str) -> Result<(), Error> {
+pub(crate) fn validate_identifier(name: &str) -> Result<(), Error> {
     names::validate_identifier(name).map_err(|error| match error {
         names::NameError::Invalid { name } => Error::InvalidName { name },
         names::NameError::Keyword { name } => Error::Keyword { name },

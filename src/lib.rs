@@ -30,29 +30,37 @@
 pub mod budget;
 pub mod cli;
 mod commands;
-pub mod event;
+pub(crate) mod event;
 pub mod exit;
-pub mod forge;
-pub mod github;
-pub mod intent;
-pub mod lang;
+pub(crate) mod forge;
+pub(crate) mod github;
+pub(crate) mod intent;
+pub(crate) mod lang;
 pub mod mcp;
-pub mod parallel;
-pub mod phase;
-pub mod pipeline;
+pub(crate) mod parallel;
+pub(crate) mod phase;
+pub(crate) mod pipeline;
 pub mod plan;
-pub mod printer;
+pub(crate) mod printer;
 pub mod protocol;
-pub mod publish;
-pub mod record;
-pub mod secret;
-pub mod servers;
-pub mod settings;
-pub mod state;
-pub mod tokenizer;
+pub(crate) mod publish;
+pub(crate) mod record;
+pub(crate) mod secret;
+pub(crate) mod servers;
+pub(crate) mod settings;
+pub(crate) mod state;
+pub(crate) mod sys;
+pub(crate) mod tokenizer;
 
 pub use commands::load_plan;
 pub use exit::ExitCode;
+
+/// Process-wide set-up, before any other thread exists (it sets
+/// environment variables): see `forge::init`. Not needed by orch's own
+/// servers, which do not use git.
+pub fn init() {
+    forge::init();
+}
 
 /// Runs a parsed command line and returns how the process should exit.
 pub async fn run(cli: cli::Cli) -> ExitCode {

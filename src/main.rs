@@ -8,7 +8,7 @@ fn main() {
     // Before any thread starts (it sets environment variables). Built-in
     // servers do not use git.
     if !matches!(cli.command, orch::cli::Command::ServeMcp { .. }) {
-        orch::forge::init();
+        orch::init();
     }
     // rmcp's own complaints (a dropped line, a closed pipe) are reported by
     // orch in its own words; they show from -v on.

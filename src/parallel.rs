@@ -3,7 +3,7 @@
 
 /// The cores this process may use (at most 8), asked once: the standard
 /// library reads the cgroup's CPU quota files on every call.
-pub fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| {
         std::thread::available_parallelism()
@@ -16,7 +16,7 @@ pub fn cores() -> usize {
 /// `f` over `items` on all cores (at most 8 threads), results in order.
 /// Items differ a lot in cost (file sizes): threads take the next item as
 /// they go.
-pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = cores().min(items.len());
     if threads <= 1 {

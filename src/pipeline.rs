@@ -27,7 +27,7 @@ use crate::settings::Settings;
 use crate::state::{self, Project};
 
 /// What to do.
-pub enum Mode {
+pub(crate) enum Mode {
     /// All seven phases.
     Run { command: String },
     /// MAP to PLAN; prints the plan.
@@ -37,7 +37,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn kind(&self) -> RunMode {
+    pub(crate) fn kind(&self) -> RunMode {
         match self {
             Mode::Run { .. } => RunMode::Run,
             Mode::Plan { .. } => RunMode::Plan,
@@ -47,10 +47,10 @@ impl Mode {
 }
 
 /// Retries of a phase after a retryable failure.
-pub const MAX_RETRIES: u32 = 3;
+pub(crate) const MAX_RETRIES: u32 = 3;
 
 /// The result handed back to the command line.
-pub struct Finished {
+pub(crate) struct Finished {
     pub record: Record,
     pub plan: Option<Plan>,
     pub diff: Option<String>,
@@ -59,7 +59,7 @@ pub struct Finished {
 }
 
 /// Sets a run up, runs it and cleans up.
-pub async fn run(
+pub(crate) async fn run(
     settings: Settings,
     mode: Mode,
     printer: Arc<Printer>,

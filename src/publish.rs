@@ -13,7 +13,7 @@ use crate::record::{PhaseRecord, Published};
 const MAX_BODY: usize = 65_000;
 
 /// What the pull request body reports besides the plan.
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     pub schedule: &'a Schedule,
     pub outcome: &'a Outcome,
     pub phases: &'a [PhaseRecord],
@@ -23,7 +23,7 @@ pub struct Facts<'a> {
 /// Checks, before any work, what publishing will need: the remote named by
 /// `--remote`, a token when a pull request will be opened, and a branch for
 /// it to target. Dry runs publish nothing and need none of it.
-pub fn preflight(ctx: &Context) -> Result<(), Failure> {
+pub(crate) fn preflight(ctx: &Context) -> Result<(), Failure> {
     let settings = &ctx.settings.publish;
     if ctx.settings.dry_run {
         return Ok(());
@@ -60,7 +60,7 @@ pub fn preflight(ctx: &Context) -> Result<(), Failure> {
 }
 
 /// Pushes `branch` (when there is a change) and syncs its pull request.
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     plan: &Plan,
     branch: &str,
@@ -196,7 +196,7 @@ fn pr_base(ctx: &Context, repo: &crate::forge::Repo) -> Result<String, Failure> 
 }
 
 /// Reasons to open the pull request as a draft.
-pub fn risk_flags(plan: &Plan, facts: &Facts<'_>) -> Vec<String> {
+pub(crate) fn risk_flags(plan: &Plan, facts: &Facts<'_>) -> Vec<String> {
     let mut flags = Vec::new();
     if let Some(risk) = &plan.risk
         && risk.level != "low"
@@ -219,7 +219,7 @@ pub fn risk_flags(plan: &Plan, facts: &Facts<'_>) -> Vec<String> {
 }
 
 /// The pull request body.
-pub fn body(
+pub(crate) fn body(
     ctx: &Context,
     plan: &Plan,
     facts: &Facts<'_>,

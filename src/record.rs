@@ -13,7 +13,7 @@ use crate::github::{Operation, PullRequest};
 
 /// The seven phases, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Phase {
+pub(crate) enum Phase {
     #[serde(rename = "MAP")]
     Map,
     #[serde(rename = "LOGIC")]
@@ -31,7 +31,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 7] = [
+    pub(crate) const ALL: [Phase; 7] = [
         Phase::Map,
         Phase::Logic,
         Phase::MonteCarlo,
@@ -42,12 +42,13 @@ impl Phase {
     ];
 
     /// The phases that make a plan (`orch plan`).
-    pub const PLANNING: &[Phase] = &[Phase::Map, Phase::Logic, Phase::MonteCarlo, Phase::Plan];
+    pub(crate) const PLANNING: &[Phase] =
+        &[Phase::Map, Phase::Logic, Phase::MonteCarlo, Phase::Plan];
 
     /// The phases that carry a plan out (`orch replay`).
-    pub const CARRYING_OUT: &[Phase] = &[Phase::Optimize, Phase::Execute, Phase::Review];
+    pub(crate) const CARRYING_OUT: &[Phase] = &[Phase::Optimize, Phase::Execute, Phase::Review];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Phase::Map => "MAP",
             Phase::Logic => "LOGIC",
@@ -60,7 +61,7 @@ impl Phase {
     }
 
     /// Its weight in the sharing of the deadline.
-    pub fn weight(self) -> u32 {
+    pub(crate) fn weight(self) -> u32 {
         match self {
             Phase::Map => 8,
             Phase::Logic => 12,
@@ -73,7 +74,7 @@ impl Phase {
     }
 
     /// 1-based position among the seven.
-    pub fn number(self) -> usize {
+    pub(crate) fn number(self) -> usize {
         Phase::ALL.iter().position(|p| *p == self).unwrap_or(0) + 1
     }
 }
@@ -87,20 +88,18 @@ impl std::fmt::Display for Phase {
 /// How a phase ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PhaseStatus {
+pub(crate) enum PhaseStatus {
     Ok,
     Failed,
     Stopped,
-    Skipped,
 }
 
 impl PhaseStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PhaseStatus::Ok => "ok",
             PhaseStatus::Failed => "failed",
             PhaseStatus::Stopped => "stopped",
-            PhaseStatus::Skipped => "skipped",
         }
     }
 }
@@ -113,7 +112,7 @@ impl std::fmt::Display for PhaseStatus {
 
 /// Why a run stopped short of its goal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum StopReason {
+pub(crate) enum StopReason {
     /// The user's input (command, plan, configuration) cannot be carried out.
     #[serde(rename = "input")]
     Input,
@@ -139,7 +138,8 @@ pub enum StopReason {
 }
 
 impl StopReason {
-    pub const ALL: [StopReason; 10] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [StopReason; 10] = [
         StopReason::Input,
         StopReason::BudgetTokens,
         StopReason::BudgetDeadline,
@@ -152,7 +152,7 @@ impl StopReason {
         StopReason::Interrupted,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StopReason::Input => "input",
             StopReason::BudgetTokens => "budget.tokens",
@@ -168,7 +168,7 @@ impl StopReason {
     }
 
     /// The exit code of a run that stopped for this reason.
-    pub fn exit_code(self) -> ExitCode {
+    pub(crate) fn exit_code(self) -> ExitCode {
         match self {
             StopReason::Input => ExitCode::Usage,
             StopReason::Interrupted => ExitCode::Interrupted,
@@ -177,7 +177,7 @@ impl StopReason {
     }
 
     /// What the user can do about it.
-    pub fn hint(self) -> Option<&'static str> {
+    pub(crate) fn hint(self) -> Option<&'static str> {
         match self {
             StopReason::BudgetTokens => Some(
                 "raise --phase-tokens / --total-tokens (or ORCH_PHASE_TOKENS / ORCH_TOTAL_TOKENS)",
@@ -212,7 +212,7 @@ impl std::fmt::Display for StopReason {
 /// What a run was asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RunMode {
+pub(crate) enum RunMode {
     /// All seven phases.
     Run,
     /// MAP to PLAN.
@@ -223,7 +223,7 @@ pub enum RunMode {
 
 impl RunMode {
     /// The phases this mode runs.
-    pub fn phases(self) -> &'static [Phase] {
+    pub(crate) fn phases(self) -> &'static [Phase] {
         match self {
             RunMode::Run => &Phase::ALL,
             RunMode::Plan => Phase::PLANNING,
@@ -234,7 +234,7 @@ impl RunMode {
 
 /// One phase of a run.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseRecord {
+pub(crate) struct PhaseRecord {
     pub phase: Phase,
     pub duration_ms: u64,
     pub tokens: usize,
@@ -245,7 +245,7 @@ pub struct PhaseRecord {
 
 /// What publishing did.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Published {
+pub(crate) struct Published {
     /// The remote pushed to, if any.
     pub remote: Option<String>,
     /// Its URL, credentials removed.
@@ -261,7 +261,7 @@ pub struct Published {
 
 /// Everything a run leaves behind, written as `record.json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub run_id: String,
     pub mode: RunMode,
     pub command: String,
@@ -298,12 +298,7 @@ mod tests {
         for reason in StopReason::ALL {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
-        for status in [
-            PhaseStatus::Ok,
-            PhaseStatus::Failed,
-            PhaseStatus::Stopped,
-            PhaseStatus::Skipped,
-        ] {
+        for status in [PhaseStatus::Ok, PhaseStatus::Failed, PhaseStatus::Stopped] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
         let weights: u32 = Phase::ALL.iter().map(|p| p.weight()).sum();
@@ -367,7 +362,7 @@ mod tests {
             phases: vec![
                 phase(Phase::Map, PhaseStatus::Ok, None),
                 phase(Phase::Logic, PhaseStatus::Failed, Some("server died")),
-                phase(Phase::MonteCarlo, PhaseStatus::Skipped, None),
+                phase(Phase::MonteCarlo, PhaseStatus::Ok, None),
                 phase(Phase::Review, PhaseStatus::Stopped, Some("over budget")),
             ],
             details: BTreeMap::from([("map".to_owned(), serde_json::json!({"candidates": 3}))]),

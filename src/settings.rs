@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::secret::Secret;
+pub(crate) use crate::secret::Secret;
 
 use crate::cli::GlobalArgs;
 
 /// A setting that could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("{source_name} = `{value}`: {message}")]
     Invalid {
         source_name: String,
@@ -26,7 +26,7 @@ pub enum Error {
 
 /// Everything the core needs to know about how to run.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Canonical project directory.
     pub repo: PathBuf,
     pub dry_run: bool,
@@ -37,14 +37,16 @@ pub struct Settings {
     pub keep_alias: bool,
     pub include_strings: bool,
     pub json: bool,
-    pub quiet: bool,
-    pub verbose: u8,
     pub deadline: Duration,
     pub phase_tokens: usize,
     pub total_tokens: usize,
     /// Fraction of RAM orch and its servers may use before new work waits.
     pub memory_threshold: f64,
     /// Size of the analysis cache (reserved for the cache; read and validated now).
+    #[expect(
+        dead_code,
+        reason = "reserved for the analysis cache; validated now so a bad value fails early"
+    )]
     pub cache_size_mb: u64,
     /// Most concurrent calls per server and parallel searches.
     pub parallelism: usize,
@@ -65,7 +67,7 @@ pub struct Settings {
 
 /// Branch, push and pull-request settings.
 #[derive(Debug, Clone)]
-pub struct Publish {
+pub(crate) struct Publish {
     /// `--base REF`: the revision the worktree starts from [default: HEAD].
     pub base: Option<String>,
     /// `--author "Name <email>"` [default: the repository's git identity].
@@ -84,19 +86,19 @@ pub struct Publish {
     pub pr_base: Option<String>,
 }
 
-pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+pub(crate) const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(90);
-pub const DEFAULT_PHASE_TOKENS: usize = 4096;
-pub const DEFAULT_TOTAL_TOKENS: usize = 28_672;
-pub const DEFAULT_MEMORY_THRESHOLD: f64 = 0.70;
-pub const DEFAULT_CACHE_SIZE_MB: u64 = 256;
-pub const DEFAULT_PARALLELISM: usize = 8;
+pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(90);
+pub(crate) const DEFAULT_PHASE_TOKENS: usize = 4096;
+pub(crate) const DEFAULT_TOTAL_TOKENS: usize = 28_672;
+pub(crate) const DEFAULT_MEMORY_THRESHOLD: f64 = 0.70;
+pub(crate) const DEFAULT_CACHE_SIZE_MB: u64 = 256;
+pub(crate) const DEFAULT_PARALLELISM: usize = 8;
 
 impl Settings {
     /// The servers of a run rooted at `root`: the configured ones, and
     /// orch's own for every role nobody claims.
-    pub fn servers(&self, root: &Path) -> std::io::Result<crate::mcp::Servers> {
+    pub(crate) fn servers(&self, root: &Path) -> std::io::Result<crate::mcp::Servers> {
         crate::mcp::Servers::resolve(
             &self.mcp,
             root,
@@ -107,7 +109,7 @@ impl Settings {
     }
 
     /// Resolves flags, then `env`, then defaults.
-    pub fn resolve(
+    pub(crate) fn resolve(
         args: &GlobalArgs,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, Error> {
@@ -234,8 +236,6 @@ impl Settings {
             keep_alias: args.keep_alias,
             include_strings: args.include_strings,
             json: args.json,
-            quiet: args.quiet,
-            verbose: args.verbose,
             deadline,
             phase_tokens,
             total_tokens,

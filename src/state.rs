@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use crate::plan::sha1_hex;
 
 /// `$XDG_STATE_HOME/orch`, else `~/.local/state/orch`.
-pub fn state_home() -> anyhow::Result<PathBuf> {
+pub(crate) fn state_home() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("orch"));
     }
@@ -23,13 +23,13 @@ pub fn state_home() -> anyhow::Result<PathBuf> {
 
 /// One project's state directory.
 #[derive(Debug, Clone)]
-pub struct Project {
+pub(crate) struct Project {
     pub id: String,
     pub dir: PathBuf,
 }
 
 impl Project {
-    pub fn new(state_home: &Path, canonical_root: &Path) -> Self {
+    pub(crate) fn new(state_home: &Path, canonical_root: &Path) -> Self {
         let id = sha1_hex(canonical_root.as_os_str().as_encoded_bytes())[..12].to_owned();
         Project {
             dir: state_home.join("projects").join(&id),
@@ -37,7 +37,7 @@ impl Project {
         }
     }
 
-    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+    pub(crate) fn run_dir(&self, run_id: &str) -> PathBuf {
         self.dir.join("runs").join(run_id)
     }
 
@@ -46,7 +46,7 @@ impl Project {
     /// tmpfs with room for four times the checkout), because creating and
     /// removing thousands of files there is an order of magnitude faster
     /// than on disk; else in the state directory.
-    pub fn worktree_dir(
+    pub(crate) fn worktree_dir(
         &self,
         run_id: &str,
         checkout_bytes: u64,
@@ -70,7 +70,11 @@ impl Project {
 
     /// Takes the project lock, waiting while another run holds it;
     /// `on_wait` is called once if it has to wait.
-    pub fn lock(&self, limit: Duration, on_wait: impl FnOnce()) -> anyhow::Result<ProjectLock> {
+    pub(crate) fn lock(
+        &self,
+        limit: Duration,
+        on_wait: impl FnOnce(),
+    ) -> anyhow::Result<ProjectLock> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
         let path = self.dir.join("lock");
@@ -115,21 +119,14 @@ fn private_tmpfs_dir(base: &Path, bytes: u64) -> Option<PathBuf> {
     if bytes > 2 << 30 {
         return None;
     }
-    let c_path = std::ffi::CString::new(base.as_os_str().as_encoded_bytes()).ok()?;
-    // SAFETY: statfs fills the struct; the path is a valid C string.
-    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statfs(c_path.as_ptr(), &mut stat) } != 0 {
+    let (kind, free) = crate::sys::file_system(base)?;
+    if kind != TMPFS_MAGIC {
         return None;
     }
-    if stat.f_type as i64 != TMPFS_MAGIC {
-        return None;
-    }
-    let free = stat.f_bavail as u64 * stat.f_bsize as u64;
     if free < bytes.saturating_mul(4) + (256 << 20) {
         return None;
     }
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = crate::sys::uid();
     let dir = base.join(format!("orch-{uid}"));
     let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
     let meta = std::fs::symlink_metadata(&dir).ok()?;
@@ -138,12 +135,12 @@ fn private_tmpfs_dir(base: &Path, bytes: u64) -> Option<PathBuf> {
 
 /// Held for the duration of a run; released on drop.
 #[derive(Debug)]
-pub struct ProjectLock {
+pub(crate) struct ProjectLock {
     _file: File,
 }
 
 /// A sortable, unique run id such as `20261121T235121Z-3f2a`.
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let now = SystemTime::now();
     let stamp = humantime::format_rfc3339_seconds(now)
         .to_string()

@@ -32,7 +32,7 @@ const PATTERN: &str = concat!(
 );
 
 /// A token's rank.
-pub type Rank = u32;
+pub(crate) type Rank = u32;
 
 fn word(bytes: &[u8], index: usize) -> u32 {
     let at = index * 4;
@@ -49,7 +49,7 @@ fn token(rank: Rank) -> &'static [u8] {
 }
 
 /// The rank of the token spelled by `bytes`, if the vocabulary has one.
-pub fn rank(bytes: &[u8]) -> Option<Rank> {
+pub(crate) fn rank(bytes: &[u8]) -> Option<Rank> {
     let mask = table::SLOTS - 1;
     let mut slot = table::hash(bytes) & mask;
     loop {
@@ -363,7 +363,8 @@ fn merge_large(piece: &[u8], each: &mut impl FnMut(Rank)) {
 /// The o200k_base tokens of `text` (special tokens read as ordinary text),
 /// or `None` if the split pattern failed to compile (it cannot with the
 /// `regex` crate's Unicode tables compiled in).
-pub fn encode(text: &str) -> Option<Vec<Rank>> {
+#[cfg(test)]
+pub(crate) fn encode(text: &str) -> Option<Vec<Rank>> {
     let mut out = Vec::new();
     pieces(text, |piece| {
         merge(piece.as_bytes(), &mut |rank| out.push(rank))
@@ -372,7 +373,7 @@ pub fn encode(text: &str) -> Option<Vec<Rank>> {
 }
 
 /// How many o200k_base tokens `text` is.
-pub fn count(text: &str) -> Option<usize> {
+pub(crate) fn count(text: &str) -> Option<usize> {
     let mut n = 0;
     pieces(text, |piece| merge(piece.as_bytes(), &mut |_| n += 1)).then_some(n)
 }

@@ -15,7 +15,7 @@ use crate::pipeline::Mode;
 use crate::printer::Printer;
 
 /// Runs a parsed command line.
-pub async fn run(cli: Cli) -> ExitCode {
+pub(crate) async fn run(cli: Cli) -> ExitCode {
     let printer = Arc::new(Printer::new(cli.global.json, cli.global.quiet));
     match cli.command {
         Command::Schema => {

@@ -2,11 +2,11 @@
 //! renames) and structural rewriting for Python, Rust, JavaScript,
 //! TypeScript and Go.
 
-pub mod python;
-pub mod structural;
+pub(crate) mod python;
+pub(crate) mod structural;
 
 /// ERROR and MISSING nodes under `root` (any tree-sitter grammar).
-pub fn error_nodes(root: tree_sitter::Node<'_>) -> usize {
+pub(crate) fn error_nodes(root: tree_sitter::Node<'_>) -> usize {
     if !root.has_error() {
         return 0;
     }

@@ -14,7 +14,7 @@ use ast_grep_language::SupportLang;
 use serde::{Deserialize, Serialize};
 
 /// The languages orch rewrites (the grammars it is built with).
-pub const LANGUAGES: [(&str, &[&str], SupportLang); 6] = [
+pub(crate) const LANGUAGES: [(&str, &[&str], SupportLang); 6] = [
     ("python", &["py", "pyi"], SupportLang::Python),
     ("rust", &["rs"], SupportLang::Rust),
     (
@@ -28,7 +28,7 @@ pub const LANGUAGES: [(&str, &[&str], SupportLang); 6] = [
 ];
 
 /// The language of a file, from its extension.
-pub fn language_of(path: &str) -> Option<(&'static str, SupportLang)> {
+pub(crate) fn language_of(path: &str) -> Option<(&'static str, SupportLang)> {
     let extension = Path::new(path).extension()?.to_str()?;
     LANGUAGES
         .iter()
@@ -37,7 +37,7 @@ pub fn language_of(path: &str) -> Option<(&'static str, SupportLang)> {
 }
 
 /// A language by the name a user gives it (`python`, `py`, `ts`, `golang`...).
-pub fn language_named(name: &str) -> Option<&'static str> {
+pub(crate) fn language_named(name: &str) -> Option<&'static str> {
     let name = name.to_ascii_lowercase();
     let canonical = match name.as_str() {
         "py" | "python" | "python3" => "python",
@@ -53,7 +53,7 @@ pub fn language_named(name: &str) -> Option<&'static str> {
 
 /// File extensions of the named languages (all orch's when `None`).
 /// TypeScript includes TSX: a user who says "typescript" means both.
-pub fn extensions(language: Option<&str>) -> Vec<String> {
+pub(crate) fn extensions(language: Option<&str>) -> Vec<String> {
     LANGUAGES
         .iter()
         .filter(|(name, _, _)| match language {
@@ -79,7 +79,7 @@ pub struct Replacement {
 }
 
 /// `source` with `edits` applied: in order of position, not overlapping.
-pub fn apply<'a>(
+pub(crate) fn apply<'a>(
     source: &str,
     edits: impl IntoIterator<Item = &'a Replacement, IntoIter: DoubleEndedIterator>,
 ) -> String {
@@ -126,7 +126,7 @@ impl Replacement {
 }
 
 /// Whether `source` has `word` delimited by non-identifier characters.
-pub fn has_word(source: &str, word: &str) -> bool {
+pub(crate) fn has_word(source: &str, word: &str) -> bool {
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let bytes = source.as_bytes();
     source.match_indices(word).any(|(at, _)| {
@@ -137,7 +137,7 @@ pub fn has_word(source: &str, word: &str) -> bool {
 
 /// Replacements whose result does not parse, left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub line: usize,
     pub column: usize,
     pub old: String,
@@ -146,7 +146,7 @@ pub struct Refused {
 
 /// The replacements of one file that keep it parsing, and those that would
 /// not (each tried alone against the file's own error count).
-pub fn safe_replacements(
+pub(crate) fn safe_replacements(
     lang: SupportLang,
     source: &str,
     replacements: Vec<Replacement>,
@@ -188,7 +188,7 @@ pub fn safe_replacements(
 
 /// Why a pattern cannot be used for a language.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("the pattern `{pattern}` is not valid {language}: {message}")]
     Pattern {
         pattern: String,
@@ -202,14 +202,14 @@ pub enum Error {
 }
 
 /// A compiled pattern and rewrite for one language.
-pub struct Rewriter {
+pub(crate) struct Rewriter {
     lang: SupportLang,
     pattern: Pattern,
     fix: TemplateFix,
 }
 
 impl Rewriter {
-    pub fn new(
+    pub(crate) fn new(
         language: &'static str,
         lang: SupportLang,
         pattern: &str,
@@ -246,13 +246,14 @@ impl Rewriter {
     /// then, round by round, the matches that enclose a rewrite (never
     /// matches inside text a rewrite inserted, so a rewrite that contains
     /// its own pattern does not loop).
-    pub fn replacements(&self, source: &str) -> Vec<Replacement> {
+    #[cfg(test)]
+    pub(crate) fn replacements(&self, source: &str) -> Vec<Replacement> {
         self.replacements_and_errors(source).0
     }
 
     /// [`Rewriter::replacements`], and the syntax error count of `source`
     /// from the same parse.
-    pub fn replacements_and_errors(&self, source: &str) -> (Vec<Replacement>, usize) {
+    pub(crate) fn replacements_and_errors(&self, source: &str) -> (Vec<Replacement>, usize) {
         let grep = self.lang.ast_grep(source);
         let errors = super::error_nodes(grep.root().get_inner_node());
         let mut found = edits_of(&grep, &self.pattern, &self.fix);
@@ -349,7 +350,7 @@ impl Rewriter {
 
 /// The identifier-like words of a pattern outside metavariables: text
 /// every match contains (`os.path.join($A, $B)` → os, path, join).
-pub fn literal_words(pattern: &str) -> Vec<String> {
+pub(crate) fn literal_words(pattern: &str) -> Vec<String> {
     let bytes = pattern.as_bytes();
     let mut words = Vec::new();
     let mut i = 0;
@@ -428,7 +429,7 @@ fn check_variables(pattern: &str, rewrite: &str) -> Result<(), Error> {
 }
 
 /// ERROR and MISSING nodes in `source` parsed as `lang`.
-pub fn syntax_errors(lang: SupportLang, source: &str) -> usize {
+pub(crate) fn syntax_errors(lang: SupportLang, source: &str) -> usize {
     let grep = lang.ast_grep(source);
     super::error_nodes(grep.root().get_inner_node())
 }

@@ -112,8 +112,8 @@ impl Connection {
             // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
             unsafe {
                 command.pre_exec(move || {
-                    set_own_limit(libc::RLIMIT_AS, memory)?;
-                    set_own_limit(libc::RLIMIT_NOFILE, files)?;
+                    crate::sys::set_own_limit(crate::sys::MEMORY, memory)?;
+                    crate::sys::set_own_limit(crate::sys::OPEN_FILES, files)?;
                     Ok(())
                 });
             }
@@ -125,8 +125,8 @@ impl Connection {
         let pid = child.id();
         if builtin
             && let Some(id) = pid
-            && let Err(e) = set_limit_of(id, libc::RLIMIT_AS, memory)
-                .and_then(|()| set_limit_of(id, libc::RLIMIT_NOFILE, files))
+            && let Err(e) = crate::sys::set_limit_of(id, crate::sys::MEMORY, memory)
+                .and_then(|()| crate::sys::set_limit_of(id, crate::sys::OPEN_FILES, files))
         {
             kill_group(pid, libc::SIGKILL);
             let _ = child.wait().await;
@@ -515,7 +515,7 @@ impl Connection {
         // Woken by the kernel as the server exits (a pidfd turns readable);
         // polling would add a millisecond or two to every stop. The child is
         // not reaped yet (only `is_alive` reaps it), so its pid is still its.
-        if let Some(fd) = self.pid.and_then(pidfd) {
+        if let Some(fd) = self.pid.and_then(crate::sys::pidfd) {
             // SAFETY: the `OwnedFd` moves into the `AsyncFd`, which keeps it
             // open, and the same descriptor, until the `AsyncFd` is dropped.
             let registered = unsafe {
@@ -530,17 +530,6 @@ impl Connection {
     }
 }
 
-/// A descriptor that turns readable when process `pid` exits (Linux 5.3+).
-fn pidfd(pid: u32) -> Option<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-    // SAFETY: the descriptor was just created and nothing else owns it.
-    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
-}
-
 impl Drop for Connection {
     /// A connection dropped without `shutdown` (a panic, an abandoned run)
     /// still takes its whole process group down.
@@ -553,11 +542,9 @@ impl Drop for Connection {
 
 fn kill_group(pid: Option<u32>, signal: i32) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: killpg only sends a signal; the group is the server's own
-        // (it was spawned as a group leader), never orch's.
-        unsafe {
-            libc::killpg(pid, signal);
-        }
+        // The group is the server's own (it was spawned as a group
+        // leader), never orch's.
+        crate::sys::kill_group(pid, signal);
     }
 }
 
@@ -596,8 +583,8 @@ async fn poll_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 fn group_has_live_member(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the group has a member.
-    if unsafe { libc::killpg(pgid, 0) } != 0 {
+    // Signal 0 only checks that the group has a member.
+    if !crate::sys::kill_group(pgid, 0) {
         return false;
     }
     // Members that exited but were not reaped (their parent is init or a
@@ -629,35 +616,6 @@ fn tail(ring: &Arc<Mutex<VecDeque<u8>>>, max: usize) -> String {
         })
         .unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// Sets a limit of this process (async-signal-safe: used between fork and exec).
-fn set_own_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
-    let limit = libc::rlimit {
-        rlim_cur: value,
-        rlim_max: value,
-    };
-    // SAFETY: setrlimit reads the struct we pass; it is async-signal-safe.
-    if unsafe { libc::setrlimit(resource, &limit) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// Sets a limit of the process `pid`.
-fn set_limit_of(pid: u32, resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
-    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
-    let limit = libc::rlimit {
-        rlim_cur: value,
-        rlim_max: value,
-    };
-    // SAFETY: prlimit reads the struct we pass and writes nothing (null).
-    if unsafe { libc::prlimit(pid, resource, &limit, std::ptr::null_mut()) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// Says when a server's death looks like one of its limits.
@@ -748,8 +706,6 @@ impl<R: AsyncRead + Unpin> AsyncRead for LineGuard<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn another_process_gets_its_limits_and_this_one_keeps_its_own() {
         let mine = std::fs::read_to_string("/proc/self/limits").unwrap();
@@ -757,8 +713,8 @@ mod tests {
             .arg("5")
             .spawn()
             .unwrap();
-        set_limit_of(child.id(), libc::RLIMIT_NOFILE, 77).unwrap();
-        set_limit_of(child.id(), libc::RLIMIT_AS, 512 * 1024 * 1024).unwrap();
+        crate::sys::set_limit_of(child.id(), crate::sys::OPEN_FILES, 77).unwrap();
+        crate::sys::set_limit_of(child.id(), crate::sys::MEMORY, 512 * 1024 * 1024).unwrap();
         let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
         let _ = child.kill();
         let _ = child.wait();

@@ -12,21 +12,25 @@ use crate::protocol::fs::{DeleteFile, EditFile, HashFiles, WriteFile};
 use crate::protocol::test::{RunResult, RunTests};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub file: String,
     pub sha1_before: String,
     pub sha1_after: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub applied: Vec<Applied>,
     pub baseline: Option<RunResult>,
     pub baseline_cached: bool,
     pub after: Option<RunResult>,
 }
 
-pub async fn run(ctx: &Context, plan: &Plan, schedule: &Schedule) -> Result<Outcome, Failure> {
+pub(crate) async fn run(
+    ctx: &Context,
+    plan: &Plan,
+    schedule: &Schedule,
+) -> Result<Outcome, Failure> {
     let files = plan.files();
     // A retried attempt starts from HEAD again (files it created go); the
     // first one finds the worktree exactly as it was made.

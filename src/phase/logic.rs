@@ -18,7 +18,7 @@ use crate::protocol::code::{
 
 /// The exact edits of one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileEdits {
+pub(crate) struct FileEdits {
     pub path: String,
     pub sha1: String,
     pub edits: Vec<EditSite>,
@@ -26,7 +26,7 @@ pub struct FileEdits {
 
 /// One edit: bytes `start..end` (holding `old`) become `new`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EditSite {
+pub(crate) struct EditSite {
     pub start: usize,
     pub end: usize,
     pub line: usize,
@@ -39,7 +39,7 @@ pub struct EditSite {
 
 /// The resolved change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     /// The renamed definition (renames only).
     pub definition: Option<Definition>,
     pub files: Vec<FileEdits>,
@@ -68,7 +68,11 @@ pub struct Analysis {
     pub sites: usize,
 }
 
-pub async fn run(ctx: &Context, intent: &Intent, map: &RepoMap) -> Result<Analysis, Failure> {
+pub(crate) async fn run(
+    ctx: &Context,
+    intent: &Intent,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
     match intent {
         Intent::Rename(rename) => analyse_rename(ctx, rename, map).await,
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,

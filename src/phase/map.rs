@@ -13,7 +13,7 @@ use crate::protocol::search::Search;
 
 /// What MAP found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepoMap {
+pub(crate) struct RepoMap {
     /// Module-level definitions of the old name (of the requested kind).
     pub definitions: Vec<Definition>,
     /// Python files whose text contains the old name as a word.
@@ -33,7 +33,7 @@ pub struct RepoMap {
     pub target: Option<String>,
 }
 
-pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
+pub(crate) async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
     ctx.memory.admit(ctx.deadline.at()).await;
     // The project's test files, which MONTE CARLO and OPTIMIZE weigh, are
     // counted by the search server while this phase's own calls run. A
@@ -46,7 +46,7 @@ pub async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
 
 /// Counts the project's test files (`def test_…` / `class Test…` in a
 /// Python file) through the `search` server, in one small page.
-pub async fn count_test_files(ctx: &Context) -> Result<usize, Failure> {
+pub(crate) async fn count_test_files(ctx: &Context) -> Result<usize, Failure> {
     let result = ctx
         .pool
         .request(&Search {
@@ -229,7 +229,7 @@ async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
 
 /// The one module or package `name` means (a path, a dotted name or a bare
 /// name like `pricing`); several or none is an input error that lists them.
-pub async fn resolve_module(ctx: &Context, name: &str) -> Result<ModuleMatch, Failure> {
+pub(crate) async fn resolve_module(ctx: &Context, name: &str) -> Result<ModuleMatch, Failure> {
     ctx.printer
         .progress(&format!("resolving the module `{name}`"));
     let found = ctx
@@ -377,7 +377,7 @@ async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failur
 
 /// The longest identifier in a pattern that is not a metavariable: every
 /// match contains it, so only files with it need parsing.
-pub fn anchor_word(pattern: &str) -> Option<String> {
+pub(crate) fn anchor_word(pattern: &str) -> Option<String> {
     let mut best: Option<&str> = None;
     let bytes = pattern.as_bytes();
     let mut i = 0;

@@ -1,13 +1,13 @@
 //! The seven phases. Each is one module with one entry function `run`;
 //! only `crate::pipeline` knows their order.
 
-pub mod execute;
-pub mod logic;
-pub mod map;
-pub mod monte_carlo;
-pub mod optimize;
-pub mod plan;
-pub mod review;
+pub(crate) mod execute;
+pub(crate) mod logic;
+pub(crate) mod map;
+pub(crate) mod monte_carlo;
+pub(crate) mod optimize;
+pub(crate) mod plan;
+pub(crate) mod review;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,12 +16,12 @@ use crate::budget::{Deadline, Memory, Tokens};
 use crate::forge::Worktree;
 use crate::mcp::{self, Pool};
 use crate::printer::Printer;
-pub use crate::record::StopReason;
+pub(crate) use crate::record::StopReason;
 use crate::settings::Settings;
 use crate::state::Project;
 
 /// What every phase can see.
-pub struct Context {
+pub(crate) struct Context {
     pub settings: Settings,
     pub pool: Pool,
     pub tokens: Arc<Tokens>,
@@ -43,7 +43,7 @@ pub struct Context {
 
 /// How a phase fails.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The user's input cannot be carried out (exit 2).
     Input {
         message: String,
@@ -72,26 +72,26 @@ impl From<mcp::Error> for Failure {
 }
 
 impl Failure {
-    pub fn input(message: impl Into<String>, hint: Option<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>, hint: Option<String>) -> Self {
         Failure::Input {
             message: message.into(),
             hint,
         }
     }
 
-    pub fn stop(reason: StopReason, message: impl Into<String>) -> Self {
+    pub(crate) fn stop(reason: StopReason, message: impl Into<String>) -> Self {
         Failure::Stop {
             reason,
             message: message.into(),
         }
     }
 
-    pub fn internal(error: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
         Failure::stop(StopReason::Error, error.to_string())
     }
 
     /// Why the run stops, as the record says it.
-    pub fn stop_reason(&self) -> StopReason {
+    pub(crate) fn stop_reason(&self) -> StopReason {
         match self {
             Failure::Input { .. } => StopReason::Input,
             Failure::Stop { reason, .. } => *reason,
@@ -99,7 +99,7 @@ impl Failure {
         }
     }
 
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Failure::Input { message, .. } | Failure::Stop { message, .. } => message.clone(),
             Failure::Mcp(error) => error.to_string(),

@@ -16,9 +16,9 @@ use super::{Context, Failure};
 use crate::plan::{BlastRadius, Risk, sha1_hex};
 
 const MAX_TRIALS: u32 = 20_000;
-pub const CAP: Duration = Duration::from_secs(15);
+pub(crate) const CAP: Duration = Duration::from_secs(15);
 
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     analysis: &Analysis,
     intent: &crate::intent::Intent,
@@ -42,7 +42,7 @@ pub async fn run(
 }
 
 /// The estimate itself (pure; bounded by `cap`).
-pub fn estimate(
+pub(crate) fn estimate(
     analysis: &Analysis,
     old_name: &str,
     test_files: usize,

@@ -7,7 +7,7 @@ use super::{Context, Failure};
 use crate::plan::{Action, Plan};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub runner: String,
     /// Test paths or ids; empty means the whole suite.
     pub selection: Vec<String>,
@@ -21,7 +21,11 @@ pub struct Schedule {
 
 /// The schedule for `plan` in a project with `test_files` test files
 /// (counted by MAP).
-pub async fn run(ctx: &Context, plan: &Plan, test_files: usize) -> Result<Schedule, Failure> {
+pub(crate) async fn run(
+    ctx: &Context,
+    plan: &Plan,
+    test_files: usize,
+) -> Result<Schedule, Failure> {
     let selection = plan
         .nodes
         .iter()

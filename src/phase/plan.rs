@@ -8,7 +8,7 @@ use super::{Context, Failure};
 use crate::intent::Intent;
 use crate::plan::{Action, Node, Plan, Report, Repository, Risk, Site, TextEdit};
 
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     command: &str,
     intent: &Intent,
@@ -216,7 +216,7 @@ fn build(
 }
 
 /// Writes `plan.json` in the run directory and to `--plan-out`.
-pub fn save(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
+pub(crate) fn save(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(plan).map_err(Failure::internal)?;
     std::fs::create_dir_all(&ctx.run_dir).map_err(Failure::internal)?;
     std::fs::write(ctx.run_dir.join("plan.json"), &text).map_err(Failure::internal)?;

@@ -14,7 +14,7 @@ use crate::plan::{Action, Plan};
 use crate::protocol::code::CheckSyntax;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub changed_files: Vec<String>,
     /// File -> (syntax errors before, after).
     pub syntax: BTreeMap<String, (usize, usize)>,
@@ -25,7 +25,7 @@ pub struct Verdict {
     pub commit: Option<String>,
 }
 
-pub async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdict, Failure> {
+pub(crate) async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result<Verdict, Failure> {
     let planned: Vec<String> = plan.files();
     let deleted: Vec<&str> = plan.deletes().map(|(file, _)| file).collect();
     let path = ctx

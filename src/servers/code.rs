@@ -10,8 +10,8 @@ use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use super::{Jail, project_files};
 
-pub mod asyncify;
-pub mod moves;
+pub(crate) mod asyncify;
+pub(crate) mod moves;
 use crate::lang::python::{self, ModuleIndex, Parsing, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
@@ -28,7 +28,7 @@ use crate::protocol::code::{
 type LastAnalysis = Mutex<Option<(String, Arc<RenameOutput>)>>;
 
 #[derive(Debug, Clone)]
-pub struct CodeServer {
+pub(crate) struct CodeServer {
     jail: Jail,
     last: Arc<LastAnalysis>,
     tool_router: ToolRouter<Self>,
@@ -36,7 +36,7 @@ pub struct CodeServer {
 
 #[tool_router]
 impl CodeServer {
-    pub fn new(jail: Jail) -> Self {
+    pub(crate) fn new(jail: Jail) -> Self {
         CodeServer {
             jail,
             last: Arc::new(Mutex::new(None)),
@@ -246,7 +246,10 @@ fn last_read() -> &'static Mutex<std::collections::HashMap<String, u64>> {
 /// The replacements for a pattern over `args.files`, paged by file. Files
 /// are matched on all cores; a match whose rewrite would not parse is left
 /// out and listed in `refused`.
-pub fn structural_replace(jail: &Jail, args: StructuralReplace) -> Result<ReplaceOutput, String> {
+pub(crate) fn structural_replace(
+    jail: &Jail,
+    args: StructuralReplace,
+) -> Result<ReplaceOutput, String> {
     let wanted = match args.language.as_deref() {
         Some(name) => Some(
             structural::language_named(name)
@@ -359,7 +362,7 @@ pub fn structural_replace(jail: &Jail, args: StructuralReplace) -> Result<Replac
 }
 
 /// Unused-import removals over `args.files`, paged by file.
-pub fn unused_imports(jail: &Jail, args: Cleanup) -> ReplaceOutput {
+pub(crate) fn unused_imports(jail: &Jail, args: Cleanup) -> ReplaceOutput {
     let python: Vec<&String> = args.files.iter().filter(|f| f.ends_with(".py")).collect();
     // Names other modules take from a file with `from M import name`.
     let index = ModuleIndex::new(python_files(jail));
@@ -591,7 +594,7 @@ fn python_files(jail: &Jail) -> Vec<String> {
 
 /// Module-level definitions of `name` across the project (`focused`: see
 /// [`Definitions::focused`]).
-pub fn definitions(
+pub(crate) fn definitions(
     jail: &Jail,
     name: &str,
     kind: DefinitionKind,
@@ -668,7 +671,7 @@ pub fn definitions(
 }
 
 /// Closest module-level names by a cheap line scan (no parse needed).
-pub fn similar_names(jail: &Jail, name: &str, limit: usize) -> SimilarResult {
+pub(crate) fn similar_names(jail: &Jail, name: &str, limit: usize) -> SimilarResult {
     let mut scored: Vec<(f64, SimilarName)> = Vec::new();
     let lowered = name.to_lowercase();
     for relative in python_files(jail) {
@@ -854,7 +857,7 @@ fn function_analysis(
 
 /// Unreferenced private functions over `args.files`; references are
 /// counted over every project Python file.
-pub fn unused_functions(jail: &Jail, args: Cleanup) -> ReplaceOutput {
+pub(crate) fn unused_functions(jail: &Jail, args: Cleanup) -> ReplaceOutput {
     // Every project file, read once: the targets, and where names appear.
     let everything = read_all(jail, &python_files(jail));
     let sources: Vec<(String, String)> = everything

@@ -18,7 +18,7 @@ use super::{Jail, code::CodeServer, fs::FsServer, search::SearchServer, test::Te
 
 /// The servers named, any subset of [`super::NAMES`].
 #[derive(Default)]
-pub struct Combined {
+pub(crate) struct Combined {
     fs: Option<FsServer>,
     search: Option<SearchServer>,
     code: Option<CodeServer>,
@@ -27,7 +27,7 @@ pub struct Combined {
 
 impl Combined {
     /// The servers of `names` (each one of [`super::NAMES`], no repeats).
-    pub fn new(names: &[&str], root: Jail, python: Option<String>) -> anyhow::Result<Self> {
+    pub(crate) fn new(names: &[&str], root: Jail, python: Option<String>) -> anyhow::Result<Self> {
         let mut combined = Combined::default();
         for name in names {
             let taken = match *name {

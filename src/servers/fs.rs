@@ -14,14 +14,14 @@ use crate::protocol::fs::{
 };
 
 #[derive(Debug, Clone)]
-pub struct FsServer {
+pub(crate) struct FsServer {
     jail: Jail,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router]
 impl FsServer {
-    pub fn new(jail: Jail) -> Self {
+    pub(crate) fn new(jail: Jail) -> Self {
         FsServer {
             jail,
             tool_router: Self::tool_router(),
@@ -186,7 +186,7 @@ impl ServerHandler for FsServer {}
 
 /// Writes to a temporary file beside `path`, syncs it, keeps the original
 /// permissions and renames it over `path`.
-pub fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let name = path
         .file_name()
@@ -209,7 +209,7 @@ pub fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 }
 
 /// A unified diff with `a/` and `b/` prefixes, as git prints it.
-pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
+pub(crate) fn unified_diff(path: &str, before: &str, after: &str) -> String {
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(3)

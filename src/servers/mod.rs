@@ -9,11 +9,11 @@
 //! Every server is rooted at one directory and refuses paths outside it.
 //! Servers log to stderr only: stdout is the protocol.
 
-pub mod code;
-pub mod combined;
-pub mod fs;
-pub mod search;
-pub mod test;
+pub(crate) mod code;
+pub(crate) mod combined;
+pub(crate) mod fs;
+pub(crate) mod search;
+pub(crate) mod test;
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
@@ -22,11 +22,11 @@ use anyhow::Context as _;
 use rmcp::ServiceExt;
 
 /// The built-in servers.
-pub const NAMES: &[&str] = &["fs", "search", "code", "test"];
+pub(crate) const NAMES: &[&str] = &["fs", "search", "code", "test"];
 
 /// Options for `orch serve-mcp`.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     pub root: PathBuf,
     /// The root may not exist yet (orch starts its servers while it checks
     /// the worktree out); it is resolved on first use.
@@ -40,7 +40,7 @@ pub struct ServeOptions {
 /// When stdin and stdout are pipes (as when orch spawns the server) they are
 /// driven by epoll directly; tokio's stdio would hand every read and write
 /// to a blocking thread, which costs a thread hop per message.
-pub async fn serve(name: &str, options: ServeOptions) -> anyhow::Result<()> {
+pub(crate) async fn serve(name: &str, options: ServeOptions) -> anyhow::Result<()> {
     match pipes() {
         Some(pipes) => serve_on(name, options, pipes).await,
         None => serve_on(name, options, rmcp::transport::stdio()).await,
@@ -104,7 +104,7 @@ where
 
 /// A directory that paths may not escape.
 #[derive(Debug, Clone)]
-pub struct Jail {
+pub(crate) struct Jail {
     /// The root as given.
     given: PathBuf,
     /// The root canonicalised, once it exists.
@@ -113,7 +113,7 @@ pub struct Jail {
 
 impl Jail {
     /// A jail on an existing directory.
-    pub fn new(root: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn new(root: &Path) -> anyhow::Result<Self> {
         let jail = Jail::pending(root);
         jail.ready()
             .with_context(|| format!("server root `{}` does not exist", root.display()))?;
@@ -123,7 +123,7 @@ impl Jail {
     /// A jail on a directory that may not exist yet: it is canonicalised
     /// the first time it is used after it appears. Until then every path is
     /// refused.
-    pub fn pending(root: &Path) -> Self {
+    pub(crate) fn pending(root: &Path) -> Self {
         Jail {
             given: root.to_owned(),
             root: OnceLock::new(),
@@ -138,13 +138,13 @@ impl Jail {
         Ok(self.root.get_or_init(|| canonical))
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.ready().unwrap_or(&self.given)
     }
 
     /// Resolves a relative path inside the root. Refuses absolute paths,
     /// `..`, and symlinks that lead outside.
-    pub fn resolve(&self, relative: &str) -> Result<PathBuf, String> {
+    pub(crate) fn resolve(&self, relative: &str) -> Result<PathBuf, String> {
         let path = Path::new(relative);
         if relative.is_empty()
             || path.is_absolute()
@@ -176,7 +176,7 @@ impl Jail {
     }
 
     /// `/`-separated path relative to the root.
-    pub fn relative(&self, path: &Path) -> String {
+    pub(crate) fn relative(&self, path: &Path) -> String {
         let relative = path.strip_prefix(self.root()).unwrap_or(path);
         relative
             .components()

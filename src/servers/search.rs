@@ -12,14 +12,14 @@ use super::Jail;
 use crate::protocol::search::{FileCount, LineMatch, Search, SearchResult};
 
 #[derive(Debug, Clone)]
-pub struct SearchServer {
+pub(crate) struct SearchServer {
     jail: Jail,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router]
 impl SearchServer {
-    pub fn new(jail: Jail) -> Self {
+    pub(crate) fn new(jail: Jail) -> Self {
         SearchServer {
             jail,
             tool_router: Self::tool_router(),
@@ -47,7 +47,7 @@ impl ServerHandler for SearchServer {}
 type FileLines = (String, Vec<(u64, String)>);
 
 /// Runs a search over the jail (parallel walk, results sorted by path and line).
-pub fn search(jail: &Jail, args: &Search) -> Result<SearchResult, String> {
+pub(crate) fn search(jail: &Jail, args: &Search) -> Result<SearchResult, String> {
     let matcher = RegexMatcherBuilder::new()
         .fixed_strings(!args.regex)
         .word(args.word)

@@ -12,7 +12,7 @@ use super::Jail;
 use crate::protocol::test::{RunResult, RunTests};
 
 #[derive(Debug, Clone)]
-pub struct TestServer {
+pub(crate) struct TestServer {
     jail: Jail,
     python: String,
     tool_router: ToolRouter<Self>,
@@ -20,7 +20,7 @@ pub struct TestServer {
 
 #[tool_router]
 impl TestServer {
-    pub fn new(jail: Jail, python: Option<String>) -> Self {
+    pub(crate) fn new(jail: Jail, python: Option<String>) -> Self {
         TestServer {
             jail,
             python: python.unwrap_or_else(|| "python3".to_owned()),
@@ -49,7 +49,11 @@ impl TestServer {
 impl ServerHandler for TestServer {}
 
 /// Runs pytest with a JUnit report and summarises it.
-pub async fn run_pytest(root: &Path, python: &str, args: &RunTests) -> Result<RunResult, String> {
+pub(crate) async fn run_pytest(
+    root: &Path,
+    python: &str,
+    args: &RunTests,
+) -> Result<RunResult, String> {
     let report_dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let report = report_dir.path().join("junit.xml");
@@ -85,7 +89,9 @@ pub async fn run_pytest(root: &Path, python: &str, args: &RunTests) -> Result<Ru
         Err(_) => {
             if let Some(pid) = pid {
                 // The child leads its own process group: end the whole group.
-                unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+                if let Ok(pgid) = i32::try_from(pid) {
+                    crate::sys::kill_group(pgid, libc::SIGKILL);
+                }
             }
             return Err(format!(
                 "pytest did not finish within {}s and was killed",

@@ -11,10 +11,10 @@
 //! This file is shared with `build.rs` (`#[path]`), so it uses only `core`.
 
 /// Number of hash slots: a power of two, about 2.6 slots per token.
-pub const SLOTS: usize = 1 << 19;
+pub(crate) const SLOTS: usize = 1 << 19;
 
 /// FNV-1a over the bytes: cheap on short keys, and the same on both sides.
-pub fn hash(bytes: &[u8]) -> usize {
+pub(crate) fn hash(bytes: &[u8]) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

@@ -957,6 +957,7 @@ impl Ssh {
             ),
         )
         .unwrap();
+        // SAFETY: geteuid takes nothing and cannot fail.
         if unsafe { libc::geteuid() } == 0 {
             std::fs::create_dir_all("/run/sshd").unwrap();
         }

@@ -1,6 +1,9 @@
 //! Integration tests: the real `orch` binary on temp copies of the fixture
 //! repositories, with real built-in MCP servers, real git and real pytest.
 
+// A helper that cannot set a test up fails the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod asyncify;

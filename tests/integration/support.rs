@@ -13,7 +13,7 @@ pub struct TestContext {
 }
 
 /// `node_modules/.bin` of the third-party MCP servers (`.ci/npm`).
-pub fn npm_bin() -> PathBuf {
+pub(crate) fn npm_bin() -> PathBuf {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/npm/node_modules/.bin");
     assert!(
         bin.join("mcp-server-filesystem").exists() && bin.join("mcp-ripgrep").exists(),
@@ -49,7 +49,7 @@ impl std::fmt::Debug for RunOutput {
     }
 }
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -64,7 +64,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Every file under `dir`, recursively (none if it does not exist).
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {

@@ -34,7 +34,7 @@ use crate::lang::structural::Replacement;
 /// A function to make async: a module-level function, or a method of the
 /// module-level class `class`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Target {
+pub(crate) struct Target {
     pub file: String,
     pub class: Option<String>,
     pub name: String,
@@ -51,7 +51,7 @@ impl Target {
 
 /// What making the targets async takes.
 #[derive(Debug, Default)]
-pub struct AsyncChange {
+pub(crate) struct AsyncChange {
     /// File -> insertions (`async `, `await `, `asyncio.run(`...), sorted.
     pub edits: BTreeMap<String, Vec<Replacement>>,
     /// Functions made async, as `file:line: name` notes.
@@ -76,11 +76,11 @@ struct Insert {
 
 /// A target's sites: the rename analysis (`rename::analyse`, or
 /// `methods::analyse` for a method) as if it were renamed.
-pub type Analyse<'a> = dyn Fn(&Target) -> super::rename::RenameAnalysis + 'a;
+pub(crate) type Analyse<'a> = dyn Fn(&Target) -> super::rename::RenameAnalysis + 'a;
 
 /// Makes `targets` async over `files` (every Python file of the project,
 /// path and source), following callers.
-pub fn make_async(
+pub(crate) fn make_async(
     targets: &[Target],
     files: &[(String, String)],
     analyse: &Analyse,
@@ -257,7 +257,7 @@ pub fn make_async(
 
 /// The module-level functions of a file that are not async yet (also
 /// those in module-level `if`/`try` blocks).
-pub fn sync_functions(source: &str) -> Vec<String> {
+pub(crate) fn sync_functions(source: &str) -> Vec<String> {
     let Some(tree) = parse(source) else {
         return Vec::new();
     };

@@ -17,7 +17,11 @@ use super::{find_word, parse, text};
 use crate::lang::structural::Replacement;
 
 /// A private function and whether it can go.
-pub struct Candidate {
+pub(crate) struct Candidate {
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests read it; the server reports by line")
+    )]
     pub name: String,
     pub line: usize,
     /// Why it is kept, when it is.
@@ -28,7 +32,7 @@ pub struct Candidate {
 /// The unreferenced private module-level functions of `source`.
 /// `mentions` counts, per name, the word's occurrences in the whole project
 /// (this file included).
-pub fn unused_private_functions(
+pub(crate) fn unused_private_functions(
     source: &str,
     mentions: &BTreeMap<String, usize>,
 ) -> Vec<Candidate> {

@@ -529,14 +529,14 @@ fn selection(source: &str, words: &[&str]) -> Option<Selection> {
 
 /// Parses the statements of `source` that matter for `words` (see the
 /// module documentation); `None` to parse the whole file instead.
-pub fn parse(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
+pub(crate) fn parse(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
     parse_ranges(parser, source, ranges(source, words)?)
 }
 
 /// [`parse`] whatever share of the file is selected (tests: small sources
 /// are otherwise parsed whole).
 #[cfg(test)]
-pub fn parse_always(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
+pub(crate) fn parse_always(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
     parse_ranges(parser, source, selection(source, words)?)
 }
 

@@ -38,7 +38,7 @@ pub(crate) struct Statement<'t> {
 
 /// What was found in a file.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Unused {
+pub(crate) struct Unused {
     /// Deletions (and `pass` where a block would be left empty).
     pub edits: Vec<Replacement>,
     /// Unused names left alone, with why: (line, column, note).
@@ -50,7 +50,7 @@ pub struct Unused {
 /// `(file, name)` for every `from M import name [as x]` in `source` (a file
 /// at `path`) where `M` is a project module: names other modules take from
 /// that file, so its own import of them is not unused.
-pub fn imported_from(
+pub(crate) fn imported_from(
     index: &super::ModuleIndex,
     path: &str,
     source: &str,
@@ -94,7 +94,7 @@ pub fn imported_from(
 
 /// The unused imports of `source` (a file at `path`). `exported` holds the
 /// names other project modules import from this one.
-pub fn unused_imports(path: &str, source: &str, exported: &BTreeSet<String>) -> Unused {
+pub(crate) fn unused_imports(path: &str, source: &str, exported: &BTreeSet<String>) -> Unused {
     let mut out = Unused::default();
     if path.ends_with("__init__.py") {
         return out;

@@ -35,7 +35,7 @@ struct Class {
 /// in `definition_file`) to `new` over `files` (path, source), which must
 /// include every file that mentions `old` and every file defining a class
 /// that may be in the family.
-pub fn analyse(
+pub(crate) fn analyse(
     index: &ModuleIndex,
     definition_file: &str,
     class: &str,
@@ -60,7 +60,7 @@ pub fn analyse(
 /// and the imports ([`super::focus`]): class headers and bases, overrides,
 /// typed attributes (`self.x = C(...)`, `x: C`) and every use of the
 /// method are among them.
-pub fn analyse_with(
+pub(crate) fn analyse_with(
     index: &ModuleIndex,
     definition_file: &str,
     class: &str,
@@ -359,7 +359,7 @@ pub fn analyse_with(
 
 /// `(class name, line, column)` of every module-level class of `source`
 /// (parsed as `tree`) that defines `method` directly in its body.
-pub fn classes_defining(
+pub(crate) fn classes_defining(
     tree: &tree_sitter::Tree,
     source: &str,
     method: &str,
@@ -381,7 +381,7 @@ pub fn classes_defining(
 /// lines name it or, transitively, a class that does, directly or under an
 /// import alias (a textual over-approximation; the analysis resolves bases
 /// properly).
-pub fn hierarchy_files<'a>(class: &'a str, files: &'a [(String, String)]) -> Vec<&'a str> {
+pub(crate) fn hierarchy_files<'a>(class: &'a str, files: &'a [(String, String)]) -> Vec<&'a str> {
     let headers = class_headers(files);
     let aliases = import_aliases(files);
     descendants(class, &headers, &aliases)

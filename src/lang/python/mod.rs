@@ -1,30 +1,30 @@
 //! Python analysis with tree-sitter: parsing, syntax-error counts,
 //! module-level definitions, scopes and the rename analysis.
 
-pub mod asyncify;
-pub mod dead;
-pub mod focus;
-pub mod imports;
-pub mod methods;
-pub mod module_rename;
-pub mod modules;
-pub mod moves;
-pub mod names;
-pub mod parameters;
-pub mod rename;
-pub mod scope;
+pub(crate) mod asyncify;
+pub(crate) mod dead;
+pub(crate) mod focus;
+pub(crate) mod imports;
+pub(crate) mod methods;
+pub(crate) mod module_rename;
+pub(crate) mod modules;
+pub(crate) mod moves;
+pub(crate) mod names;
+pub(crate) mod parameters;
+pub(crate) mod rename;
+pub(crate) mod scope;
 
 use serde::Serialize;
 use tree_sitter::{Node, Parser, Tree};
 
-pub use modules::ModuleIndex;
+pub(crate) use modules::ModuleIndex;
 
 /// Parses Python source. tree-sitter always yields a tree (with error nodes
 /// where the source is broken); `None` only if the parser was cancelled.
 ///
 /// Trees are cached by source (up to [`CACHE_BYTES`] of it), so the tools a
 /// run chains (MAP's definitions, LOGIC's analysis) parse a file once.
-pub fn parse(source: &str) -> Option<Tree> {
+pub(crate) fn parse(source: &str) -> Option<Tree> {
     let key = cache_key(source);
     cached(key, source).or_else(|| parse_whole(&mut parser()?, key, source))
 }
@@ -48,7 +48,7 @@ fn parse_whole(parser: &mut Parser, key: u64, source: &str) -> Option<Tree> {
 /// [`focus`]): the whole file's tree if it is cached, or if the file
 /// cannot be focused. Such a tree counts only the errors of the statements
 /// it holds; compare counts taken the same way.
-pub fn parse_focused(source: &str, words: &[&str]) -> Option<Tree> {
+pub(crate) fn parse_focused(source: &str, words: &[&str]) -> Option<Tree> {
     let key = cache_key(source);
     if let Some(tree) = cached(key, source) {
         return Some(tree);
@@ -60,7 +60,7 @@ pub fn parse_focused(source: &str, words: &[&str]) -> Option<Tree> {
 /// Whether the whole tree of the source whose key ([`source_key`]) is
 /// `key` is cached: [`parse_edited`] then re-parses an edit of it
 /// incrementally.
-pub fn is_cached(key: u64) -> bool {
+pub(crate) fn is_cached(key: u64) -> bool {
     cache()
         .lock()
         .is_ok_and(|c| c.entries.iter().any(|(k, _, _)| *k == key))
@@ -68,7 +68,7 @@ pub fn is_cached(key: u64) -> bool {
 
 /// How an analysis parses its files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parsing {
+pub(crate) enum Parsing {
     /// Whole files, cached for the tools that parse the same files next.
     Whole,
     /// Only the statements naming the analysis' words ([`parse_focused`]).
@@ -80,7 +80,7 @@ pub enum Parsing {
 }
 
 impl Parsing {
-    pub fn parse(self, source: &str, words: &[&str]) -> Option<Tree> {
+    pub(crate) fn parse(self, source: &str, words: &[&str]) -> Option<Tree> {
         match self {
             Parsing::Whole => parse(source),
             Parsing::Focused => parse_focused(source, words),
@@ -93,7 +93,7 @@ impl Parsing {
 }
 
 /// The cache key of `source`, for [`parse_edited`] later.
-pub fn source_key(source: &str) -> u64 {
+pub(crate) fn source_key(source: &str) -> u64 {
     cache_key(source)
 }
 
@@ -101,7 +101,7 @@ pub fn source_key(source: &str) -> u64 {
 /// ([`source_key`]) is `previous`: when that tree is still cached, only the
 /// changed lines are re-parsed (tree-sitter's incremental parsing gives the
 /// tree a fresh parse would). Otherwise a full [`parse`].
-pub fn parse_edited(previous: u64, source: &str) -> Option<Tree> {
+pub(crate) fn parse_edited(previous: u64, source: &str) -> Option<Tree> {
     let old = cache().lock().ok().and_then(|c| {
         c.entries
             .iter()
@@ -216,13 +216,13 @@ fn parser() -> Option<Parser> {
 
 /// Parses every source of `files` (path, source) on all cores (at most 8
 /// threads), in order.
-pub fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
+pub(crate) fn parse_all(files: &[(String, String)]) -> Vec<Option<Tree>> {
     crate::parallel::par_map(files, |(_, source)| parse(source))
 }
 
 /// Source bytes whose trees [`parse`] keeps (trees take roughly ten to
 /// twenty times their source).
-pub const CACHE_BYTES: usize = 4 << 20;
+pub(crate) const CACHE_BYTES: usize = 4 << 20;
 
 struct ParseCache {
     /// (hash, source, tree), oldest first.
@@ -274,13 +274,13 @@ fn cache_key(source: &str) -> u64 {
 }
 
 /// Number of error and missing nodes in a tree.
-pub fn syntax_errors(tree: &Tree) -> usize {
+pub(crate) fn syntax_errors(tree: &Tree) -> usize {
     super::error_nodes(tree.root_node())
 }
 
 /// A module-level function or class definition.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Definition {
+pub(crate) struct Definition {
     pub name: String,
     /// `function`, `class` or `variable` (module-level assignment).
     pub kind: &'static str,
@@ -290,7 +290,7 @@ pub struct Definition {
 
 /// Module-level function and class definitions, including those nested in
 /// module-level `if`/`try`/`with` blocks, in source order.
-pub fn top_level_definitions(tree: &Tree, source: &str) -> Vec<Definition> {
+pub(crate) fn top_level_definitions(tree: &Tree, source: &str) -> Vec<Definition> {
     let mut out = Vec::new();
     collect_definitions(tree.root_node(), source.as_bytes(), &mut out);
     // A variable counts once (its first assignment), and not at all where
@@ -383,7 +383,7 @@ pub(crate) fn text<'a>(node: Node, source: &'a [u8]) -> &'a str {
 }
 
 /// Byte offsets of `word` in `haystack` where it stands as a whole identifier.
-pub fn find_word(haystack: &str, word: &str) -> Vec<usize> {
+pub(crate) fn find_word(haystack: &str, word: &str) -> Vec<usize> {
     let bytes = haystack.as_bytes();
     let is_ident = |b: u8| b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80;
     haystack
@@ -406,7 +406,7 @@ pub(crate) mod testing {
     /// Every `step`-th module under 150 kB of this machine's Python
     /// standard library (real code nobody here wrote; CI installs Python),
     /// as (file name, source), in name order.
-    pub fn stdlib_sample(step: usize) -> Vec<(String, String)> {
+    pub(crate) fn stdlib_sample(step: usize) -> Vec<(String, String)> {
         let out = std::process::Command::new("python3")
             .args([
                 "-c",
@@ -434,7 +434,7 @@ pub(crate) mod testing {
 
     /// The whole-file and focused analyses found the same sites, notes and
     /// targets (`what`: the case, for the failure message).
-    pub fn assert_same(whole: &RenameAnalysis, focused: &RenameAnalysis, what: &str) {
+    pub(crate) fn assert_same(whole: &RenameAnalysis, focused: &RenameAnalysis, what: &str) {
         assert_eq!(whole.sites, focused.sites, "{what}");
         assert_eq!(whole.mentions, focused.mentions, "{what}");
         assert_eq!(whole.uncertain, focused.uncertain, "{what}");

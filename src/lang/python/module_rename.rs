@@ -21,14 +21,14 @@ use crate::lang::structural::Replacement;
 /// The edits per file (the renamed module's under its old path), the
 /// string mentions, and why it cannot be done.
 #[derive(Debug, Default)]
-pub struct ModuleRename {
+pub(crate) struct ModuleRename {
     pub edits: BTreeMap<String, Vec<Replacement>>,
     pub mentions: Vec<Note>,
     pub problems: Vec<Note>,
 }
 
 /// `index` must know both paths; `files` holds the project's Python files.
-pub fn rename_module(
+pub(crate) fn rename_module(
     index: &ModuleIndex,
     old_path: &str,
     new_path: &str,

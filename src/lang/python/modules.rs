@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// All Python files of a project, by module name.
 #[derive(Debug, Default, Clone)]
-pub struct ModuleIndex {
+pub(crate) struct ModuleIndex {
     canonical: BTreeMap<String, Vec<String>>,
     suffix: BTreeMap<String, Vec<String>>,
     names: BTreeMap<String, String>,
@@ -18,7 +18,7 @@ pub struct ModuleIndex {
 
 impl ModuleIndex {
     /// Builds the index from `/`-separated paths relative to the project root.
-    pub fn new<I, S>(paths: I) -> Self
+    pub(crate) fn new<I, S>(paths: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -72,12 +72,12 @@ impl ModuleIndex {
     }
 
     /// The canonical module name of a file.
-    pub fn module_of(&self, path: &str) -> Option<&str> {
+    pub(crate) fn module_of(&self, path: &str) -> Option<&str> {
         self.names.get(path).map(String::as_str)
     }
 
     /// The files a dotted module name can mean, canonical matches first.
-    pub fn resolve(&self, module: &str) -> Vec<&str> {
+    pub(crate) fn resolve(&self, module: &str) -> Vec<&str> {
         if let Some(paths) = self.canonical.get(module) {
             return paths.iter().map(String::as_str).collect();
         }
@@ -88,12 +88,12 @@ impl ModuleIndex {
     }
 
     /// Whether a dotted name is a module (or package) of the project.
-    pub fn is_module(&self, module: &str) -> bool {
+    pub(crate) fn is_module(&self, module: &str) -> bool {
         !self.resolve(module).is_empty()
     }
 
     /// The package a file's relative imports start from.
-    pub fn package_of(&self, path: &str) -> Option<String> {
+    pub(crate) fn package_of(&self, path: &str) -> Option<String> {
         let module = self.module_of(path)?;
         if path.ends_with("/__init__.py") || path == "__init__.py" {
             Some(module.to_owned())
@@ -108,7 +108,7 @@ impl ModuleIndex {
     }
 
     /// Absolute module for `from <dots><name> import ...` in `path`.
-    pub fn absolute(&self, path: &str, dots: usize, name: &str) -> Option<String> {
+    pub(crate) fn absolute(&self, path: &str, dots: usize, name: &str) -> Option<String> {
         if dots == 0 {
             return Some(name.to_owned());
         }
@@ -125,11 +125,6 @@ impl ModuleIndex {
             (false, true) => package,
             (false, false) => format!("{package}.{name}"),
         })
-    }
-
-    /// Every indexed file.
-    pub fn files(&self) -> impl Iterator<Item = &str> {
-        self.names.keys().map(String::as_str)
     }
 }
 

@@ -26,7 +26,7 @@ use super::{find_word, parse, text, top_level_definitions};
 use crate::lang::structural::Replacement;
 
 /// What to move where.
-pub struct Move<'a> {
+pub(crate) struct Move<'a> {
     pub source_file: &'a str,
     pub name: &'a str,
     pub target_file: &'a str,
@@ -35,7 +35,7 @@ pub struct Move<'a> {
 
 /// The edits, the new file (if any), and why it cannot be done.
 #[derive(Debug, Default)]
-pub struct MoveChange {
+pub(crate) struct MoveChange {
     pub edits: BTreeMap<String, Vec<Replacement>>,
     /// The target module when it does not exist yet: (path, content).
     pub create: Option<(String, String)>,
@@ -47,7 +47,7 @@ pub struct MoveChange {
 /// `files` holds every project Python file (path, source); `index` must
 /// know the target path too; `analysis` is the rename analysis of `name`
 /// in `source_file` (its import, reference and attribute sites).
-pub fn move_symbol(
+pub(crate) fn move_symbol(
     index: &ModuleIndex,
     request: &Move,
     files: &[(String, String)],

@@ -4,7 +4,7 @@
 
 /// Why a name cannot be a Python identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
+pub(crate) enum NameError {
     #[error("`{name}` is not a valid Python identifier")]
     Invalid { name: String },
     #[error("`{name}` is a Python keyword and cannot be a name")]
@@ -12,7 +12,7 @@ pub enum NameError {
 }
 
 /// Python's identifier rule, restricted to what orch can rename safely.
-pub fn validate_identifier(name: &str) -> Result<(), NameError> {
+pub(crate) fn validate_identifier(name: &str) -> Result<(), NameError> {
     let mut chars = name.chars();
     let valid = match chars.next() {
         Some(c) if c == '_' || c.is_alphabetic() => chars.all(|c| c == '_' || c.is_alphanumeric()),
@@ -32,7 +32,7 @@ pub fn validate_identifier(name: &str) -> Result<(), NameError> {
 }
 
 /// Whether `name` is a valid identifier (see [`validate_identifier`]).
-pub fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     validate_identifier(name).is_ok()
 }
 
@@ -46,7 +46,7 @@ const KEYWORDS: &[&str] = &[
 /// Whether a project path is a test file, by pytest's conventions:
 /// `test_*.py`, `*_test.py`, `conftest.py`, or any file under a `tests` or
 /// `test` directory.
-pub fn is_test_file(path: &str) -> bool {
+pub(crate) fn is_test_file(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.starts_with("test_")
         || file.ends_with("_test.py")

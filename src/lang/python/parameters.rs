@@ -13,7 +13,7 @@ use super::{parse, syntax_errors, text};
 /// `function` is the analysis of the function (or method) itself, as if it
 /// were renamed: its `definition` sites locate the `def`s, its `reference`
 /// and `attribute` sites the calls.
-pub fn analyse(
+pub(crate) fn analyse(
     parameter: &str,
     new: &str,
     files: &[(String, String)],
@@ -82,7 +82,7 @@ pub fn analyse(
 /// `function`'s analysis (a method's overrides too), keyword-friendly: before
 /// `**kwargs`, else last. Existing calls stay valid through the default.
 /// Returns the edits per file and the reasons it cannot be done.
-pub fn add(
+pub(crate) fn add(
     name: &str,
     default: &str,
     files: &[(String, String)],
@@ -197,7 +197,7 @@ fn delete_item(
 /// function (by keyword, or by position when it is passed positionally).
 /// `classes` are the method's family class names (calls through them pass
 /// `self` explicitly). Returns the edits per file and why it cannot be done.
-pub fn remove(
+pub(crate) fn remove(
     name: &str,
     files: &[(String, String)],
     function: &RenameAnalysis,

@@ -22,7 +22,7 @@ use crate::parallel::par_map;
 
 /// One byte range to replace with the new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RenameSite {
+pub(crate) struct RenameSite {
     pub start: usize,
     pub end: usize,
     pub line: usize,
@@ -42,7 +42,7 @@ pub struct Note {
 
 /// The result for a set of files.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RenameAnalysis {
+pub(crate) struct RenameAnalysis {
     /// File -> sites, sorted by position.
     pub sites: BTreeMap<String, Vec<RenameSite>>,
     /// Comments and strings that mention the old name.
@@ -69,7 +69,7 @@ struct FileInfo<'a> {
 /// Analyses `files` (path, source) for renaming `old` defined in
 /// `definition_file` to `new`. `files` must include every file that
 /// mentions `old` textually; other files cannot refer to it.
-pub fn analyse(
+pub(crate) fn analyse(
     index: &ModuleIndex,
     definition_file: &str,
     old: &str,
@@ -85,7 +85,7 @@ pub fn analyse(
 /// then counts the errors of those statements, and `syntax_focus` says so.
 /// (The whole trees stay uncached: parse whole when other tools will parse
 /// the same files next.)
-pub fn analyse_with(
+pub(crate) fn analyse_with(
     index: &ModuleIndex,
     definition_file: &str,
     old: &str,

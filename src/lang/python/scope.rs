@@ -16,7 +16,7 @@ use super::text;
 
 /// Kinds of scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeKind {
+pub(crate) enum ScopeKind {
     Module,
     Class,
     Function,
@@ -25,7 +25,7 @@ pub enum ScopeKind {
 
 /// One scope.
 #[derive(Debug, Clone)]
-pub struct Scope {
+pub(crate) struct Scope {
     pub kind: ScopeKind,
     pub parent: Option<usize>,
     /// Names bound here (only names of interest).
@@ -38,14 +38,14 @@ pub struct Scope {
 
 /// A module as an import statement names it: leading dots and dotted name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportSpec {
+pub(crate) struct ImportSpec {
     pub dots: usize,
     pub name: String,
 }
 
 /// How an occurrence binds its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Binding {
+pub(crate) enum Binding {
     /// `def NAME` / `class NAME`.
     Definition,
     /// Assignment, `for`, `with ... as`, `except ... as`, walrus, `del`, parameter.
@@ -63,7 +63,7 @@ pub enum Binding {
 
 /// The role of one occurrence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Bind(Binding),
     /// A load (or store through `global`/`nonlocal`).
     Reference,
@@ -82,7 +82,7 @@ pub enum Role {
 
 /// One occurrence of a name of interest.
 #[derive(Debug, Clone)]
-pub struct Occurrence {
+pub(crate) struct Occurrence {
     pub name: String,
     pub start: usize,
     pub end: usize,
@@ -94,7 +94,7 @@ pub struct Occurrence {
 
 /// A comment or string fragment mentioning a name of interest.
 #[derive(Debug, Clone)]
-pub struct Mention {
+pub(crate) struct Mention {
     pub name: String,
     pub start: usize,
     pub line: usize,
@@ -106,7 +106,7 @@ pub struct Mention {
 /// The mentions of `name` (as a word) in the comments and strings of
 /// `source`, in source order: what [`FileModel::build`] records as
 /// mentions, found from the text's occurrences instead of a whole walk.
-pub fn mentions(tree: &Tree, source: &str, name: &str) -> Vec<Mention> {
+pub(crate) fn mentions(tree: &Tree, source: &str, name: &str) -> Vec<Mention> {
     let root = tree.root_node();
     // Occurrences come in order: lines are counted from the previous one.
     let (mut counted, mut line, mut line_start) = (0, 1, 0);
@@ -139,7 +139,7 @@ pub fn mentions(tree: &Tree, source: &str, name: &str) -> Vec<Mention> {
 
 /// A string literal inside a module-level `__all__`.
 #[derive(Debug, Clone)]
-pub struct AllEntry {
+pub(crate) struct AllEntry {
     pub value: String,
     /// Byte range of the string's content (inside the quotes).
     pub start: usize,
@@ -151,7 +151,7 @@ pub struct AllEntry {
 /// A name bound by an import statement (recorded for every name, so
 /// module receivers like `util` in `util.NAME` can be resolved).
 #[derive(Debug, Clone)]
-pub struct ImportRecord {
+pub(crate) struct ImportRecord {
     pub bound: String,
     pub binding: Binding,
     pub scope: usize,
@@ -159,7 +159,7 @@ pub struct ImportRecord {
 
 /// Everything recorded about one file.
 #[derive(Debug, Clone)]
-pub struct FileModel {
+pub(crate) struct FileModel {
     pub scopes: Vec<Scope>,
     pub imports: Vec<ImportRecord>,
     pub occurrences: Vec<Occurrence>,
@@ -169,7 +169,7 @@ pub struct FileModel {
 
 /// Where a name used in some scope resolves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolution {
+pub(crate) enum Resolution {
     Scope(usize),
     /// Bound nowhere in the file: a builtin, a star import or an error.
     Free,
@@ -177,14 +177,14 @@ pub enum Resolution {
 
 impl FileModel {
     /// Walks `tree` and records every occurrence of the names in `names`.
-    pub fn build(tree: &Tree, source: &str, names: &[&str]) -> Self {
+    pub(crate) fn build(tree: &Tree, source: &str, names: &[&str]) -> Self {
         Self::walk(tree, source, names, false)
     }
 
     /// Only the imports of the module scope (also those inside module-level
     /// `if`/`try`/`with` blocks): a walk of the statements, not of every
     /// expression and function body.
-    pub fn module_imports(tree: &Tree, source: &str) -> Self {
+    pub(crate) fn module_imports(tree: &Tree, source: &str) -> Self {
         Self::walk(tree, source, &[], true)
     }
 
@@ -207,7 +207,7 @@ impl FileModel {
 
     /// The scope a use of `name` in `scope` refers to (LEGB, skipping class
     /// scopes above the first).
-    pub fn resolve(&self, name: &str, scope: usize) -> Resolution {
+    pub(crate) fn resolve(&self, name: &str, scope: usize) -> Resolution {
         let first = &self.scopes[scope];
         if first.globals.contains(name) {
             return self.module_binding(name);
@@ -238,7 +238,7 @@ impl FileModel {
     }
 
     /// Whether `inner` is `outer` or nested inside it.
-    pub fn is_within(&self, inner: usize, outer: usize) -> bool {
+    pub(crate) fn is_within(&self, inner: usize, outer: usize) -> bool {
         let mut current = Some(inner);
         while let Some(id) = current {
             if id == outer {

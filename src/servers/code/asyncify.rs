@@ -10,7 +10,7 @@ use crate::servers::Jail;
 
 /// `async`/`await` insertions for the targets and their callers, up to a
 /// boundary; blockers in `problems`, the functions made async in `notes`.
-pub fn make_async(jail: &Jail, args: MakeAsync) -> Result<ReplaceOutput, String> {
+pub(crate) fn make_async(jail: &Jail, args: MakeAsync) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     let index = ModuleIndex::new(&all);
     let everything = read_all(jail, &all);
@@ -102,13 +102,13 @@ pub fn make_async(jail: &Jail, args: MakeAsync) -> Result<ReplaceOutput, String>
 }
 
 /// The modules and packages `name` can mean.
-pub fn modules(jail: &Jail, name: &str) -> ModulesResult {
+pub(crate) fn modules(jail: &Jail, name: &str) -> ModulesResult {
     let files = python_files(jail);
     resolve_modules(&files, name)
 }
 
 /// Entity resolution over the project's Python files.
-pub fn resolve_modules(files: &[String], name: &str) -> ModulesResult {
+pub(crate) fn resolve_modules(files: &[String], name: &str) -> ModulesResult {
     let index = ModuleIndex::new(files);
     let wanted = name
         .trim()

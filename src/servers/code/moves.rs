@@ -11,7 +11,7 @@ use crate::servers::Jail;
 
 /// The edits (and the new module) that move a module-level function or
 /// class; why it cannot be done in `problems`.
-pub fn move_symbol(jail: &Jail, args: MoveSymbol) -> Result<ReplaceOutput, String> {
+pub(crate) fn move_symbol(jail: &Jail, args: MoveSymbol) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     if !all.contains(&args.definition) {
         return Err(format!(
@@ -87,7 +87,7 @@ pub fn move_symbol(jail: &Jail, args: MoveSymbol) -> Result<ReplaceOutput, Strin
 
 /// The import edits for renaming a module file; the file itself comes back
 /// as one deletion and one creation (with its own edits applied).
-pub fn rename_module(jail: &Jail, args: RenameModule) -> Result<ReplaceOutput, String> {
+pub(crate) fn rename_module(jail: &Jail, args: RenameModule) -> Result<ReplaceOutput, String> {
     let all = python_files(jail);
     if !all.contains(&args.path) {
         return Err(format!(
