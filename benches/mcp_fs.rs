@@ -33,6 +33,8 @@ struct Subject {
 
 fn spec(name: &str, command: PathBuf, args: Vec<String>, root: &Path) -> ServerSpec {
     ServerSpec {
+        builtin: None,
+        in_process: false,
         name: name.to_owned(),
         source: Source::Builtin,
         command: command.into_os_string(),

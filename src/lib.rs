@@ -27,6 +27,10 @@
 //!   `parallel` (work over all cores) and `secret` (credentials that are
 //!   never printed).
 
+// The future of a GitHub-event run nests every phase's and every MCP
+// call's futures: its layout is deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod budget;
 pub mod cli;
 mod commands;

@@ -64,6 +64,80 @@ pub(crate) async fn run(
     mode: Mode,
     printer: Arc<Printer>,
 ) -> anyhow::Result<Finished> {
+    run_with(settings, mode, printer, Transport::Processes).await
+}
+
+/// How orch's own servers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// As child processes (`orch serve-mcp`), as in every real run.
+    Processes,
+    /// As tasks of this process over in-memory pipes (tests).
+    InProcess,
+}
+
+async fn run_with(
+    settings: Settings,
+    mode: Mode,
+    printer: Arc<Printer>,
+    transport: Transport,
+) -> anyhow::Result<Finished> {
+    let prepared = prepare(settings, &mode, printer, transport).await?;
+    let ctx = &prepared.ctx;
+    let mut driver = Driver::new(ctx, &mode);
+    let outcome = {
+        let drive = driver.drive(&mode);
+        tokio::pin!(drive);
+        tokio::select! {
+            outcome = &mut drive => outcome,
+            _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
+        }
+    };
+    let (phases, details, plan, verdict, published) = (
+        driver.phases,
+        driver.details,
+        driver.plan,
+        driver.verdict,
+        driver.published,
+    );
+    clean_up(ctx).await;
+    finish(
+        prepared,
+        &mode,
+        outcome,
+        Driven {
+            phases,
+            details,
+            plan,
+            verdict,
+            published,
+        },
+    )
+}
+
+/// A run set up: its context, holding the project lock.
+struct Prepared {
+    ctx: Context,
+    _lock: state::ProjectLock,
+}
+
+/// What the phases left.
+struct Driven {
+    phases: Vec<PhaseRecord>,
+    details: BTreeMap<String, serde_json::Value>,
+    plan: Option<Plan>,
+    verdict: Option<phase::review::Verdict>,
+    published: Option<Published>,
+}
+
+/// Opens the repository, takes the project lock, checks the private
+/// worktree out and starts orch's own servers meanwhile.
+async fn prepare(
+    settings: Settings,
+    mode: &Mode,
+    printer: Arc<Printer>,
+    transport: Transport,
+) -> anyhow::Result<Prepared> {
     let repo = Repo::open(&settings.repo)?;
     let head = match &settings.publish.base {
         Some(rev) => repo.resolve(rev)?,
@@ -97,9 +171,12 @@ pub(crate) async fn run(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
-    let servers = settings
+    let mut servers = settings
         .servers(&root)
         .context("cannot find orch's own executable")?;
+    if transport == Transport::InProcess {
+        servers = servers.in_process();
+    }
     for warning in &servers.warnings {
         printer.warn(warning);
     }
@@ -130,10 +207,8 @@ pub(crate) async fn run(
             (repo, added)
         })
     };
-    let ((), checked_out) = tokio::join!(
-        pool.start_builtin(skipped_roles(&settings, &mode)),
-        checkout
-    );
+    let ((), checked_out) =
+        tokio::join!(pool.start_builtin(skipped_roles(&settings, mode)), checkout);
     let (repo, worktree) = match checked_out {
         Ok((repo, Ok(worktree))) => (repo, worktree),
         Ok((_, Err(error))) => {
@@ -165,31 +240,11 @@ pub(crate) async fn run(
         dirty_files,
         settings,
     };
-    let mut driver = Driver {
-        ctx: &ctx,
-        phases: Vec::new(),
-        remaining_weight: mode.kind().phases().iter().map(|p| p.weight()).sum(),
-        details: BTreeMap::new(),
-        plan: None,
-        verdict: None,
-        published: None,
-    };
-    let outcome = {
-        let drive = driver.drive(&mode);
-        tokio::pin!(drive);
-        tokio::select! {
-            outcome = &mut drive => outcome,
-            _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
-        }
-    };
-    let (phases, details, plan, verdict, published) = (
-        driver.phases,
-        driver.details,
-        driver.plan,
-        driver.verdict,
-        driver.published,
-    );
+    Ok(Prepared { ctx, _lock })
+}
 
+/// Stops the servers and removes the worktree, whatever happened.
+async fn clean_up(ctx: &Context) {
     // Clean up whatever happened.
     // The servers stop while the worktree goes (a server still writing
     // there as it dies is caught by the second look below).
@@ -215,7 +270,24 @@ pub(crate) async fn run(
         total_ms = cleanup_started.elapsed().as_millis() as u64,
         "servers stopped, worktree removed"
     );
+}
 
+/// The run's record, written as `record.json`, and what the command line
+/// reports.
+fn finish(
+    prepared: Prepared,
+    mode: &Mode,
+    outcome: Result<(), Failure>,
+    driven: Driven,
+) -> anyhow::Result<Finished> {
+    let ctx = &prepared.ctx;
+    let Driven {
+        phases,
+        details,
+        plan,
+        verdict,
+        published,
+    } = driven;
     let (success, stop_reason, error, exit_code, hint) = match &outcome {
         Ok(()) => (true, None, None, ExitCode::Done, None),
         Err(failure) => {
@@ -306,7 +378,19 @@ struct Driver<'a> {
     published: Option<Published>,
 }
 
-impl Driver<'_> {
+impl<'a> Driver<'a> {
+    fn new(ctx: &'a Context, mode: &Mode) -> Self {
+        Driver {
+            ctx,
+            phases: Vec::new(),
+            remaining_weight: mode.kind().phases().iter().map(|p| p.weight()).sum(),
+            details: BTreeMap::new(),
+            plan: None,
+            verdict: None,
+            published: None,
+        }
+    }
+
     async fn drive(&mut self, mode: &Mode) -> Result<(), Failure> {
         let ctx = self.ctx;
         // The command first: a typo costs nothing.
@@ -548,5 +632,324 @@ async fn test_files(ctx: &Context, counted: Option<usize>) -> Result<usize, Fail
     match counted {
         Some(count) => Ok(count),
         None => phase::map::count_test_files(ctx).await,
+    }
+}
+
+/// A run's set-up for tests, with orch's own servers in process: a copy of
+/// a fixture repository committed in a temp dir, the settings its flags
+/// give, and the prepared context (lock, worktree, servers).
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use super::{Mode, Prepared, Transport, clean_up, prepare};
+    use crate::phase::Context;
+    use crate::printer::Printer;
+    use crate::settings::Settings;
+
+    /// A temp copy of `fixtures/NAME`, committed (on a fixed date).
+    pub(crate) struct Project {
+        dir: tempfile::TempDir,
+    }
+
+    impl Project {
+        pub(crate) fn fixture(name: &str) -> Project {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = dir.path().join("repo");
+            copy(
+                &Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("fixtures")
+                    .join(name),
+                &repo,
+            );
+            for args in [
+                &["init", "-q", "-b", "main"][..],
+                &[
+                    "-c",
+                    "user.name=T",
+                    "-c",
+                    "user.email=t@example.com",
+                    "add",
+                    "-A",
+                ],
+                &[
+                    "-c",
+                    "user.name=T",
+                    "-c",
+                    "user.email=t@example.com",
+                    "commit",
+                    "-q",
+                    "-m",
+                    "initial",
+                ],
+            ] {
+                let status = std::process::Command::new("git")
+                    .args(args)
+                    .current_dir(&repo)
+                    .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+                    .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "git {args:?}");
+            }
+            Project { dir }
+        }
+
+        pub(crate) fn repo(&self) -> PathBuf {
+            self.dir.path().join("repo")
+        }
+
+        /// The settings of `orch [FLAGS] plan x` on this project (state and
+        /// worktrees inside the temp dir, no user configuration).
+        pub(crate) fn settings(&self, flags: &[&str]) -> Settings {
+            let repo = self.repo();
+            let mut args = vec!["orch", "--repo", repo.to_str().unwrap()];
+            args.extend(flags);
+            args.extend(["plan", "x"]);
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(args).unwrap();
+            let (state, config, worktrees) = (
+                self.dir.path().join("state"),
+                self.dir.path().join("config"),
+                self.dir.path().join("worktrees"),
+            );
+            let env = move |name: &str| match name {
+                "XDG_STATE_HOME" => Some(state.to_string_lossy().into_owned()),
+                "XDG_CONFIG_HOME" => Some(config.to_string_lossy().into_owned()),
+                "ORCH_WORKTREE_DIR" => Some(worktrees.to_string_lossy().into_owned()),
+                "PATH" | "HOME" => std::env::var(name).ok(),
+                _ => None,
+            };
+            Settings::resolve(&cli.global, &env).unwrap()
+        }
+
+        /// A prepared run (its servers in process); [`Run::clean_up`] ends it.
+        pub(crate) async fn prepare(&self, flags: &[&str], mode: &Mode) -> Run {
+            let printer = Arc::new(Printer::new(false, true));
+            let prepared = prepare(self.settings(flags), mode, printer, Transport::InProcess)
+                .await
+                .unwrap();
+            Run { prepared }
+        }
+    }
+
+    pub(crate) struct Run {
+        pub(super) prepared: Prepared,
+    }
+
+    impl Run {
+        pub(crate) fn ctx(&self) -> &Context {
+            &self.prepared.ctx
+        }
+
+        pub(crate) async fn clean_up(self) {
+            clean_up(&self.prepared.ctx).await;
+        }
+    }
+
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Project;
+    use super::*;
+
+    fn rename() -> Mode {
+        Mode::Run {
+            command: "rename function make_str to make_text".into(),
+        }
+    }
+
+    /// The whole run without the binary: orch's own servers in process.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dry_run_goes_through_every_phase_with_servers_in_process() {
+        let project = Project::fixture("shop");
+        let settings = project.settings(&["--dry-run", "--yes"]);
+        let printer = Arc::new(Printer::new(false, true));
+        let finished = run_with(settings, rename(), printer, Transport::InProcess)
+            .await
+            .unwrap();
+        let record = &finished.record;
+        assert!(record.success, "{:?}", record.error);
+        assert_eq!(finished.exit_code, ExitCode::Done);
+        let phases: Vec<(Phase, PhaseStatus)> =
+            record.phases.iter().map(|p| (p.phase, p.status)).collect();
+        assert_eq!(
+            phases,
+            Phase::ALL.map(|p| (p, PhaseStatus::Ok)).to_vec(),
+            "{record:?}"
+        );
+        assert!(record.total_tokens > 0);
+        let diff = finished.diff.unwrap();
+        assert!(diff.contains("+def make_text(cents):"), "{diff}");
+        let added = diff
+            .lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"));
+        assert!(added.clone().all(|l| !l.contains("make_str")), "{diff}");
+        assert!(added.count() >= 6, "{diff}");
+        let plan = finished.plan.unwrap();
+        insta::assert_json_snapshot!("shop_rename_plan", plan, {
+            ".id" => "[id]",
+            ".repository.path" => "[repo]",
+            // Estimates drawn under a time cap: their figures vary.
+            ".risk.p_tests_pass" => "[p]",
+            ".risk.p_on_time" => "[p]",
+            ".risk.trials" => "[trials]",
+        });
+        // Nothing of the run is left: its worktree is gone.
+        let worktrees = std::fs::read_dir(project.repo().join(".git/worktrees"))
+            .map(|entries| entries.count())
+            .unwrap_or(0);
+        assert_eq!(worktrees, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_phase_is_retried_after_a_retryable_server_failure() {
+        let project = Project::fixture("shop");
+        let mode = rename();
+        let run = project.prepare(&[], &mode).await;
+        let mut driver = Driver::new(run.ctx(), &mode);
+        let mut attempts = 0;
+        let result = driver
+            .step(Phase::Map, async || {
+                attempts += 1;
+                if attempts < 3 {
+                    return Err(Failure::Mcp(crate::mcp::Error::Timeout {
+                        server: "orch".into(),
+                        tool: "search".into(),
+                        after: Duration::from_secs(1),
+                    }));
+                }
+                Ok(attempts)
+            })
+            .await;
+        assert_eq!(result.unwrap(), 3);
+        let record = &driver.phases[0];
+        assert_eq!((record.retries, record.status), (2, PhaseStatus::Ok));
+        // An input error is not retried.
+        let result: Result<(), Failure> = driver
+            .step(Phase::Logic, async || {
+                Err(Failure::input("no such name", None))
+            })
+            .await;
+        assert!(matches!(result, Err(Failure::Input { .. })));
+        assert_eq!(
+            (driver.phases[1].retries, driver.phases[1].status),
+            (0, PhaseStatus::Failed)
+        );
+        run.clean_up().await;
+    }
+
+    /// Each phase gets its weight's share of what is left of the deadline;
+    /// one that overruns its share stops the run (exit 1, `budget.deadline`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_phase_over_its_share_of_the_deadline_stops_the_run() {
+        let project = Project::fixture("shop");
+        let mode = rename();
+        let run = project.prepare(&["--deadline", "2s"], &mode).await;
+        let mut driver = Driver::new(run.ctx(), &mode);
+        let started = Instant::now();
+        let result: Result<(), Failure> = driver
+            .step(Phase::Map, async || {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(())
+            })
+            .await;
+        // MAP's weight is 8 of 100: about 0.16 s of the 2 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        let failure = result.unwrap_err();
+        assert_eq!(failure.stop_reason(), StopReason::BudgetDeadline);
+        assert!(
+            failure
+                .message()
+                .contains("MAP did not finish within its 0.2s share"),
+            "{}",
+            failure.message()
+        );
+        assert_eq!(driver.phases[0].status, PhaseStatus::Stopped);
+        let driven = Driven {
+            phases: driver.phases,
+            details: driver.details,
+            plan: None,
+            verdict: None,
+            published: None,
+        };
+        clean_up(run.ctx()).await;
+        let finished = finish(run.prepared, &mode, Err(failure), driven).unwrap();
+        assert_eq!(finished.exit_code, ExitCode::Stopped);
+        assert_eq!(
+            finished.record.stop_reason,
+            Some(StopReason::BudgetDeadline)
+        );
+        assert_eq!(
+            finished.hint.as_deref(),
+            Some("raise --deadline (or ORCH_DEADLINE)")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stops_map_to_exit_codes_in_the_record() {
+        let project = Project::fixture("shop");
+        let mode = rename();
+        for (failure, code, reason) in [
+            (
+                Failure::input("unknown", None),
+                ExitCode::Usage,
+                StopReason::Input,
+            ),
+            (
+                Failure::stop(StopReason::Interrupted, "interrupted"),
+                ExitCode::Interrupted,
+                StopReason::Interrupted,
+            ),
+            (
+                Failure::stop(StopReason::Tests, "red"),
+                ExitCode::Stopped,
+                StopReason::Tests,
+            ),
+            (
+                Failure::Mcp(crate::mcp::Error::Protocol {
+                    server: "orch".into(),
+                    message: "garbage".into(),
+                }),
+                ExitCode::Stopped,
+                StopReason::Error,
+            ),
+        ] {
+            let run = project.prepare(&[], &mode).await;
+            clean_up(run.ctx()).await;
+            let driven = Driven {
+                phases: Vec::new(),
+                details: BTreeMap::new(),
+                plan: None,
+                verdict: None,
+                published: None,
+            };
+            let finished = finish(run.prepared, &mode, Err(failure), driven).unwrap();
+            assert_eq!(finished.exit_code, code);
+            assert_eq!(finished.record.stop_reason, Some(reason));
+            assert!(!finished.record.success);
+            let written = std::fs::read_to_string(
+                std::path::Path::new(&finished.record.run_dir).join("record.json"),
+            )
+            .unwrap();
+            let written: serde_json::Value = serde_json::from_str(&written).unwrap();
+            assert_eq!(written["stop_reason"], reason.as_str());
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One running MCP server: the child process (a process-group leader), its
-//! rmcp client session and its drained stderr.
+//! rmcp client session and its drained stderr. orch's own servers can also
+//! run as a task in this process, over an in-memory pipe (tests).
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -68,7 +69,7 @@ pub struct Connection {
     memory_limit_mb: u64,
     open_files_limit: u64,
     pid: Option<u32>,
-    child: Mutex<tokio::process::Child>,
+    process: Mutex<Process>,
     peer: Peer<RoleClient>,
     service: tokio::sync::Mutex<Option<RunningService<RoleClient, ()>>>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
@@ -77,12 +78,100 @@ pub struct Connection {
     builtin: bool,
 }
 
+/// Runs orch's own server `builtin` on `io` as a task. (A plain function:
+/// the server's future stays out of the layout of every future that starts
+/// a connection.)
+fn spawn_server(
+    name: String,
+    builtin: &super::Builtin,
+    io: tokio::io::DuplexStream,
+) -> tokio::task::JoinHandle<()> {
+    let (served, options) = (builtin.served.clone(), builtin.options.clone());
+    tokio::spawn(async move {
+        if let Err(error) = crate::servers::serve_on(&served, options, tokio::io::split(io)).await {
+            tracing::debug!(server = %name, %error, "in-process server ended");
+        }
+    })
+}
+
+/// What runs the server.
+enum Process {
+    /// A child process, leading its own process group.
+    Child(tokio::process::Child),
+    /// One of orch's own servers, as a task of this process.
+    Task(tokio::task::JoinHandle<()>),
+}
+
 impl Connection {
     /// Spawns the server (with its limits), completes the handshake, lists
     /// its tools and returns the session.
     pub async fn start(spec: &ServerSpec) -> Result<Connection, Error> {
         let span = tracing::info_span!("mcp_start", server = %spec.name);
-        Self::spawn_and_connect(spec).instrument(span).await
+        match (&spec.builtin, spec.in_process) {
+            (Some(builtin), true) => {
+                Self::connect_in_process(spec, builtin)
+                    .instrument(span)
+                    .await
+            }
+            _ => Self::spawn_and_connect(spec).instrument(span).await,
+        }
+    }
+
+    /// orch's own server as a task of this process, connected through an
+    /// in-memory pipe: the same server and client code as a child's.
+    async fn connect_in_process(
+        spec: &ServerSpec,
+        builtin: &super::Builtin,
+    ) -> Result<Connection, Error> {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let task = spawn_server(spec.name.clone(), builtin, server);
+        let (reader, writer) = tokio::io::split(client);
+        let oversized = Arc::new(Oversized::default());
+        let reader = LineGuard::new(reader, oversized.clone());
+        let handshake = async {
+            let service = ().serve((reader, writer)).await.map_err(|e| e.to_string())?;
+            let tools = service
+                .list_all_tools()
+                .await
+                .map_err(|e| format!("`tools/list` failed: {e}"))?;
+            Ok::<_, String>((service, tools))
+        };
+        let (service, tools) = match tokio::time::timeout(spec.startup_timeout, handshake).await {
+            Ok(Ok(ready)) => ready,
+            Ok(Err(reason)) => {
+                task.abort();
+                return Err(Error::Handshake {
+                    server: spec.name.clone(),
+                    reason,
+                    stderr: String::new(),
+                });
+            }
+            Err(_) => {
+                task.abort();
+                return Err(Error::Handshake {
+                    server: spec.name.clone(),
+                    reason: "no answer within the startup timeout".into(),
+                    stderr: String::new(),
+                });
+            }
+        };
+        let peer = service.peer().clone();
+        Ok(Connection {
+            tools: tools.iter().map(ToolInfo::from_tool).collect(),
+            server_info: Some("orch (in process)".into()),
+            name: spec.name.clone(),
+            call_timeout: spec.call_timeout,
+            max_reply_bytes: spec.max_reply_bytes,
+            memory_limit_mb: spec.memory_limit_mb,
+            open_files_limit: spec.open_files_limit,
+            pid: None,
+            process: Mutex::new(Process::Task(task)),
+            peer,
+            service: tokio::sync::Mutex::new(Some(service)),
+            stderr: Arc::new(Mutex::new(VecDeque::new())),
+            oversized,
+            builtin: true,
+        })
     }
 
     async fn spawn_and_connect(spec: &ServerSpec) -> Result<Connection, Error> {
@@ -234,7 +323,7 @@ impl Connection {
             memory_limit_mb: spec.memory_limit_mb,
             open_files_limit: spec.open_files_limit,
             pid,
-            child: Mutex::new(child),
+            process: Mutex::new(Process::Child(child)),
             peer,
             service: tokio::sync::Mutex::new(Some(service)),
             stderr,
@@ -270,21 +359,39 @@ impl Connection {
         self.pid
     }
 
-    /// Whether the process is still running.
+    /// Whether the process (or task) is still running.
     pub fn is_alive(&self) -> bool {
-        self.child
+        self.process
             .lock()
-            .map(|mut child| matches!(child.try_wait(), Ok(None)))
+            .map(|mut process| match &mut *process {
+                Process::Child(child) => matches!(child.try_wait(), Ok(None)),
+                Process::Task(task) => !task.is_finished(),
+            })
             .unwrap_or(false)
     }
 
+    /// Ends an in-process server's task at once (a child is signalled
+    /// instead).
+    fn abort_task(&self) {
+        if let Ok(process) = self.process.lock()
+            && let Process::Task(task) = &*process
+        {
+            task.abort();
+        }
+    }
+
     fn exit_status(&self) -> Option<String> {
-        let mut child = self.child.lock().ok()?;
-        child
-            .try_wait()
-            .ok()
-            .flatten()
-            .map(|status| status.to_string())
+        let mut process = self.process.lock().ok()?;
+        match &mut *process {
+            Process::Child(child) => child
+                .try_wait()
+                .ok()
+                .flatten()
+                .map(|status| status.to_string()),
+            Process::Task(task) => task
+                .is_finished()
+                .then(|| "the in-process server ended".to_owned()),
+        }
     }
 
     /// Calls one tool with the call timeout.
@@ -460,6 +567,7 @@ impl Connection {
     pub fn stop_builtin(&self) {
         if self.builtin {
             kill_group(self.pid, libc::SIGKILL);
+            self.abort_task();
         }
     }
 
@@ -472,6 +580,7 @@ impl Connection {
         // gets its end of input first and time to exit on its own.
         if self.builtin {
             kill_group(self.pid, libc::SIGKILL);
+            self.abort_task();
         }
         if let Some(service) = self.service.lock().await.take() {
             let _ = tokio::time::timeout(Duration::from_millis(500), service.cancel()).await;
@@ -536,6 +645,7 @@ impl Drop for Connection {
     fn drop(&mut self) {
         if self.is_alive() {
             kill_group(self.pid, libc::SIGKILL);
+            self.abort_task();
         }
     }
 }

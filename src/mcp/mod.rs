@@ -128,6 +128,19 @@ pub struct ServerSpec {
     pub trusted: bool,
     /// Roles it serves and how orch's calls map onto its tools.
     pub roles: BTreeMap<Role, BTreeMap<String, ToolMapping>>,
+    /// For orch's own server: what it serves.
+    pub builtin: Option<Builtin>,
+    /// Run orch's own server inside this process, over an in-memory pipe
+    /// (see [`Servers::in_process`]).
+    pub in_process: bool,
+}
+
+/// What one of orch's own servers serves.
+#[derive(Debug, Clone)]
+pub struct Builtin {
+    /// What `serve-mcp` is given: `code+fs+search`, `test`, ...
+    served: String,
+    options: crate::servers::ServeOptions,
 }
 
 impl ServerSpec {
@@ -155,7 +168,7 @@ impl ServerSpec {
         };
         let mut args: Vec<OsString> = vec![
             "serve-mcp".into(),
-            served.into(),
+            served.clone().into(),
             "--root".into(),
             root.as_os_str().to_owned(),
         ];
@@ -170,10 +183,18 @@ impl ServerSpec {
             .ancestors()
             .find(|dir| dir.is_dir())
             .map(Path::to_owned);
-        if cwd.as_deref() != Some(root) {
+        let await_root = cwd.as_deref() != Some(root);
+        if await_root {
             args.push("--await-root".into());
         }
+        let options = crate::servers::ServeOptions {
+            root: root.to_owned(),
+            await_root,
+            python: python.map(str::to_owned),
+        };
         Ok(ServerSpec {
+            builtin: Some(Builtin { served, options }),
+            in_process: false,
             name,
             source: Source::Builtin,
             command: exe.into_os_string(),
@@ -229,6 +250,8 @@ impl ServerSpec {
             None => (command, args, cwd),
         };
         ServerSpec {
+            builtin: None,
+            in_process: false,
             name: server.name.clone(),
             source: server.source.clone(),
             command: command.into(),
@@ -291,6 +314,17 @@ pub struct Servers {
 }
 
 impl Servers {
+    /// The same servers, with orch's own run inside this process over
+    /// in-memory pipes instead of as child processes: the same server and
+    /// client code, for tests of the phases and the pipeline that need no
+    /// binary.
+    pub fn in_process(mut self) -> Servers {
+        for spec in &mut self.specs {
+            spec.in_process = spec.builtin.is_some();
+        }
+        self
+    }
+
     /// Configured servers first (the last enabled one claiming a role gets
     /// it), then orch's built-in servers for every role nobody claims.
     pub fn resolve(

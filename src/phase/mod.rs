@@ -8,6 +8,8 @@ pub(crate) mod monte_carlo;
 pub(crate) mod optimize;
 pub(crate) mod plan;
 pub(crate) mod review;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -59,7 +59,14 @@ fn pipes() -> Option<(
     Some((receiver, sender))
 }
 
-async fn serve_on<R, W>(name: &str, options: ServeOptions, transport: (R, W)) -> anyhow::Result<()>
+/// Serves the named server on `transport` until the client closes it: stdio
+/// for `orch serve-mcp`, an in-memory pipe for a pool that keeps orch's own
+/// servers in its own process (tests).
+pub(crate) async fn serve_on<R, W>(
+    name: &str,
+    options: ServeOptions,
+    transport: (R, W),
+) -> anyhow::Result<()>
 where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
