@@ -34,6 +34,7 @@
 pub mod budget;
 pub mod cli;
 mod commands;
+pub(crate) mod edit;
 pub(crate) mod event;
 pub mod exit;
 pub(crate) mod forge;

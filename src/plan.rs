@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
+use crate::edit::Edit;
 use crate::intent::Intent;
 
 /// The schema tag every plan carries.
@@ -101,7 +102,7 @@ pub enum Action {
         /// SHA-1 (hex) of the file before the edits.
         preimage_sha1: String,
         /// Non-overlapping edits, sorted by `start`.
-        edits: Vec<TextEdit>,
+        edits: Vec<Edit>,
     },
     /// Create a file that does not exist yet.
     Create {
@@ -155,22 +156,6 @@ impl Action {
             Action::Publish { .. } => "publish",
         }
     }
-}
-
-/// Replace bytes `start..end` (which hold `old`) with `new`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TextEdit {
-    /// Byte offset where the replaced text starts.
-    pub start: usize,
-    /// Byte offset just past the replaced text.
-    pub end: usize,
-    /// 1-based line of `start` (for people; not used to apply).
-    pub line: usize,
-    /// The text being replaced.
-    pub old: String,
-    /// The replacement.
-    pub new: String,
 }
 
 /// The MONTE CARLO estimate.
@@ -277,7 +262,7 @@ impl Plan {
     }
 
     /// The edit nodes, in node order.
-    pub fn edits(&self) -> impl Iterator<Item = (&str, &str, &[TextEdit])> {
+    pub fn edits(&self) -> impl Iterator<Item = (&str, &str, &[Edit])> {
         self.nodes.iter().filter_map(|node| match &node.action {
             Action::Edit {
                 file,
@@ -571,38 +556,6 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
     hex(&Sha1::digest(bytes))
 }
 
-/// Applies sorted, non-overlapping edits to `source`. Fails if an edit's
-/// `old` text is not what the source holds at its range.
-pub fn apply_edits(source: &str, edits: &[TextEdit]) -> Result<String, String> {
-    let mut out = String::with_capacity(source.len() + 64);
-    let mut cursor = 0usize;
-    for (i, edit) in edits.iter().enumerate() {
-        if edit.start < cursor || edit.end > source.len() || edit.end < edit.start {
-            return Err(format!(
-                "edit {i} ({}..{}) is out of order or out of range",
-                edit.start, edit.end
-            ));
-        }
-        let Some(current) = source.get(edit.start..edit.end) else {
-            return Err(format!(
-                "edit {i} ({}..{}) does not fall on character boundaries",
-                edit.start, edit.end
-            ));
-        };
-        if current != edit.old {
-            return Err(format!(
-                "edit {i} expected `{}` at bytes {}..{} but found `{current}`",
-                edit.old, edit.start, edit.end
-            ));
-        }
-        out.push_str(&source[cursor..edit.start]);
-        out.push_str(&edit.new);
-        cursor = edit.end;
-    }
-    out.push_str(&source[cursor..]);
-    Ok(out)
-}
-
 /// The plan's JSON Schema, generated from these types.
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(Plan);
@@ -621,7 +574,7 @@ mod tests {
             action: Action::Edit {
                 file: format!("{}.py", id.replace(':', "_")),
                 preimage_sha1: "0".repeat(40),
-                edits: vec![TextEdit {
+                edits: vec![Edit {
                     start: 4,
                     end: 7,
                     line: 1,
@@ -741,7 +694,7 @@ mod tests {
 
     #[test]
     fn apply_edits_checks_old_text() {
-        let edits = vec![TextEdit {
+        let edits = vec![Edit {
             start: 4,
             end: 7,
             line: 1,
@@ -749,9 +702,9 @@ mod tests {
             new: "brand_new".into(),
         }];
         assert_eq!(
-            apply_edits("def old(): pass", &edits).unwrap(),
+            crate::edit::apply("def old(): pass", &edits).unwrap(),
             "def brand_new(): pass"
         );
-        assert!(apply_edits("def xyz(): pass", &edits).is_err());
+        assert!(crate::edit::apply("def xyz(): pass", &edits).is_err());
     }
 }

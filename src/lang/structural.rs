@@ -13,6 +13,8 @@ use ast_grep_core::tree_sitter::LanguageExt;
 use ast_grep_language::SupportLang;
 use serde::{Deserialize, Serialize};
 
+use crate::edit::Edit;
+
 /// The languages orch rewrites (the grammars it is built with).
 pub(crate) const LANGUAGES: [(&str, &[&str], SupportLang); 6] = [
     ("python", &["py", "pyi"], SupportLang::Python),
@@ -65,32 +67,6 @@ pub(crate) fn extensions(language: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// One replacement in a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Replacement {
-    pub start: usize,
-    pub end: usize,
-    /// 1-based.
-    pub line: usize,
-    /// 1-based, in characters.
-    pub column: usize,
-    pub old: String,
-    pub new: String,
-}
-
-/// `source` with `edits` applied: in order of position, not overlapping.
-pub(crate) fn apply<'a>(
-    source: &str,
-    edits: impl IntoIterator<Item = &'a Replacement, IntoIter: DoubleEndedIterator>,
-) -> String {
-    let mut out = source.to_owned();
-    // Last first: each one's offsets are still those of `source`.
-    for edit in edits.into_iter().rev() {
-        out.replace_range(edit.start..edit.end, &edit.new);
-    }
-    out
-}
-
 fn edits_of(
     grep: &ast_grep_core::AstGrep<ast_grep_core::tree_sitter::StrDoc<SupportLang>>,
     pattern: &Pattern,
@@ -107,22 +83,6 @@ fn edits_of(
             )
         })
         .collect()
-}
-
-impl Replacement {
-    /// Replace `source[start..end]` with `new`; line and column computed.
-    pub fn new(source: &str, start: usize, end: usize, new: &str) -> Self {
-        let before = &source[..start];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Replacement {
-            start,
-            end,
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-            old: source[start..end].to_owned(),
-            new: new.to_owned(),
-        }
-    }
 }
 
 /// Whether `source` has `word` delimited by non-identifier characters.
@@ -149,38 +109,38 @@ pub(crate) struct Refused {
 pub(crate) fn safe_replacements(
     lang: SupportLang,
     source: &str,
-    replacements: Vec<Replacement>,
+    replacements: Vec<Edit>,
     errors_before: usize,
-) -> (Vec<Replacement>, Vec<Refused>) {
-    let apply = |chosen: &[&Replacement]| apply(source, chosen.iter().copied());
-    let all: Vec<&Replacement> = replacements.iter().collect();
-    if syntax_errors(lang, &apply(&all)) <= errors_before {
+) -> (Vec<Edit>, Vec<Refused>) {
+    // Edits that cannot even be applied count as not parsing.
+    let parses = |chosen: &[&Edit]| {
+        crate::edit::apply(source, chosen.iter().copied())
+            .is_ok_and(|out| syntax_errors(lang, &out) <= errors_before)
+    };
+    let refusal = |r: Edit| Refused {
+        line: r.line,
+        column: r.column(source),
+        old: r.old,
+        new: r.new,
+    };
+    let all: Vec<&Edit> = replacements.iter().collect();
+    if parses(&all) {
         return (replacements, Vec::new());
     }
     let mut kept = Vec::new();
     let mut refused = Vec::new();
     for r in replacements {
-        if syntax_errors(lang, &apply(&[&r])) <= errors_before {
+        if parses(&[&r]) {
             kept.push(r);
         } else {
-            refused.push(Refused {
-                line: r.line,
-                column: r.column,
-                old: r.old,
-                new: r.new,
-            });
+            refused.push(refusal(r));
         }
     }
     // Each alone parses; together they must too (they do not overlap, so
     // this only fails for interacting contexts): keep none if not.
-    let together: Vec<&Replacement> = kept.iter().collect();
-    if !kept.is_empty() && syntax_errors(lang, &apply(&together)) > errors_before {
-        refused.extend(kept.drain(..).map(|r| Refused {
-            line: r.line,
-            column: r.column,
-            old: r.old,
-            new: r.new,
-        }));
+    let together: Vec<&Edit> = kept.iter().collect();
+    if !kept.is_empty() && !parses(&together) {
+        refused.extend(kept.drain(..).map(refusal));
         refused.sort_by_key(|r| (r.line, r.column));
     }
     (kept, refused)
@@ -247,20 +207,20 @@ impl Rewriter {
     /// matches inside text a rewrite inserted, so a rewrite that contains
     /// its own pattern does not loop).
     #[cfg(test)]
-    pub(crate) fn replacements(&self, source: &str) -> Vec<Replacement> {
+    pub(crate) fn replacements(&self, source: &str) -> Vec<Edit> {
         self.replacements_and_errors(source).0
     }
 
     /// [`Rewriter::replacements`], and the syntax error count of `source`
     /// from the same parse.
-    pub(crate) fn replacements_and_errors(&self, source: &str) -> (Vec<Replacement>, usize) {
+    pub(crate) fn replacements_and_errors(&self, source: &str) -> (Vec<Edit>, usize) {
         let grep = self.lang.ast_grep(source);
         let errors = super::error_nodes(grep.root().get_inner_node());
         let mut found = edits_of(&grep, &self.pattern, &self.fix);
         (self.finish(source, &mut found), errors)
     }
 
-    fn finish(&self, source: &str, found: &mut Vec<(usize, usize, String)>) -> Vec<Replacement> {
+    fn finish(&self, source: &str, found: &mut Vec<(usize, usize, String)>) -> Vec<Edit> {
         let mut found = std::mem::take(found);
         found.sort_by_key(|e| (e.0, std::cmp::Reverse(e.1)));
         let mut outer: Vec<(usize, usize)> = Vec::new();
@@ -278,7 +238,7 @@ impl Rewriter {
             .into_iter()
             .zip(finals)
             .filter(|((start, end), new)| source[*start..*end] != **new)
-            .map(|((start, end), new)| Replacement::new(source, start, end, &new))
+            .map(|((start, end), new)| Edit::new(source, start, end, &new))
             .collect()
     }
 
@@ -441,7 +401,7 @@ mod tests {
     fn replace(language: &'static str, source: &str, pattern: &str, rewrite: &str) -> String {
         let lang = LANGUAGES.iter().find(|l| l.0 == language).unwrap().2;
         let rewriter = Rewriter::new(language, lang, pattern, rewrite).unwrap();
-        apply(source, &rewriter.replacements(source))
+        crate::edit::apply(source, &rewriter.replacements(source)).unwrap()
     }
 
     #[test]
@@ -506,9 +466,10 @@ mod tests {
     fn nested_matches_are_rewritten_inside_one_edit() {
         let lang = SupportLang::Python;
         let rewriter = Rewriter::new("python", lang, "f($X)", "g($X)").unwrap();
-        let found = rewriter.replacements("y = f(f(1))\n");
+        let source = "y = f(f(1))\n";
+        let found = rewriter.replacements(source);
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].line, found[0].column), (1, 5));
+        assert_eq!((found[0].line, found[0].column(source)), (1, 5));
         assert_eq!(found[0].old, "f(f(1))");
         assert_eq!(found[0].new, "g(g(1))");
         assert_eq!(

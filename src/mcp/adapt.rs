@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 
 use super::config::{ResultFormat, render};
 use super::{Error, Reply, Role, ServerSpec, Source};
-use crate::plan::{TextEdit, apply_edits, sha1_hex};
+use crate::edit::{self, Edit};
+use crate::plan::sha1_hex;
 
 /// What to do for one call.
 pub(super) enum Prepared {
@@ -142,7 +143,7 @@ pub(super) fn prepare(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            let edits: Vec<TextEdit> =
+            let edits: Vec<Edit> =
                 serde_json::from_value(vars.get("edits").cloned().unwrap_or(Value::Null))
                     .map_err(|e| tool_error(format!("bad edits: {e}")))?;
             let abs_path = root.join(&path);
@@ -154,7 +155,7 @@ pub(super) fn prepare(
                     "`{path}` changed: its SHA-1 is {sha1_before}, the edit expects {expected}; nothing written"
                 )));
             }
-            let after = apply_edits(&before, &edits)
+            let after = edit::apply(&before, &edits)
                 .map_err(|e| tool_error(format!("`{path}`: {e}; nothing written")))?;
             let uses_text_edits = mapping
                 .arguments
@@ -244,7 +245,7 @@ fn regex_escape(text: &str) -> String {
 /// the file backwards, and each `oldText` grows upwards by whole lines
 /// until its first occurrence in the file, as it is when the server gets to
 /// it, is the intended one.
-pub(crate) fn text_edits(source: &str, edits: &[TextEdit]) -> Value {
+pub(crate) fn text_edits(source: &str, edits: &[Edit]) -> Value {
     // Line start offsets.
     let mut starts = vec![0usize];
     starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
@@ -270,15 +271,15 @@ pub(crate) fn text_edits(source: &str, edits: &[TextEdit]) -> Value {
         let from = starts[first];
         let to = line_end(last);
         let old = &source[from..to];
-        let local: Vec<TextEdit> = members
+        let local: Vec<Edit> = members
             .iter()
-            .map(|&i| TextEdit {
+            .map(|&i| Edit {
                 start: edits[i].start - from,
                 end: edits[i].end - from,
                 ..edits[i].clone()
             })
             .collect();
-        let new = apply_edits(old, &local).unwrap_or_else(|_| old.to_owned());
+        let new = edit::apply(old, &local).unwrap_or_else(|_| old.to_owned());
         (from, old.to_owned(), new)
     };
     let mut out = Vec::new();
@@ -421,9 +422,9 @@ fn split_path<'a>(line: &'a str, root: &str) -> Option<(&'a str, &'a str)> {
 mod tests {
     use super::*;
 
-    fn edit(source: &str, old: &str, nth: usize, new: &str) -> TextEdit {
+    fn edit(source: &str, old: &str, nth: usize, new: &str) -> Edit {
         let start = source.match_indices(old).nth(nth).unwrap().0;
-        TextEdit {
+        Edit {
             start,
             end: start + old.len(),
             line: 0,
@@ -453,7 +454,7 @@ mod tests {
             edit(source, "x", 3, "y"),
             edit(source, "x", 4, "y"),
         ];
-        let expected = apply_edits(source, &edits).unwrap();
+        let expected = edit::apply(source, &edits).unwrap();
         let pairs = text_edits(source, &edits);
         assert_eq!(apply_like_server(source, &pairs), expected);
         // The second `return x` is the first one the server would find: it
@@ -473,7 +474,7 @@ mod tests {
         // Renaming `a` to `b` where `b` lines already exist further up.
         let source = "b\na\nb\na\n";
         let edits = vec![edit(source, "a", 0, "b"), edit(source, "a", 1, "b")];
-        let expected = apply_edits(source, &edits).unwrap();
+        let expected = edit::apply(source, &edits).unwrap();
         assert_eq!(
             apply_like_server(source, &text_edits(source, &edits)),
             expected

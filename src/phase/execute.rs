@@ -227,7 +227,7 @@ async fn baseline_tests(ctx: &Context, schedule: &Schedule) -> Result<(RunResult
     Ok((result, false))
 }
 
-fn edit_file(file: &str, preimage: &str, edits: &[crate::plan::TextEdit]) -> EditFile {
+fn edit_file(file: &str, preimage: &str, edits: &[crate::edit::Edit]) -> EditFile {
     EditFile {
         path: file.to_owned(),
         expected_sha1: preimage.to_owned(),

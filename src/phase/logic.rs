@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::map::RepoMap;
 use super::{Context, Failure, StopReason, page_size};
+use crate::edit::{Edit, EditKind};
 use crate::intent::{Intent, Rename, Replace};
 use crate::protocol::Paged;
 use crate::protocol::code::{
-    AddParameter, Cleanup, Definition, DeletedFile, MakeAsync, MoveSymbol, NewFile, NoteOut,
-    RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput, Signature,
-    SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
+    AddParameter, Cleanup, Definition, DefinitionKind, DeletedFile, MakeAsync, MoveSymbol, NewFile,
+    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
+    Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
 };
 
 /// The exact edits of one file.
@@ -27,14 +28,10 @@ pub(crate) struct FileEdits {
 /// One edit: bytes `start..end` (holding `old`) become `new`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EditSite {
-    pub start: usize,
-    pub end: usize,
-    pub line: usize,
-    pub column: usize,
-    /// `definition`, `import`, `attribute`, `reference`, `all`, `structural`...
-    pub kind: String,
-    pub old: String,
-    pub new: String,
+    #[serde(flatten)]
+    pub edit: Edit,
+    /// What it does (a rename site's kind, or the refactor that made it).
+    pub kind: EditKind,
 }
 
 /// The resolved change.
@@ -107,7 +104,7 @@ pub(crate) async fn run(
                     all.refused_total
                 ));
             }
-            Ok(edits_analysis(all, "module", map))
+            Ok(edits_analysis(all, EditKind::Module, map))
         }
         Intent::RemoveUnusedFunctions(_) => {
             ctx.printer.progress(&format!(
@@ -128,7 +125,7 @@ pub(crate) async fn run(
             if all.total_matches == 0 {
                 ctx.printer.note("no unreferenced private functions");
             }
-            Ok(edits_analysis(all, "dead-function", map))
+            Ok(edits_analysis(all, EditKind::DeadFunction, map))
         }
     }
 }
@@ -172,7 +169,7 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
 }
 
 /// An analysis of exact edits (no definition, no mentions).
-fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
+fn edits_analysis(all: ReplaceOutput, kind: EditKind, map: &RepoMap) -> Analysis {
     let files: Vec<FileEdits> = all
         .files
         .into_iter()
@@ -182,15 +179,7 @@ fn edits_analysis(all: ReplaceOutput, kind: &str, map: &RepoMap) -> Analysis {
             edits: f
                 .replacements
                 .into_iter()
-                .map(|r| EditSite {
-                    start: r.start,
-                    end: r.end,
-                    line: r.line,
-                    column: r.column,
-                    kind: kind.to_owned(),
-                    old: r.old,
-                    new: r.new,
-                })
+                .map(|edit| EditSite { edit, kind })
                 .collect(),
         })
         .collect();
@@ -252,12 +241,12 @@ async fn analyse_signature(
     let (all, kind) = if add {
         (
             page_edits(ctx, AddParameter { signature }).await?,
-            "add_parameter",
+            EditKind::AddParameter,
         )
     } else {
         (
             page_edits(ctx, RemoveParameter { signature }).await?,
-            "remove_parameter",
+            EditKind::RemoveParameter,
         )
     };
     refuse_problems(
@@ -277,7 +266,10 @@ async fn analyse_move(
 ) -> Result<Analysis, Failure> {
     let lookup = request.lookup();
     let definition = choose_definition(ctx, &lookup, map).await?;
-    if !matches!(definition.kind.as_str(), "function" | "class") {
+    if !matches!(
+        definition.kind,
+        DefinitionKind::Function | DefinitionKind::Class
+    ) {
         return Err(Failure::input(
             format!(
                 "`{}` is a module-level {} in {}; orch moves functions and classes",
@@ -309,7 +301,7 @@ async fn analyse_move(
     for note in &all.notes {
         ctx.printer.note(&format!("  {}: {}", note.path, note.note));
     }
-    let mut analysis = edits_analysis(all, "move", map);
+    let mut analysis = edits_analysis(all, EditKind::Move, map);
     analysis.definition = Some(definition);
     Ok(analysis)
 }
@@ -385,7 +377,7 @@ async fn analyse_async(
         ctx.printer
             .note(&format!("  … and {} more", all.notes.len() - 20));
     }
-    let mut analysis = edits_analysis(all, "async", map);
+    let mut analysis = edits_analysis(all, EditKind::Async, map);
     analysis.definition = definition;
     Ok(analysis)
 }
@@ -418,7 +410,7 @@ async fn analyse_cleanup(ctx: &Context, map: &RepoMap) -> Result<Analysis, Failu
             all.files_scanned
         ));
     }
-    Ok(edits_analysis(all, "unused-import", map))
+    Ok(edits_analysis(all, EditKind::UnusedImport, map))
 }
 
 async fn analyse_replace(
@@ -464,7 +456,7 @@ async fn analyse_replace(
             all.files_scanned
         ));
     }
-    Ok(edits_analysis(all, "structural", map))
+    Ok(edits_analysis(all, EditKind::Structural, map))
 }
 
 async fn analyse_rename(
@@ -551,14 +543,15 @@ async fn analyse_rename(
             edits: f
                 .sites
                 .into_iter()
-                .map(|(start, end, line, column, kind)| EditSite {
-                    start,
-                    end,
-                    line,
-                    column,
+                .map(|(start, end, line, _column, kind)| EditSite {
+                    edit: Edit {
+                        start,
+                        end,
+                        line,
+                        old: rename.old.clone(),
+                        new: rename.new.clone(),
+                    },
                     kind,
-                    old: rename.old.clone(),
-                    new: rename.new.clone(),
                 })
                 .collect(),
         })

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::logic::Analysis;
 use super::{Context, Failure};
+use crate::edit::EditKind;
 use crate::plan::{BlastRadius, Risk, sha1_hex};
 
 const MAX_TRIALS: u32 = 20_000;
@@ -64,10 +65,10 @@ pub(crate) fn estimate(
     let mut probabilities: Vec<f64> = Vec::new();
     for file in &analysis.files {
         for site in &file.edits {
-            probabilities.push(match site.kind.as_str() {
-                "definition" | "all" => 0.0005,
-                "import" | "unused-import" => 0.001,
-                "attribute" | "structural" => 0.002,
+            probabilities.push(match site.kind {
+                EditKind::Definition | EditKind::All => 0.0005,
+                EditKind::Import | EditKind::UnusedImport => 0.001,
+                EditKind::Attribute | EditKind::Structural => 0.002,
                 _ => 0.0008,
             });
         }
@@ -167,7 +168,7 @@ mod tests {
             definition: Some(Definition {
                 path: "m.py".into(),
                 module: "m".into(),
-                kind: "function".into(),
+                kind: crate::protocol::code::DefinitionKind::Function,
                 line: 1,
                 column: 5,
                 class: None,
@@ -177,13 +178,14 @@ mod tests {
                 sha1: "0".repeat(40),
                 edits: (0..sites)
                     .map(|i| EditSite {
-                        start: i,
-                        end: i + 1,
-                        line: 1,
-                        column: 1,
-                        kind: "reference".to_owned(),
-                        old: "f".into(),
-                        new: "g".into(),
+                        edit: crate::edit::Edit {
+                            start: i,
+                            end: i + 1,
+                            line: 1,
+                            old: "f".into(),
+                            new: "g".into(),
+                        },
+                        kind: EditKind::Reference,
                     })
                     .collect(),
             }],

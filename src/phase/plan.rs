@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::logic::Analysis;
 use super::{Context, Failure};
 use crate::intent::Intent;
-use crate::plan::{Action, Node, Plan, Report, Repository, Risk, Site, TextEdit};
+use crate::plan::{Action, Node, Plan, Report, Repository, Risk, Site};
 
 pub(crate) async fn run(
     ctx: &Context,
@@ -34,17 +34,7 @@ fn build(
     let mut parse_baseline = BTreeMap::new();
     for file in &analysis.files {
         let id = format!("edit:{}", file.path);
-        let edits = file
-            .edits
-            .iter()
-            .map(|e| TextEdit {
-                start: e.start,
-                end: e.end,
-                line: e.line,
-                old: e.old.clone(),
-                new: e.new.clone(),
-            })
-            .collect();
+        let edits = file.edits.iter().map(|e| e.edit.clone()).collect();
         nodes.push(Node {
             id: id.clone(),
             deps: Vec::new(),

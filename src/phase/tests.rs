@@ -59,7 +59,7 @@ async fn logic_resolves_every_site_and_plan_makes_the_dag() {
         analysis
             .files
             .iter()
-            .all(|f| f.edits.iter().all(|e| e.new == "make_text"))
+            .all(|f| f.edits.iter().all(|e| e.edit.new == "make_text"))
     );
     let ctx = run.ctx();
     let (_, intent) = command(text);

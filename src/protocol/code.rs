@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Page;
-use crate::lang::structural::Replacement;
+use crate::edit::{Edit, EditKind};
 
 /// What kind of definition `definitions` looks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -23,16 +23,39 @@ pub enum DefinitionKind {
 }
 
 impl DefinitionKind {
-    /// Whether a module-level definition of `kind` (`function`, `class`,
-    /// `variable`) is one of this kind.
-    pub fn admits(self, kind: &str) -> bool {
+    pub fn as_str(self) -> &'static str {
         match self {
-            DefinitionKind::Any => true,
-            DefinitionKind::Function => kind == "function",
-            DefinitionKind::Class => kind == "class",
-            DefinitionKind::Variable => kind == "variable",
-            DefinitionKind::Method => kind == "method",
+            DefinitionKind::Any => "any",
+            DefinitionKind::Function => "function",
+            DefinitionKind::Class => "class",
+            DefinitionKind::Variable => "variable",
+            DefinitionKind::Method => "method",
         }
+    }
+
+    /// The kind the Python engine names `name` (`function`, `class`,
+    /// `variable`, `method`); anything else is [`DefinitionKind::Any`].
+    pub fn named(name: &str) -> Self {
+        [
+            DefinitionKind::Function,
+            DefinitionKind::Class,
+            DefinitionKind::Variable,
+            DefinitionKind::Method,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+        .unwrap_or(DefinitionKind::Any)
+    }
+
+    /// Whether a definition of `kind` is one of this kind.
+    pub fn admits(self, kind: DefinitionKind) -> bool {
+        self == DefinitionKind::Any || self == kind
+    }
+}
+
+impl std::fmt::Display for DefinitionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -53,7 +76,7 @@ pub struct Definitions {
 pub struct Definition {
     pub path: String,
     pub module: String,
-    pub kind: String,
+    pub kind: DefinitionKind,
     pub line: usize,
     pub column: usize,
     /// The class, for a method.
@@ -119,7 +142,7 @@ pub struct RenameReferences {
 pub struct FileSites {
     pub path: String,
     pub sha1: String,
-    pub sites: Vec<(usize, usize, usize, usize, String)>,
+    pub sites: Vec<(usize, usize, usize, usize, EditKind)>,
 }
 
 /// A place in a file, with what there is to say about it.
@@ -178,7 +201,7 @@ pub struct FileReplacements {
     pub path: String,
     pub sha1: String,
     pub language: String,
-    pub replacements: Vec<Replacement>,
+    pub replacements: Vec<Edit>,
 }
 
 /// A file a change creates.

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::TextEdit;
+use crate::edit::Edit;
 
 /// `read_file`: served by orch's fs server for people (`orch servers
 /// call`); no phase reads through it, so it is not a [`super::Call`].
@@ -45,7 +45,7 @@ pub struct EditFile {
     /// The file's SHA-1 must be this, or nothing is written.
     pub expected_sha1: String,
     /// Sorted, non-overlapping byte edits.
-    pub edits: Vec<TextEdit>,
+    pub edits: Vec<Edit>,
     /// Compute the result and the diff but write nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,

@@ -12,6 +12,7 @@ use super::{Jail, project_files};
 
 pub(crate) mod asyncify;
 pub(crate) mod moves;
+use crate::edit::EditKind;
 use crate::lang::python::{self, ModuleIndex, Parsing, rename};
 use crate::lang::structural;
 use crate::plan::sha1_hex;
@@ -293,7 +294,7 @@ pub(crate) fn structural_replace(
         &'static str,
         String,
         usize,
-        Vec<structural::Replacement>,
+        Vec<crate::edit::Edit>,
         Vec<structural::Refused>,
     );
     // Every match contains the pattern's literal words: files without one
@@ -489,7 +490,7 @@ fn read_all(jail: &Jail, files: &[String]) -> Vec<(String, String)> {
 /// `sources` (path, source).
 fn page_python(
     out: &mut ReplaceOutput,
-    edits: BTreeMap<String, Vec<structural::Replacement>>,
+    edits: BTreeMap<String, Vec<crate::edit::Edit>>,
     sources: &[(String, String)],
     offset: usize,
     max_files: Option<usize>,
@@ -523,7 +524,7 @@ fn include_notes(
     sites: &mut BTreeMap<String, Vec<rename::RenameSite>>,
     notes: Vec<rename::Note>,
     old: &str,
-    kind: &str,
+    kind: EditKind,
 ) -> Vec<rename::Note> {
     let mut left = Vec::new();
     for note in notes {
@@ -552,7 +553,7 @@ fn include_notes(
                         end: start + old.len(),
                         line: note.line,
                         column: note.column,
-                        kind: kind.to_owned(),
+                        kind,
                     });
                     entry.sort_by_key(|s| s.start);
                 }
@@ -637,7 +638,7 @@ pub(crate) fn definitions(
                 definitions.push(Definition {
                     path: relative.clone(),
                     module: index.module_of(relative).unwrap_or_default().to_owned(),
-                    kind: "method".into(),
+                    kind: DefinitionKind::Method,
                     line,
                     column,
                     class: Some(class),
@@ -650,11 +651,11 @@ pub(crate) fn definitions(
                 continue;
             };
             for definition in python::top_level_definitions(&tree, source) {
-                if definition.name == name && kind.admits(definition.kind) {
+                if definition.name == name && kind.admits(DefinitionKind::named(definition.kind)) {
                     definitions.push(Definition {
                         path: relative.clone(),
                         module: index.module_of(relative).unwrap_or_default().to_owned(),
-                        kind: definition.kind.to_owned(),
+                        kind: DefinitionKind::named(definition.kind),
                         line: definition.line,
                         column: definition.column,
                         class: None,
@@ -1044,12 +1045,18 @@ fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<RenameOutput, 
             &mut analysis.sites,
             notes,
             &args.name,
-            "uncertain",
+            EditKind::Uncertain,
         );
     }
     if args.include_strings {
         let notes = std::mem::take(&mut analysis.mentions);
-        analysis.mentions = include_notes(&sources, &mut analysis.sites, notes, old_text, "string");
+        analysis.mentions = include_notes(
+            &sources,
+            &mut analysis.sites,
+            notes,
+            old_text,
+            EditKind::String,
+        );
     }
     let files: Vec<FileSites> = analysis
         .sites
@@ -1059,7 +1066,7 @@ fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<RenameOutput, 
             sha1: hashes.get(path).cloned().unwrap_or_default(),
             sites: sites
                 .iter()
-                .map(|s| (s.start, s.end, s.line, s.column, s.kind.clone()))
+                .map(|s| (s.start, s.end, s.line, s.column, s.kind))
                 .collect(),
         })
         .collect();

@@ -7,7 +7,7 @@ use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use super::Jail;
-use crate::plan::{apply_edits, sha1_hex};
+use crate::plan::sha1_hex;
 use crate::protocol::fs::{
     DeleteFile, DeleteResult, EditFile, EditResult, FileHash, HashFiles, HashResult, ReadFile,
     ReadResult, WriteFile, WriteResult,
@@ -87,7 +87,7 @@ impl FsServer {
                 args.path, args.expected_sha1
             ));
         }
-        let after = apply_edits(&before, &args.edits)
+        let after = crate::edit::apply(&before, &args.edits)
             .map_err(|e| format!("`{}`: {e}; nothing written", args.path))?;
         let sha1_after = sha1_hex(after.as_bytes());
         if !args.dry_run {

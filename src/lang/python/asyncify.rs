@@ -29,7 +29,7 @@ use super::names::is_test_file;
 use super::parameters::{call_at, definition_at};
 use super::rename::Note;
 use super::{parse, text};
-use crate::lang::structural::Replacement;
+use crate::edit::{Edit, EditKind};
 
 /// A function to make async: a module-level function, or a method of the
 /// module-level class `class`.
@@ -53,7 +53,7 @@ impl Target {
 #[derive(Debug, Default)]
 pub(crate) struct AsyncChange {
     /// File -> insertions (`async `, `await `, `asyncio.run(`...), sorted.
-    pub edits: BTreeMap<String, Vec<Replacement>>,
+    pub edits: BTreeMap<String, Vec<Edit>>,
     /// Functions made async, as `file:line: name` notes.
     pub converted: Vec<Note>,
     /// Callers that cannot become async: the change is refused.
@@ -132,8 +132,8 @@ pub(crate) fn make_async(
                     column: site.column,
                     note: text,
                 };
-                match site.kind.as_str() {
-                    "definition" => {
+                match site.kind {
+                    EditKind::Definition => {
                         let Some(def) = definition_at(tree, site) else {
                             continue;
                         };
@@ -158,7 +158,7 @@ pub(crate) fn make_async(
                             });
                         }
                     }
-                    "reference" | "attribute" => {
+                    EditKind::Reference | EditKind::Attribute => {
                         let Some((call, _)) = call_at(tree, site, bytes) else {
                             change.blockers.push(note(format!(
                                 "`{}` is used here without being called (a callback or an alias); whoever calls it through this reference would get a coroutine",
@@ -546,8 +546,8 @@ fn asyncio_import_point(tree: &Tree, source: &[u8]) -> Option<usize> {
 }
 
 /// Insertions at the same byte become one replacement.
-fn merge(source: &str, inserts: BTreeSet<Insert>) -> Vec<Replacement> {
-    let mut out: Vec<Replacement> = Vec::new();
+fn merge(source: &str, inserts: BTreeSet<Insert>) -> Vec<Edit> {
+    let mut out: Vec<Edit> = Vec::new();
     for insert in inserts {
         let mut text = insert.text;
         if insert.at == source.len() && !source.is_empty() && !source.ends_with('\n') {
@@ -555,7 +555,7 @@ fn merge(source: &str, inserts: BTreeSet<Insert>) -> Vec<Replacement> {
         }
         match out.last_mut() {
             Some(last) if last.start == insert.at => last.new.push_str(&text),
-            _ => out.push(Replacement::new(source, insert.at, insert.at, &text)),
+            _ => out.push(Edit::new(source, insert.at, insert.at, &text)),
         }
     }
     out
@@ -587,8 +587,8 @@ mod tests {
         make_async(&targets, &files, &analyse)
     }
 
-    fn apply(source: &str, edits: &[Replacement]) -> String {
-        crate::lang::structural::apply(source, edits)
+    fn apply(source: &str, edits: &[Edit]) -> String {
+        crate::edit::apply(source, edits).unwrap()
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use tree_sitter::Node;
 
 use super::{find_word, parse, text};
-use crate::lang::structural::Replacement;
+use crate::edit::Edit;
 
 /// A private function and whether it can go.
 pub(crate) struct Candidate {
@@ -26,7 +26,7 @@ pub(crate) struct Candidate {
     pub line: usize,
     /// Why it is kept, when it is.
     pub kept: Option<String>,
-    pub edit: Option<Replacement>,
+    pub edit: Option<Edit>,
 }
 
 /// The unreferenced private module-level functions of `source`.
@@ -89,7 +89,7 @@ pub(crate) fn unused_private_functions(
 /// The statement's lines, the comment lines directly above it, and the
 /// blank lines after it (or, at the end of the file, the blank lines
 /// before it).
-pub(crate) fn deletion(source: &str, statement: Node) -> Replacement {
+pub(crate) fn deletion(source: &str, statement: Node) -> Edit {
     let line_start = |at: usize| source[..at].rfind('\n').map_or(0, |i| i + 1);
     let mut start = line_start(statement.start_byte());
     // Comment lines directly above.
@@ -125,7 +125,7 @@ pub(crate) fn deletion(source: &str, statement: Node) -> Replacement {
             }
         }
     }
-    Replacement::new(source, start, end, "")
+    Edit::new(source, start, end, "")
 }
 
 #[cfg(test)]
@@ -157,8 +157,7 @@ mod tests {
             .map(|c| (c.name.as_str(), c.kept.is_none()))
             .collect();
         assert_eq!(names, [("_dead", true), ("_hook", false), ("_tail", true)]);
-        let out =
-            crate::lang::structural::apply(source, found.iter().filter_map(|c| c.edit.as_ref()));
+        let out = crate::edit::apply(source, found.iter().filter_map(|c| c.edit.as_ref())).unwrap();
         assert_eq!(
             out,
             "import os\n\n\ndef public():\n    return _used()\n\n\ndef _used():\n    return 1\n\n\n@register\ndef _hook():\n    pass\n"

@@ -17,7 +17,7 @@ use tree_sitter::Node;
 
 use super::scope::{FileModel, Resolution, Role, ScopeKind};
 use super::{parse, text};
-use crate::lang::structural::Replacement;
+use crate::edit::Edit;
 
 /// One imported name.
 pub(crate) struct Item<'t> {
@@ -40,7 +40,7 @@ pub(crate) struct Statement<'t> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Unused {
     /// Deletions (and `pass` where a block would be left empty).
-    pub edits: Vec<Replacement>,
+    pub edits: Vec<Edit>,
     /// Unused names left alone, with why: (line, column, note).
     pub kept: Vec<(usize, usize, String)>,
     /// Names removed.
@@ -297,7 +297,7 @@ fn line_of<'s>(source: &'s str, node: Node) -> &'s str {
 
 /// Deletes a whole statement: its lines when it is alone on them, else the
 /// statement and its `;`. A block left empty gets `pass`.
-pub(crate) fn remove_statement(source: &str, node: Node) -> Replacement {
+pub(crate) fn remove_statement(source: &str, node: Node) -> Edit {
     let (start, end) = (node.start_byte(), node.end_byte());
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let after = &source[end..];
@@ -315,28 +315,28 @@ pub(crate) fn remove_statement(source: &str, node: Node) -> Replacement {
         }
     });
     if only_child {
-        return Replacement::new(source, start, end, "pass");
+        return Edit::new(source, start, end, "pass");
     }
     if before_blank && rest_code.is_empty() {
-        return Replacement::new(source, line_start, line_end, "");
+        return Edit::new(source, line_start, line_end, "");
     }
     // `import os; x = 1` or `x = 1; import os`.
     let trimmed_after = after.trim_start_matches([' ', '\t']);
     if let Some(stripped) = trimmed_after.strip_prefix(';') {
         let skip = after.len() - stripped.trim_start_matches([' ', '\t']).len();
-        return Replacement::new(source, start, end + skip, "");
+        return Edit::new(source, start, end + skip, "");
     }
     let before = &source[line_start..start];
     if let Some(semi) = before.rfind(';') {
-        return Replacement::new(source, line_start + semi, end, "");
+        return Edit::new(source, line_start + semi, end, "");
     }
-    Replacement::new(source, start, end, "pass")
+    Edit::new(source, start, end, "pass")
 }
 
 /// Deletes unused names from a statement that keeps others: a run of
 /// unused names followed by a kept one loses everything up to that name; a
 /// run at the end loses everything from the previous kept name's end.
-pub(crate) fn remove_items(source: &str, items: &[Item], unused: &[usize]) -> Vec<Replacement> {
+pub(crate) fn remove_items(source: &str, items: &[Item], unused: &[usize]) -> Vec<Edit> {
     let mut edits = Vec::new();
     let mut i = 0;
     while i < items.len() {
@@ -357,7 +357,7 @@ pub(crate) fn remove_items(source: &str, items: &[Item], unused: &[usize]) -> Ve
                 items[last].node.end_byte(),
             )
         };
-        edits.push(Replacement::new(source, start, end, ""));
+        edits.push(Edit::new(source, start, end, ""));
     }
     edits
 }
@@ -368,7 +368,7 @@ mod tests {
 
     fn apply(path: &str, source: &str) -> (String, Unused) {
         let found = unused_imports(path, source, &BTreeSet::new());
-        (crate::lang::structural::apply(source, &found.edits), found)
+        (crate::edit::apply(source, &found.edits).unwrap(), found)
     }
 
     #[test]
@@ -434,10 +434,11 @@ mod tests {
                 "from os.path import join as helper\nimport json\n",
                 &exported,
             );
-            let out = crate::lang::structural::apply(
+            let out = crate::edit::apply(
                 "from os.path import join as helper\nimport json\n",
                 &found.edits,
-            );
+            )
+            .unwrap();
             (out, found)
         };
         assert_eq!(out, "from os.path import join as helper\n");

@@ -19,6 +19,7 @@ use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{Binding, FileModel, mentions};
 use super::{Parsing, find_word, syntax_errors, text};
+use crate::edit::EditKind;
 use crate::parallel::par_map;
 
 /// A module-level class: `(file, name)`.
@@ -775,14 +776,14 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn site(&mut self, node: Node, kind: &str) {
+    fn site(&mut self, node: Node, kind: EditKind) {
         let position = node.start_position();
         self.sites.push(RenameSite {
             start: node.start_byte(),
             end: node.end_byte(),
             line: position.row + 1,
             column: position.column + 1,
-            kind: kind.to_owned(),
+            kind,
         });
     }
 
@@ -965,7 +966,7 @@ impl Walker<'_> {
                 }
             }
             "identifier" if ctx.in_family_body && text(node, self.source) == self.old => {
-                self.site(node, "reference");
+                self.site(node, EditKind::Reference);
             }
             "keyword_argument" => {
                 // `f(old=...)`: the keyword is not this method.
@@ -999,7 +1000,7 @@ impl Walker<'_> {
                 && let Some(name) = definition.child_by_field_name("name")
                 && text(name, self.source) == self.old
             {
-                self.site(name, "definition");
+                self.site(name, EditKind::Definition);
             }
         }
     }
@@ -1172,7 +1173,7 @@ impl Walker<'_> {
             _ => false,
         };
         if known {
-            self.site(attribute, "attribute");
+            self.site(attribute, EditKind::Attribute);
         } else {
             let position = attribute.start_position();
             let shown: String = receiver.chars().take(40).collect();

@@ -16,13 +16,13 @@ use tree_sitter::Node;
 use super::modules::ModuleIndex;
 use super::rename::Note;
 use super::{parse, text};
-use crate::lang::structural::Replacement;
+use crate::edit::Edit;
 
 /// The edits per file (the renamed module's under its old path), the
 /// string mentions, and why it cannot be done.
 #[derive(Debug, Default)]
 pub(crate) struct ModuleRename {
-    pub edits: BTreeMap<String, Vec<Replacement>>,
+    pub edits: BTreeMap<String, Vec<Edit>>,
     pub mentions: Vec<Note>,
     pub problems: Vec<Note>,
 }
@@ -65,7 +65,7 @@ pub(crate) fn rename_module(
                         continue;
                     }
                     if aliased || old.contains('.') {
-                        edits.push(Replacement::new(
+                        edits.push(Edit::new(
                             source,
                             dotted.start_byte(),
                             dotted.end_byte(),
@@ -73,7 +73,7 @@ pub(crate) fn rename_module(
                         ));
                         chains |= !aliased;
                     } else {
-                        edits.push(Replacement::new(
+                        edits.push(Edit::new(
                             source,
                             dotted.start_byte(),
                             dotted.end_byte(),
@@ -103,7 +103,7 @@ pub(crate) fn rename_module(
                 } else {
                     new.clone()
                 };
-                edits.push(Replacement::new(
+                edits.push(Edit::new(
                     source,
                     module_node.start_byte(),
                     module_node.end_byte(),
@@ -136,7 +136,7 @@ pub(crate) fn rename_module(
                     format!("{new_last} as {bound}")
                 };
                 if old_package == new_package {
-                    edits.push(Replacement::new(
+                    edits.push(Edit::new(
                         source,
                         item.start_byte(),
                         item.end_byte(),
@@ -148,12 +148,7 @@ pub(crate) fn rename_module(
                     } else {
                         format!("from {new_package} import {aliased}")
                     };
-                    edits.push(Replacement::new(
-                        source,
-                        stmt.start_byte(),
-                        stmt.end_byte(),
-                        &text,
-                    ));
+                    edits.push(Edit::new(source, stmt.start_byte(), stmt.end_byte(), &text));
                 } else {
                     out.problems.push(Note {
                         file: path.clone(),
@@ -169,12 +164,7 @@ pub(crate) fn rename_module(
         }
         if chains {
             dotted_chains(tree.root_node(), bytes, &old, &mut |node| {
-                edits.push(Replacement::new(
-                    source,
-                    node.start_byte(),
-                    node.end_byte(),
-                    &new,
-                ));
+                edits.push(Edit::new(source, node.start_byte(), node.end_byte(), &new));
             });
         }
         // The module's own relative imports, when its package changes.
@@ -197,8 +187,8 @@ pub(crate) fn rename_module(
                     if absolute.is_empty() {
                         continue;
                     }
-                    edits.retain(|e: &Replacement| e.start != module_node.start_byte());
-                    edits.push(Replacement::new(
+                    edits.retain(|e: &Edit| e.start != module_node.start_byte());
+                    edits.push(Edit::new(
                         source,
                         module_node.start_byte(),
                         module_node.end_byte(),
@@ -291,7 +281,7 @@ mod tests {
         let mut out = BTreeMap::new();
         for (path, source) in &files {
             let edits = change.edits.get(path).into_iter().flatten();
-            out.insert(path.clone(), crate::lang::structural::apply(source, edits));
+            out.insert(path.clone(), crate::edit::apply(source, edits).unwrap());
         }
         (out, change)
     }

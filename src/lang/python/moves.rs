@@ -23,7 +23,7 @@ use super::modules::ModuleIndex;
 use super::rename::{Note, RenameAnalysis};
 use super::scope::{Binding, FileModel, Resolution, Role};
 use super::{find_word, parse, text, top_level_definitions};
-use crate::lang::structural::Replacement;
+use crate::edit::{Edit, EditKind};
 
 /// What to move where.
 pub(crate) struct Move<'a> {
@@ -36,7 +36,7 @@ pub(crate) struct Move<'a> {
 /// The edits, the new file (if any), and why it cannot be done.
 #[derive(Debug, Default)]
 pub(crate) struct MoveChange {
-    pub edits: BTreeMap<String, Vec<Replacement>>,
+    pub edits: BTreeMap<String, Vec<Edit>>,
     /// The target module when it does not exist yet: (path, content).
     pub create: Option<(String, String)>,
     pub problems: Vec<Note>,
@@ -172,8 +172,8 @@ pub(crate) fn move_symbol(
     let a_sites = analysis.sites.get(a_path).cloned().unwrap_or_default();
     let a_uses = a_sites
         .iter()
-        .any(|s| s.kind == "reference" && !moved.iter().any(|m| within(*m, s.start)));
-    let a_all = a_sites.iter().any(|s| s.kind == "all");
+        .any(|s| s.kind == EditKind::Reference && !moved.iter().any(|m| within(*m, s.start)));
+    let a_all = a_sites.iter().any(|s| s.kind == EditKind::All);
     let a_imports_b = a_uses || a_all || request.keep_alias;
     if a_imports_b && !from_a.is_empty() {
         change.problems.push(problem(
@@ -198,7 +198,7 @@ pub(crate) fn move_symbol(
 
     // A: the definitions go; imports only they used go too; the name
     // comes back by import if needed.
-    let deletions: Vec<Replacement> = moved
+    let deletions: Vec<Edit> = moved
         .iter()
         .map(|n| super::dead::deletion(a_source, *n))
         .collect();
@@ -361,7 +361,7 @@ pub(crate) fn move_symbol(
         };
         let Some(tree) = parse(source) else { continue };
         let bytes = source.as_bytes();
-        let mut edits: Vec<Replacement> = Vec::new();
+        let mut edits: Vec<Edit> = Vec::new();
         let mut needs_import = false;
         let mut done_statements = BTreeSet::new();
         for site in sites {
@@ -371,8 +371,8 @@ pub(crate) fn move_symbol(
             else {
                 continue;
             };
-            match site.kind.as_str() {
-                "import" => {
+            match site.kind {
+                EditKind::Import => {
                     let Some(stmt) = ancestor(node, "import_from_statement") else {
                         continue;
                     };
@@ -383,12 +383,12 @@ pub(crate) fn move_symbol(
                         index, path, b_path, &b_module, source, bytes, stmt, name,
                     ));
                 }
-                "attribute" => {
+                EditKind::Attribute => {
                     let Some(attribute) = node.parent().filter(|p| p.kind() == "attribute") else {
                         continue;
                     };
                     if path == b_path {
-                        edits.push(Replacement::new(
+                        edits.push(Edit::new(
                             source,
                             attribute.start_byte(),
                             attribute.end_byte(),
@@ -408,7 +408,7 @@ pub(crate) fn move_symbol(
                         ));
                         continue;
                     }
-                    edits.push(Replacement::new(
+                    edits.push(Edit::new(
                         source,
                         attribute.start_byte(),
                         attribute.end_byte(),
@@ -416,7 +416,7 @@ pub(crate) fn move_symbol(
                     ));
                     needs_import = true;
                 }
-                "reference" if !request.keep_alias => {
+                EditKind::Reference if !request.keep_alias => {
                     // Bound through a star import of the old module.
                     let model = FileModel::build(&tree, source, &[name]);
                     if model.resolve(name, 0) == Resolution::Free {
@@ -431,7 +431,7 @@ pub(crate) fn move_symbol(
             }
         }
         // An import of the name from the new module is there already.
-        let imported_here = sites.iter().any(|s| s.kind == "import");
+        let imported_here = sites.iter().any(|s| s.kind == EditKind::Import);
         if needs_import && !imported_here {
             let at = import_point(&tree, source);
             edits.push(insertion(
@@ -580,7 +580,7 @@ fn rewrite_import(
     bytes: &[u8],
     stmt: Node,
     name: &str,
-) -> Vec<Replacement> {
+) -> Vec<Edit> {
     let Some(parsed) = statement(stmt, bytes) else {
         return Vec::new();
     };
@@ -620,7 +620,7 @@ fn rewrite_import(
         b_module.to_owned()
     };
     if ours.len() == parsed.items.len() {
-        return vec![Replacement::new(
+        return vec![Edit::new(
             source,
             module_node.start_byte(),
             module_node.end_byte(),
@@ -721,9 +721,9 @@ fn import_point(tree: &Tree, source: &str) -> usize {
 /// they removed after the last deleted one (one blank line after an import
 /// block where a `def` wants two) keep the difference. Adjacent deletions
 /// merge first.
-fn keep_spacing(source: &str, mut edits: Vec<Replacement>) -> Vec<Replacement> {
+fn keep_spacing(source: &str, mut edits: Vec<Edit>) -> Vec<Edit> {
     edits.sort_by_key(|e| e.start);
-    let mut merged: Vec<Replacement> = Vec::new();
+    let mut merged: Vec<Edit> = Vec::new();
     for edit in edits {
         match merged.last_mut() {
             Some(last) if last.end == edit.start => {
@@ -756,35 +756,26 @@ fn keep_spacing(source: &str, mut edits: Vec<Replacement>) -> Vec<Replacement> {
     merged
 }
 
-fn apply(source: &str, edits: &[Replacement]) -> Result<String, String> {
-    let mut sorted = edits.to_vec();
+/// `source` with `edits` applied in order of position (they may come in
+/// any order; overlapping ones are an error).
+fn apply(source: &str, edits: &[Edit]) -> Result<String, String> {
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| e.start);
-    let mut out = String::with_capacity(source.len());
-    let mut cursor = 0;
-    for edit in &sorted {
-        if edit.start < cursor {
-            return Err("overlapping edits".into());
-        }
-        out.push_str(&source[cursor..edit.start]);
-        out.push_str(&edit.new);
-        cursor = edit.end;
-    }
-    out.push_str(&source[cursor..]);
-    Ok(out)
+    crate::edit::apply(source, sorted).map_err(|e| e.to_string())
 }
 
-fn insertion(source: &str, at: usize, new: &str) -> Replacement {
+fn insertion(source: &str, at: usize, new: &str) -> Edit {
     let mut new = new.to_owned();
     if at == source.len() && !source.is_empty() && !source.ends_with('\n') && !new.starts_with('\n')
     {
         new.insert(0, '\n');
     }
-    Replacement::new(source, at, at, &new)
+    Edit::new(source, at, at, &new)
 }
 
 /// Pure insertions at the start of a deletion fold into it.
-fn merge_same_start(edits: &mut Vec<Replacement>) {
-    let mut out: Vec<Replacement> = Vec::with_capacity(edits.len());
+fn merge_same_start(edits: &mut Vec<Edit>) {
+    let mut out: Vec<Edit> = Vec::with_capacity(edits.len());
     for edit in edits.drain(..) {
         match out.last_mut() {
             Some(last) if last.start == edit.start && last.start == last.end => {
@@ -832,7 +823,7 @@ mod tests {
         let mut out = BTreeMap::new();
         for (path, source) in &files {
             let edits = change.edits.get(path).into_iter().flatten();
-            out.insert(path.clone(), crate::lang::structural::apply(source, edits));
+            out.insert(path.clone(), crate::edit::apply(source, edits).unwrap());
         }
         if let Some((path, content)) = &change.create {
             out.insert(path.clone(), content.clone());

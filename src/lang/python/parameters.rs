@@ -9,6 +9,7 @@ use tree_sitter::Node;
 use super::rename::{Note, RenameAnalysis, RenameSite};
 use super::scope::{FileModel, Resolution, Role};
 use super::{parse, syntax_errors, text};
+use crate::edit::EditKind;
 
 /// `function` is the analysis of the function (or method) itself, as if it
 /// were renamed: its `definition` sites locate the `def`s, its `reference`
@@ -36,7 +37,7 @@ pub(crate) fn analyse(
         let model = FileModel::build(&tree, source, &[parameter, new]);
         let mut sites = Vec::new();
         for site in function_sites {
-            if site.kind == "definition" {
+            if site.kind == EditKind::Definition {
                 let Some(def) = definition_at(&tree, site) else {
                     continue;
                 };
@@ -53,8 +54,10 @@ pub(crate) fn analyse(
                         &mut analysis,
                     );
                 }
-            } else if matches!(site.kind.as_str(), "reference" | "attribute" | "uncertain")
-                && let Some((call, _)) = call_at(&tree, site, bytes)
+            } else if matches!(
+                site.kind,
+                EditKind::Reference | EditKind::Attribute | EditKind::Uncertain
+            ) && let Some((call, _)) = call_at(&tree, site, bytes)
             {
                 keyword_sites(call, bytes, parameter, &mut sites);
             }
@@ -88,7 +91,7 @@ pub(crate) fn add(
     files: &[(String, String)],
     function: &RenameAnalysis,
 ) -> (
-    std::collections::BTreeMap<String, Vec<crate::lang::structural::Replacement>>,
+    std::collections::BTreeMap<String, Vec<crate::edit::Edit>>,
     Vec<Note>,
 ) {
     let mut edits = std::collections::BTreeMap::new();
@@ -99,7 +102,7 @@ pub(crate) fn add(
         };
         let Some(tree) = parse(source) else { continue };
         let bytes = source.as_bytes();
-        for site in sites.iter().filter(|s| s.kind == "definition") {
+        for site in sites.iter().filter(|s| s.kind == EditKind::Definition) {
             let Some(def) = definition_at(&tree, site) else {
                 continue;
             };
@@ -158,9 +161,10 @@ pub(crate) fn add(
                     }
                 },
             };
-            edits.entry(path.clone()).or_insert_with(Vec::new).push(
-                crate::lang::structural::Replacement::new(source, position, position, &text),
-            );
+            edits
+                .entry(path.clone())
+                .or_insert_with(Vec::new)
+                .push(crate::edit::Edit::new(source, position, position, &text));
         }
     }
     if edits.is_empty() && problems.is_empty() {
@@ -176,11 +180,7 @@ pub(crate) fn add(
 
 /// Deletes item `index` of a comma-separated list (`siblings`): up to the
 /// next item, else from the previous one, else just the item.
-fn delete_item(
-    source: &str,
-    siblings: &[Node],
-    index: usize,
-) -> crate::lang::structural::Replacement {
+fn delete_item(source: &str, siblings: &[Node], index: usize) -> crate::edit::Edit {
     let item = siblings[index];
     let (start, end) = if let Some(next) = siblings.get(index + 1) {
         (item.start_byte(), next.start_byte())
@@ -189,7 +189,7 @@ fn delete_item(
     } else {
         (item.start_byte(), item.end_byte())
     };
-    crate::lang::structural::Replacement::new(source, start, end, "")
+    crate::edit::Edit::new(source, start, end, "")
 }
 
 /// The deletions that remove parameter `name` from every definition in
@@ -203,10 +203,10 @@ pub(crate) fn remove(
     function: &RenameAnalysis,
     classes: &[String],
 ) -> (
-    std::collections::BTreeMap<String, Vec<crate::lang::structural::Replacement>>,
+    std::collections::BTreeMap<String, Vec<crate::edit::Edit>>,
     Vec<Note>,
 ) {
-    let mut edits: std::collections::BTreeMap<String, Vec<crate::lang::structural::Replacement>> =
+    let mut edits: std::collections::BTreeMap<String, Vec<crate::edit::Edit>> =
         std::collections::BTreeMap::new();
     let mut problems = Vec::new();
     let mut position: Option<Option<usize>> = None;
@@ -218,7 +218,7 @@ pub(crate) fn remove(
         };
         let Some(tree) = parse(source) else { continue };
         let bytes = source.as_bytes();
-        for site in sites.iter().filter(|s| s.kind == "definition") {
+        for site in sites.iter().filter(|s| s.kind == EditKind::Definition) {
             let Some(def) = definition_at(&tree, site) else {
                 continue;
             };
@@ -296,10 +296,12 @@ pub(crate) fn remove(
         };
         let Some(tree) = parse(source) else { continue };
         let bytes = source.as_bytes();
-        for site in sites
-            .iter()
-            .filter(|s| matches!(s.kind.as_str(), "reference" | "attribute" | "uncertain"))
-        {
+        for site in sites.iter().filter(|s| {
+            matches!(
+                s.kind,
+                EditKind::Reference | EditKind::Attribute | EditKind::Uncertain
+            )
+        }) {
             let Some((call, receiver)) = call_at(&tree, site, bytes) else {
                 continue;
             };
@@ -462,9 +464,9 @@ fn definition_sites(
                 line: o.line,
                 column: o.column,
                 kind: if o.start == param.start_byte() {
-                    "definition".into()
+                    EditKind::Definition
                 } else {
-                    "reference".into()
+                    EditKind::Reference
                 },
             });
         }
@@ -518,7 +520,7 @@ fn keyword_sites(call: Node, source: &[u8], name: &str, sites: &mut Vec<RenameSi
                 end: key.end_byte(),
                 line: at.row + 1,
                 column: at.column + 1,
-                kind: "keyword".into(),
+                kind: EditKind::Keyword,
             });
         }
     }
@@ -547,9 +549,7 @@ mod tests {
                 (edits.get("m.py").cloned().unwrap_or_default(), problems),
             );
         }
-        let apply = |edits: &[crate::lang::structural::Replacement]| {
-            crate::lang::structural::apply(source, edits)
-        };
+        let apply = |edits: &[crate::edit::Edit]| crate::edit::apply(source, edits).unwrap();
         assert!(apply(&out["a"].0).starts_with("def a(x, timeout=30):\n"));
         assert!(apply(&out["b"].0).contains("def b(x, timeout=30, **kw):\n"));
         assert!(apply(&out["c"].0).contains("def c(\n    x,\n    y,\n    timeout=30,\n):\n"));
@@ -571,13 +571,10 @@ mod tests {
             ("pkg/__init__.py".to_owned(), String::new()),
         ];
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
-        let apply = |edits: &std::collections::BTreeMap<
-            String,
-            Vec<crate::lang::structural::Replacement>,
-        >,
+        let apply = |edits: &std::collections::BTreeMap<String, Vec<crate::edit::Edit>>,
                      path: &str,
                      source: &str| {
-            crate::lang::structural::apply(source, edits.get(path).into_iter().flatten())
+            crate::edit::apply(source, edits.get(path).into_iter().flatten()).unwrap()
         };
         let function =
             crate::lang::python::rename::analyse(&index, "pkg/util.py", "fetch", "__t__", &files);

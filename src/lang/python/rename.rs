@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::modules::ModuleIndex;
 use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
 use super::{Parsing, syntax_errors};
+use crate::edit::EditKind;
 use crate::parallel::par_map;
 
 /// One byte range to replace with the new name.
@@ -27,8 +28,7 @@ pub(crate) struct RenameSite {
     pub end: usize,
     pub line: usize,
     pub column: usize,
-    /// definition | reference | import | attribute | all | global
-    pub kind: String,
+    pub kind: EditKind,
 }
 
 /// Something reported but not edited.
@@ -252,33 +252,33 @@ fn analyse_file(
                     continue;
                 }
                 match binding {
-                    Binding::Definition => "definition",
-                    Binding::From { .. } | Binding::Module { .. } => "import",
-                    Binding::Other => "reference",
+                    Binding::Definition => EditKind::Definition,
+                    Binding::From { .. } | Binding::Module { .. } => EditKind::Import,
+                    Binding::Other => EditKind::Reference,
                 }
             }
             Role::Reference | Role::Declaration => match model.resolve(old, o.scope) {
                 Resolution::Scope(s) if scopes.contains(&s) => {
                     if o.role == Role::Declaration {
-                        "global"
+                        EditKind::Global
                     } else {
-                        "reference"
+                        EditKind::Reference
                     }
                 }
-                Resolution::Free if scopes.contains(&0) => "reference",
+                Resolution::Free if scopes.contains(&0) => EditKind::Reference,
                 _ => continue,
             },
             Role::ImportedName { module } => {
                 if !resolves_to_target(index, path, module, targets) {
                     continue;
                 }
-                "import"
+                EditKind::Import
             }
             Role::Attribute { object } => match object
                 .as_deref()
                 .and_then(|chain| attribute_module(index, info, chain))
             {
-                Some(Some(file)) if targets.contains(file) => "attribute",
+                Some(Some(file)) if targets.contains(file) => EditKind::Attribute,
                 Some(_) => continue,
                 None => {
                     analysis.uncertain.push(note(
@@ -297,7 +297,7 @@ fn analyse_file(
             end: o.end,
             line: o.line,
             column: o.column,
-            kind: kind.to_owned(),
+            kind,
         });
     }
 
@@ -309,7 +309,7 @@ fn analyse_file(
                 end: entry.end,
                 line: entry.line,
                 column: entry.column,
-                kind: "all".into(),
+                kind: EditKind::All,
             });
         }
     }

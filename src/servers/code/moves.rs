@@ -113,7 +113,8 @@ pub(crate) fn rename_module(jail: &Jail, args: RenameModule) -> Result<ReplaceOu
         .find(|(p, _)| *p == args.path)
         .map_or("", |(_, s)| s.as_str());
     let own = change.edits.remove(&args.path).unwrap_or_default();
-    let content = crate::lang::structural::apply(old_source, &own);
+    let content = crate::edit::apply(old_source, &own)
+        .map_err(|e| format!("cannot apply the edits of `{}` itself: {e}", args.path))?;
     let max_notes = args.page.max_notes.unwrap_or(25);
     let mut out = ReplaceOutput {
         files_scanned: everything.len(),
