@@ -12,7 +12,9 @@
 //!   shares, then `publish`es REVIEW's commit (push, pull request), and
 //!   writes the run's `record`.
 //! - `intent` parses the command language into an `Intent`; `plan` is the
-//!   hashed JSON DAG a run carries out and `orch replay` replays.
+//!   hashed JSON DAG a run carries out and `orch replay` replays; `edit` is
+//!   the one shape of an edit (made by the analyses, sent by the code
+//!   server, carried by plans) and the one function that applies edits.
 //! - `protocol` is the contract between the phases and the servers: every
 //!   call, its arguments, result, tool and role. `mcp` speaks it to
 //!   servers (spawned as stdio child processes, config files, role
@@ -24,8 +26,9 @@
 //!   `state` is the per-project state directory and lock.
 //! - `budget` (tokens, memory, deadline) with `tokenizer` (o200k_base
 //!   token counts); `printer`, the one owner of user-facing output;
-//!   `parallel` (work over all cores) and `secret` (credentials that are
-//!   never printed).
+//!   `parallel` (work over all cores), `secret` (credentials that are
+//!   never printed) and `sys` (the operating-system calls, each behind a
+//!   safe function).
 
 // The future of a GitHub-event run nests every phase's and every MCP
 // call's futures: its layout is deeper than the default limit of 128.

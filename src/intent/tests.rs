@@ -1,0 +1,925 @@
+//! The command language, phrasing by phrasing.
+
+use super::*;
+
+fn rename(symbol: SymbolKind, old: &str, new: &str, scope: Option<&str>) -> Intent {
+    Intent::Rename(Rename {
+        symbol,
+        old: old.into(),
+        new: new.into(),
+        scope: scope.map(str::to_owned),
+        class: None,
+        function: None,
+    })
+}
+
+#[test]
+fn rename_phrasings() {
+    use SymbolKind::*;
+    let cases = [
+        (
+            "rename make_str to make_text",
+            rename(Any, "make_str", "make_text", None),
+        ),
+        (
+            "rename function make_str to make_text",
+            rename(Function, "make_str", "make_text", None),
+        ),
+        (
+            "Rename the function `make_str` to `make_text`",
+            rename(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename class Price to Amount in shop/money.py",
+            rename(Class, "Price", "Amount", Some("shop/money.py")),
+        ),
+        (
+            "rename make_str in shop/util.py to make_text",
+            rename(Any, "make_str", "make_text", Some("shop/util.py")),
+        ),
+        (
+            "rename shop.util.make_str to make_text",
+            rename(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename def make_str() into make_text()",
+            rename(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename 'make_str' to \"make_text\" in the shop.util module",
+            rename(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename function make_str to make_text.",
+            rename(Function, "make_str", "make_text", None),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(parse(text), Ok(expected), "{text}");
+    }
+}
+
+fn replace(pattern: &str, rewrite: &str, scope: Option<&str>, language: Option<&str>) -> Intent {
+    Intent::Replace(Replace {
+        pattern: pattern.into(),
+        rewrite: rewrite.into(),
+        scope: scope.map(str::to_owned),
+        language: language.map(str::to_owned),
+    })
+}
+
+#[test]
+fn replace_phrasings() {
+    let join = "os.path.join($A, $B)";
+    let path = "Path($A) / $B";
+    let cases = [
+        (
+            "replace `os.path.join($A, $B)` with `Path($A) / $B` in src/",
+            replace(join, path, Some("src/"), None),
+        ),
+        (
+            "replace `os.path.join($A, $B)` with `Path($A) / $B`",
+            replace(join, path, None, None),
+        ),
+        (
+            "Replace all `os.path.join($A, $B)` by 'Path($A) / $B' in the src directory",
+            replace(join, path, Some("src"), None),
+        ),
+        (
+            "rewrite \"os.path.join($A, $B)\" to \"Path($A) / $B\" in python files",
+            replace(join, path, None, Some("python")),
+        ),
+        (
+            "replace calls to `console.log($$$A)` with `logger.info($$$A)` in web/ in ts files",
+            replace(
+                "console.log($$$A)",
+                "logger.info($$$A)",
+                Some("web/"),
+                Some("typescript"),
+            ),
+        ),
+        (
+            "change `$X.unwrap()` to `$X?` in src/lib.rs",
+            replace("$X.unwrap()", "$X?", Some("src/lib.rs"), None),
+        ),
+        (
+            "replace `panic($E)` with `log.Fatal($E)` for golang",
+            replace("panic($E)", "log.Fatal($E)", None, Some("go")),
+        ),
+        (
+            "replace `print($$$ARGS)` with `log($$$ARGS)` using python",
+            replace("print($$$ARGS)", "log($$$ARGS)", None, Some("python")),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(parse(text), Ok(expected), "{text}");
+    }
+    assert_eq!(parse("replace `a` with `a`"), Err(Error::SamePattern));
+    assert!(matches!(
+        parse("replace `a` with"),
+        Err(Error::Unknown { .. })
+    ));
+    assert!(matches!(
+        parse("replace `a` with `b` using cobol"),
+        Err(Error::Language(_))
+    ));
+    let intent = parse("replace `os.path.join($A, $B)` with `Path($A) / $B`").unwrap();
+    assert_eq!(intent.slug(), "replace-os-path-join-a-b-with-path-a-b");
+}
+
+#[test]
+fn cleanup_phrasings() {
+    let cleanup = |scope: Option<&str>| {
+        Intent::RemoveUnusedImports(Cleanup {
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let cases = [
+        ("remove unused imports", cleanup(None)),
+        ("remove unused imports in shop/", cleanup(Some("shop/"))),
+        (
+            "Remove all the unused imports from shop/util.py",
+            cleanup(Some("shop/util.py")),
+        ),
+        (
+            "delete unused imports in the shop package",
+            cleanup(Some("shop")),
+        ),
+        ("clean up unused imports under src", cleanup(Some("src"))),
+        (
+            "drop imports that are unused in `src/app`",
+            cleanup(Some("src/app")),
+        ),
+        ("remove unused import statements", cleanup(None)),
+        (
+            "prune unused python imports across lib/",
+            cleanup(Some("lib/")),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(parse(text), Ok(expected), "{text}");
+    }
+    assert!(matches!(
+        parse("remove imports"),
+        Err(Error::Unknown { .. })
+    ));
+    assert!(matches!(
+        parse("remove unused code"),
+        Err(Error::Unknown { .. })
+    ));
+    assert_eq!(
+        parse("remove unused imports in shop/").unwrap().slug(),
+        "remove-unused-imports-in-shop"
+    );
+}
+
+/// At least 100 phrasings across every form orch understands.
+#[test]
+fn phrasing_table() {
+    use SymbolKind::*;
+    let r = |symbol, old: &str, new: &str, scope: Option<&str>| rename(symbol, old, new, scope);
+    let m = |old: &str, new: &str, class: Option<&str>, scope: Option<&str>| {
+        let mut intent = rename(Method, old, new, scope);
+        if let Intent::Rename(r) = &mut intent {
+            r.class = class.map(str::to_owned);
+        }
+        intent
+    };
+    let a = |old: &str, new: &str, function: &str, class: Option<&str>, scope: Option<&str>| {
+        let mut intent = rename(Parameter, old, new, scope);
+        if let Intent::Rename(r) = &mut intent {
+            r.class = class.map(str::to_owned);
+            r.function = Some(function.to_owned());
+        }
+        intent
+    };
+    let p = |pattern: &str, rewrite: &str, scope: Option<&str>, language: Option<&str>| {
+        replace(pattern, rewrite, scope, language)
+    };
+    let add = |parameter: &str,
+               default: &str,
+               function: &str,
+               class: Option<&str>,
+               scope: Option<&str>| {
+        Intent::AddParameter(AddParameter {
+            parameter: parameter.into(),
+            default: default.into(),
+            function: function.into(),
+            class: class.map(str::to_owned),
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let fa = |function: &str, class: Option<&str>, scope: Option<&str>| {
+        Intent::MakeAsync(MakeAsync {
+            function: Some(function.into()),
+            class: class.map(str::to_owned),
+            module: None,
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let mv = |symbol, name: &str, from: Option<&str>, to: &str, keep_alias| {
+        Intent::Move(Move {
+            symbol,
+            name: name.into(),
+            from: from.map(str::to_owned),
+            to: to.into(),
+            keep_alias,
+        })
+    };
+    let rm = |old: &str, new: &str| {
+        Intent::RenameModule(RenameModule {
+            old: old.into(),
+            new: new.into(),
+        })
+    };
+    let ma = |module: &str| {
+        Intent::MakeAsync(MakeAsync {
+            function: None,
+            class: None,
+            module: Some(module.into()),
+            scope: None,
+        })
+    };
+    let rp = |parameter: &str, function: &str, class: Option<&str>, scope: Option<&str>| {
+        Intent::RemoveParameter(RemoveParameter {
+            parameter: parameter.into(),
+            function: function.into(),
+            class: class.map(str::to_owned),
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let f = |scope: Option<&str>| {
+        Intent::RemoveUnusedFunctions(Cleanup {
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let c = |scope: Option<&str>| {
+        Intent::RemoveUnusedImports(Cleanup {
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let table: Vec<(&str, Intent)> = vec![
+        // rename: kinds, quoting, scopes, dotted names, call syntax.
+        (
+            "rename make_str to make_text",
+            r(Any, "make_str", "make_text", None),
+        ),
+        (
+            "rename make_str as make_text",
+            r(Any, "make_str", "make_text", None),
+        ),
+        (
+            "rename make_str into make_text",
+            r(Any, "make_str", "make_text", None),
+        ),
+        (
+            "rename make_str -> make_text",
+            r(Any, "make_str", "make_text", None),
+        ),
+        (
+            "RENAME make_str TO make_text",
+            r(Any, "make_str", "make_text", None),
+        ),
+        (
+            "rename function make_str to make_text",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename func make_str to make_text",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename fn make_str to make_text",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename def make_str to make_text",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename the function make_str to make_text",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename function `make_str` to `make_text`",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename function 'make_str' to 'make_text'",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename function \"make_str\" to \"make_text\"",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename function make_str() to make_text()",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename function `make_str()` to `make_text()`",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename function make_str to make_text.",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "  rename   function   make_str   to   make_text  ",
+            r(Function, "make_str", "make_text", None),
+        ),
+        (
+            "rename class Price to Amount",
+            r(Class, "Price", "Amount", None),
+        ),
+        (
+            "rename the class Price to Amount",
+            r(Class, "Price", "Amount", None),
+        ),
+        (
+            "rename class `Price` to `Amount`",
+            r(Class, "Price", "Amount", None),
+        ),
+        (
+            "rename class Price as Amount",
+            r(Class, "Price", "Amount", None),
+        ),
+        (
+            "rename variable WORD to WORD_RE",
+            r(Variable, "WORD", "WORD_RE", None),
+        ),
+        (
+            "rename constant WORD to WORD_RE",
+            r(Variable, "WORD", "WORD_RE", None),
+        ),
+        (
+            "rename const WORD to WORD_RE",
+            r(Variable, "WORD", "WORD_RE", None),
+        ),
+        (
+            "rename var WORD to WORD_RE",
+            r(Variable, "WORD", "WORD_RE", None),
+        ),
+        (
+            "rename global WORD to WORD_RE",
+            r(Variable, "WORD", "WORD_RE", None),
+        ),
+        (
+            "rename the constant `WIN` to `IS_WINDOWS`",
+            r(Variable, "WIN", "IS_WINDOWS", None),
+        ),
+        (
+            "rename make_str to make_text in shop/util.py",
+            r(Any, "make_str", "make_text", Some("shop/util.py")),
+        ),
+        (
+            "rename make_str to make_text in shop/",
+            r(Any, "make_str", "make_text", Some("shop/")),
+        ),
+        (
+            "rename make_str to make_text in shop",
+            r(Any, "make_str", "make_text", Some("shop")),
+        ),
+        (
+            "rename make_str to make_text in shop.util",
+            r(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename make_str to make_text in the shop.util module",
+            r(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename make_str to make_text in module shop.util",
+            r(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename make_str to make_text in the shop package",
+            r(Any, "make_str", "make_text", Some("shop")),
+        ),
+        (
+            "rename make_str to make_text in file shop/util.py",
+            r(Any, "make_str", "make_text", Some("shop/util.py")),
+        ),
+        (
+            "rename make_str to make_text from shop/util.py",
+            r(Any, "make_str", "make_text", Some("shop/util.py")),
+        ),
+        (
+            "rename make_str to make_text within shop",
+            r(Any, "make_str", "make_text", Some("shop")),
+        ),
+        (
+            "rename make_str to make_text inside shop/util.py",
+            r(Any, "make_str", "make_text", Some("shop/util.py")),
+        ),
+        (
+            "rename make_str in shop/util.py to make_text",
+            r(Any, "make_str", "make_text", Some("shop/util.py")),
+        ),
+        (
+            "rename function make_str in shop.util to make_text",
+            r(Function, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename the function `make_str` to `make_text` in src/click",
+            r(Function, "make_str", "make_text", Some("src/click")),
+        ),
+        (
+            "rename shop.util.make_str to make_text",
+            r(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename function shop.util.make_str to make_text",
+            r(Function, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename class shop.util.Price to Amount",
+            r(Class, "Price", "Amount", Some("shop.util")),
+        ),
+        (
+            "rename `shop.util.make_str` to `make_text`",
+            r(Any, "make_str", "make_text", Some("shop.util")),
+        ),
+        (
+            "rename _private to _hidden",
+            r(Any, "_private", "_hidden", None),
+        ),
+        (
+            "rename __dunder_like to plain",
+            r(Any, "__dunder_like", "plain", None),
+        ),
+        ("rename café to coffee", r(Any, "café", "coffee", None)),
+        (
+            "rename make_str to make_text in 'my dir/util.py'",
+            r(Any, "make_str", "make_text", Some("my dir/util.py")),
+        ),
+        (
+            "rename class Option to CliOption in src/click/core.py",
+            r(Class, "Option", "CliOption", Some("src/click/core.py")),
+        ),
+        (
+            "rename method Cart.total to subtotal",
+            m("total", "subtotal", Some("Cart"), None),
+        ),
+        (
+            "rename method total of Cart to subtotal",
+            m("total", "subtotal", Some("Cart"), None),
+        ),
+        (
+            "rename method total in class Cart to subtotal",
+            m("total", "subtotal", Some("Cart"), None),
+        ),
+        (
+            "rename the method `total` of class `Cart` to `subtotal`",
+            m("total", "subtotal", Some("Cart"), None),
+        ),
+        (
+            "rename method total to subtotal",
+            m("total", "subtotal", None, None),
+        ),
+        (
+            "rename method total to subtotal in shop/cart.py",
+            m("total", "subtotal", None, Some("shop/cart.py")),
+        ),
+        (
+            "rename method shop.cart.Cart.total to subtotal",
+            m("total", "subtotal", Some("Cart"), Some("shop.cart")),
+        ),
+        (
+            "rename method Cart.total() to subtotal()",
+            m("total", "subtotal", Some("Cart"), None),
+        ),
+        (
+            "rename parameter cents of add to amount",
+            a("cents", "amount", "add", None, None),
+        ),
+        (
+            "rename parameter add.cents to amount",
+            a("cents", "amount", "add", None, None),
+        ),
+        (
+            "rename parameter cents of Cart.add to amount",
+            a("cents", "amount", "add", Some("Cart"), None),
+        ),
+        (
+            "rename param Cart.add.cents to amount",
+            a("cents", "amount", "add", Some("Cart"), None),
+        ),
+        (
+            "rename argument cents in function add to amount",
+            a("cents", "amount", "add", None, None),
+        ),
+        (
+            "rename the parameter `cents` of `describe()` to `value`",
+            a("cents", "value", "describe", None, None),
+        ),
+        (
+            "rename keyword label of describe to title in shop/util.py",
+            a("label", "title", "describe", None, Some("shop/util.py")),
+        ),
+        (
+            "rename parameter shop.util.describe.label to title",
+            a("label", "title", "describe", None, Some("shop.util")),
+        ),
+        // replace: verbs, quoting, scopes, languages.
+        (
+            "replace `os.path.join($A, $B)` with `Path($A) / $B`",
+            p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+        ),
+        (
+            "replace `os.path.join($A, $B)` with `Path($A) / $B` in src/",
+            p("os.path.join($A, $B)", "Path($A) / $B", Some("src/"), None),
+        ),
+        (
+            "replace `os.path.join($A, $B)` by `Path($A) / $B`",
+            p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+        ),
+        (
+            "replace `os.path.join($A, $B)` -> `Path($A) / $B`",
+            p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+        ),
+        (
+            "replace `os.path.join($A, $B)` => `Path($A) / $B`",
+            p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+        ),
+        (
+            "replace all `os.path.join($A, $B)` with `Path($A) / $B`",
+            p("os.path.join($A, $B)", "Path($A) / $B", None, None),
+        ),
+        (
+            "replace every `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace each `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace all occurrences of `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace calls to `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace uses of `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace the pattern `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "rewrite `print($X)` to `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "rewrite `print($X)` into `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "substitute `print($X)` with `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "change `print($X)` to `log($X)`",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "change `print($X)` into `log($X)` in app/",
+            p("print($X)", "log($X)", Some("app/"), None),
+        ),
+        (
+            "replace 'print($X)' with 'log($X)'",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace \"print($X)\" with \"log($X)\"",
+            p("print($X)", "log($X)", None, None),
+        ),
+        (
+            "replace `print($$$ARGS)` with `log($$$ARGS)`",
+            p("print($$$ARGS)", "log($$$ARGS)", None, None),
+        ),
+        (
+            "replace `print($X)` with `log($X)` in python files",
+            p("print($X)", "log($X)", None, Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` in py files",
+            p("print($X)", "log($X)", None, Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` in python code",
+            p("print($X)", "log($X)", None, Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` for python",
+            p("print($X)", "log($X)", None, Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` using python",
+            p("print($X)", "log($X)", None, Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` language python",
+            p("print($X)", "log($X)", None, Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` in src/ in python files",
+            p("print($X)", "log($X)", Some("src/"), Some("python")),
+        ),
+        (
+            "replace `print($X)` with `log($X)` in python files in src/",
+            p("print($X)", "log($X)", Some("src/"), Some("python")),
+        ),
+        (
+            "replace `$X.unwrap()` with `$X?` in rust files",
+            p("$X.unwrap()", "$X?", None, Some("rust")),
+        ),
+        (
+            "replace `$X.unwrap()` with `$X?` in rs files",
+            p("$X.unwrap()", "$X?", None, Some("rust")),
+        ),
+        (
+            "replace `console.log($$$A)` with `logger.info($$$A)` in javascript files",
+            p(
+                "console.log($$$A)",
+                "logger.info($$$A)",
+                None,
+                Some("javascript"),
+            ),
+        ),
+        (
+            "replace `console.log($$$A)` with `logger.info($$$A)` in js files",
+            p(
+                "console.log($$$A)",
+                "logger.info($$$A)",
+                None,
+                Some("javascript"),
+            ),
+        ),
+        (
+            "replace `parseInt($S)` with `Number($S)` in typescript files",
+            p("parseInt($S)", "Number($S)", None, Some("typescript")),
+        ),
+        (
+            "replace `parseInt($S)` with `Number($S)` in ts files",
+            p("parseInt($S)", "Number($S)", None, Some("typescript")),
+        ),
+        (
+            "replace `parseInt($S)` with `Number($S)` in tsx files",
+            p("parseInt($S)", "Number($S)", None, Some("tsx")),
+        ),
+        (
+            "replace `panic($E)` with `log.Fatal($E)` in go files",
+            p("panic($E)", "log.Fatal($E)", None, Some("go")),
+        ),
+        (
+            "replace `panic($E)` with `log.Fatal($E)` in golang code",
+            p("panic($E)", "log.Fatal($E)", None, Some("go")),
+        ),
+        (
+            "replace `panic($E)` with `log.Fatal($E)` in go/",
+            p("panic($E)", "log.Fatal($E)", Some("go/"), None),
+        ),
+        (
+            "replace `print($X)` with `` in scripts/",
+            p("print($X)", "", Some("scripts/"), None),
+        ),
+        (
+            "replace `f($X)` with `g($X)` in the src directory",
+            p("f($X)", "g($X)", Some("src"), None),
+        ),
+        (
+            "replace `f($X)` with `g($X)` under lib",
+            p("f($X)", "g($X)", Some("lib"), None),
+        ),
+        (
+            "replace `f($X)` with `g($X)` within lib/core.py",
+            p("f($X)", "g($X)", Some("lib/core.py"), None),
+        ),
+        (
+            "replace `f($X)` with `g($X)` across packages/",
+            p("f($X)", "g($X)", Some("packages/"), None),
+        ),
+        (
+            "Replace `f($X)` with `g($X)`.",
+            p("f($X)", "g($X)", None, None),
+        ),
+        // cleanup.
+        ("remove unused imports", c(None)),
+        ("remove unused imports in shop/", c(Some("shop/"))),
+        (
+            "remove unused imports from shop/util.py",
+            c(Some("shop/util.py")),
+        ),
+        ("remove the unused imports in shop", c(Some("shop"))),
+        ("remove all unused imports", c(None)),
+        ("remove all the unused imports under src", c(Some("src"))),
+        ("remove any unused imports within lib/", c(Some("lib/"))),
+        ("remove unused import statements in shop/", c(Some("shop/"))),
+        ("remove unneeded imports", c(None)),
+        ("remove unreferenced imports in shop/", c(Some("shop/"))),
+        ("remove dead imports", c(None)),
+        ("delete unused imports", c(None)),
+        ("delete unused imports in the shop package", c(Some("shop"))),
+        ("drop unused imports", c(None)),
+        (
+            "drop imports that are unused in src/app",
+            c(Some("src/app")),
+        ),
+        ("strip unused imports from tools/", c(Some("tools/"))),
+        ("clean up unused imports", c(None)),
+        ("clean up unused imports in shop/", c(Some("shop/"))),
+        ("cleanup unused imports", c(None)),
+        ("prune unused python imports across lib/", c(Some("lib/"))),
+        (
+            "tidy unused imports in the tests directory",
+            c(Some("tests")),
+        ),
+        (
+            "Remove unused imports in `src/my app`",
+            c(Some("src/my app")),
+        ),
+        ("remove imports which are unused", c(None)),
+        (
+            "remove unused imports in shop/util.py.",
+            c(Some("shop/util.py")),
+        ),
+        ("REMOVE UNUSED IMPORTS", c(None)),
+        ("remove unused private functions", f(None)),
+        (
+            "remove parameter timeout from fetch",
+            rp("timeout", "fetch", None, None),
+        ),
+        (
+            "remove the parameter `timeout` of `fetch()`",
+            rp("timeout", "fetch", None, None),
+        ),
+        (
+            "delete argument cents from method Cart.add",
+            rp("cents", "add", Some("Cart"), None),
+        ),
+        (
+            "drop param label from describe in shop/util.py",
+            rp("label", "describe", None, Some("shop/util.py")),
+        ),
+        (
+            "remove unreferenced private functions in shop/",
+            f(Some("shop/")),
+        ),
+        (
+            "delete dead helper functions from src/app",
+            f(Some("src/app")),
+        ),
+        (
+            "remove unused internal functions in the shop package",
+            f(Some("shop")),
+        ),
+        (
+            "add parameter timeout=30 to fetch",
+            add("timeout", "30", "fetch", None, None),
+        ),
+        (
+            "add a parameter timeout = 30 to fetch",
+            add("timeout", "30", "fetch", None, None),
+        ),
+        (
+            "add an optional parameter `timeout=30` to function `fetch`",
+            add("timeout", "30", "fetch", None, None),
+        ),
+        (
+            "add keyword argument verbose with default False to Cart.add",
+            add("verbose", "False", "add", Some("Cart"), None),
+        ),
+        (
+            "add parameter retries defaulting to 3 to fetch() in net/client.py",
+            add("retries", "3", "fetch", None, Some("net/client.py")),
+        ),
+        (
+            "add parameter label='x' to shop.util.describe",
+            add("label", "'x'", "describe", None, Some("shop.util")),
+        ),
+        ("make fetch_rates async", fa("fetch_rates", None, None)),
+        (
+            "convert fetch_rates and its callers to async",
+            fa("fetch_rates", None, None),
+        ),
+        (
+            "make the function `fetch_rates` async in shop/",
+            fa("fetch_rates", None, Some("shop/")),
+        ),
+        (
+            "make method Client.get asynchronous",
+            fa("get", Some("Client"), None),
+        ),
+        ("asyncify fetch_rates()", fa("fetch_rates", None, None)),
+        (
+            "turn shop.rates.fetch into a coroutine",
+            fa("fetch", None, Some("shop.rates")),
+        ),
+        (
+            "change fetch_rates to async in the rates module",
+            fa("fetch_rates", None, Some("rates")),
+        ),
+        ("make the pricing module async", ma("pricing")),
+        ("make module shop.pricing async", ma("shop.pricing")),
+        ("make shop/pricing.py async", ma("shop/pricing.py")),
+        (
+            "make all functions in shop/pricing.py async",
+            ma("shop/pricing.py"),
+        ),
+        (
+            "convert every function of the pricing module to async",
+            ma("pricing"),
+        ),
+        ("make the `shop/tax/` package async", ma("shop/tax/")),
+        (
+            "move parse_price from shop/util.py to shop/money.py",
+            mv(
+                Any,
+                "parse_price",
+                Some("shop/util.py"),
+                "shop/money.py",
+                false,
+            ),
+        ),
+        (
+            "move function parse_price to shop/money.py",
+            mv(Function, "parse_price", None, "shop/money.py", false),
+        ),
+        (
+            "move class PriceList into the lists module",
+            mv(Class, "PriceList", None, "lists", false),
+        ),
+        (
+            "move shop.util.slug to shop/text.py and keep an alias",
+            mv(Any, "slug", Some("shop.util"), "shop/text.py", true),
+        ),
+        (
+            "move `parse_price()` out of the util module into money, leaving a re-export",
+            mv(Any, "parse_price", Some("util"), "money", true),
+        ),
+        (
+            "rename module store.util to store.helpers",
+            rm("store.util", "store.helpers"),
+        ),
+        (
+            "rename store/util.py to store/text.py",
+            rm("store/util.py", "store/text.py"),
+        ),
+        ("rename the util module to helpers", rm("util", "helpers")),
+        (
+            "rename file `shop/util.py` as tools.py",
+            rm("shop/util.py", "tools.py"),
+        ),
+        (
+            "relocate class Cart from shop/cart.py to shop/models.py",
+            mv(Class, "Cart", Some("shop/cart.py"), "shop/models.py", false),
+        ),
+    ];
+    assert!(table.len() >= 100, "{} phrasings", table.len());
+    for (text, expected) in table {
+        assert_eq!(parse(text), Ok(expected), "{text}");
+    }
+}
+
+#[test]
+fn suggestions_name_the_closest_form() {
+    assert!(suggest("renmae foo bar").starts_with("closest form: rename ["));
+    assert!(suggest("replace foo").starts_with("closest form: replace `"));
+    assert!(suggest("delete unused stuff").starts_with("closest form: remove unused"));
+    assert!(suggest("make everything faster").starts_with("closest form: make"));
+    assert!(suggest("frobnicate everything").contains("orch understands:"));
+}
+
+#[test]
+fn refusals() {
+    assert!(matches!(
+        parse("make everything faster"),
+        Err(Error::Unknown { .. })
+    ));
+    assert!(matches!(
+        parse("rename make_str"),
+        Err(Error::Unknown { .. })
+    ));
+    assert!(matches!(parse(""), Err(Error::Unknown { .. })));
+    assert!(matches!(
+        parse("rename a to class"),
+        Err(Error::Keyword { .. })
+    ));
+    assert!(matches!(
+        parse("rename a to 9lives"),
+        Err(Error::InvalidName { .. })
+    ));
+    assert!(matches!(parse("rename a to a"), Err(Error::SameName(_))));
+    assert!(matches!(parse("rename `a to b"), Err(Error::Unbalanced(_))));
+}
+
+#[test]
+fn slug_is_branch_safe() {
+    let intent = parse("rename function make_str to make_text").unwrap();
+    assert_eq!(intent.slug(), "rename-make-str-to-make-text");
+}

@@ -1,0 +1,500 @@
+//! The walk over a file that finds a method's sites: `def`s in family
+//! classes and `X.NAME` where the receiver is known to be a family
+//! instance or class (`self`, `cls`, `super()`, class names, instances,
+//! annotated attributes); other receivers are uncertain.
+
+use super::*;
+
+#[derive(Default, Clone)]
+pub(super) struct Context {
+    /// Inside the body of a family class (not in a nested function).
+    pub(super) in_family_body: bool,
+    /// The enclosing function is a method of a family class: its first
+    /// parameter is a family receiver.
+    pub(super) receiver: Option<String>,
+    pub(super) in_family_method: bool,
+    /// Names assigned a family instance or class in the enclosing scope.
+    pub(super) instances: BTreeSet<String>,
+    /// Directly in the body of a class (any class).
+    pub(super) in_class_body: bool,
+    /// That class's attributes annotated with a family class (its own and
+    /// those of the classes of this file it derives from).
+    pub(super) class_typed: BTreeSet<String>,
+    /// In a method (or a function nested in one): its first parameter and
+    /// the class's family-typed attributes, so `self.attr.NAME` is known.
+    pub(super) self_name: Option<String>,
+    pub(super) self_typed: BTreeSet<String>,
+}
+
+pub(super) struct Walker<'a> {
+    pub(super) path: &'a str,
+    pub(super) source: &'a [u8],
+    pub(super) old: &'a str,
+    pub(super) family: &'a BTreeSet<ClassId>,
+    /// The class whose method is renamed (for messages).
+    pub(super) target: &'a str,
+    /// Per class of this file (by its node's start): its attributes
+    /// annotated with a family class.
+    pub(super) typed_attrs: BTreeMap<usize, BTreeSet<String>>,
+    pub(super) names: BTreeMap<String, ClassId>,
+    /// Every parsed file's class bindings (to follow `pkg.Class`).
+    pub(super) reexports: &'a BTreeMap<&'a str, BTreeMap<String, ClassId>>,
+    /// Family classes defined inside functions of this file, by name.
+    pub(super) local_family: BTreeSet<String>,
+    /// Where `old` and the keyword `class` occur, sorted: a function with
+    /// neither holds no site and defines no family class, and its local
+    /// receivers are its own, so the walk skips it.
+    pub(super) marks: Vec<usize>,
+    pub(super) sites: Vec<RenameSite>,
+    pub(super) uncertain: Vec<Note>,
+}
+
+impl Walker<'_> {
+    fn site(&mut self, node: Node, kind: EditKind) {
+        let position = node.start_position();
+        self.sites.push(RenameSite {
+            start: node.start_byte(),
+            end: node.end_byte(),
+            line: position.row + 1,
+            column: position.column + 1,
+            kind,
+        });
+    }
+
+    fn is_family(&self, node: Node) -> bool {
+        if node.kind() == "identifier" && self.local_family.contains(text(node, self.source)) {
+            return true;
+        }
+        resolve_expr(node, self.source, &self.names).is_some_and(|id| {
+            let id = self
+                .reexports
+                .get(id.0.as_str())
+                .and_then(|names| names.get(&id.1))
+                .filter(|i| i.1 != "module:")
+                .cloned()
+                .unwrap_or(id);
+            self.family.contains(&id)
+        })
+    }
+
+    /// Whether a type annotation names a family class: `C`, `"C"`,
+    /// `m.C`, `C | None`, `Optional[C]`.
+    fn annotation_is_family(&self, node: Node) -> bool {
+        match node.kind() {
+            "type" => node
+                .named_child(0)
+                .is_some_and(|n| self.annotation_is_family(n)),
+            "identifier" | "attribute" => self.is_family(node),
+            "string" => {
+                let inner = text(node, self.source).trim_matches(|c| c == '"' || c == '\'');
+                self.names
+                    .get(inner)
+                    .is_some_and(|id| self.family.contains(id))
+            }
+            "binary_operator" => ["left", "right"].iter().any(|f| {
+                node.child_by_field_name(f)
+                    .is_some_and(|n| self.annotation_is_family(n))
+            }),
+            "subscript" | "generic_type" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                let head = children
+                    .first()
+                    .map(|h| text(*h, self.source))
+                    .unwrap_or("");
+                head.ends_with("Optional")
+                    && children
+                        .iter()
+                        .skip(1)
+                        .any(|c| self.annotation_is_family(*c))
+                    || head.ends_with("Union")
+                        && children
+                            .iter()
+                            .skip(1)
+                            .any(|c| self.annotation_is_family(*c))
+                    || self.is_family(node)
+            }
+            "type_parameter" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                children.into_iter().any(|c| self.annotation_is_family(c))
+            }
+            _ => false,
+        }
+    }
+
+    /// Parameters annotated with a family class.
+    fn typed_parameters(&self, function: Node, out: &mut BTreeSet<String>) {
+        let Some(parameters) = function.child_by_field_name("parameters") else {
+            return;
+        };
+        let mut cursor = parameters.walk();
+        for parameter in parameters.named_children(&mut cursor) {
+            if !matches!(
+                parameter.kind(),
+                "typed_parameter" | "typed_default_parameter"
+            ) {
+                continue;
+            }
+            let name = if parameter.kind() == "typed_parameter" {
+                parameter.named_child(0)
+            } else {
+                parameter.child_by_field_name("name")
+            };
+            if let (Some(name), Some(annotation)) = (name, parameter.child_by_field_name("type"))
+                && name.kind() == "identifier"
+                && self.annotation_is_family(annotation)
+            {
+                out.insert(text(name, self.source).to_owned());
+            }
+        }
+    }
+
+    pub(super) fn visit(&mut self, node: Node, ctx: &Context) {
+        match node.kind() {
+            "class_definition" => {
+                let name = node
+                    .child_by_field_name("name")
+                    .map(|n| text(n, self.source).to_owned())
+                    .unwrap_or_default();
+                let module_level = self.names.get(&name)
+                    == Some(&(self.path.to_owned(), name.clone()))
+                    && node.parent().is_some_and(|p| {
+                        p.kind() == "module"
+                            || p.kind() == "decorated_definition"
+                                && p.parent().is_some_and(|g| g.kind() == "module")
+                    });
+                let id = class_id(self.path, &name, node, module_level);
+                let family = self.family.contains(&id);
+                if family && !module_level {
+                    self.local_family.insert(name.clone());
+                }
+                let inner = Context {
+                    in_family_body: family,
+                    receiver: None,
+                    in_family_method: family,
+                    instances: BTreeSet::new(),
+                    in_class_body: true,
+                    class_typed: self
+                        .typed_attrs
+                        .get(&node.start_byte())
+                        .cloned()
+                        .unwrap_or_default(),
+                    self_name: None,
+                    self_typed: BTreeSet::new(),
+                };
+                if let Some(body) = node.child_by_field_name("body") {
+                    if family {
+                        self.definitions_in(body);
+                    }
+                    self.visit_children(body, &inner);
+                }
+                if let Some(bases) = node.child_by_field_name("superclasses") {
+                    self.visit_children(bases, ctx);
+                }
+            }
+            "function_definition" => {
+                if !holds_mark(&self.marks, node) {
+                    return;
+                }
+                let mut inner = Context {
+                    in_family_body: false,
+                    receiver: None,
+                    in_family_method: ctx.in_family_body || ctx.in_family_method,
+                    instances: BTreeSet::new(),
+                    in_class_body: false,
+                    class_typed: BTreeSet::new(),
+                    self_name: ctx.self_name.clone(),
+                    self_typed: ctx.self_typed.clone(),
+                };
+                if ctx.in_class_body {
+                    let method = !self.is_static(node);
+                    inner.self_name = first_parameter(node, self.source).filter(|_| method);
+                    inner.self_typed = ctx.class_typed.clone();
+                }
+                if ctx.in_family_body && !self.is_static(node) {
+                    inner.receiver = first_parameter(node, self.source);
+                } else if !ctx.in_family_body {
+                    inner.receiver = ctx.receiver.clone();
+                    inner.instances = ctx.instances.clone();
+                }
+                self.typed_parameters(node, &mut inner.instances);
+                if let Some(body) = node.child_by_field_name("body") {
+                    self.collect_instances(body, &mut inner.instances);
+                    self.visit_children(body, &inner);
+                }
+                if let Some(parameters) = node.child_by_field_name("parameters") {
+                    self.visit_children(parameters, ctx);
+                }
+            }
+            "attribute" => {
+                let object = node.child_by_field_name("object");
+                let attribute = node.child_by_field_name("attribute");
+                if let (Some(object), Some(attribute)) = (object, attribute)
+                    && text(attribute, self.source) == self.old
+                {
+                    self.judge(object, attribute, ctx);
+                }
+                if let Some(object) = object {
+                    self.visit(object, ctx);
+                }
+            }
+            "identifier" if ctx.in_family_body && text(node, self.source) == self.old => {
+                self.site(node, EditKind::Reference);
+            }
+            "keyword_argument" => {
+                // `f(old=...)`: the keyword is not this method.
+                if let Some(value) = node.child_by_field_name("value") {
+                    self.visit(value, ctx);
+                }
+            }
+            _ => self.visit_children(node, ctx),
+        }
+    }
+
+    fn visit_children(&mut self, node: Node, ctx: &Context) {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            self.visit(child, ctx);
+        }
+    }
+
+    /// `def old` directly in a family class body.
+    fn definitions_in(&mut self, body: Node) {
+        let mut cursor = body.walk();
+        let statements: Vec<Node> = body.named_children(&mut cursor).collect();
+        for statement in statements {
+            let definition = if statement.kind() == "decorated_definition" {
+                statement.child_by_field_name("definition")
+            } else {
+                Some(statement)
+            };
+            if let Some(definition) = definition
+                && definition.kind() == "function_definition"
+                && let Some(name) = definition.child_by_field_name("name")
+                && text(name, self.source) == self.old
+            {
+                self.site(name, EditKind::Definition);
+            }
+        }
+    }
+
+    /// For every class of the file, its attributes annotated with a family
+    /// class: `attr: C` in the class body and `self.attr: C = ...` in its
+    /// methods, plus those of the classes it derives from in this file.
+    pub(super) fn typed_attributes(&self, root: Node) -> BTreeMap<usize, BTreeSet<String>> {
+        let classes = all_classes(root, self.source);
+        let mut own: Vec<(String, usize, BTreeSet<String>, Vec<String>)> = Vec::new();
+        for (name, class) in &classes {
+            let mut attrs = BTreeSet::new();
+            let bases: Vec<String> = class
+                .child_by_field_name("superclasses")
+                .map(|list| {
+                    let mut cursor = list.walk();
+                    list.named_children(&mut cursor)
+                        .filter(|b| b.kind() == "identifier")
+                        .map(|b| text(b, self.source).to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(body) = class.child_by_field_name("body") {
+                let mut cursor = body.walk();
+                for statement in body.named_children(&mut cursor) {
+                    let definition = if statement.kind() == "decorated_definition" {
+                        statement.child_by_field_name("definition")
+                    } else {
+                        Some(statement)
+                    };
+                    let Some(definition) = definition else {
+                        continue;
+                    };
+                    match definition.kind() {
+                        "expression_statement" => {
+                            if let Some(assignment) = definition.named_child(0) {
+                                self.typed_assignment(assignment, None, &mut attrs);
+                            }
+                        }
+                        "function_definition" if !self.is_static(definition) => {
+                            let Some(receiver) = first_parameter(definition, self.source) else {
+                                continue;
+                            };
+                            let Some(body) = definition.child_by_field_name("body") else {
+                                continue;
+                            };
+                            for node in scope_assignments(body) {
+                                self.typed_assignment(node, Some(&receiver), &mut attrs);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            own.push((
+                text(*name, self.source).to_owned(),
+                class.start_byte(),
+                attrs,
+                bases,
+            ));
+        }
+        // Inherited from classes of this file, by name, to a fixed point.
+        loop {
+            let mut grown = false;
+            for i in 0..own.len() {
+                let inherited: BTreeSet<String> = own[i]
+                    .3
+                    .iter()
+                    .flat_map(|base| own.iter().filter(move |o| &o.0 == base))
+                    .flat_map(|o| o.2.iter().cloned())
+                    .collect();
+                let before = own[i].2.len();
+                own[i].2.extend(inherited);
+                grown |= own[i].2.len() > before;
+            }
+            if !grown {
+                break;
+            }
+        }
+        own.into_iter()
+            .map(|(_, start, attrs, _)| (start, attrs))
+            .collect()
+    }
+
+    /// `name: C [= ...]` (no receiver) or `receiver.name: C [= ...]` with a
+    /// family class `C`: adds `name`.
+    fn typed_assignment(
+        &self,
+        assignment: Node,
+        receiver: Option<&str>,
+        out: &mut BTreeSet<String>,
+    ) {
+        if assignment.kind() != "assignment" {
+            return;
+        }
+        let (Some(left), Some(annotation)) = (
+            assignment.child_by_field_name("left"),
+            assignment.child_by_field_name("type"),
+        ) else {
+            return;
+        };
+        let name = match (receiver, left.kind()) {
+            (None, "identifier") => Some(left),
+            (Some(receiver), "attribute") => left
+                .child_by_field_name("object")
+                .filter(|o| o.kind() == "identifier" && text(*o, self.source) == receiver)
+                .and_then(|_| left.child_by_field_name("attribute")),
+            _ => None,
+        };
+        if let Some(name) = name
+            && self.annotation_is_family(annotation)
+        {
+            out.insert(text(name, self.source).to_owned());
+        }
+    }
+
+    fn is_static(&self, function: Node) -> bool {
+        function.parent().is_some_and(|p| {
+            p.kind() == "decorated_definition" && {
+                let mut cursor = p.walk();
+                p.named_children(&mut cursor)
+                    .filter(|c| c.kind() == "decorator")
+                    .any(|d| text(d, self.source).trim() == "@staticmethod")
+            }
+        })
+    }
+
+    /// Names assigned `FamilyClass(...)` or `FamilyClass` in a body.
+    fn collect_instances(&self, body: Node, out: &mut BTreeSet<String>) {
+        for node in scope_assignments(body) {
+            if let (Some(left), Some(right)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            ) && left.kind() == "identifier"
+            {
+                let class = if right.kind() == "call" {
+                    right.child_by_field_name("function")
+                } else {
+                    Some(right)
+                };
+                if class.is_some_and(|c| self.is_family(c)) {
+                    out.insert(text(left, self.source).to_owned());
+                }
+            }
+        }
+    }
+
+    fn judge(&mut self, object: Node, attribute: Node, ctx: &Context) {
+        let receiver = text(object, self.source);
+        let known = match object.kind() {
+            "identifier" => {
+                ctx.receiver.as_deref() == Some(receiver)
+                    || ctx.instances.contains(receiver)
+                    || self.is_family(object)
+            }
+            "attribute" => {
+                self.is_family(object)
+                    || object
+                        .child_by_field_name("object")
+                        .is_some_and(|o| ctx.self_name.as_deref() == Some(text(o, self.source)))
+                        && object
+                            .child_by_field_name("attribute")
+                            .is_some_and(|a| ctx.self_typed.contains(text(a, self.source)))
+            }
+            "call" => {
+                let function = object.child_by_field_name("function");
+                let is_super = function.is_some_and(|f| text(f, self.source) == "super");
+                (is_super && ctx.in_family_method) || function.is_some_and(|f| self.is_family(f))
+            }
+            _ => false,
+        };
+        if known {
+            self.site(attribute, EditKind::Attribute);
+        } else {
+            let position = attribute.start_position();
+            let shown: String = receiver.chars().take(40).collect();
+            self.uncertain.push(Note {
+                file: self.path.to_owned(),
+                line: position.row + 1,
+                column: position.column + 1,
+                note: format!(
+                    "`{shown}.{}`: orch cannot tell whether `{shown}` is a `{}`; left alone",
+                    self.old, self.target
+                ),
+            });
+        }
+    }
+}
+
+/// The `assignment` nodes of a function body, not those of functions,
+/// classes and lambdas nested in it.
+pub(super) fn scope_assignments(body: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "assignment" {
+            out.push(node);
+        }
+        if matches!(
+            node.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) && node != body
+        {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    out
+}
+
+pub(super) fn first_parameter(function: Node, source: &[u8]) -> Option<String> {
+    let parameters = function.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    let first = parameters.named_children(&mut cursor).next()?;
+    let name = match first.kind() {
+        "identifier" => first,
+        "typed_parameter" => first.named_child(0)?,
+        "default_parameter" | "typed_default_parameter" => first.child_by_field_name("name")?,
+        _ => return None,
+    };
+    (name.kind() == "identifier").then(|| text(name, source).to_owned())
+}

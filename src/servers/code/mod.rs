@@ -1,0 +1,345 @@
+//! The `code` server: Python definitions and rename references with
+//! tree-sitter (see `crate::lang::python`), structural replace with
+//! ast-grep (`crate::lang::structural`), and syntax checks.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
+
+use super::{Jail, project_files};
+
+use crate::edit::EditKind;
+use crate::lang::python::{self, ModuleIndex, Parsing, rename};
+use crate::lang::structural;
+use crate::plan::sha1_hex;
+use crate::protocol::code::{
+    AddParameter, CheckResult, CheckSyntax, Cleanup, Definition, DefinitionKind, Definitions,
+    DefinitionsResult, FileReplacements, FileSites, MakeAsync, Modules, ModulesResult, MoveSymbol,
+    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
+    Signature, SimilarName, SimilarNames, SimilarResult, StructuralReplace, UnusedFunctions,
+    UnusedImports,
+};
+
+pub(crate) mod asyncify;
+mod cleanup;
+mod definitions;
+mod modules;
+pub(crate) mod moves;
+mod references;
+mod replace;
+mod signature;
+
+pub(crate) use cleanup::*;
+pub(crate) use definitions::*;
+use references::*;
+pub(crate) use replace::*;
+use signature::*;
+
+/// The last rename analysis, keyed by its arguments, so paging does not
+/// re-analyse.
+type LastAnalysis = Mutex<Option<(String, Arc<RenameOutput>)>>;
+
+#[derive(Debug, Clone)]
+pub(crate) struct CodeServer {
+    jail: Jail,
+    last: Arc<LastAnalysis>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl CodeServer {
+    pub(crate) fn new(jail: Jail) -> Self {
+        CodeServer {
+            jail,
+            last: Arc::new(Mutex::new(None)),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Module-level Python function/class definitions of a name.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn definitions(
+        &self,
+        Parameters(args): Parameters<Definitions>,
+    ) -> Result<Json<DefinitionsResult>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(definitions(&jail, &args.name, args.kind, args.focused))).await
+    }
+
+    /// Module-level names closest to a name (for "did you mean").
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn similar_names(
+        &self,
+        Parameters(args): Parameters<SimilarNames>,
+    ) -> Result<Json<SimilarResult>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(similar_names(&jail, &args.name, args.limit.unwrap_or(5)))).await
+    }
+
+    /// Every site to edit to rename a module-level function or class, plus mentions, uncertain sites and clashes.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn rename_references(
+        &self,
+        Parameters(args): Parameters<RenameReferences>,
+    ) -> Result<Json<RenameOutput>, String> {
+        let jail = self.jail.clone();
+        let last = self.last.clone();
+        blocking(move || rename_references(&jail, &last, args)).await
+    }
+
+    /// Structural search and replace (ast-grep): the exact replacements for every match of a pattern.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn structural_replace(
+        &self,
+        Parameters(args): Parameters<StructuralReplace>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || structural_replace(&jail, args)).await
+    }
+
+    /// The edits that remove unused imports from Python files (in the same shape as `structural_replace`; doubtful ones are listed in `refused`).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn unused_imports(
+        &self,
+        Parameters(UnusedImports { cleanup: args }): Parameters<UnusedImports>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(unused_imports(&jail, args))).await
+    }
+
+    /// The deletions that remove a parameter from a function or method (and its overrides) and from its calls.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn remove_parameter(
+        &self,
+        Parameters(RemoveParameter { signature: args }): Parameters<RemoveParameter>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || change_signature(&jail, args, false)).await
+    }
+
+    /// The deletions of module-level private functions nothing in the project refers to (doubtful ones in `refused`).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn unused_functions(
+        &self,
+        Parameters(UnusedFunctions { cleanup: args }): Parameters<UnusedFunctions>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(unused_functions(&jail, args))).await
+    }
+
+    /// The insertions that add a parameter with a default to a function or method (and its overrides).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn add_parameter(
+        &self,
+        Parameters(AddParameter { signature: args }): Parameters<AddParameter>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || change_signature(&jail, args, true)).await
+    }
+
+    /// The insertions that make a function or method (or a module's functions) async, await their calls, and convert callers up the call graph to a boundary (already-async code, tests and `__main__` get `asyncio.run`); callers that cannot become async are listed in `problems`.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn make_async(
+        &self,
+        Parameters(args): Parameters<MakeAsync>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || asyncify::make_async(&jail, args)).await
+    }
+
+    /// The edits that move a module-level function or class to another module (created when missing): its private helpers and imports come along, imports everywhere follow; circular imports and clashes are listed in `problems`.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn move_symbol(
+        &self,
+        Parameters(args): Parameters<MoveSymbol>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || moves::move_symbol(&jail, args)).await
+    }
+
+    /// The edits that rename (or move) a Python module file: every import form follows; the file is deleted and created under the new path with its own relative imports fixed.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn rename_module(
+        &self,
+        Parameters(args): Parameters<RenameModule>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || moves::rename_module(&jail, args)).await
+    }
+
+    /// The Python modules and packages a name can mean (a path, a dotted module or a bare name such as `pricing`), with their files.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn modules(
+        &self,
+        Parameters(args): Parameters<Modules>,
+    ) -> Result<Json<ModulesResult>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(modules::modules(&jail, &args.name))).await
+    }
+
+    /// Syntax error counts of source files (Python, Rust, JavaScript, TypeScript, Go).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn check_syntax(
+        &self,
+        Parameters(args): Parameters<CheckSyntax>,
+    ) -> Result<Json<CheckResult>, String> {
+        let jail = self.jail.clone();
+        blocking(move || {
+            let counted = crate::parallel::par_map(&args.paths, |relative| -> Result<_, String> {
+                let previous = last_read()
+                    .lock()
+                    .ok()
+                    .and_then(|seen| seen.get(relative).copied());
+                let source = read(&jail, relative)?;
+                Ok(match structural::language_of(relative) {
+                    Some((_, ast_grep_language::SupportLang::Python)) => {
+                        let words: Vec<&str> = args.focus.iter().map(String::as_str).collect();
+                        // A file the analysis parsed whole (its tree is
+                        // cached) was counted whole: so it is here, and
+                        // incrementally.
+                        let tree = match previous {
+                            Some(key) if words.is_empty() || python::is_cached(key) => {
+                                python::parse_edited(key, &source)
+                            }
+                            _ if !words.is_empty() => python::parse_focused(&source, &words),
+                            _ => python::parse(&source),
+                        };
+                        let tree = tree.ok_or("parser failed")?;
+                        Some((relative.clone(), python::syntax_errors(&tree)))
+                    }
+                    Some((_, lang)) => Some((relative.clone(), count_errors(lang, &source)?)),
+                    None => None,
+                })
+            });
+            let mut errors = BTreeMap::new();
+            for result in counted {
+                if let Some((path, count)) = result? {
+                    errors.insert(path, count);
+                }
+            }
+            Ok(CheckResult { errors })
+        })
+        .await
+    }
+}
+
+#[tool_handler(router = self.tool_router, name = "orch-code")]
+impl ServerHandler for CodeServer {}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<Json<T>, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("analysis task failed: {e}"))?
+        .map(Json)
+}
+
+fn read(jail: &Jail, relative: &str) -> Result<String, String> {
+    let path = jail.resolve(relative)?;
+    let source =
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{relative}`: {e}"))?;
+    if relative.ends_with(".py")
+        && let Ok(mut seen) = last_read().lock()
+    {
+        seen.insert(relative.to_owned(), python::source_key(&source));
+    }
+    Ok(source)
+}
+
+/// The key ([`python::source_key`]) of each Python file's source as last
+/// read, so `check_syntax` re-parses an edited file incrementally.
+fn last_read() -> &'static Mutex<std::collections::HashMap<String, u64>> {
+    static SEEN: std::sync::OnceLock<Mutex<std::collections::HashMap<String, u64>>> =
+        std::sync::OnceLock::new();
+    SEEN.get_or_init(Default::default)
+}
+
+/// Puts page `offset..offset + max_files` of `items` (one per file with
+/// edits) into `out`: files, their syntax-error counts, the total and the
+/// next offset. `to_file` runs only for the items on the page.
+fn page_into<T>(
+    out: &mut ReplaceOutput,
+    items: Vec<T>,
+    offset: usize,
+    max_files: Option<usize>,
+    mut to_file: impl FnMut(T) -> (FileReplacements, usize),
+) {
+    out.total_files = items.len();
+    let max_files = max_files.unwrap_or(200).max(1);
+    let end = (offset + max_files).min(items.len());
+    for item in items.into_iter().skip(offset).take(max_files) {
+        let (file, errors) = to_file(item);
+        out.parse_errors.insert(file.path.clone(), errors);
+        out.files.push(file);
+    }
+    out.next_offset = (end < out.total_files).then_some(end);
+}
+
+impl From<rename::Note> for NoteOut {
+    fn from(n: rename::Note) -> Self {
+        NoteOut {
+            path: n.file,
+            line: n.line,
+            column: n.column,
+            note: n.note,
+        }
+    }
+}
+
+/// Every file of `files` that can be read, with its source, read in parallel.
+fn read_all(jail: &Jail, files: &[String]) -> Vec<(String, String)> {
+    crate::parallel::par_map(files, |relative| {
+        read(jail, relative).ok().map(|s| (relative.clone(), s))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// [`page_into`] for Python edits per file, hashed and error-counted from
+/// `sources` (path, source).
+fn page_python(
+    out: &mut ReplaceOutput,
+    edits: BTreeMap<String, Vec<crate::edit::Edit>>,
+    sources: &[(String, String)],
+    offset: usize,
+    max_files: Option<usize>,
+) {
+    let by_path: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    page_into(
+        out,
+        edits.into_iter().collect(),
+        offset,
+        max_files,
+        |(path, replacements)| {
+            let source = by_path.get(path.as_str()).copied().unwrap_or_default();
+            let file = FileReplacements {
+                sha1: sha1_hex(source.as_bytes()),
+                path,
+                language: "python".into(),
+                replacements,
+            };
+            (file, python_errors(source))
+        },
+    );
+}
+
+/// `text` on one line, shortened for a note.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 60 {
+        format!("{}…", flat.chars().take(59).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn python_files(jail: &Jail) -> Vec<String> {
+    project_files(jail, |p| p.ends_with(".py"))
+}

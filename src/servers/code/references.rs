@@ -1,0 +1,265 @@
+//! The `rename_references` tool: every site a rename edits, with the
+//! mentions and uncertain sites it leaves alone, paged over files.
+
+use super::*;
+
+pub(super) fn rename_references(
+    jail: &Jail,
+    last: &Mutex<Option<(String, Arc<RenameOutput>)>>,
+    args: RenameReferences,
+) -> Result<RenameOutput, String> {
+    let key = format!(
+        "{}\0{}{}{}\0{}\0{}\0{}\0{}",
+        args.parameter.as_deref().unwrap_or(""),
+        args.include_uncertain,
+        args.include_strings,
+        args.class.as_deref().unwrap_or(""),
+        args.definition,
+        args.name,
+        args.new_name,
+        args.files.join("\0")
+    );
+    let cached = last.lock().ok().and_then(|guard| {
+        guard
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    });
+    let full = match cached {
+        Some(full) => full,
+        None => {
+            let full = Arc::new(analyse_rename(jail, &args)?);
+            if let Ok(mut guard) = last.lock() {
+                *guard = Some((key, full.clone()));
+            }
+            full
+        }
+    };
+    let max_files = args.page.max_files.unwrap_or(usize::MAX).max(1);
+    let max_notes = args.page.max_notes.unwrap_or(50);
+    let mut page = (*full).clone();
+    page.files = full
+        .files
+        .iter()
+        .skip(args.page.offset)
+        .take(max_files)
+        .cloned()
+        .collect();
+    let next = args.page.offset + page.files.len();
+    page.next_offset = (next < full.files.len()).then_some(next);
+    let on_page: std::collections::BTreeSet<&str> =
+        page.files.iter().map(|f| f.path.as_str()).collect();
+    page.parse_errors
+        .retain(|path, _| on_page.contains(path.as_str()));
+    // Notes travel with the first page only.
+    if args.page.offset > 0 {
+        page.mentions.clear();
+        page.uncertain.clear();
+        page.clashes.clear();
+    } else {
+        page.mentions.truncate(max_notes);
+        page.uncertain.truncate(max_notes);
+    }
+    Ok(page)
+}
+
+/// Sources a function (or method) analysis needs: `files`, the defining
+/// file and, for a method, every file that can hold its class hierarchy.
+pub(super) type Loaded = (ModuleIndex, Vec<(String, String)>, BTreeMap<String, String>);
+
+pub(super) fn load_sources(
+    jail: &Jail,
+    definition: &str,
+    class: Option<&str>,
+    files: &[String],
+) -> Result<Loaded, String> {
+    let all = python_files(jail);
+    let index = ModuleIndex::new(&all);
+    if index.module_of(definition).is_none() {
+        return Err(format!(
+            "`{definition}` is not a Python file of the project"
+        ));
+    }
+    let mut wanted: Vec<String> = files
+        .iter()
+        .filter(|f| f.ends_with(".py"))
+        .cloned()
+        .collect();
+    wanted.push(definition.to_owned());
+    // A method's hierarchy needs every file: read them once.
+    let mut everything: Vec<(String, String)> = Vec::new();
+    if let Some(class) = class {
+        // Subclasses (and the classes between) may live in files that do
+        // not mention the method.
+        everything = read_all(jail, &all);
+        wanted.extend(
+            python::methods::hierarchy_files(class, &everything)
+                .into_iter()
+                .map(str::to_owned),
+        );
+        // Files that name the class: re-exports and instances.
+        wanted.extend(
+            everything
+                .iter()
+                .filter(|(_, source)| !python::find_word(source, class).is_empty())
+                .map(|(path, _)| path.clone()),
+        );
+    }
+    wanted.sort();
+    wanted.dedup();
+    let mut sources: Vec<(String, String)> = Vec::with_capacity(wanted.len());
+    let mut hashes = BTreeMap::new();
+    let already: BTreeMap<String, String> = everything.into_iter().collect();
+    for relative in wanted {
+        let source = match already.get(&relative) {
+            Some(source) => source.clone(),
+            None => read(jail, &relative)?,
+        };
+        hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
+        sources.push((relative, source));
+    }
+    Ok((index, sources, hashes))
+}
+
+pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<RenameOutput, String> {
+    let started = std::time::Instant::now();
+    let (index, sources, hashes) =
+        load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
+    tracing::debug!(
+        files = sources.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "rename sources read"
+    );
+    // For a parameter, the function is analysed as if renamed to a name
+    // nothing uses, to find its definitions and calls.
+    let function_new = match &args.parameter {
+        Some(_) => "__orch_parameter_target__",
+        None => args.new_name.as_str(),
+    };
+    // A parameter's analysis parses the same files whole next.
+    let parsing = match args.parameter {
+        Some(_) => Parsing::Whole,
+        None => Parsing::Focused,
+    };
+    let analysis = function_analysis(
+        &index,
+        &args.definition,
+        args.class.as_deref(),
+        &args.name,
+        function_new,
+        &sources,
+        parsing,
+    );
+    let analysis = match &args.parameter {
+        Some(parameter) => {
+            python::parameters::analyse(parameter, &args.new_name, &sources, &analysis)
+        }
+        None => analysis,
+    };
+    let mut analysis = analysis;
+    let old_text = args.parameter.as_deref().unwrap_or(&args.name);
+    if args.include_uncertain {
+        let notes = std::mem::take(&mut analysis.uncertain);
+        analysis.uncertain = include_notes(
+            &sources,
+            &mut analysis.sites,
+            notes,
+            &args.name,
+            EditKind::Uncertain,
+        );
+    }
+    if args.include_strings {
+        let notes = std::mem::take(&mut analysis.mentions);
+        analysis.mentions = include_notes(
+            &sources,
+            &mut analysis.sites,
+            notes,
+            old_text,
+            EditKind::String,
+        );
+    }
+    let files: Vec<FileSites> = analysis
+        .sites
+        .iter()
+        .map(|(path, sites)| FileSites {
+            path: path.clone(),
+            sha1: hashes.get(path).cloned().unwrap_or_default(),
+            sites: sites
+                .iter()
+                .map(|s| (s.start, s.end, s.line, s.column, s.kind))
+                .collect(),
+        })
+        .collect();
+    let parse_errors = analysis
+        .parse_errors
+        .iter()
+        .filter(|(path, _)| analysis.sites.contains_key(*path))
+        .map(|(p, c)| (p.clone(), *c))
+        .collect();
+    Ok(RenameOutput {
+        total_files: files.len(),
+        files,
+        mentions_total: analysis.mentions.len(),
+        uncertain_total: analysis.uncertain.len(),
+        clashes: analysis.clashes.into_iter().map(NoteOut::from).collect(),
+        mentions: analysis.mentions.into_iter().map(NoteOut::from).collect(),
+        uncertain: analysis.uncertain.into_iter().map(NoteOut::from).collect(),
+        parse_errors,
+        target_modules: analysis.target_modules,
+        files_analysed: sources.len(),
+        syntax_focus: analysis.syntax_focus,
+        next_offset: None,
+    })
+}
+
+/// Turns notes (uncertain sites, mentions) whose place holds `old` into
+/// sites of `kind`; returns the notes that could not be placed.
+pub(super) fn include_notes(
+    sources: &[(String, String)],
+    sites: &mut BTreeMap<String, Vec<rename::RenameSite>>,
+    notes: Vec<rename::Note>,
+    old: &str,
+    kind: EditKind,
+) -> Vec<rename::Note> {
+    let mut left = Vec::new();
+    for note in notes {
+        let source = sources
+            .iter()
+            .find(|(p, _)| *p == note.file)
+            .map(|(_, s)| s.as_str());
+        let start = source.and_then(|source| {
+            let line_start = source
+                .split_inclusive('\n')
+                .take(note.line.saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>();
+            let start = line_start + note.column.saturating_sub(1);
+            source
+                .get(start..start + old.len())
+                .filter(|found| *found == old)
+                .map(|_| start)
+        });
+        match start {
+            Some(start) => {
+                let entry = sites.entry(note.file.clone()).or_default();
+                if !entry.iter().any(|s| s.start == start) {
+                    entry.push(rename::RenameSite {
+                        start,
+                        end: start + old.len(),
+                        line: note.line,
+                        column: note.column,
+                        kind,
+                    });
+                    entry.sort_by_key(|s| s.start);
+                }
+            }
+            None => left.push(note),
+        }
+    }
+    left
+}
+
+/// Syntax error nodes of Python source (0 if the parser gave up).
+pub(super) fn python_errors(source: &str) -> usize {
+    python::parse(source).map_or(0, |t| python::syntax_errors(&t))
+}
