@@ -68,6 +68,8 @@ pub enum ServersAction {
         /// Only these servers [default: all].
         names: Vec<String>,
     },
+    /// Trust the repository's .mcp.json as it is now: orch may start its servers (asked again when it changes).
+    Trust,
     /// Call one tool of one server, as a run would (limits, approval, audit).
     Call {
         /// The server's name (`orch servers list`).
@@ -109,6 +111,9 @@ pub struct GlobalArgs {
     /// An MCP server config file, read after ~/.config/orch/mcp.json and the repository's .mcp.json.
     #[arg(long, global = true, value_name = "FILE")]
     pub mcp_config: Option<std::path::PathBuf>,
+    /// Start the servers the repository's own .mcp.json names, for this run, without asking.
+    #[arg(long, global = true)]
+    pub trust_repo_config: bool,
     /// Also write the plan to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub plan_out: Option<PathBuf>,

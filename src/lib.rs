@@ -59,6 +59,7 @@ pub(crate) mod settings;
 pub(crate) mod state;
 pub(crate) mod sys;
 pub(crate) mod tokenizer;
+pub(crate) mod trust;
 
 pub use commands::load_plan;
 pub use exit::ExitCode;

@@ -723,6 +723,14 @@ pub(crate) mod testing {
             Settings::resolve(&cli.global, &env).unwrap()
         }
 
+        /// A whole run with its servers in process.
+        pub(crate) async fn run(&self, flags: &[&str], mode: Mode) -> super::Finished {
+            let printer = Arc::new(Printer::new(false, true));
+            super::run_with(self.settings(flags), mode, printer, Transport::InProcess)
+                .await
+                .unwrap()
+        }
+
         /// A prepared run (its servers in process); [`Run::clean_up`] ends it.
         pub(crate) async fn prepare(&self, flags: &[&str], mode: &Mode) -> Run {
             let printer = Arc::new(Printer::new(false, true));

@@ -481,11 +481,14 @@ fn validate_node(node: &Node) -> Result<(), Error> {
                 check_relative_path(file).map_err(fail)?;
             }
         }
-        Action::Test { runner, .. } => {
+        Action::Test { runner, selection } => {
             if runner != "pytest" {
                 return Err(fail(format!(
                     "unknown test runner `{runner}` (known: pytest)"
                 )));
+            }
+            for test in selection {
+                check_test_id(test).map_err(fail)?;
             }
         }
         Action::Commit {
@@ -528,6 +531,24 @@ fn check_relative_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A test selection entry is data, never an option: a relative path inside
+/// the project (`tests/test_a.py`, `tests/`), optionally with a test id
+/// (`tests/test_a.py::TestA::test_b[x-1]`), without control characters.
+pub(crate) fn check_test_id(test: &str) -> Result<(), String> {
+    if test.starts_with('-') {
+        return Err(format!(
+            "test selection `{test}` looks like an option; a selection names test files or ids"
+        ));
+    }
+    if test.chars().any(char::is_control) {
+        return Err(format!("test selection {test:?} holds control characters"));
+    }
+    let path = test.split("::").next().unwrap_or(test);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    check_relative_path(path)
+        .map_err(|_| format!("test selection `{test}` is not a relative path inside the project"))
+}
+
 fn git_ref_invalid(name: &str) -> bool {
     name.is_empty()
         || name.starts_with('/')
@@ -566,6 +587,29 @@ pub fn json_schema() -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::intent::{Rename, SymbolKind};
+
+    #[test]
+    fn test_selections_are_paths_and_ids_never_options() {
+        for ok in [
+            "tests/test_shop.py",
+            "tests/",
+            "tests/test_shop.py::TestCart::test_total[a-1]",
+            "test_x.py::test_y[-1]",
+        ] {
+            assert!(check_test_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "--basetemp=/tmp/victim",
+            "-p",
+            "/etc/passwd",
+            "../outside/test_x.py",
+            "tests/../../x.py::t",
+            "tests/test_a.py\n--junitxml=x",
+            "",
+        ] {
+            assert!(check_test_id(bad).is_err(), "{bad}");
+        }
+    }
 
     fn edit_node(id: &str, deps: &[&str]) -> Node {
         Node {

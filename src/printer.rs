@@ -106,7 +106,11 @@ impl Printer {
         self.line(&text);
     }
 
+    /// Writes one message to stderr. Text from a repository or a plan may
+    /// hold control characters (escape sequences that clear the screen or
+    /// fake a line): they are shown escaped, never sent to the terminal.
     fn line(&self, text: &str) {
+        let text = escape_controls(text);
         let bar = self.bar.lock().ok().and_then(|slot| slot.clone());
         let write = || {
             let mut stderr = std::io::stderr().lock();
@@ -155,5 +159,56 @@ impl Printer {
     pub fn json(&self, value: &serde_json::Value) {
         let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
         self.data(&text);
+    }
+}
+
+/// `text` with every control character but newlines and tabs escaped
+/// (`\u{1b}`), so that no text reaches the terminal as a command.
+pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// One field from a repository or a plan on one line: control characters,
+/// newlines included, escaped.
+pub(crate) fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(escape_controls("plain\n\tline"), "plain\n\tline");
+        assert_eq!(
+            escape_controls("a\u{1b}[2Jdone: committed\r"),
+            "a\\u{1b}[2Jdone: committed\\u{d}"
+        );
+        assert_eq!(escape("x\ny"), "x\\u{a}y");
     }
 }

@@ -61,6 +61,10 @@ pub(crate) struct Settings {
     pub runtime_dir: Option<PathBuf>,
     /// MCP servers from `~/.config/orch/mcp.json`, `.mcp.json` and `--mcp-config`.
     pub mcp: crate::mcp::Config,
+    /// The git work tree around the project (where `.mcp.json` is read).
+    pub repo_root: PathBuf,
+    /// `--trust-repo-config`.
+    pub trust_repo_config: bool,
     /// Where the branch starts, the commit's author, where it goes.
     pub publish: Publish,
 }
@@ -96,6 +100,31 @@ pub(crate) const DEFAULT_CACHE_SIZE_MB: u64 = 256;
 pub(crate) const DEFAULT_PARALLELISM: usize = 8;
 
 impl Settings {
+    /// Starts the servers of the repository's own `.mcp.json` only when the
+    /// user trusts it (asked on a terminal, remembered per content);
+    /// `never` (a pull request's configuration) leaves them out.
+    pub(crate) fn check_repo_config(
+        &mut self,
+        printer: &crate::printer::Printer,
+        never: bool,
+    ) -> Result<(), crate::trust::Error> {
+        let Some(config) = crate::trust::repo_config(&self.mcp, &self.repo_root) else {
+            return Ok(());
+        };
+        let decision = if never {
+            crate::trust::Decision::Never
+        } else if self.trust_repo_config {
+            crate::trust::Decision::Trusted
+        } else {
+            crate::trust::Decision::Ask
+        };
+        if !crate::trust::check(&self.state_home, &config, decision, printer)? {
+            let file = crate::mcp::Source::File(config.file.clone());
+            self.mcp.servers.retain(|s| s.source != file);
+        }
+        Ok(())
+    }
+
     /// The servers of a run rooted at `root`: the configured ones, and
     /// orch's own for every role nobody claims.
     pub(crate) fn servers(&self, root: &Path) -> std::io::Result<crate::mcp::Servers> {
@@ -252,6 +281,8 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
             mcp,
+            repo_root,
+            trust_repo_config: args.trust_repo_config,
             publish,
         })
     }
@@ -284,13 +315,29 @@ fn pick<T: std::str::FromStr>(
 }
 
 /// `90s`, `2m`, `1m30s`, or a bare number of seconds.
+/// The longest deadline orch takes: a day (a run that long is a mistake,
+/// and larger values overflow the clock's arithmetic).
+pub(crate) const MAX_DEADLINE: Duration = Duration::from_secs(24 * 60 * 60);
+
 fn parse_duration(source_name: &str, value: &str) -> Result<Duration, Error> {
     let trimmed = value.trim();
     let parsed = match trimmed.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > MAX_DEADLINE.as_secs_f64() => {
+            return Err(invalid(
+                source_name,
+                value,
+                "must be at most a day (86400s)",
+            ));
+        }
         Ok(seconds) if seconds.is_finite() && seconds > 0.0 => Ok(Duration::from_secs_f64(seconds)),
         _ => humantime::parse_duration(trimmed).map_err(|e| e.to_string()),
     };
     match parsed {
+        Ok(d) if d > MAX_DEADLINE => Err(invalid(
+            source_name,
+            value,
+            "must be at most a day (86400s)",
+        )),
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err(invalid(source_name, value, "must be longer than zero")),
         Err(e) => Err(invalid(source_name, value, &format!("{e} (try 90s or 2m)"))),
@@ -311,6 +358,27 @@ fn find_python(repo: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_past_a_day_are_refused_not_a_panic() {
+        for value in [
+            "1e19",
+            "1e20",
+            "18446744073709551615",
+            "100000",
+            "2d",
+            "inf",
+            "NaN",
+        ] {
+            let error = parse_duration("--deadline", value);
+            assert!(error.is_err(), "{value}");
+        }
+        assert_eq!(parse_duration("--deadline", "86400").unwrap(), MAX_DEADLINE);
+        assert_eq!(
+            parse_duration("--deadline", "90s").unwrap(),
+            Duration::from_secs(90)
+        );
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

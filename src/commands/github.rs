@@ -118,6 +118,14 @@ pub(crate) async fn run(
         printer.error(&anyhow::anyhow!(message), None);
         return ExitCode::Usage;
     }
+    // On a pull request the repository's files are the pull request's:
+    // its MCP config is never started.
+    if let Err(error) = settings.check_repo_config(&printer, trigger.pull_request) {
+        let hint = error.hint(&settings.repo);
+        finish(&trigger, status.failed(&error.to_string(), hint.as_deref())).await;
+        printer.error(&anyhow::Error::new(error), hint.as_deref());
+        return ExitCode::Usage;
+    }
     if trigger.pull_request {
         match base_on_pull_request(&client, &trigger, &mut settings).await {
             Ok(()) => {}

@@ -14,6 +14,17 @@ use crate::exit::ExitCode;
 use crate::pipeline::Mode;
 use crate::printer::Printer;
 
+/// Reports that the repository's MCP config was not trusted (exit 2).
+fn untrusted(
+    printer: &Printer,
+    settings: &crate::settings::Settings,
+    error: crate::trust::Error,
+) -> ExitCode {
+    let hint = error.hint(&settings.repo);
+    printer.error(&anyhow::Error::new(error), hint.as_deref());
+    ExitCode::Usage
+}
+
 /// Runs a parsed command line.
 pub(crate) async fn run(cli: Cli) -> ExitCode {
     let printer = Arc::new(Printer::new(cli.global.json, cli.global.quiet));
@@ -56,6 +67,10 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         }
         Command::Replay { plan } => match load_plan(&plan) {
             Ok(plan) => {
+                if !run::confirm_replay(&printer, &plan, cli.global.yes) {
+                    printer.error(&anyhow::anyhow!("refused: the plan was not run"), None);
+                    return ExitCode::Stopped;
+                }
                 let mode = Mode::Replay {
                     plan: Box::new(plan),
                 };

@@ -24,13 +24,16 @@ pub fn load_plan(path: &std::path::Path) -> anyhow::Result<plan::Plan> {
 }
 
 pub(crate) async fn run(args: &cli::GlobalArgs, mode: Mode, printer: Arc<Printer>) -> ExitCode {
-    let settings = match Settings::resolve(args, &|name| std::env::var(name).ok()) {
+    let mut settings = match Settings::resolve(args, &|name| std::env::var(name).ok()) {
         Ok(settings) => settings,
         Err(error) => {
             printer.error(&anyhow::Error::new(error), None);
             return ExitCode::Usage;
         }
     };
+    if let Err(error) = settings.check_repo_config(&printer, false) {
+        return super::untrusted(&printer, &settings, error);
+    }
     let json = settings.json;
     let is_plan = matches!(mode, Mode::Plan { .. });
     match pipeline::run(settings, mode, printer.clone()).await {
@@ -45,10 +48,10 @@ pub(crate) async fn run(args: &cli::GlobalArgs, mode: Mode, printer: Arc<Printer
     }
 }
 
-pub(crate) fn report(printer: &Printer, finished: &Finished, json: bool, is_plan: bool) {
+/// The `--json` document of a finished run.
+fn json_report(finished: &Finished, is_plan: bool) -> serde_json::Value {
     let record = &finished.record;
-    if json {
-        let mut value = serde_json::json!({
+    let mut value = serde_json::json!({
             "success": record.success,
             "duration_ms": record.duration_ms,
             "total_tokens": record.total_tokens,
@@ -63,14 +66,20 @@ pub(crate) fn report(printer: &Printer, finished: &Finished, json: bool, is_plan
             "error": record.error,
             "phases": record.phases,
             "run_dir": record.run_dir,
-        });
-        if is_plan {
-            value["plan"] = serde_json::to_value(&finished.plan).unwrap_or_default();
-        }
-        if record.dry_run {
-            value["diff"] = finished.diff.clone().into();
-        }
-        printer.json(&value);
+    });
+    if is_plan {
+        value["plan"] = serde_json::to_value(&finished.plan).unwrap_or_default();
+    }
+    if record.dry_run {
+        value["diff"] = finished.diff.clone().into();
+    }
+    value
+}
+
+pub(crate) fn report(printer: &Printer, finished: &Finished, json: bool, is_plan: bool) {
+    let record = &finished.record;
+    if json {
+        printer.json(&json_report(finished, is_plan));
     } else {
         if is_plan {
             if let Some(plan) = &finished.plan {
@@ -171,5 +180,98 @@ fn summarise_plan(printer: &Printer, plan: &plan::Plan) {
         if left.len() > 10 || plan.report.truncated {
             printer.note("  … (more in plan.json)");
         }
+    }
+}
+
+/// On a terminal (and without `--yes`), shows what a replayed plan will
+/// run and change, and asks. A plan file is data from wherever it came
+/// from: its id is a checksum of its content, not a signature.
+pub(crate) fn confirm_replay(printer: &Printer, plan: &plan::Plan, yes: bool) -> bool {
+    use std::io::IsTerminal as _;
+    if yes || !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return true;
+    }
+    let mut lines = vec![format!(
+        "plan {} ({}): {}",
+        plan.short_id(),
+        crate::printer::escape(&plan.command),
+        plan.intent.describe()
+    )];
+    for node in &plan.nodes {
+        let line = match &node.action {
+            plan::Action::Edit { file, edits, .. } => {
+                format!(
+                    "edit {} ({} edits)",
+                    crate::printer::escape(file),
+                    edits.len()
+                )
+            }
+            plan::Action::Create { file, content } => format!(
+                "create {} ({} bytes)",
+                crate::printer::escape(file),
+                content.len()
+            ),
+            plan::Action::Delete { file, .. } => format!("delete {}", crate::printer::escape(file)),
+            plan::Action::Check { files, .. } => {
+                format!("check the syntax of {} files", files.len())
+            }
+            plan::Action::Test { runner, selection } => {
+                if selection.is_empty() {
+                    format!("run {runner} on the whole test suite")
+                } else {
+                    format!(
+                        "run {runner} -- {}",
+                        crate::printer::escape(&selection.join(" "))
+                    )
+                }
+            }
+            plan::Action::Commit {
+                branch_prefix,
+                files,
+                ..
+            } => format!(
+                "commit {} files on {}-{}",
+                files.len(),
+                crate::printer::escape(branch_prefix),
+                &plan.id[..plan.id.len().min(8)]
+            ),
+            plan::Action::Publish { remote, branch } => format!(
+                "push {} to {} and open or update its pull request",
+                crate::printer::escape(branch),
+                crate::printer::escape(remote)
+            ),
+        };
+        lines.push(format!("  {line}"));
+    }
+    printer.note(&lines.join("\n"));
+    matches!(
+        printer
+            .ask("The plan id is a checksum, not a signature. Carry this plan out? [y/N] ")
+            .as_deref(),
+        Some("y" | "Y" | "yes")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::testing::Project;
+
+    /// `orch run --dry-run --json` on a rename, as a document.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_json_of_a_dry_run_is_pinned() {
+        let project = Project::fixture("shop");
+        let mode = Mode::Run {
+            command: "rename function make_str to make_text".into(),
+        };
+        let finished = project.run(&["--dry-run", "--yes"], mode).await;
+        insta::assert_json_snapshot!(json_report(&finished, false), {
+            ".duration_ms" => "[ms]",
+            ".total_tokens" => "[tokens]",
+            ".peak_memory_mb" => "[MiB]",
+            ".run_dir" => "[run dir]",
+            ".phases[].duration_ms" => "[ms]",
+            ".phases[].tokens" => "[tokens]",
+        });
     }
 }

@@ -14,13 +14,22 @@ pub(crate) async fn run(
     action: cli::ServersAction,
     printer: Arc<Printer>,
 ) -> ExitCode {
-    let settings = match Settings::resolve(args, &|name| std::env::var(name).ok()) {
+    let mut settings = match Settings::resolve(args, &|name| std::env::var(name).ok()) {
         Ok(settings) => settings,
         Err(error) => {
             printer.error(&anyhow::Error::new(error), None);
             return ExitCode::Usage;
         }
     };
+    // `list` starts nothing, and `trust` is how a repository's config
+    // becomes trusted; the others start servers.
+    if matches!(
+        action,
+        cli::ServersAction::Check { .. } | cli::ServersAction::Call { .. }
+    ) && let Err(error) = settings.check_repo_config(&printer, false)
+    {
+        return super::untrusted(&printer, &settings, error);
+    }
     let servers = match settings.servers(&settings.repo) {
         Ok(servers) => servers,
         Err(error) => {
@@ -35,6 +44,7 @@ pub(crate) async fn run(
         printer.warn(warning);
     }
     match action {
+        cli::ServersAction::Trust => trust(&settings, &printer),
         cli::ServersAction::List => {
             let listed = mcp::inspect::list(&servers);
             if settings.json {
@@ -203,6 +213,33 @@ pub(crate) async fn run(
                     ExitCode::Stopped
                 }
             }
+        }
+    }
+}
+
+/// `orch servers trust`: remembers that the repository's `.mcp.json`, as it
+/// is now, may start its servers.
+fn trust(settings: &Settings, printer: &Printer) -> ExitCode {
+    let Some(config) = crate::trust::repo_config(&settings.mcp, &settings.repo_root) else {
+        printer.note(&format!(
+            "{} names no server that claims a role: nothing to trust",
+            settings.repo_root.join(".mcp.json").display()
+        ));
+        return ExitCode::Done;
+    };
+    match crate::trust::remember(&settings.state_home, &config) {
+        Ok(()) => {
+            printer.note(&format!(
+                "trusted {} (SHA-1 {}); orch may now start:\n  {}",
+                config.file.display(),
+                &config.sha1[..12],
+                config.servers.join("\n  ")
+            ));
+            ExitCode::Done
+        }
+        Err(error) => {
+            printer.error(&anyhow::Error::new(error), None);
+            ExitCode::Stopped
         }
     }
 }

@@ -94,6 +94,43 @@ fn spawn_server(
     })
 }
 
+/// orch's credentials: never passed to a server unless its `env` names them.
+const CREDENTIALS: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "ORCH_GIT_TOKEN",
+    "GITHUB_API_TOKEN",
+];
+
+/// What a configured server inherits from orch's environment besides its
+/// own `env`: where programs are, the home directory, the locale and the
+/// temporary directory.
+const INHERITED: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TMPDIR", "TZ",
+];
+
+/// A configured server gets a scrubbed environment (the variables above,
+/// `LC_*`, and its own `env`); orch's own servers keep orch's (the test
+/// server's pytest needs the project's Python environment) less orch's
+/// credentials.
+fn scrub_environment(command: &mut tokio::process::Command, spec: &ServerSpec) {
+    if spec.builtin.is_some() {
+        for name in CREDENTIALS {
+            command.env_remove(name);
+        }
+        return;
+    }
+    command.env_clear();
+    for (name, value) in std::env::vars_os() {
+        let keep = name
+            .to_str()
+            .is_some_and(|name| INHERITED.contains(&name) || name.starts_with("LC_"));
+        if keep {
+            command.env(name, value);
+        }
+    }
+}
+
 /// What runs the server.
 enum Process {
     /// A child process, leading its own process group.
@@ -177,6 +214,7 @@ impl Connection {
     async fn spawn_and_connect(spec: &ServerSpec) -> Result<Connection, Error> {
         let started = std::time::Instant::now();
         let mut command = tokio::process::Command::new(&spec.command);
+        scrub_environment(&mut command, spec);
         command
             .args(&spec.args)
             .envs(&spec.env)
@@ -268,7 +306,13 @@ impl Connection {
                         spec.memory_limit_mb,
                         spec.open_files_limit,
                     );
-                    return Err(connection_error(format!("{e}{status}"), &stderr));
+                    // It ended the session or answered something else: it
+                    // would do the same again.
+                    return Err(Error::NotMcp {
+                        server: spec.name.clone(),
+                        reason: format!("{e}{status}"),
+                        stderr: tail(&stderr, STDERR_SHOW),
+                    });
                 }
                 Err(_) => {
                     kill_group(pid, libc::SIGKILL);

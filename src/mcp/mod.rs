@@ -42,6 +42,17 @@ pub enum Error {
         reason: String,
         stderr: String,
     },
+    /// The command ran but does not speak MCP (it exited, or answered
+    /// something else): starting it again would do the same.
+    #[error(
+        "MCP server `{server}` failed its handshake: {reason} (it ended the session or is not an MCP server; not started again){}",
+        tail_suffix(.stderr)
+    )]
+    NotMcp {
+        server: String,
+        reason: String,
+        stderr: String,
+    },
     #[error("MCP server `{server}` did not answer `{tool}` within {}s", .after.as_secs_f64())]
     Timeout {
         server: String,
@@ -412,6 +423,9 @@ struct Server {
     /// Restarts after a death so far.
     restarts: AtomicU32,
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Why it cannot start, when that cannot change during the run (no such
+    /// command, not an MCP server): it is not started again.
+    cannot_start: Mutex<Option<String>>,
 }
 
 /// The servers of one run, spawned on first use and restarted (bounded,
@@ -468,6 +482,7 @@ impl Pool {
                         slot: tokio::sync::Mutex::new(None),
                         restarts: AtomicU32::new(0),
                         in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
+                        cannot_start: Mutex::new(None),
                     },
                 )
             })
@@ -548,7 +563,25 @@ impl Pool {
             tracing::warn!(server = name, ?backoff, "server died; restarting");
             tokio::time::sleep(backoff).await;
         }
-        let connection = Arc::new(Connection::start(&server.spec).await?);
+        if let Some(reason) = server.cannot_start.lock().ok().and_then(|r| r.clone()) {
+            return Err(Error::Spawn {
+                server: name.to_owned(),
+                reason,
+            });
+        }
+        let connection = match Connection::start(&server.spec).await {
+            Ok(connection) => Arc::new(connection),
+            Err(error) => {
+                // A command that cannot be run, or that is not an MCP
+                // server, is not tried again (each try runs it).
+                if matches!(error, Error::Spawn { .. } | Error::NotMcp { .. })
+                    && let Ok(mut slot) = server.cannot_start.lock()
+                {
+                    *slot = Some(first_line(&error.to_string()));
+                }
+                return Err(error);
+            }
+        };
         *guard = Some(connection.clone());
         Ok(connection)
     }
@@ -722,7 +755,9 @@ impl Pool {
                     Error::Crashed { .. } => "crashed",
                     Error::Approval { .. } => "refused",
                     Error::Tool { .. } => "tool_error",
-                    Error::Spawn { .. } | Error::Handshake { .. } => "unavailable",
+                    Error::Spawn { .. } | Error::Handshake { .. } | Error::NotMcp { .. } => {
+                        "unavailable"
+                    }
                     Error::Budget(_) => "budget",
                     Error::Protocol { .. } => "protocol_error",
                 },

@@ -148,6 +148,39 @@ async fn execute_and_review_carry_a_plan_out() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&branch.stdout).trim(), commit);
+    // The pull request body, as a reviewer reads it.
+    let phases = [crate::record::PhaseRecord {
+        phase: crate::record::Phase::Map,
+        duration_ms: 5,
+        tokens: 107,
+        retries: 0,
+        status: crate::record::PhaseStatus::Ok,
+        error: None,
+    }];
+    let facts = crate::publish::Facts {
+        schedule: &schedule,
+        outcome: &outcome,
+        phases: &phases,
+        changed_files: &verdict.changed_files,
+    };
+    let body = crate::publish::body(ctx, &plan, &facts, &[], &plan.branch().unwrap());
+    insta::with_settings!({filters => vec![
+        (r"\b[0-9a-f]{40}\b", "[sha1]"),
+        (r"\b[0-9a-f]{8,12}\b", "[short sha1]"),
+        (r"\d+\.\d+ s\b", "[t] s"),
+        (r"\d+ ms\b", "[t] ms"),
+        (r"\d+ of \d+ tokens", "[n] of [n] tokens"),
+        (r"peak memory \d+ MiB", "peak memory [n] MiB"),
+        (r"P\(tests pass\) [0-9.]+", "P(tests pass) [p]"),
+        (r"P\(on time\) [0-9.]+", "P(on time) [p]"),
+        (r"\d+ (passed|failed)", "[n] $1"),
+        (r#""path": "[^"]*""#, r#""path": "[repo]""#),
+        (r"\(\d+ bytes\)", "([n] bytes)"),
+        (r"over \d+ trials", "over [n] trials"),
+        (r#""(trials|p_tests_pass|p_on_time)": [0-9.]+"#, r#""$1": [n]"#),
+    ]}, {
+        insta::assert_snapshot!("pull_request_body", body);
+    });
     // The user's checkout is as it was.
     let util = std::fs::read_to_string(project.repo().join("shop/util.py")).unwrap();
     assert!(util.contains("def make_str("));

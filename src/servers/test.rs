@@ -54,6 +54,11 @@ pub(crate) async fn run_pytest(
     python: &str,
     args: &RunTests,
 ) -> Result<RunResult, String> {
+    // Whoever calls, a selection is test files and ids inside the root,
+    // never pytest options (`--basetemp=...` deletes a directory).
+    for test in &args.selection {
+        crate::plan::check_test_id(test)?;
+    }
     let report_dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let report = report_dir.path().join("junit.xml");
@@ -69,6 +74,7 @@ pub(crate) async fn run_pytest(
     command
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no"])
         .arg(format!("--junitxml={}", report.display()))
+        .arg("--")
         .args(&args.selection)
         .current_dir(root)
         .env("PYTHONPATH", python_path)

@@ -14,5 +14,6 @@ mod moves;
 mod plan_files;
 mod replace;
 mod run;
+mod trust;
 
 pub use support::TestContext;

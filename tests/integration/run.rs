@@ -625,3 +625,38 @@ fn a_parameter_is_removed_from_the_definition_and_every_call() {
         "{out:?}"
     );
 }
+
+/// A plan file is data: a test selection that is a pytest option (with the
+/// plan id recomputed, as anyone can) is refused before anything runs, and
+/// nothing outside the project is touched.
+#[test]
+fn a_replayed_plan_cannot_pass_options_to_pytest() {
+    let t = TestContext::fixture("shop");
+    let outside = t.scratch.join("outside");
+    std::fs::create_dir_all(outside.join("victim")).unwrap();
+    std::fs::write(outside.join("victim/precious.txt"), "keep me").unwrap();
+    let plan_file = t.scratch.join("plan.json");
+    let out = t.run(&["plan", "--plan-out", plan_file.to_str().unwrap(), RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let original: orch::plan::Plan =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    for selection in [
+        format!("--basetemp={}", outside.join("victim").display()),
+        format!("--junitxml={}", outside.join("x.xml").display()),
+        "../outside/test_x.py".to_owned(),
+    ] {
+        let mut plan = original.clone();
+        for node in &mut plan.nodes {
+            if let orch::plan::Action::Test { selection: s, .. } = &mut node.action {
+                *s = vec![selection.clone()];
+            }
+        }
+        plan.id = plan.content_hash();
+        std::fs::write(&plan_file, serde_json::to_string(&plan).unwrap()).unwrap();
+        let out = t.run(&["replay", plan_file.to_str().unwrap()]);
+        assert_eq!(out.code, 2, "{selection}: {out:?}");
+        assert!(out.stderr.contains("test selection"), "{out:?}");
+        assert!(outside.join("victim/precious.txt").exists());
+        assert!(!outside.join("x.xml").exists());
+    }
+}
