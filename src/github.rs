@@ -56,9 +56,15 @@ impl Slug {
         })
     }
 
-    /// From a remote URL: `https://host/o/r(.git)`, `git@host:o/r(.git)`,
-    /// `ssh://git@host/o/r(.git)`.
-    pub(crate) fn from_remote_url(url: &str) -> Option<Slug> {
+    /// From the URL of a remote on one of `github_hosts` (github.com, or a
+    /// GitHub Enterprise host): `https://host/o/r(.git)`,
+    /// `git@host:o/r(.git)`, `ssh://git@host/o/r(.git)`. Any other host
+    /// (GitLab, Bitbucket, a `file://` or local path) is not GitHub.
+    pub(crate) fn from_remote_url(url: &str, github_hosts: &[String]) -> Option<Slug> {
+        let host = url_host(url)?;
+        if !github_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            return None;
+        }
         let path = if let Some((_, rest)) = url.split_once("://") {
             rest.split_once('/')?.1
         } else if let Some((_, path)) = url.split_once(':') {
@@ -441,6 +447,31 @@ fn encode(text: &str) -> String {
     out
 }
 
+/// The host of a URL (`scheme://[user@]host[:port]/...`) or of an
+/// scp-style remote (`[user@]host:path`), lower-cased; `None` for local
+/// paths and `file://` URLs.
+pub(crate) fn url_host(url: &str) -> Option<String> {
+    let authority = if let Some((scheme, rest)) = url.split_once("://") {
+        if scheme.eq_ignore_ascii_case("file") {
+            return None;
+        }
+        rest.split(['/', '?', '#']).next()?
+    } else {
+        let (authority, _) = url.split_once(':')?;
+        // `C:\...` or `./a:b` are paths, not hosts.
+        if authority.contains('/') || authority.len() < 2 {
+            return None;
+        }
+        authority
+    };
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,17 +482,29 @@ mod tests {
             owner: "acme".into(),
             name: "shop".into(),
         });
+        let hosts = ["github.com".to_owned(), "ghe.example.com".to_owned()];
         for url in [
             "https://github.com/acme/shop.git",
             "https://github.com/acme/shop",
-            "https://x-access-token:abc@github.example.com/acme/shop.git",
+            "https://x-access-token:abc@GitHub.com/acme/shop.git",
             "git@github.com:acme/shop.git",
             "ssh://git@github.com/acme/shop.git",
             "https://ghe.example.com/acme/shop/",
+            "https://ghe.example.com:8443/acme/shop.git",
         ] {
-            assert_eq!(Slug::from_remote_url(url), expect, "{url}");
+            assert_eq!(Slug::from_remote_url(url, &hosts), expect, "{url}");
         }
-        assert_eq!(Slug::from_remote_url("/tmp/bare.git"), None);
+        // Only GitHub is GitHub.
+        for url in [
+            "/tmp/bare.git",
+            "file:///tmp/acme/shop.git",
+            "https://gitlab.com/acme/shop.git",
+            "git@bitbucket.org:acme/shop.git",
+            "git@host:team/proj",
+            "ssh://git@github.example.com/acme/shop.git",
+        ] {
+            assert_eq!(Slug::from_remote_url(url, &hosts), None, "{url}");
+        }
         assert_eq!(Slug::parse("acme"), None);
         assert_eq!(Slug::parse("acme/shop; rm -rf"), None);
     }

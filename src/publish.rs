@@ -46,7 +46,7 @@ pub(crate) fn preflight(ctx: &Context) -> Result<(), Failure> {
         .github_repo
         .as_deref()
         .and_then(Slug::parse)
-        .or_else(|| Slug::from_remote_url(&url));
+        .or_else(|| Slug::from_remote_url(&url, &settings.github_hosts));
     if settings.no_pr || github.is_none() {
         return Ok(());
     }
@@ -124,7 +124,7 @@ pub(crate) async fn run(
         .github_repo
         .as_deref()
         .and_then(Slug::parse)
-        .or_else(|| Slug::from_remote_url(&url))
+        .or_else(|| Slug::from_remote_url(&url, &settings.github_hosts))
     {
         Some(slug) => slug,
         None => {

@@ -84,6 +84,10 @@ pub(crate) struct Publish {
     pub github_repo: Option<String>,
     /// `GITHUB_API_URL` [default: https://api.github.com].
     pub api_url: String,
+    /// The hosts whose remotes are GitHub repositories: github.com, and
+    /// the hosts of `GITHUB_API_URL` and `GITHUB_SERVER_URL` (GitHub
+    /// Enterprise).
+    pub github_hosts: Vec<String>,
     /// `ORCH_GIT_TOKEN`, else `GITHUB_TOKEN`: for https pushes and the API.
     pub token: Option<Secret>,
     /// The branch the pull request targets [default: the base branch].
@@ -242,15 +246,33 @@ impl Settings {
                 "expected OWNER/REPO",
             ));
         }
+        let api_url = env("GITHUB_API_URL")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned());
+        let mut github_hosts = vec!["github.com".to_owned()];
+        for url in [Some(api_url.clone()), env("GITHUB_SERVER_URL")]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(host) = crate::github::url_host(&url) {
+                let host = if host == "api.github.com" {
+                    "github.com".to_owned()
+                } else {
+                    host
+                };
+                if !github_hosts.contains(&host) {
+                    github_hosts.push(host);
+                }
+            }
+        }
         let publish = Publish {
             base: args.base.clone(),
             author,
             remote: args.remote.clone(),
             no_pr: args.no_pr,
             github_repo,
-            api_url: env("GITHUB_API_URL")
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
+            api_url,
+            github_hosts,
             token: env("ORCH_GIT_TOKEN")
                 .filter(|v| !v.is_empty())
                 .or_else(|| env("GITHUB_TOKEN").filter(|v| !v.is_empty()))

@@ -176,7 +176,11 @@ pub fn load(
                 });
             }
         };
-        let servers = parse(file, &text, env, &mut config.warnings)?;
+        // The shared files (`~/.config/orch/mcp.json`, `.mcp.json`) may
+        // hold other tools' servers; a file named with `--mcp-config` is
+        // orch's, and its mistakes are errors.
+        let lenient = !required;
+        let servers = parse(file, &text, env, lenient, &mut config.warnings)?;
         config.files.push(file.clone());
         for server in servers {
             config.servers.retain(|s| s.name != server.name);
@@ -211,6 +215,7 @@ pub fn parse(
     file: &Path,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    lenient: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<ServerConfig>, Error> {
     let invalid = |key: &str, expected: &str| invalid_key(file, key, expected);
@@ -234,202 +239,232 @@ pub fn parse(
     };
     let mut out = Vec::new();
     for (name, value) in servers {
-        let at = |key: &str| format!("mcpServers.{name}.{key}");
-        let Value::Object(entry) = value else {
-            return Err(invalid(&format!("mcpServers.{name}"), "an object"));
-        };
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(invalid(
-                &format!("mcpServers.{name}"),
-                "a name of letters, digits, `-`, `_` or `.`",
-            ));
+        // In a shared file, a server that claims no role is never started:
+        // configuration orch cannot use (a remote transport, an unset
+        // variable, another tool's keys) only skips it, with a warning.
+        let claims_role = value
+            .get("roles")
+            .is_some_and(|roles| !roles.is_null() && roles != &Value::Array(Vec::new()));
+        match parse_server(file, name, value, env, warnings) {
+            Ok(server) => out.push(server),
+            Err(error) if lenient && !claims_role => warnings.push(format!(
+                "MCP server `{name}` skipped ({}): orch does not use it",
+                first_sentence(&error.to_string())
+            )),
+            Err(error) => return Err(error),
         }
-        for key in entry.keys() {
-            if !SERVER_KEYS.contains(&key.as_str()) {
-                warnings.push(format!(
-                    "{}: unknown key `{}` ignored",
-                    file.display(),
-                    at(key)
-                ));
-            }
-        }
-        if let Some(kind) = entry.get("type")
-            && kind.as_str() != Some("stdio")
-        {
-            return Err(invalid(
-                &at("type"),
-                "\"stdio\" (orch runs servers as child processes; remote transports are not supported)",
-            ));
-        }
-        let expand = |key: &str, text: &str| -> Result<String, Error> {
-            expand_vars(text, env).map_err(|var| {
-                invalid(
-                    key,
-                    &format!("`${{{var}}}` is not set in the environment (use `${{{var}:-default}}` for a default)"),
-                )
-            })
-        };
-        let command = match entry.get("command") {
-            Some(Value::String(c)) if !c.trim().is_empty() => expand(&at("command"), c)?,
-            _ => return Err(invalid(&at("command"), "a non-empty string")),
-        };
-        let args = match entry.get("args") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => {
-                let mut args = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    let key = format!("{}[{i}]", at("args"));
-                    match item {
-                        Value::String(s) => args.push(expand(&key, s)?),
-                        _ => return Err(invalid(&key, "a string")),
-                    }
-                }
-                args
-            }
-            Some(_) => return Err(invalid(&at("args"), "an array of strings")),
-        };
-        let mut server_env = BTreeMap::new();
-        match entry.get("env") {
-            None => {}
-            Some(Value::Object(vars)) => {
-                for (key, value) in vars {
-                    let at_key = format!("{}.{key}", at("env"));
-                    match value {
-                        Value::String(s) => {
-                            server_env.insert(key.clone(), expand(&at_key, s)?);
-                        }
-                        _ => return Err(invalid(&at_key, "a string")),
-                    }
-                }
-            }
-            Some(_) => return Err(invalid(&at("env"), "an object of strings")),
-        }
-        let cwd = match entry.get("cwd") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(expand(&at("cwd"), s)?),
-            Some(_) => return Err(invalid(&at("cwd"), "a string")),
-        };
-        let mut enabled = bool_key(entry, "enabled", &at("enabled"), file)?.unwrap_or(true);
-        if bool_key(entry, "disabled", &at("disabled"), file)? == Some(true) {
-            enabled = false;
-        }
-        let trusted = bool_key(entry, "trusted", &at("trusted"), file)?.unwrap_or(false);
-        let startup_timeout = millis(entry, "startupTimeoutMs", &at("startupTimeoutMs"), file)?
-            .unwrap_or(DEFAULT_STARTUP_TIMEOUT);
-        let call_timeout = millis(entry, "callTimeoutMs", &at("callTimeoutMs"), file)?;
-        let memory_limit_mb = positive(entry, "memoryLimitMb", &at("memoryLimitMb"), file)?
-            .unwrap_or(DEFAULT_MEMORY_LIMIT_MB);
-        let open_files_limit = positive(entry, "openFilesLimit", &at("openFilesLimit"), file)?
-            .unwrap_or(DEFAULT_OPEN_FILES_LIMIT);
-        let max_in_flight = positive(entry, "maxInFlight", &at("maxInFlight"), file)?
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        let max_restarts = match entry.get("restart") {
-            None => DEFAULT_MAX_RESTARTS,
-            Some(Value::Object(restart)) => {
-                for key in restart.keys() {
-                    if key != "maxRestarts" {
-                        warnings.push(format!(
-                            "{}: unknown key `{}.{key}` ignored",
-                            file.display(),
-                            at("restart")
-                        ));
-                    }
-                }
-                match restart.get("maxRestarts") {
-                    None => DEFAULT_MAX_RESTARTS,
-                    Some(v) => v
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| {
-                            invalid(
-                                &format!("{}.maxRestarts", at("restart")),
-                                "a whole number ≥ 0",
-                            )
-                        })?,
-                }
-            }
-            Some(_) => {
-                return Err(invalid(
-                    &at("restart"),
-                    "an object such as {\"maxRestarts\": 3}",
-                ));
-            }
-        };
-        let container = match entry.get("container") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(c)) => {
-                for key in c.keys() {
-                    if !["image", "cpus", "runtime"].contains(&key.as_str()) {
-                        warnings.push(format!(
-                            "{}: unknown key `{}.{key}` ignored",
-                            file.display(),
-                            at("container")
-                        ));
-                    }
-                }
-                let image = match c.get("image") {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    _ => {
-                        return Err(invalid(
-                            &format!("{}.image", at("container")),
-                            "a non-empty image name",
-                        ));
-                    }
-                };
-                let cpus = match c.get("cpus") {
-                    None => None,
-                    Some(v) => Some(v.as_f64().filter(|n| *n > 0.0).ok_or_else(|| {
-                        invalid(&format!("{}.cpus", at("container")), "a positive number")
-                    })?),
-                };
-                let runtime = match c.get("runtime") {
-                    None => "docker".to_owned(),
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    Some(_) => {
-                        return Err(invalid(
-                            &format!("{}.runtime", at("container")),
-                            "a command such as \"docker\" or \"podman\"",
-                        ));
-                    }
-                };
-                Some(Container {
-                    image,
-                    cpus,
-                    runtime,
-                })
-            }
-            Some(_) => {
-                return Err(invalid(
-                    &at("container"),
-                    "an object such as {\"image\": \"node:22-slim\"}",
-                ));
-            }
-        };
-        let roles = parse_roles(entry.get("roles"), &at("roles"), file)?;
-        out.push(ServerConfig {
-            name: name.clone(),
-            source: Source::File(file.to_owned()),
-            command,
-            args,
-            env: server_env,
-            cwd,
-            enabled,
-            roles,
-            startup_timeout,
-            call_timeout,
-            memory_limit_mb,
-            open_files_limit,
-            max_in_flight,
-            max_restarts,
-            container,
-            trusted,
-        });
     }
     Ok(out)
+}
+
+/// One entry of `mcpServers`.
+fn parse_server(
+    file: &Path,
+    name: &String,
+    value: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<ServerConfig, Error> {
+    let invalid = |key: &str, expected: &str| invalid_key(file, key, expected);
+    let at = |key: &str| format!("mcpServers.{name}.{key}");
+    let Value::Object(entry) = value else {
+        return Err(invalid(&format!("mcpServers.{name}"), "an object"));
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(invalid(
+            &format!("mcpServers.{name}"),
+            "a name of letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    for key in entry.keys() {
+        if !SERVER_KEYS.contains(&key.as_str()) {
+            warnings.push(format!(
+                "{}: unknown key `{}` ignored",
+                file.display(),
+                at(key)
+            ));
+        }
+    }
+    if let Some(kind) = entry.get("type")
+        && kind.as_str() != Some("stdio")
+    {
+        return Err(invalid(
+            &at("type"),
+            "\"stdio\" (orch runs servers as child processes; remote transports are not supported)",
+        ));
+    }
+    let expand = |key: &str, text: &str| -> Result<String, Error> {
+        expand_vars(text, env).map_err(|var| {
+            invalid(
+                key,
+                &format!("`${{{var}}}` is not set in the environment (use `${{{var}:-default}}` for a default)"),
+            )
+        })
+    };
+    let command = match entry.get("command") {
+        Some(Value::String(c)) if !c.trim().is_empty() => expand(&at("command"), c)?,
+        _ => return Err(invalid(&at("command"), "a non-empty string")),
+    };
+    let args = match entry.get("args") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => {
+            let mut args = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let key = format!("{}[{i}]", at("args"));
+                match item {
+                    Value::String(s) => args.push(expand(&key, s)?),
+                    _ => return Err(invalid(&key, "a string")),
+                }
+            }
+            args
+        }
+        Some(_) => return Err(invalid(&at("args"), "an array of strings")),
+    };
+    let mut server_env = BTreeMap::new();
+    match entry.get("env") {
+        None => {}
+        Some(Value::Object(vars)) => {
+            for (key, value) in vars {
+                let at_key = format!("{}.{key}", at("env"));
+                match value {
+                    Value::String(s) => {
+                        server_env.insert(key.clone(), expand(&at_key, s)?);
+                    }
+                    _ => return Err(invalid(&at_key, "a string")),
+                }
+            }
+        }
+        Some(_) => return Err(invalid(&at("env"), "an object of strings")),
+    }
+    let cwd = match entry.get("cwd") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(expand(&at("cwd"), s)?),
+        Some(_) => return Err(invalid(&at("cwd"), "a string")),
+    };
+    let mut enabled = bool_key(entry, "enabled", &at("enabled"), file)?.unwrap_or(true);
+    if bool_key(entry, "disabled", &at("disabled"), file)? == Some(true) {
+        enabled = false;
+    }
+    let trusted = bool_key(entry, "trusted", &at("trusted"), file)?.unwrap_or(false);
+    let startup_timeout = millis(entry, "startupTimeoutMs", &at("startupTimeoutMs"), file)?
+        .unwrap_or(DEFAULT_STARTUP_TIMEOUT);
+    let call_timeout = millis(entry, "callTimeoutMs", &at("callTimeoutMs"), file)?;
+    let memory_limit_mb = positive(entry, "memoryLimitMb", &at("memoryLimitMb"), file)?
+        .unwrap_or(DEFAULT_MEMORY_LIMIT_MB);
+    let open_files_limit = positive(entry, "openFilesLimit", &at("openFilesLimit"), file)?
+        .unwrap_or(DEFAULT_OPEN_FILES_LIMIT);
+    let max_in_flight = positive(entry, "maxInFlight", &at("maxInFlight"), file)?
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let max_restarts = match entry.get("restart") {
+        None => DEFAULT_MAX_RESTARTS,
+        Some(Value::Object(restart)) => {
+            for key in restart.keys() {
+                if key != "maxRestarts" {
+                    warnings.push(format!(
+                        "{}: unknown key `{}.{key}` ignored",
+                        file.display(),
+                        at("restart")
+                    ));
+                }
+            }
+            match restart.get("maxRestarts") {
+                None => DEFAULT_MAX_RESTARTS,
+                Some(v) => v
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        invalid(
+                            &format!("{}.maxRestarts", at("restart")),
+                            "a whole number ≥ 0",
+                        )
+                    })?,
+            }
+        }
+        Some(_) => {
+            return Err(invalid(
+                &at("restart"),
+                "an object such as {\"maxRestarts\": 3}",
+            ));
+        }
+    };
+    let container = match entry.get("container") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(c)) => {
+            for key in c.keys() {
+                if !["image", "cpus", "runtime"].contains(&key.as_str()) {
+                    warnings.push(format!(
+                        "{}: unknown key `{}.{key}` ignored",
+                        file.display(),
+                        at("container")
+                    ));
+                }
+            }
+            let image = match c.get("image") {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                _ => {
+                    return Err(invalid(
+                        &format!("{}.image", at("container")),
+                        "a non-empty image name",
+                    ));
+                }
+            };
+            let cpus = match c.get("cpus") {
+                None => None,
+                Some(v) => Some(v.as_f64().filter(|n| *n > 0.0).ok_or_else(|| {
+                    invalid(&format!("{}.cpus", at("container")), "a positive number")
+                })?),
+            };
+            let runtime = match c.get("runtime") {
+                None => "docker".to_owned(),
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(_) => {
+                    return Err(invalid(
+                        &format!("{}.runtime", at("container")),
+                        "a command such as \"docker\" or \"podman\"",
+                    ));
+                }
+            };
+            Some(Container {
+                image,
+                cpus,
+                runtime,
+            })
+        }
+        Some(_) => {
+            return Err(invalid(
+                &at("container"),
+                "an object such as {\"image\": \"node:22-slim\"}",
+            ));
+        }
+    };
+    let roles = parse_roles(entry.get("roles"), &at("roles"), file)?;
+    Ok(ServerConfig {
+        name: name.clone(),
+        source: Source::File(file.to_owned()),
+        command,
+        args,
+        env: server_env,
+        cwd,
+        enabled,
+        roles,
+        startup_timeout,
+        call_timeout,
+        memory_limit_mb,
+        open_files_limit,
+        max_in_flight,
+        max_restarts,
+        container,
+        trusted,
+    })
+}
+
+/// An error's first part (before any parenthesised explanation).
+fn first_sentence(text: &str) -> &str {
+    text.split(" (").next().unwrap_or(text)
 }
 
 fn parse_roles(
@@ -778,7 +813,7 @@ mod tests {
 
     fn parse_text(text: &str) -> (Result<Vec<ServerConfig>, Error>, Vec<String>) {
         let mut warnings = Vec::new();
-        let result = parse(Path::new("/x/.mcp.json"), text, &env, &mut warnings);
+        let result = parse(Path::new("/x/.mcp.json"), text, &env, true, &mut warnings);
         (result, warnings)
     }
 
@@ -817,15 +852,15 @@ mod tests {
     fn errors_name_the_file_the_key_and_what_was_expected() {
         for (text, key) in [
             (
-                r#"{"mcpServers": {"a": {"args": []}}}"#,
+                r#"{"mcpServers": {"a": {"roles": ["search"], "args": []}}}"#,
                 "mcpServers.a.command",
             ),
             (
-                r#"{"mcpServers": {"a": {"command": "x", "args": "y"}}}"#,
+                r#"{"mcpServers": {"a": {"roles": ["search"], "command": "x", "args": "y"}}}"#,
                 "mcpServers.a.args",
             ),
             (
-                r#"{"mcpServers": {"a": {"command": "x", "maxInFlight": 0}}}"#,
+                r#"{"mcpServers": {"a": {"roles": ["search"], "command": "x", "maxInFlight": 0}}}"#,
                 "mcpServers.a.maxInFlight",
             ),
             (
@@ -833,7 +868,7 @@ mod tests {
                 "mcpServers.a.roles[0]",
             ),
             (
-                r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${NOPE}"}}}}"#,
+                r#"{"mcpServers": {"a": {"roles": ["search"], "command": "x", "env": {"K": "${NOPE}"}}}}"#,
                 "mcpServers.a.env.K",
             ),
             (
@@ -845,6 +880,20 @@ mod tests {
             let error = parse_text(text).0.unwrap_err().to_string();
             assert!(error.contains("/x/.mcp.json"), "{error}");
             assert!(error.contains(key), "{key}: {error}");
+        }
+        // The same mistakes in a server that claims no role (orch never
+        // starts it) only skip it.
+        for text in [
+            r#"{"mcpServers": {"a": {"args": []}}}"#,
+            r#"{"mcpServers": {"a": {"type": "http", "url": "https://x"}}}"#,
+            r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "${NOPE}"}}}}"#,
+        ] {
+            let (servers, warnings) = parse_text(text);
+            assert!(servers.unwrap().is_empty(), "{text}");
+            assert!(
+                warnings.iter().any(|w| w.contains("`a` skipped")),
+                "{warnings:?}"
+            );
         }
     }
 

@@ -1199,3 +1199,34 @@ fn the_pull_request_repository_comes_from_the_environment_or_the_remote_url() {
     }));
     assert!(!github2.requests().is_empty());
 }
+
+/// Only GitHub is GitHub: an origin on another host (here a `file://` URL,
+/// which used to be read as `OWNER/REPO`) gets the branch pushed and a note
+/// that no pull request is opened, with no token needed.
+#[test]
+fn a_remote_that_is_not_github_gets_the_push_and_no_pull_request() {
+    let t = TestContext::fixture("shop");
+    let bare = t.scratch.join("team").join("proj.git");
+    std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
+    git(
+        bare.parent().unwrap(),
+        &["init", "-q", "--bare", "-b", "main", "proj.git"],
+    );
+    let url = format!("file://{}", bare.display());
+    git(&t.repo, &["remote", "add", "origin", &url]);
+    git(&t.repo, &["push", "-q", "origin", "main"]);
+    let out = t.run(&["run", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    assert_eq!(json["published"]["pushed"], true, "{json:#}");
+    assert!(
+        json["published"]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("is not a GitHub URL"),
+        "{json:#}"
+    );
+    let branch = json["branch"].as_str().unwrap();
+    let pushed = git(&bare, &["branch", "--list", branch]);
+    assert!(pushed.contains(branch), "{pushed}");
+}

@@ -751,3 +751,37 @@ fn on_a_terminal_orch_asks_before_a_destructive_or_unannotated_call() {
     assert!(read.status.success());
     assert!(!String::from_utf8_lossy(&read.stdout).contains("orch wants to call"));
 }
+
+/// A typical Claude Code `.mcp.json` (a remote server, a variable that is
+/// not set) names servers orch never starts: they are skipped with a
+/// warning, and orch works. A server that claims a role must be right.
+#[test]
+fn configuration_orch_cannot_use_does_not_block_it() {
+    let t = TestContext::fixture("shop");
+    write_json(
+        &t.repo.join(".mcp.json"),
+        &json!({"mcpServers": {
+            "github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"},
+            "notes": {"command": "notes-mcp", "env": {"TOKEN": "${ORCH_TEST_UNSET_VAR}"}},
+        }}),
+    );
+    for args in [&["servers", "list"][..], &["plan", RENAME][..]] {
+        let out = t.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("MCP server `github` skipped")
+                && out.stderr.contains("MCP server `notes` skipped"),
+            "{out:?}"
+        );
+    }
+    write_json(
+        &t.repo.join(".mcp.json"),
+        &json!({"mcpServers": {
+            "notes": {"command": "notes-mcp", "env": {"TOKEN": "${ORCH_TEST_UNSET_VAR}"},
+                      "roles": ["search"]},
+        }}),
+    );
+    let out = t.run(&["servers", "list"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("ORCH_TEST_UNSET_VAR"), "{out:?}");
+}
