@@ -93,6 +93,15 @@ async fn run_with(
             _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
         }
     };
+    if matches!(
+        &outcome,
+        Err(Failure::Stop {
+            reason: StopReason::Interrupted,
+            ..
+        })
+    ) {
+        driver.interrupted();
+    }
     let (phases, details, plan, verdict, published) = (
         driver.phases,
         driver.details,
@@ -171,9 +180,14 @@ async fn prepare(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create `{}`", parent.display()))?;
     }
+    // orch's own servers' temporary files, removed at clean-up.
+    let scratch = worktree_dir.with_extension("tmp");
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create `{}`", scratch.display()))?;
     let mut servers = settings
         .servers(&root)
-        .context("cannot find orch's own executable")?;
+        .context("cannot find orch's own executable")?
+        .with_scratch(&scratch);
     if transport == Transport::InProcess {
         servers = servers.in_process();
     }
@@ -213,10 +227,12 @@ async fn prepare(
         Ok((repo, Ok(worktree))) => (repo, worktree),
         Ok((_, Err(error))) => {
             pool.shutdown().await;
+            let _ = std::fs::remove_dir_all(&scratch);
             return Err(error.into());
         }
         Err(error) => {
             pool.shutdown().await;
+            let _ = std::fs::remove_dir_all(&scratch);
             anyhow::bail!("the worktree checkout failed: {error}");
         }
     };
@@ -265,6 +281,7 @@ async fn clean_up(ctx: &Context) {
     if worktree_path.exists() {
         let _ = std::fs::remove_dir_all(&worktree_path);
     }
+    let _ = std::fs::remove_dir_all(worktree_path.with_extension("tmp"));
     tracing::debug!(
         shutdown_ms,
         total_ms = cleanup_started.elapsed().as_millis() as u64,
@@ -376,6 +393,8 @@ struct Driver<'a> {
     plan: Option<Plan>,
     verdict: Option<phase::review::Verdict>,
     published: Option<Published>,
+    /// The phase running now, and since when (an interrupted run records it).
+    current: Option<(Phase, Instant)>,
 }
 
 impl<'a> Driver<'a> {
@@ -388,6 +407,21 @@ impl<'a> Driver<'a> {
             plan: None,
             verdict: None,
             published: None,
+            current: None,
+        }
+    }
+
+    /// Records the phase an interruption cut short, with its time so far.
+    fn interrupted(&mut self) {
+        if let Some((phase, started)) = self.current.take() {
+            self.phases.push(PhaseRecord {
+                phase,
+                duration_ms: started.elapsed().as_millis() as u64,
+                tokens: self.ctx.tokens.phase_used(phase.name()),
+                retries: 0,
+                status: PhaseStatus::Stopped,
+                error: Some("interrupted".into()),
+            });
         }
     }
 
@@ -574,6 +608,7 @@ impl<'a> Driver<'a> {
         self.remaining_weight = self.remaining_weight.saturating_sub(weight);
         let until = tokio::time::Instant::now() + share;
         let started = Instant::now();
+        self.current = Some((phase, started));
         let span = tracing::info_span!("phase", phase = name);
         let mut retries = 0;
         let result = async {
@@ -613,6 +648,7 @@ impl<'a> Driver<'a> {
         };
         let duration = started.elapsed();
         let tokens = ctx.tokens.phase_used(name);
+        self.current = None;
         ctx.printer
             .phase_finished(name, status.as_str(), duration, tokens);
         self.phases.push(PhaseRecord {

@@ -14,6 +14,53 @@ pub(crate) fn kill_group(pgid: i32, signal: i32) -> bool {
     unsafe { libc::killpg(pgid, signal) == 0 }
 }
 
+/// The process groups of every descendant of `root` other than `root`'s
+/// own group, found through the kernel's per-thread `children` lists (a
+/// test runner a server starts in a group of its own, and whatever that
+/// starts). Read before `root` is killed: its orphans are re-parented.
+pub(crate) fn descendant_groups(root: u32) -> Vec<i32> {
+    let own = process_group(root);
+    let mut groups = Vec::new();
+    let mut pending = vec![root];
+    let mut seen = 0;
+    while let Some(pid) = pending.pop() {
+        seen += 1;
+        if seen > 10_000 {
+            break;
+        }
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children = task.path().join("children");
+            let Ok(list) = std::fs::read_to_string(children) else {
+                continue;
+            };
+            for child in list
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
+                if let Some(group) = process_group(child)
+                    && Some(group) != own
+                    && !groups.contains(&group)
+                {
+                    groups.push(group);
+                }
+                pending.push(child);
+            }
+        }
+    }
+    groups
+}
+
+/// The process group of `pid` (`/proc/PID/stat`, field 5).
+pub(crate) fn process_group(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp ...`; comm may hold spaces and `)`.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// A resource limit (`RLIMIT_AS`, `RLIMIT_NOFILE`, ...).
 pub(crate) type Resource = libc::__rlimit_resource_t;
 pub(crate) const MEMORY: Resource = libc::RLIMIT_AS;

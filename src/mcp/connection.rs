@@ -610,13 +610,19 @@ impl Connection {
     /// [`shutdown`]: Connection::shutdown
     pub fn stop_builtin(&self) {
         if self.builtin {
-            kill_group(self.pid, libc::SIGKILL);
+            kill_tree(self.pid);
             self.abort_task();
         }
     }
 
     pub async fn shutdown(&self, log_dir: Option<&Path>) {
         let started = std::time::Instant::now();
+        // The process groups its descendants started (a test server's
+        // pytest): found now, while they are still its descendants.
+        let groups = self
+            .pid
+            .map(crate::sys::descendant_groups)
+            .unwrap_or_default();
         // orch's own servers hold nothing to flush or hand back once their
         // last call has answered (edits are written atomically within a
         // call): they are stopped at once instead of being asked to exit,
@@ -646,9 +652,15 @@ impl Connection {
         if !exited {
             self.wait(Duration::from_millis(1000)).await;
         }
+        for group in &groups {
+            crate::sys::kill_group(*group, libc::SIGKILL);
+        }
         // SIGKILL is delivered asynchronously: a grandchild can still be
         // running for a moment after `killpg` returns. Wait until it is.
         wait_group_gone(self.pid, Duration::from_millis(1000)).await;
+        for group in groups {
+            wait_group_gone(u32::try_from(group).ok(), Duration::from_millis(1000)).await;
+        }
         if let Some(dir) = log_dir {
             let bytes: Vec<u8> = self
                 .stderr
@@ -688,9 +700,19 @@ impl Drop for Connection {
     /// still takes its whole process group down.
     fn drop(&mut self) {
         if self.is_alive() {
-            kill_group(self.pid, libc::SIGKILL);
+            kill_tree(self.pid);
             self.abort_task();
         }
+    }
+}
+
+/// Kills the server's process group and every process group its
+/// descendants started (a test server's pytest runs in a group of its own).
+fn kill_tree(pid: Option<u32>) {
+    let groups = pid.map(crate::sys::descendant_groups).unwrap_or_default();
+    kill_group(pid, libc::SIGKILL);
+    for group in groups {
+        crate::sys::kill_group(group, libc::SIGKILL);
     }
 }
 

@@ -325,6 +325,17 @@ pub struct Servers {
 }
 
 impl Servers {
+    /// orch's own servers keep their temporary files (the test server's
+    /// JUnit reports, pytest's `tmp_path`s) in `dir`, which the run removes
+    /// whatever happens to the servers.
+    pub(crate) fn with_scratch(mut self, dir: &Path) -> Servers {
+        for spec in self.specs.iter_mut().filter(|s| s.builtin.is_some()) {
+            spec.env
+                .insert("TMPDIR".to_owned(), dir.to_string_lossy().into_owned());
+        }
+        self
+    }
+
     /// The same servers, with orch's own run inside this process over
     /// in-memory pipes instead of as child processes: the same server and
     /// client code, for tests of the phases and the pipeline that need no
