@@ -194,10 +194,9 @@ async fn prepare(
     for warning in &servers.warnings {
         printer.warn(warning);
     }
-    let approver = Arc::new(Approver::new(
-        Policy::detect(settings.yes),
-        Some(printer.clone()),
-    ));
+    let approver = Arc::new(
+        Approver::new(Policy::detect(settings.yes), Some(printer.clone())).in_private_worktree(),
+    );
     let pool = Pool::new(
         servers,
         root.clone(),
@@ -311,6 +310,11 @@ fn finish(
             let reason = failure.stop_reason();
             let hint = match failure {
                 Failure::Input { hint, .. } => hint.clone(),
+                // Asked and answered: nothing to suggest.
+                Failure::Stop {
+                    reason: StopReason::Approval,
+                    message,
+                } if message.contains("refused at the prompt") => None,
                 Failure::Stop { .. } => reason.hint().map(str::to_owned),
                 Failure::Mcp(_) => None,
             };

@@ -426,6 +426,8 @@ pub(crate) enum Error {
     InvalidName { name: String },
     #[error("`{name}` is a Python keyword and cannot be a name")]
     Keyword { name: String },
+    #[error(transparent)]
+    Name(crate::lang::python::names::NameError),
     #[error("the old and the new name are both `{0}`: nothing to rename")]
     SameName(String),
     #[error("unbalanced quote in `{0}`")]

@@ -780,6 +780,7 @@ pub(crate) fn validate_identifier(name: &str) -> Result<(), Error> {
     names::validate_identifier(name).map_err(|error| match error {
         names::NameError::Invalid { name } => Error::InvalidName { name },
         names::NameError::Keyword { name } => Error::Keyword { name },
+        error @ names::NameError::NotNormalized { .. } => Error::Name(error),
     })
 }
 

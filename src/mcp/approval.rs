@@ -43,6 +43,10 @@ pub struct Approver {
     always: Mutex<BTreeSet<(String, String)>>,
     /// One prompt at a time.
     asking: tokio::sync::Mutex<()>,
+    /// orch's own servers work in orch's private worktree: their writes
+    /// change nothing of the user's until REVIEW commits them to a branch,
+    /// so they need no approval.
+    own_servers_free: bool,
 }
 
 /// Why a call needs approval, if it does.
@@ -65,7 +69,15 @@ impl Approver {
             printer,
             always: Mutex::new(BTreeSet::new()),
             asking: tokio::sync::Mutex::new(()),
+            own_servers_free: false,
         }
+    }
+
+    /// For a run in orch's private worktree: orch's own servers' calls go
+    /// ahead without asking (third-party tools are still asked about).
+    pub(crate) fn in_private_worktree(mut self) -> Self {
+        self.own_servers_free = true;
+        self
     }
 
     /// Ok when the call may go ahead.
@@ -76,6 +88,9 @@ impl Approver {
         info: Option<&ToolInfo>,
         arguments: &Value,
     ) -> Result<(), Error> {
+        if self.own_servers_free && spec.source == super::Source::Builtin {
+            return Ok(());
+        }
         let Some(why) = reason(spec, info) else {
             return Ok(());
         };

@@ -314,12 +314,42 @@ fn servers_check_reports_the_npm_servers_and_their_roles() {
     );
 }
 
+/// orch's own servers write only in orch's private worktree, which changes
+/// nothing of the user's until the commit: a dry run and a run need no
+/// approval and no `--yes`.
+#[test]
+fn orchs_own_edits_in_its_worktree_need_no_approval() {
+    let t = TestContext::fixture("shop");
+    let before = t.snapshot();
+    let out = t.run_asking(&["run", "--dry-run", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("+def make_text(cents):"), "{out:?}");
+    let out = t.run_asking(&["run", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.json()["commit"].is_string(), "{out:?}");
+    assert_eq!(t.snapshot(), before);
+}
+
+/// A third-party server's writes are asked about: without a terminal and
+/// without `--yes`, the run stops before any write and before any test.
 #[test]
 fn without_a_terminal_or_yes_a_destructive_call_stops_the_run_before_any_write() {
     let t = TestContext::fixture("shop");
     let before = t.snapshot();
     let branches = t.branches();
-    let out = t.run_asking(&["run", "--json", RENAME]);
+    // server-filesystem for the `fs` role only.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(third_party_config()).unwrap()).unwrap();
+    config["mcpServers"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|name, _| name == "files");
+    let config = write_json(&t.scratch.join("files.json"), &config);
+    let config = config.to_str().unwrap();
+    let out = t.output(
+        t.command(&["run", "--json", "--mcp-config", config, RENAME])
+            .env("PATH", npm_path()),
+    );
     assert_eq!(out.code, 1, "{out:?}");
     let json = out.json();
     assert_eq!(json["stop_reason"], "approval", "{out:?}");

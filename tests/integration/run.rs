@@ -660,3 +660,25 @@ fn a_replayed_plan_cannot_pass_options_to_pytest() {
         assert!(!outside.join("x.xml").exists());
     }
 }
+
+/// Python compares identifiers after NFKC normalisation: `ＡＢＣ` is `ABC`,
+/// which `from abc import ABC` binds. The fullwidth spelling is refused
+/// with the spelling Python reads.
+#[test]
+fn a_new_name_is_taken_as_python_reads_it() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/base.py"),
+        "from abc import ABC\n\nfrom .util import make_str\n\n\nclass Base(ABC):\n    label = make_str(1)\n",
+    )
+    .unwrap();
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "base"]);
+    let out = t.run(&["plan", "rename function make_str to ＡＢＣ"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is `ABC` to Python"), "{out:?}");
+    // Written as Python reads it, the clash is seen.
+    let out = t.run(&["plan", "rename function make_str to ABC"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("clash"), "{out:?}");
+}

@@ -9,6 +9,10 @@ pub(crate) enum NameError {
     Invalid { name: String },
     #[error("`{name}` is a Python keyword and cannot be a name")]
     Keyword { name: String },
+    #[error(
+        "`{name}` is `{normalized}` to Python, which compares identifiers after NFKC normalisation; write `{normalized}`"
+    )]
+    NotNormalized { name: String, normalized: String },
 }
 
 /// Python's identifier rule, restricted to what orch can rename safely.
@@ -21,6 +25,15 @@ pub(crate) fn validate_identifier(name: &str) -> Result<(), NameError> {
     if !valid {
         return Err(NameError::Invalid {
             name: name.to_owned(),
+        });
+    }
+    // Python reads `ＡＢＣ` as `ABC`: a name written otherwise would be
+    // compared with the wrong spelling (and clash unseen).
+    let normalized: String = unicode_normalization::UnicodeNormalization::nfkc(name).collect();
+    if normalized != name {
+        return Err(NameError::NotNormalized {
+            name: name.to_owned(),
+            normalized,
         });
     }
     if KEYWORDS.contains(&name) {
@@ -70,6 +83,14 @@ mod tests {
         assert!(!is_identifier("9lives"));
         assert!(!is_identifier("a.b"));
         assert!(!is_identifier(""));
+        assert_eq!(
+            validate_identifier("ＡＢＣ"),
+            Err(NameError::NotNormalized {
+                name: "ＡＢＣ".into(),
+                normalized: "ABC".into()
+            })
+        );
+        assert!(!is_identifier("ﬁle"), "the ligature is `file` to Python");
         assert_eq!(
             validate_identifier("class"),
             Err(NameError::Keyword {
