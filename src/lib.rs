@@ -41,6 +41,8 @@ pub(crate) mod edit;
 pub(crate) mod event;
 pub mod exit;
 pub(crate) mod forge;
+#[cfg(test)]
+mod fuzz;
 pub(crate) mod github;
 pub(crate) mod intent;
 pub(crate) mod lang;

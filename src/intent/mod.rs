@@ -434,6 +434,8 @@ pub(crate) enum Error {
     Unbalanced(String),
     #[error("the pattern and the rewrite are the same: nothing to replace")]
     SamePattern,
+    #[error("input too deeply nested: brackets {depth} levels deep (orch takes up to 256)")]
+    TooDeep { depth: usize },
     #[error(
         "a new parameter needs a default so existing calls keep working, e.g. `add parameter {0}=None to FUNCTION`"
     )]

@@ -532,6 +532,13 @@ pub(super) fn parse_replace(tokens: &[Token], lowered: &[String]) -> Option<Resu
     if pattern == rewrite {
         return Some(Err(Error::SamePattern));
     }
+    for text in [&pattern, &rewrite] {
+        if nesting(text) > MAX_NESTING {
+            return Some(Err(Error::TooDeep {
+                depth: nesting(text),
+            }));
+        }
+    }
     Some(Ok(Intent::Replace(Replace {
         pattern,
         rewrite,
@@ -842,4 +849,25 @@ pub(super) fn tokenize(command: &str) -> Result<Vec<Token>, Error> {
         }
     }
     Ok(tokens)
+}
+
+/// The deepest pattern nesting orch takes: matching recurses over the
+/// pattern, and thousands of levels overflow a thread's stack. (Real
+/// patterns nest a handful of levels.)
+const MAX_NESTING: usize = 256;
+
+/// How deeply brackets nest in `text`.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }

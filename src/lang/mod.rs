@@ -23,3 +23,11 @@ pub(crate) fn error_nodes(root: tree_sitter::Node<'_>) -> usize {
     }
     count
 }
+
+/// Runs one level of a recursive walk over a syntax tree, on a new stack
+/// segment (from the heap) when less than 64 KiB of the current one is
+/// left: trees tens of thousands of levels deep are walked instead of
+/// overflowing the thread's stack.
+pub(crate) fn deep<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, f)
+}

@@ -105,14 +105,30 @@ fn indent(text: &str) -> String {
 impl Error {
     /// Server crashes, hangs and failed handshakes are worth another try.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::Timeout { .. }
-                | Error::Crashed { .. }
-                | Error::Handshake { .. }
-                | Error::Protocol { .. }
-        )
+        match self {
+            Error::Crashed { status, stderr, .. } => !deterministic_crash(status, stderr),
+            Error::Timeout { .. } | Error::Handshake { .. } | Error::Protocol { .. } => true,
+            _ => false,
+        }
     }
+}
+
+/// A crash that the same call would cause again: a stack overflow, a
+/// panic, an abort or a segmentation fault (not a kill from outside, such
+/// as the out-of-memory killer).
+fn deterministic_crash(status: &str, stderr: &str) -> bool {
+    stderr.contains("has overflowed its stack")
+        || stderr.contains("panicked at")
+        || [
+            "SIGABRT",
+            "SIGSEGV",
+            "SIGILL",
+            "SIGBUS",
+            "signal: 6",
+            "signal: 11",
+        ]
+        .iter()
+        .any(|s| status.contains(s))
 }
 
 /// Bytes orch accepts from one call unless a server says otherwise.
@@ -711,8 +727,9 @@ impl Pool {
                 attempt,
                 outcome: result.as_ref(),
             });
-            if let Err(Error::Crashed { .. }) = &result
+            if let Err(error @ Error::Crashed { .. }) = &result
                 && attempt == 1
+                && error.is_retryable()
             {
                 let retryable = server
                     .slot
@@ -891,4 +908,27 @@ fn to_arguments<C: Call>(call: &C) -> Result<Value, Error> {
         server: C::ROLE.as_str().to_owned(),
         message: format!("cannot encode the arguments of `{}`: {e}", C::TOOL),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crash_the_same_call_would_repeat_is_not_retried() {
+        let crash = |status: &str, stderr: &str| Error::Crashed {
+            server: "orch".into(),
+            tool: "rename_references".into(),
+            status: status.into(),
+            stderr: stderr.into(),
+        };
+        assert!(!crash("signal: 6 (SIGABRT) (core dumped)", "").is_retryable());
+        assert!(!crash("exit status: 134", "thread 'x' has overflowed its stack").is_retryable());
+        assert!(
+            !crash("exit status: 101", "thread 'main' panicked at src/x.rs:1:1").is_retryable()
+        );
+        // Killed from outside (the OOM killer), or an exit it may not repeat.
+        assert!(crash("signal: 9 (SIGKILL)", "").is_retryable());
+        assert!(crash("exit status: 1", "connection reset").is_retryable());
+    }
 }

@@ -682,3 +682,43 @@ fn a_new_name_is_taken_as_python_reads_it() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("clash"), "{out:?}");
 }
+
+/// Syntax trees thousands of levels deep (a 30,000-term expression, 3,000
+/// nested brackets) are analysed, not a stack overflow of the code server.
+#[test]
+fn deeply_nested_sources_are_renamed_not_a_crash() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/chain.py"),
+        format!(
+            "from .util import make_str\n\nx = {} + make_str(1)\n",
+            vec!["a"; 30_000].join(" + ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("shop/nest.py"),
+        format!(
+            "from .util import make_str\n\ny = {}make_str(2){}\n",
+            "(".repeat(3_000),
+            ")".repeat(3_000)
+        ),
+    )
+    .unwrap();
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "deep"]);
+    let out = t.run(&["plan", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let plan = &out.json()["plan"];
+    let files: Vec<&str> = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "edit")
+        .map(|n| n["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"shop/chain.py") && files.contains(&"shop/nest.py"),
+        "{files:?}"
+    );
+}

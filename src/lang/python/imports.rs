@@ -201,6 +201,10 @@ pub(crate) fn unused_imports(path: &str, source: &str, exported: &BTreeSet<Strin
 }
 
 fn collect<'t>(node: Node<'t>, source: &[u8], out: &mut Vec<Statement<'t>>) {
+    crate::lang::deep(|| collect_node(node, source, out));
+}
+
+fn collect_node<'t>(node: Node<'t>, source: &[u8], out: &mut Vec<Statement<'t>>) {
     match node.kind() {
         "import_statement" | "import_from_statement" => {
             if let Some(statement) = statement(node, source) {

@@ -309,6 +309,11 @@ impl Walker<'_> {
     }
 
     fn visit(&mut self, node: Node, scope: usize) {
+        // Deep trees (long operator chains, nested brackets) recurse deeply.
+        crate::lang::deep(|| self.visit_node(node, scope));
+    }
+
+    fn visit_node(&mut self, node: Node, scope: usize) {
         if self.module_imports_only {
             match node.kind() {
                 "import_statement" => self.visit_import(node, scope),

@@ -151,6 +151,10 @@ impl Walker<'_> {
     }
 
     pub(super) fn visit(&mut self, node: Node, ctx: &Context) {
+        crate::lang::deep(|| self.visit_node(node, ctx));
+    }
+
+    fn visit_node(&mut self, node: Node, ctx: &Context) {
         match node.kind() {
             "class_definition" => {
                 let name = node
