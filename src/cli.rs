@@ -37,6 +37,14 @@ pub enum Command {
     },
     /// Print the plan's JSON Schema.
     Schema,
+    /// Clean up after killed runs in every project, and prune orch's state:
+    /// old runs, baselines of commits that are gone, plans no run keeps, and
+    /// projects whose directory is gone.
+    Gc {
+        /// Runs kept per project (the newest).
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        keep_runs: usize,
+    },
     /// The MCP servers orch would use: list them, check them, call a tool.
     Servers {
         #[command(subcommand)]

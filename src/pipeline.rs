@@ -155,11 +155,23 @@ async fn prepare(
     let dirty_files = repo.dirty_files()?;
     tracing::debug!(dirty = dirty_files.len(), "repository opened");
     let project = Project::new(&settings.state_home, &settings.repo);
+    project.record_root(&settings.repo);
     let lock_printer = printer.clone();
     let _lock = project.lock(Duration::from_secs(600), move || {
         lock_printer.note("waiting for another orch run on this project to finish");
     })?;
     let run_id = state::new_run_id();
+    // Under the lock: what killed runs left behind goes, and this run is
+    // claimed so that no other run sweeps it.
+    let owners = state::Owners::new(&settings.state_home);
+    let swept = repo.sweep(|run| run == run_id || owners.is_live(run));
+    if !swept.is_empty() {
+        printer.note(&format!(
+            "removed what killed runs left behind: {}",
+            swept.join(", ")
+        ));
+    }
+    owners.claim(&run_id)?;
     let run_dir = project.run_dir(&run_id);
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create `{}`", run_dir.display()))?;
@@ -227,11 +239,13 @@ async fn prepare(
         Ok((_, Err(error))) => {
             pool.shutdown().await;
             let _ = std::fs::remove_dir_all(&scratch);
+            owners.release(&run_id);
             return Err(error.into());
         }
         Err(error) => {
             pool.shutdown().await;
             let _ = std::fs::remove_dir_all(&scratch);
+            owners.release(&run_id);
             anyhow::bail!("the worktree checkout failed: {error}");
         }
     };
@@ -281,6 +295,7 @@ async fn clean_up(ctx: &Context) {
         let _ = std::fs::remove_dir_all(&worktree_path);
     }
     let _ = std::fs::remove_dir_all(worktree_path.with_extension("tmp"));
+    state::Owners::new(&ctx.settings.state_home).release(&ctx.run_id);
     tracing::debug!(
         shutdown_ms,
         total_ms = cleanup_started.elapsed().as_millis() as u64,

@@ -37,6 +37,13 @@ impl Project {
         }
     }
 
+    /// Remembers the project's directory (for `orch gc`).
+    pub(crate) fn record_root(&self, root: &Path) {
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let _ = std::fs::write(self.dir.join("root"), root.as_os_str().as_encoded_bytes());
+        }
+    }
+
     pub(crate) fn run_dir(&self, run_id: &str) -> PathBuf {
         self.dir.join("runs").join(run_id)
     }
@@ -151,6 +158,54 @@ pub(crate) fn new_run_id() -> String {
         .unwrap_or(0);
     let salt = sha1_hex(format!("{}-{nanos}", std::process::id()).as_bytes());
     format!("{stamp}-{}", &salt[..4])
+}
+
+/// The runs in progress on this machine, one file each in
+/// `STATE/owners/RUN_ID` holding the owning process's pid and start time:
+/// what a crashed run (kill -9, the OOM killer) left behind is what no
+/// live owner claims.
+pub(crate) struct Owners {
+    dir: PathBuf,
+}
+
+impl Owners {
+    pub(crate) fn new(state_home: &Path) -> Self {
+        Owners {
+            dir: state_home.join("owners"),
+        }
+    }
+
+    /// Claims `run_id` for this process.
+    pub(crate) fn claim(&self, run_id: &str) -> anyhow::Result<()> {
+        let pid = std::process::id();
+        let start = crate::sys::process_start(pid).unwrap_or(0);
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+        std::fs::write(self.dir.join(run_id), format!("{pid} {start}\n"))
+            .with_context(|| format!("cannot write `{}`", self.dir.join(run_id).display()))
+    }
+
+    pub(crate) fn release(&self, run_id: &str) {
+        let _ = std::fs::remove_file(self.dir.join(run_id));
+    }
+
+    /// Whether a live process owns `run_id` (the same pid, started at the
+    /// same time: not a later process that reused the pid).
+    pub(crate) fn is_live(&self, run_id: &str) -> bool {
+        let Ok(text) = std::fs::read_to_string(self.dir.join(run_id)) else {
+            return false;
+        };
+        let mut fields = text
+            .split_whitespace()
+            .filter_map(|f| f.parse::<u64>().ok());
+        match (fields.next(), fields.next()) {
+            (Some(pid), Some(start)) => u32::try_from(pid)
+                .ok()
+                .and_then(crate::sys::process_start)
+                .is_some_and(|now| now == start),
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,33 @@ pub(crate) fn process_group(pid: u32) -> Option<i32> {
     rest.split_whitespace().nth(2)?.parse().ok()
 }
 
+/// When process `pid` started (clock ticks since boot, `/proc/PID/stat`
+/// field 22): with the pid, it names one process even after pid reuse.
+pub(crate) fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    // Field 3 is the first after `)`; field 22 is the 20th after it.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The processes whose command line mentions `text` (a stale worktree's
+/// servers and test runs name its path).
+pub(crate) fn processes_mentioning(text: &str) -> Vec<u32> {
+    let own = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != own)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(text))
+        })
+        .collect()
+}
+
 /// A resource limit (`RLIMIT_AS`, `RLIMIT_NOFILE`, ...).
 pub(crate) type Resource = libc::__rlimit_resource_t;
 pub(crate) const MEMORY: Resource = libc::RLIMIT_AS;

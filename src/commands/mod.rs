@@ -1,6 +1,7 @@
 //! One module per command; [`run`] dispatches a parsed command line to
 //! them. `schema` and `serve-mcp` are a few lines each and stay here.
 
+mod gc;
 mod github;
 mod run;
 mod servers;
@@ -52,6 +53,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Gc { keep_runs } => gc::run(&printer, keep_runs),
         Command::Servers { action } => servers::run(&cli.global, action, printer).await,
         Command::Run {
             github_event: Some(path),

@@ -186,6 +186,79 @@ impl Repo {
 
     /// Adds a linked worktree at `path` on a new temporary branch at `base`
     /// (a commit id).
+    /// Whether the repository has commit `sha` (a hex id).
+    pub(crate) fn has_commit(&self, sha: &str) -> bool {
+        git2::Oid::from_str(sha).is_ok_and(|oid| self.repo.find_commit(oid).is_ok())
+    }
+
+    /// Removes what runs that no live process owns left in this repository
+    /// (a run killed with SIGKILL, or by the out-of-memory killer): their
+    /// servers and tests still running, their worktree directories (and
+    /// scratch directories), git's registrations of them and their
+    /// `orch/tmp/RUN` branches. Says what it removed.
+    pub(crate) fn sweep(&self, is_live: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut removed = Vec::new();
+        let names: Vec<String> = self
+            .repo
+            .worktrees()
+            .map(|names| {
+                names
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in names {
+            let Some(run_id) = name.strip_prefix("orch-") else {
+                continue;
+            };
+            if is_live(run_id) {
+                continue;
+            }
+            let Ok(worktree) = self.repo.find_worktree(&name) else {
+                continue;
+            };
+            let path = worktree.path().to_owned();
+            // Its orphaned servers and tests name the worktree (or its
+            // scratch directory) on their command lines.
+            let mention = path.to_string_lossy().into_owned();
+            for pid in crate::sys::processes_mentioning(&mention) {
+                if let Ok(pid) = i32::try_from(pid) {
+                    let group = crate::sys::process_group(pid as u32).unwrap_or(pid);
+                    crate::sys::kill_group(group, libc::SIGKILL);
+                }
+            }
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = std::fs::remove_dir_all(path.with_extension("tmp"));
+            let mut options = WorktreePruneOptions::new();
+            options.valid(true).working_tree(true).locked(true);
+            let _ = worktree.prune(Some(&mut options));
+            removed.push(format!("worktree {}", path.display()));
+        }
+        let branches: Vec<String> = self
+            .repo
+            .branches(Some(BranchType::Local))
+            .map(|branches| {
+                branches
+                    .flatten()
+                    .filter_map(|(branch, _)| branch.name().ok().flatten().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in branches {
+            if let Some(run_id) = name.strip_prefix("orch/tmp/")
+                && !is_live(run_id)
+                && let Ok(mut branch) = self.repo.find_branch(&name, BranchType::Local)
+                && branch.delete().is_ok()
+            {
+                removed.push(format!("branch {name}"));
+            }
+        }
+        removed
+    }
+
     pub(crate) fn add_worktree(
         &self,
         run_id: &str,

@@ -210,7 +210,7 @@ async fn baseline_tests(ctx: &Context, schedule: &Schedule) -> Result<(RunResult
         .project
         .dir
         .join("baselines")
-        .join(format!("{}.json", &key[..16]));
+        .join(format!("{}-{}.json", ctx.head, &key[..16]));
     if let Some(cached) = std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice::<RunResult>(&b).ok())

@@ -209,7 +209,26 @@ fn build(
 pub(crate) fn save(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(plan).map_err(Failure::internal)?;
     std::fs::create_dir_all(&ctx.run_dir).map_err(Failure::internal)?;
-    std::fs::write(ctx.run_dir.join("plan.json"), &text).map_err(Failure::internal)?;
+    // Stored once per plan id: a run's `plan.json` is a hard link to it
+    // (a plan replayed ten times takes its room once).
+    let stored = ctx
+        .project
+        .dir
+        .join("plans")
+        .join(format!("{}.json", plan.id));
+    let linked = std::fs::create_dir_all(stored.parent().unwrap_or(&ctx.project.dir))
+        .and_then(|()| {
+            if !stored.exists() {
+                let temporary = stored.with_extension("json.tmp");
+                std::fs::write(&temporary, &text)?;
+                std::fs::rename(&temporary, &stored)?;
+            }
+            std::fs::hard_link(&stored, ctx.run_dir.join("plan.json"))
+        })
+        .is_ok();
+    if !linked {
+        std::fs::write(ctx.run_dir.join("plan.json"), &text).map_err(Failure::internal)?;
+    }
     if let Some(out) = &ctx.settings.plan_out {
         std::fs::write(out, &text).map_err(|e| {
             Failure::input(

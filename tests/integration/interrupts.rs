@@ -94,3 +94,122 @@ fn interrupts_at_any_point_leave_nothing_running_or_behind() {
     assert_eq!(last["status"], "stopped");
     assert_eq!(last["error"], "interrupted");
 }
+
+/// After a run is killed with SIGKILL (or by the out-of-memory killer), the
+/// next run removes what it left: its worktree (a full copy of the
+/// checkout), git's registration, its `orch/tmp/...` branch, and its
+/// orphaned servers and pytest.
+#[test]
+fn the_run_after_a_kill_sweeps_what_the_killed_run_left() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("tests/test_slow.py"),
+        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+    let branches = t.branches();
+    for when in [None, Some(Duration::from_millis(60))] {
+        let mut child = t.command(&["run", "--yes", RENAME]).spawn().unwrap();
+        match when {
+            Some(after) => std::thread::sleep(after),
+            None => {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !pytest_running(&t) {
+                    assert!(Instant::now() < deadline, "pytest never started");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if when.is_none() {
+            // The killed run left its worktree, branch and pytest behind.
+            assert_eq!(t.worktrees(), 2);
+            assert!(pytest_running(&t));
+        }
+        let out = t.run(&["run", "--dry-run", RENAME]);
+        assert_eq!(out.code, 0, "{out:?}");
+        if when.is_none() {
+            assert!(
+                out.stderr.contains("removed what killed runs left behind"),
+                "{out:?}"
+            );
+        }
+        assert_eq!(t.worktrees(), 1, "{when:?}");
+        assert_eq!(t.branches(), branches, "{when:?}");
+        assert!(!pytest_running(&t), "{when:?}");
+        t.assert_no_processes_left();
+        let left: Vec<_> = std::fs::read_dir(t.scratch.join("worktrees"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "{when:?}: left {left:?}");
+    }
+}
+
+/// `orch gc` keeps the newest runs of each project, the plans they use and
+/// the state of projects that still exist.
+#[test]
+fn gc_prunes_old_runs_unused_plans_and_gone_projects() {
+    let t = TestContext::fixture("shop");
+    for _ in 0..3 {
+        assert_eq!(t.run(&["run", "--dry-run", RENAME]).code, 0);
+    }
+    let project_dirs = |state: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(state.join("orch/projects"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    let [project] = project_dirs(&t.state).try_into().unwrap();
+    let count = |dir: &str| {
+        std::fs::read_dir(project.join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("runs"), 3);
+    assert_eq!(count("plans"), 1, "the same plan is stored once");
+    // A second project, whose directory then goes away.
+    let other = TestContext::fixture("textkit");
+    assert_eq!(
+        other
+            .run(&["run", "--dry-run", "rename class Counter to WordCounter"])
+            .code,
+        0
+    );
+    let [gone] = project_dirs(&other.state).try_into().unwrap();
+    let moved = t
+        .state
+        .join("orch/projects")
+        .join(gone.file_name().unwrap());
+    std::fs::rename(&gone, &moved).unwrap();
+    std::fs::remove_dir_all(&other.repo).unwrap();
+
+    let out = t.run(&["gc", "--keep-runs", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("2 old run(s)"), "{out:?}");
+    assert!(
+        out.stderr.contains("1 project(s) whose directory is gone"),
+        "{out:?}"
+    );
+    assert_eq!(count("runs"), 1);
+    assert_eq!(count("plans"), 1, "the kept run's plan stays");
+    assert!(!moved.exists());
+    // The kept run's plan still replays.
+    let run = std::fs::read_dir(project.join("runs"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let plan = run.join("plan.json");
+    assert_eq!(
+        t.run(&["replay", "--dry-run", plan.to_str().unwrap()]).code,
+        0
+    );
+}
