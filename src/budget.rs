@@ -212,30 +212,57 @@ impl Memory {
 
     /// Waits (up to 30 s, and not past `until`) while memory is above the
     /// threshold; call before starting new parallel work.
-    pub async fn admit(&self, until: Instant) {
+    /// `on_wait(used fraction, threshold)` is called when a wait starts.
+    /// The wait is recorded as a memory event from its start, with the time
+    /// waited kept up to date even when the deadline cuts it short.
+    pub async fn admit(&self, until: Instant, on_wait: impl FnOnce(f64, f64)) {
         if self.total_bytes <= 1 || self.fraction() <= self.threshold {
             return;
         }
         let started = Instant::now();
         let limit = (started + MAX_PRESSURE_WAIT).min(until);
         let fraction = self.fraction();
+        on_wait(fraction, self.threshold);
+        let index = match self.events.lock() {
+            Ok(mut events) => {
+                events.push(PressureEvent {
+                    at_ms: started.duration_since(self.started).as_millis() as u64,
+                    used_mb: (fraction * self.total_bytes as f64) as u64 / (1024 * 1024),
+                    fraction,
+                    waited_ms: 0,
+                });
+                Some(events.len() - 1)
+            }
+            Err(_) => None,
+        };
+        // Updates the event's wait when the wait ends, however it ends.
+        struct Waited<'a> {
+            events: &'a Mutex<Vec<PressureEvent>>,
+            index: Option<usize>,
+            started: Instant,
+        }
+        impl Drop for Waited<'_> {
+            fn drop(&mut self) {
+                if let (Some(index), Ok(mut events)) = (self.index, self.events.lock())
+                    && let Some(event) = events.get_mut(index)
+                {
+                    event.waited_ms = self.started.elapsed().as_millis() as u64;
+                }
+            }
+        }
+        let _waited = Waited {
+            events: &self.events,
+            index,
+            started,
+        };
         while self.fraction() > self.threshold && Instant::now() < limit {
             tokio::time::sleep(SAMPLE_EVERY).await;
         }
-        let event = PressureEvent {
-            at_ms: started.duration_since(self.started).as_millis() as u64,
-            used_mb: (fraction * self.total_bytes as f64) as u64 / (1024 * 1024),
+        tracing::debug!(
             fraction,
-            waited_ms: started.elapsed().as_millis() as u64,
-        };
-        tracing::warn!(
-            fraction,
-            waited_ms = event.waited_ms,
+            waited_ms = started.elapsed().as_millis() as u64,
             "memory above threshold"
         );
-        if let Ok(mut events) = self.events.lock() {
-            events.push(event);
-        }
     }
 }
 

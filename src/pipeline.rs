@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::Instrument as _;
 
 use anyhow::Context as _;
@@ -127,7 +127,7 @@ async fn run_with(
 /// A run set up: its context, holding the project lock.
 struct Prepared {
     ctx: Context,
-    _lock: state::ProjectLock,
+    _lock: Option<state::ProjectLock>,
 }
 
 /// What the phases left.
@@ -153,17 +153,31 @@ async fn prepare(
         None => repo.head()?,
     };
     let dirty_files = repo.dirty_files()?;
+    let untracked_files = repo.untracked_files()?;
     tracing::debug!(dirty = dirty_files.len(), "repository opened");
     let project = Project::new(&settings.state_home, &settings.repo);
     project.record_root(&settings.repo);
-    let lock_printer = printer.clone();
-    let _lock = project.lock(Duration::from_secs(600), move || {
-        lock_printer.note("waiting for another orch run on this project to finish");
-    })?;
+    // The deadline counts from here: waiting for the lock is part of it.
+    let deadline = Deadline::new(settings.deadline);
+    // A plan and a dry run commit nothing and use a worktree of their own:
+    // they cannot conflict with another run, and do not wait for one.
+    let locks = !(settings.dry_run || matches!(mode, Mode::Plan { .. }));
+    let lock = if locks {
+        let lock_printer = printer.clone();
+        Some(project.lock(deadline.remaining(), move |holder| {
+            lock_printer.note(&format!(
+                "waiting for another orch run on this project to finish ({})",
+                holder.as_deref().unwrap_or("holder unknown")
+            ));
+        })?)
+    } else {
+        None
+    };
     let run_id = state::new_run_id();
-    // Under the lock: what killed runs left behind goes, and this run is
-    // claimed so that no other run sweeps it.
-    let owners = state::Owners::new(&settings.state_home);
+    // What killed runs left behind goes (only what no live process owns:
+    // safe with or without the lock). This run is claimed so that no other
+    // run sweeps it.
+    let owners = state::Owners::new(&repo.common_dir());
     let swept = repo.sweep(|run| run == run_id || owners.is_live(run));
     if !swept.is_empty() {
         printer.note(&format!(
@@ -175,7 +189,6 @@ async fn prepare(
     let run_dir = project.run_dir(&run_id);
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create `{}`", run_dir.display()))?;
-    let deadline = Deadline::new(settings.deadline);
     let worktree_dir = project.worktree_dir(
         &run_id,
         repo.checkout_bytes(),
@@ -267,9 +280,11 @@ async fn prepare(
         subdir: repo.subdir.clone(),
         worktree: Mutex::new(worktree),
         dirty_files,
+        untracked_files,
+        owners,
         settings,
     };
-    Ok(Prepared { ctx, _lock })
+    Ok(Prepared { ctx, _lock: lock })
 }
 
 /// Stops the servers and removes the worktree, whatever happened.
@@ -295,7 +310,7 @@ async fn clean_up(ctx: &Context) {
         let _ = std::fs::remove_dir_all(&worktree_path);
     }
     let _ = std::fs::remove_dir_all(worktree_path.with_extension("tmp"));
-    state::Owners::new(&ctx.settings.state_home).release(&ctx.run_id);
+    ctx.owners.release(&ctx.run_id);
     tracing::debug!(
         shutdown_ms,
         total_ms = cleanup_started.elapsed().as_millis() as u64,
@@ -470,6 +485,7 @@ impl<'a> Driver<'a> {
         let (plan, counted) = match (mode, intent) {
             (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
                 let (plan, counted) = self.make_plan(command, &intent).await?;
+                self.note_untracked(&intent);
                 self.plan = Some(plan.clone());
                 if matches!(mode, Mode::Plan { .. }) {
                     return Ok(());
@@ -575,6 +591,35 @@ impl<'a> Driver<'a> {
             })
             .await?;
         Ok((plan, Some(test_files)))
+    }
+
+    /// Untracked files in the user's checkout that name the renamed (or
+    /// moved) symbol: orch cannot see them, and they will break after the
+    /// change is merged. Listed, and kept in the record.
+    fn note_untracked(&mut self, intent: &Intent) {
+        let ctx = self.ctx;
+        let name = match intent {
+            Intent::Rename(rename) => rename.old.as_str(),
+            Intent::Move(request) => request.name.as_str(),
+            _ => return,
+        };
+        let mentioning: Vec<&String> = ctx
+            .untracked_files
+            .iter()
+            .filter(|file| {
+                std::fs::read_to_string(ctx.settings.repo.join(file))
+                    .is_ok_and(|text| crate::lang::structural::has_word(&text, name))
+            })
+            .collect();
+        if mentioning.is_empty() {
+            return;
+        }
+        for file in mentioning.iter().take(20) {
+            ctx.printer.warn(&format!(
+                "not part of the change: untracked {file} mentions `{name}` (orch works from HEAD; commit it first for orch to change it)"
+            ));
+        }
+        self.detail("untracked_mentions", &mentioning);
     }
 
     /// Planned files with uncommitted changes in the user's checkout would
@@ -768,6 +813,7 @@ pub(crate) mod testing {
                 self.dir.path().join("config"),
                 self.dir.path().join("worktrees"),
             );
+            std::fs::create_dir_all(&worktrees).unwrap();
             let env = move |name: &str| match name {
                 "XDG_STATE_HOME" => Some(state.to_string_lossy().into_owned()),
                 "XDG_CONFIG_HOME" => Some(config.to_string_lossy().into_owned()),
@@ -825,6 +871,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::testing::Project;
     use super::*;
 

@@ -296,9 +296,7 @@ impl Settings {
             plan_out: args.plan_out.clone(),
             python,
             state_home,
-            worktree_root: env("ORCH_WORKTREE_DIR")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+            worktree_root: worktree_root(env)?,
             runtime_dir: env("XDG_RUNTIME_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -308,6 +306,31 @@ impl Settings {
             publish,
         })
     }
+}
+
+/// `ORCH_WORKTREE_DIR`: an absolute path to an existing directory (orch
+/// does not create it behind the user's back; a relative one would be
+/// relative to wherever each server starts).
+fn worktree_root(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<PathBuf>, Error> {
+    let Some(value) = env("ORCH_WORKTREE_DIR").filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(&value);
+    if !path.is_absolute() {
+        return Err(invalid(
+            "ORCH_WORKTREE_DIR",
+            &value,
+            "must be an absolute path",
+        ));
+    }
+    if !path.is_dir() {
+        return Err(invalid(
+            "ORCH_WORKTREE_DIR",
+            &value,
+            "must be an existing directory (orch does not create it)",
+        ));
+    }
+    Ok(Some(path))
 }
 
 fn invalid(source_name: &str, value: &str, message: &str) -> Error {
@@ -380,6 +403,27 @@ fn find_python(repo: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worktree_directory_must_be_absolute_and_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().to_string_lossy().into_owned();
+        let missing = dir.path().join("nope").to_string_lossy().into_owned();
+        let env_of =
+            |value: String| move |name: &str| (name == "ORCH_WORKTREE_DIR").then(|| value.clone());
+        assert_eq!(
+            worktree_root(&env_of(existing.clone())).unwrap(),
+            Some(PathBuf::from(&existing))
+        );
+        let relative = worktree_root(&env_of("worktrees".into())).unwrap_err();
+        assert!(
+            relative.to_string().contains("ORCH_WORKTREE_DIR"),
+            "{relative}"
+        );
+        assert!(relative.to_string().contains("absolute"), "{relative}");
+        assert!(worktree_root(&env_of(missing.clone())).is_err());
+        assert!(!std::path::Path::new(&missing).exists(), "not created");
+    }
 
     #[test]
     fn deadlines_past_a_day_are_refused_not_a_panic() {

@@ -77,10 +77,13 @@ impl Project {
 
     /// Takes the project lock, waiting while another run holds it;
     /// `on_wait` is called once if it has to wait.
+    /// Takes the project's lock, waiting at most `limit`; `on_wait` is
+    /// told who holds it (pid, command, since when) when it must wait. The
+    /// holder's description is written into the lock file.
     pub(crate) fn lock(
         &self,
         limit: Duration,
-        on_wait: impl FnOnce(),
+        on_wait: impl FnOnce(Option<String>),
     ) -> anyhow::Result<ProjectLock> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
@@ -95,17 +98,26 @@ impl Project {
         let mut on_wait = Some(on_wait);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(ProjectLock { _file: file }),
+                Ok(()) => {
+                    describe_holder(&file);
+                    return Ok(ProjectLock { _file: file });
+                }
                 Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = || {
+                        std::fs::read_to_string(&path)
+                            .ok()
+                            .map(|text| text.trim().to_owned())
+                            .filter(|text| !text.is_empty())
+                    };
                     if let Some(callback) = on_wait.take() {
-                        callback();
+                        callback(holder());
                     }
                     if started.elapsed() > limit {
-                        anyhow::bail!(
-                            "another orch run on this project held its lock for over {}s (`{}`)",
-                            limit.as_secs(),
-                            path.display()
-                        );
+                        return Err(LockTimeout {
+                            waited: started.elapsed(),
+                            holder: holder(),
+                        }
+                        .into());
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -114,6 +126,36 @@ impl Project {
                 }
             }
         }
+    }
+}
+
+/// Waiting for the project lock took the run's whole deadline.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "waited {:.1}s for another orch run on this project ({}) and ran out of deadline",
+    .waited.as_secs_f64(),
+    .holder.as_deref().unwrap_or("holder unknown")
+)]
+pub(crate) struct LockTimeout {
+    pub waited: Duration,
+    pub holder: Option<String>,
+}
+
+/// Writes who holds the lock into it: `pid PID, `COMMAND`, since TIME`.
+fn describe_holder(file: &File) {
+    use std::io::Write as _;
+    let command: Vec<String> = std::env::args()
+        .map(|a| crate::printer::escape(&a))
+        .collect();
+    let since = humantime::format_rfc3339_seconds(SystemTime::now());
+    let text = format!(
+        "pid {}, `{}`, since {since}",
+        std::process::id(),
+        command.join(" ")
+    );
+    let mut file = file;
+    if file.set_len(0).is_ok() {
+        let _ = file.write_all(text.as_bytes());
     }
 }
 
@@ -160,18 +202,21 @@ pub(crate) fn new_run_id() -> String {
     format!("{stamp}-{}", &salt[..4])
 }
 
-/// The runs in progress on this machine, one file each in
-/// `STATE/owners/RUN_ID` holding the owning process's pid and start time:
-/// what a crashed run (kill -9, the OOM killer) left behind is what no
-/// live owner claims.
+/// The runs in progress on a repository, one file each in
+/// `GIT_DIR/orch-owners/RUN_ID` (shared by every orch that works on the
+/// repository, whatever its state directory) holding the owning process's
+/// pid and start time: what a crashed run (kill -9, the OOM killer) left
+/// behind is what no live owner claims.
+#[derive(Debug, Clone)]
 pub(crate) struct Owners {
     dir: PathBuf,
 }
 
 impl Owners {
-    pub(crate) fn new(state_home: &Path) -> Self {
+    /// The owners of the repository whose common git directory is `git_dir`.
+    pub(crate) fn new(git_dir: &Path) -> Self {
         Owners {
-            dir: state_home.join("owners"),
+            dir: git_dir.join("orch-owners"),
         }
     }
 
@@ -217,14 +262,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let project = Project::new(dir.path(), Path::new("/some/repo"));
         assert_eq!(project.id.len(), 12);
-        let held = project.lock(Duration::from_secs(1), || {}).unwrap();
-        let mut waited = false;
-        let second = project.lock(Duration::from_millis(300), || waited = true);
-        assert!(second.is_err() && waited);
+        let held = project.lock(Duration::from_secs(1), |_| {}).unwrap();
+        let mut holder = None;
+        let second = project.lock(Duration::from_millis(300), |h| holder = h);
+        // The waiter learns who holds the lock; the timeout says it too.
+        let holder = holder.unwrap();
+        assert!(
+            holder.contains(&format!("pid {}", std::process::id())),
+            "{holder}"
+        );
+        let error = second.unwrap_err();
+        let timeout = error.downcast_ref::<LockTimeout>().unwrap();
+        assert_eq!(timeout.holder.as_deref(), Some(holder.as_str()));
+        assert!(error.to_string().contains("ran out of deadline"), "{error}");
         drop(held);
-        assert!(project.lock(Duration::from_secs(1), || {}).is_ok());
+        assert!(project.lock(Duration::from_secs(1), |_| {}).is_ok());
         let other = Project::new(dir.path(), Path::new("/other/repo"));
-        assert!(other.lock(Duration::from_secs(1), || {}).is_ok());
+        assert!(other.lock(Duration::from_secs(1), |_| {}).is_ok());
     }
 
     #[test]

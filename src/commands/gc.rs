@@ -17,11 +17,10 @@ pub(crate) fn run(printer: &Printer, keep_runs: usize) -> ExitCode {
             return ExitCode::Usage;
         }
     };
-    let owners = Owners::new(&state_home);
     let projects = state_home.join("projects");
     let mut report = Report::default();
     for project in std::fs::read_dir(&projects).into_iter().flatten().flatten() {
-        collect(&project.path(), &owners, keep_runs, &mut report);
+        collect(&project.path(), keep_runs, &mut report);
     }
     printer.note(&format!(
         "removed {} stale worktree(s) and branch(es), {} old run(s), {} baseline(s), {} plan(s), {} project(s) whose directory is gone",
@@ -43,7 +42,7 @@ struct Report {
     lines: Vec<String>,
 }
 
-fn collect(dir: &Path, owners: &Owners, keep_runs: usize, report: &mut Report) {
+fn collect(dir: &Path, keep_runs: usize, report: &mut Report) {
     let root = std::fs::read(dir.join("root"))
         .ok()
         .map(|bytes| std::path::PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()));
@@ -62,8 +61,10 @@ fn collect(dir: &Path, owners: &Owners, keep_runs: usize, report: &mut Report) {
     let repo = root
         .as_deref()
         .and_then(|r| crate::forge::Repo::open(r).ok());
+    let owners = repo.as_ref().map(|r| Owners::new(&r.common_dir()));
+    let is_live = |run: &str| owners.as_ref().is_some_and(|o| o.is_live(run));
     if let Some(repo) = &repo {
-        let swept = repo.sweep(|run| owners.is_live(run));
+        let swept = repo.sweep(is_live);
         report.swept += swept.len();
         report.lines.extend(swept);
     }
@@ -80,7 +81,7 @@ fn collect(dir: &Path, owners: &Owners, keep_runs: usize, report: &mut Report) {
         let live = run
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|id| owners.is_live(id));
+            .is_some_and(is_live);
         if !live && std::fs::remove_dir_all(&run).is_ok() {
             report.runs += 1;
         }

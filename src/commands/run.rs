@@ -41,6 +41,10 @@ pub(crate) async fn run(args: &cli::GlobalArgs, mode: Mode, printer: Arc<Printer
             report(&printer, &finished, json, is_plan);
             finished.exit_code
         }
+        Err(error) if error.downcast_ref::<crate::state::LockTimeout>().is_some() => {
+            printer.error(&error, Some("raise --deadline (or ORCH_DEADLINE)"));
+            ExitCode::Stopped
+        }
         Err(error) => {
             printer.error(&error, None);
             ExitCode::Usage

@@ -125,6 +125,28 @@ impl Repo {
             .collect())
     }
 
+    /// Files of the project in the user's checkout that git does not track
+    /// (and does not ignore), relative to the project directory.
+    pub(crate) fn untracked_files(&self) -> Result<Vec<String>, Error> {
+        let mut options = StatusOptions::new();
+        options
+            .include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
+        let statuses = self.repo.statuses(Some(&mut options))?;
+        let prefix = if self.subdir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.subdir)
+        };
+        Ok(statuses
+            .iter()
+            .filter(|s| s.status().contains(git2::Status::WT_NEW))
+            .filter_map(|s| s.path().ok().map(str::to_owned))
+            .filter_map(|p| p.strip_prefix(&prefix).map(str::to_owned))
+            .collect())
+    }
+
     /// The size of a checkout, from the index's file sizes.
     pub(crate) fn checkout_bytes(&self) -> u64 {
         self.repo
@@ -186,6 +208,12 @@ impl Repo {
 
     /// Adds a linked worktree at `path` on a new temporary branch at `base`
     /// (a commit id).
+    /// The repository's common git directory (`.git`, also from a linked
+    /// worktree).
+    pub(crate) fn common_dir(&self) -> PathBuf {
+        self.repo.commondir().to_owned()
+    }
+
     /// Whether the repository has commit `sha` (a hex id).
     pub(crate) fn has_commit(&self, sha: &str) -> bool {
         git2::Oid::from_str(sha).is_ok_and(|oid| self.repo.find_commit(oid).is_ok())

@@ -34,7 +34,15 @@ pub(crate) struct RepoMap {
 }
 
 pub(crate) async fn run(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> {
-    ctx.memory.admit(ctx.deadline.at()).await;
+    ctx.memory
+        .admit(ctx.deadline.at(), |used, threshold| {
+            ctx.printer.warn(&format!(
+                "waiting: orch and its servers use {:.0}% of RAM, threshold {:.0}%",
+                used * 100.0,
+                threshold * 100.0
+            ));
+        })
+        .await;
     // The project's test files, which MONTE CARLO and OPTIMIZE weigh, are
     // counted by the search server while this phase's own calls run. A
     // failure here is not this phase's: the count is left to them.

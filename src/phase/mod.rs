@@ -41,6 +41,11 @@ pub(crate) struct Context {
     pub worktree: Mutex<Worktree>,
     /// Tracked files with uncommitted changes in the user's checkout.
     pub dirty_files: Vec<String>,
+    /// Files of the user's checkout that git does not track: not part of
+    /// the base, so not part of the change.
+    pub untracked_files: Vec<String>,
+    /// The repository's runs in progress (this one among them).
+    pub owners: crate::state::Owners,
 }
 
 /// How a phase fails.

@@ -213,3 +213,52 @@ fn gc_prunes_old_runs_unused_plans_and_gone_projects() {
         0
     );
 }
+
+/// A run waits for the project lock within its deadline and names the run
+/// holding it; a plan and a dry run do not wait at all.
+#[test]
+fn the_lock_wait_names_its_holder_and_counts_against_the_deadline() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("tests/test_slow.py"),
+        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+    let mut holder = t.command(&["run", "--yes", RENAME]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pytest_running(&t) {
+        assert!(Instant::now() < deadline, "pytest never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // (Not `t.run`: it checks that nothing of the test is running.)
+    let run = |args: &[&str]| {
+        let output = t.command(args).arg("--yes").output().unwrap();
+        crate::support::RunOutput {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+    let started = Instant::now();
+    let out = run(&["run", "--deadline", "2s", RENAME]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(out.stderr.contains("ran out of deadline"), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("pid {}", holder.id())),
+        "{out:?}"
+    );
+    // A plan and a dry run go ahead while the other run holds the lock.
+    let started = Instant::now();
+    assert_eq!(run(&["plan", RENAME]).code, 0);
+    assert_eq!(run(&["run", "--dry-run", RENAME]).code, 0);
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // SAFETY: sends a signal to our own child.
+    unsafe {
+        libc::kill(holder.id() as i32, libc::SIGINT);
+    }
+    holder.wait().unwrap();
+    t.assert_no_processes_left();
+}

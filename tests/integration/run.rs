@@ -722,3 +722,52 @@ fn deeply_nested_sources_are_renamed_not_a_crash() {
         "{files:?}"
     );
 }
+
+/// An untracked file that names the renamed function is not part of the
+/// change (orch works from HEAD): it is listed, not silently left.
+#[test]
+fn untracked_files_that_mention_the_name_are_listed() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/extra.py"),
+        "from .util import make_str\n\nprint(make_str(3))\n",
+    )
+    .unwrap();
+    std::fs::write(t.repo.join("notes.txt"), "nothing to see\n").unwrap();
+    let out = t.run(&["plan", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("not part of the change: untracked shop/extra.py mentions `make_str`"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("notes.txt"), "{out:?}");
+}
+
+/// A wait for memory says so when it starts, and is recorded even when the
+/// deadline cuts it short.
+#[test]
+fn a_memory_wait_is_announced_and_recorded() {
+    let t = TestContext::fixture("shop");
+    let out = t.output(
+        t.command(&["plan", "--json", "--deadline", "2s", RENAME])
+            .env("ORCHESTRATOR_MEMORY_THRESHOLD", "0.0001"),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("waiting: orch and its servers use"),
+        "{out:?}"
+    );
+    let json = out.json();
+    assert_eq!(json["stop_reason"], "budget.deadline", "{json:#}");
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(json["run_dir"].as_str().unwrap()).join("record.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let events = record["memory_events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{record:#}");
+    assert!(events[0]["waited_ms"].as_u64().unwrap() > 0, "{record:#}");
+}

@@ -125,6 +125,7 @@ impl TestContext {
         let state = dir.path().join("state");
         let scratch = dir.path().join("scratch");
         std::fs::create_dir_all(scratch.join("config")).unwrap();
+        std::fs::create_dir_all(scratch.join("worktrees")).unwrap();
         TestContext {
             _dir: dir,
             repo,
