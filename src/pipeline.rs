@@ -82,6 +82,7 @@ async fn run_with(
     printer: Arc<Printer>,
     transport: Transport,
 ) -> anyhow::Result<Finished> {
+    let mut signals = Signals::catch();
     let prepared = prepare(settings, &mode, printer, transport).await?;
     let ctx = &prepared.ctx;
     let mut driver = Driver::new(ctx, &mode);
@@ -90,7 +91,7 @@ async fn run_with(
         tokio::pin!(drive);
         tokio::select! {
             outcome = &mut drive => outcome,
-            _ = interrupted() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
+            _ = signals.received() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
         }
     };
     if matches!(
@@ -404,18 +405,37 @@ fn skipped_roles(settings: &Settings, mode: &Mode) -> &'static [Role] {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn interrupted() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match terminate.as_mut() {
-                Some(signal) => { signal.recv().await; }
+/// SIGINT and SIGTERM, caught from the start of a run: one that arrives
+/// while the run is being set up (servers spawning, worktree being made)
+/// is seen as soon as the set-up ends, and the run cleans up.
+struct Signals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn catch() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves on SIGINT or SIGTERM.
+    async fn received(&mut self) {
+        async fn one(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
                 None => std::future::pending::<()>().await,
             }
-        } => {}
+        }
+        tokio::select! {
+            _ = one(&mut self.interrupt) => {}
+            _ = one(&mut self.terminate) => {}
+        }
     }
 }
 

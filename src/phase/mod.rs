@@ -73,6 +73,14 @@ impl From<mcp::Error> for Failure {
                 reason: StopReason::Approval,
                 message: format!("{approval}; nothing was written"),
             },
+            // A source orch cannot decode is the project's input, not a
+            // server failure.
+            mcp::Error::Tool { message, .. } if message.contains("(PEP 263)") => Failure::Input {
+                message,
+                hint: Some(
+                    "declare the file's encoding on its first line (`# -*- coding: latin-1 -*-`) or convert it to UTF-8".into(),
+                ),
+            },
             other => Failure::Mcp(other),
         }
     }

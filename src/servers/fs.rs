@@ -78,9 +78,19 @@ impl FsServer {
         Parameters(args): Parameters<EditFile>,
     ) -> Result<Json<EditResult>, String> {
         let path = self.jail.resolve(&args.path)?;
-        let before = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
-        let sha1_before = sha1_hex(before.as_bytes());
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", args.path))?;
+        let sha1_before = sha1_hex(&bytes);
+        // Python sources in the encoding they declare (PEP 263), edited as
+        // text and written back in the same encoding.
+        let (before, encoding) = if args.path.ends_with(".py") {
+            crate::lang::python::encoding::decode(&bytes)
+                .map_err(|e| format!("`{}` {e}", args.path))?
+        } else {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("`{}` is not valid UTF-8", args.path))?;
+            (text, crate::lang::python::encoding::Encoding::Utf8)
+        };
         if sha1_before != args.expected_sha1 {
             return Err(format!(
                 "`{}` changed: its SHA-1 is {sha1_before}, the edit expects {}; nothing written",
@@ -89,9 +99,15 @@ impl FsServer {
         }
         let after = crate::edit::apply(&before, &args.edits)
             .map_err(|e| format!("`{}`: {e}; nothing written", args.path))?;
-        let sha1_after = sha1_hex(after.as_bytes());
+        let written = crate::lang::python::encoding::encode(&after, encoding).ok_or_else(|| {
+            format!(
+                "`{}` is {encoding:?}, which cannot hold the edited text; nothing written",
+                args.path
+            )
+        })?;
+        let sha1_after = sha1_hex(&written);
         if !args.dry_run {
-            atomic_write(&path, after.as_bytes())
+            atomic_write(&path, &written)
                 .map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
         }
         let diff = (args.diff || args.dry_run).then(|| unified_diff(&args.path, &before, &after));

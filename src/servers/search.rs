@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use grep_regex::RegexMatcherBuilder;
-use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::UTF8};
+use grep_searcher::{BinaryDetection, SearcherBuilder, sinks::Lossy};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
@@ -105,7 +105,8 @@ pub(crate) fn search(jail: &Jail, args: &Search) -> Result<SearchResult, String>
                 let _ = searcher.search_path(
                     &matcher,
                     entry.path(),
-                    UTF8(|number, line| {
+                    // Lossy: a line that is not UTF-8 (a Latin-1 source) still matches.
+                    Lossy(|number, line| {
                         if files_only {
                             // Counted, not shown.
                             lines.push((number, String::new()));

@@ -771,3 +771,48 @@ fn a_memory_wait_is_announced_and_recorded() {
     assert_eq!(events.len(), 1, "{record:#}");
     assert!(events[0]["waited_ms"].as_u64().unwrap() > 0, "{record:#}");
 }
+
+/// A source declared Latin-1 (PEP 263) is read and written in Latin-1:
+/// its definition is found and the rename commits byte for byte; a file
+/// that is neither UTF-8 nor declared is refused (exit 2), not skipped.
+#[test]
+fn sources_are_read_in_the_encoding_they_declare() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/legacy.py"),
+        b"# -*- coding: latin-1 -*-\n\"\"\"Vieux code, \xe9crit en Latin-1.\"\"\"\n\n\ndef \xe9tiquette(cents):\n    return 'prix: ' + str(cents)\n\n\ndef old_label(cents):\n    return '\xe9t\xe9 ' + str(cents)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("shop/user.py"),
+        b"# -*- coding: latin-1 -*-\nfrom .legacy import old_label\n\nX = old_label(1)  # caf\xe9\n",
+    )
+    .unwrap();
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "latin-1"]);
+    let out = t.run(&["run", "--json", "rename function old_label to new_label"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let shown = std::process::Command::new("git")
+        .args(["show", &format!("{branch}:shop/user.py")])
+        .current_dir(&t.repo)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(
+        shown,
+        b"# -*- coding: latin-1 -*-\nfrom .legacy import new_label\n\nX = new_label(1)  # caf\xe9\n"
+    );
+    // Neither UTF-8 nor declared, and it names the function: refused.
+    std::fs::write(
+        t.repo.join("shop/bad.py"),
+        b"from .util import make_str  # \xff\n",
+    )
+    .unwrap();
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "bad"]);
+    let out = t.run(&["plan", RENAME]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("shop/bad.py"), "{out:?}");
+    assert!(out.stderr.contains("declares no encoding"), "{out:?}");
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod asyncify;
 pub(crate) mod dead;
+pub(crate) mod encoding;
 pub(crate) mod focus;
 pub(crate) mod imports;
 pub(crate) mod methods;

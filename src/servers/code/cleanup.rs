@@ -35,7 +35,7 @@ pub(crate) fn unused_imports(jail: &Jail, args: Cleanup) -> ReplaceOutput {
         let errors = python_errors(&source);
         Some((
             (*relative).clone(),
-            sha1_hex(source.as_bytes()),
+            file_sha1(relative, &source),
             errors,
             unused,
         ))
@@ -162,7 +162,7 @@ pub(crate) fn unused_functions(jail: &Jail, args: Cleanup) -> ReplaceOutput {
         args.page.max_files,
         |(path, source, edits)| {
             let file = FileReplacements {
-                sha1: sha1_hex(source.as_bytes()),
+                sha1: file_sha1(&path, &source),
                 path,
                 language: "python".into(),
                 replacements: edits,

@@ -191,7 +191,7 @@ impl CodeServer {
                 let previous = last_read()
                     .lock()
                     .ok()
-                    .and_then(|seen| seen.get(relative).copied());
+                    .and_then(|seen| seen.get(relative).map(|(key, _)| *key));
                 let source = read(&jail, relative)?;
                 Ok(match structural::language_of(relative) {
                     Some((_, ast_grep_language::SupportLang::Python)) => {
@@ -237,24 +237,48 @@ async fn blocking<T: Send + 'static>(
         .map(Json)
 }
 
+/// A project file's text: Python sources in the encoding they declare
+/// (PEP 263), other files as UTF-8.
 fn read(jail: &Jail, relative: &str) -> Result<String, String> {
     let path = jail.resolve(relative)?;
-    let source =
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{relative}`: {e}"))?;
-    if relative.ends_with(".py")
-        && let Ok(mut seen) = last_read().lock()
-    {
-        seen.insert(relative.to_owned(), python::source_key(&source));
+    if !relative.ends_with(".py") {
+        return std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read `{relative}`: {e}"));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read `{relative}`: {e}"))?;
+    let (source, _) = python::encoding::decode(&bytes).map_err(|e| format!("`{relative}` {e}"))?;
+    if let Ok(mut seen) = last_read().lock() {
+        seen.insert(
+            relative.to_owned(),
+            (python::source_key(&source), sha1_hex(&bytes)),
+        );
     }
     Ok(source)
 }
 
-/// The key ([`python::source_key`]) of each Python file's source as last
-/// read, so `check_syntax` re-parses an edited file incrementally.
-fn last_read() -> &'static Mutex<std::collections::HashMap<String, u64>> {
-    static SEEN: std::sync::OnceLock<Mutex<std::collections::HashMap<String, u64>>> =
-        std::sync::OnceLock::new();
+/// Per Python file as last read: the key ([`python::source_key`]) of its
+/// text, so `check_syntax` re-parses an edited file incrementally, and the
+/// SHA-1 of its bytes (which differ from the text's in Latin-1 files).
+type LastRead = std::collections::HashMap<String, (u64, String)>;
+
+fn last_read() -> &'static Mutex<LastRead> {
+    static SEEN: std::sync::OnceLock<Mutex<LastRead>> = std::sync::OnceLock::new();
     SEEN.get_or_init(Default::default)
+}
+
+/// The SHA-1 of a file's bytes, for its text `source` as read: what
+/// `hash_files` and an edit's preimage check compute.
+fn file_sha1(relative: &str, source: &str) -> String {
+    let key = python::source_key(source);
+    last_read()
+        .lock()
+        .ok()
+        .and_then(|seen| {
+            seen.get(relative)
+                .filter(|(seen_key, _)| *seen_key == key)
+                .map(|(_, sha1)| sha1.clone())
+        })
+        .unwrap_or_else(|| sha1_hex(source.as_bytes()))
 }
 
 /// Puts page `offset..offset + max_files` of `items` (one per file with
@@ -319,8 +343,9 @@ fn page_python(
         max_files,
         |(path, replacements)| {
             let source = by_path.get(path.as_str()).copied().unwrap_or_default();
+            let sha1 = file_sha1(&path, source);
             let file = FileReplacements {
-                sha1: sha1_hex(source.as_bytes()),
+                sha1,
                 path,
                 language: "python".into(),
                 replacements,

@@ -3,7 +3,6 @@
 use super::{page_python, python_files, read_all};
 use crate::lang::python::moves::{Move, move_symbol as plan_move};
 use crate::lang::python::{ModuleIndex, rename};
-use crate::plan::sha1_hex;
 use crate::protocol::code::{
     DeletedFile, MoveSymbol, NewFile, NoteOut, RenameModule, ReplaceOutput,
 };
@@ -132,7 +131,7 @@ pub(crate) fn rename_module(jail: &Jail, args: RenameModule) -> Result<ReplaceOu
         }],
         deletes: vec![DeletedFile {
             path: args.path.clone(),
-            sha1: sha1_hex(old_source.as_bytes()),
+            sha1: super::file_sha1(&args.path, old_source),
         }],
         ..ReplaceOutput::default()
     };

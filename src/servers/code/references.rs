@@ -115,7 +115,7 @@ pub(super) fn load_sources(
             Some(source) => source.clone(),
             None => read(jail, &relative)?,
         };
-        hashes.insert(relative.clone(), sha1_hex(source.as_bytes()));
+        hashes.insert(relative.clone(), file_sha1(&relative, &source));
         sources.push((relative, source));
     }
     Ok((index, sources, hashes))

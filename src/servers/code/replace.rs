@@ -73,7 +73,7 @@ pub(crate) fn structural_replace(
         Some((
             (*relative).clone(),
             *language,
-            sha1_hex(source.as_bytes()),
+            file_sha1(relative, &source),
             errors,
             kept,
             refused,
