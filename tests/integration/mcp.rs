@@ -815,3 +815,27 @@ fn configuration_orch_cannot_use_does_not_block_it() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("ORCH_TEST_UNSET_VAR"), "{out:?}");
 }
+
+/// On a terminal, a replayed plan shows what it will run and change, and
+/// runs nothing unless the user says yes.
+#[test]
+fn on_a_terminal_a_replay_shows_the_plan_and_asks_first() {
+    let t = TestContext::fixture("shop");
+    let plan = t.scratch.join("plan.json");
+    let out = t.run(&["plan", "--plan-out", plan.to_str().unwrap(), RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branches = t.branches();
+    let no = on_a_terminal(&t, &format!("replay {}", plan.display()), "n\n");
+    let text = String::from_utf8_lossy(&no.stdout);
+    assert_eq!(no.status.code(), Some(1), "{text}");
+    for shown in [
+        "edit shop/util.py (3 edits)",
+        "run pytest on the whole test suite",
+        "commit 5 files on orch/rename-make-str-to-make-text-",
+        "The plan id is a checksum, not a signature",
+        "refused: the plan was not run",
+    ] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    assert_eq!(t.branches(), branches);
+}
