@@ -104,6 +104,15 @@ pub(crate) fn apply<'a>(
     Ok(out)
 }
 
+/// A unified diff of one file, as `git diff` shows it (3 lines of context).
+pub(crate) fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
+}
+
 /// What an edit does, as the analysis that made it says: a rename site of
 /// some kind, or the refactor that made it. Serialised as the names plans
 /// and the `code` server have always used.

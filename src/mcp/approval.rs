@@ -80,6 +80,61 @@ impl Approver {
         self
     }
 
+    /// One question for a batch of `count` calls to `tool`, shown as
+    /// `shown` (for edits, the diff of each file): a yes approves them all
+    /// for the rest of the run.
+    pub(crate) async fn check_batch(
+        &self,
+        spec: &ServerSpec,
+        tool: &str,
+        info: Option<&ToolInfo>,
+        count: usize,
+        shown: &str,
+    ) -> Result<(), Error> {
+        if self.own_servers_free && spec.source == super::Source::Builtin {
+            return Ok(());
+        }
+        let Some(why) = reason(spec, info) else {
+            return Ok(());
+        };
+        let refused = |reason: String| Error::Approval {
+            server: spec.name.clone(),
+            tool: tool.to_owned(),
+            reason,
+        };
+        match self.policy {
+            Policy::Yes => Ok(()),
+            Policy::Refuse => Err(refused(format!(
+                "{why}, and there is no terminal to ask on; pass --yes to approve in advance"
+            ))),
+            Policy::Prompt => {
+                let _one_at_a_time = self.asking.lock().await;
+                let Some(printer) = self.printer.clone() else {
+                    return Err(refused(format!("{why}; nothing to ask with")));
+                };
+                let question = format!(
+                    "\norch wants to call `{tool}` on MCP server `{}` {count} time(s) ({why}):\n{}\nAllow these calls? [y]es / [N]o: ",
+                    spec.name,
+                    shorten_lines(shown, 200)
+                );
+                let answer = tokio::task::spawn_blocking(move || printer.ask(&question))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                if matches!(answer.as_str(), "y" | "yes") {
+                    if let Ok(mut always) = self.always.lock() {
+                        always.insert((spec.name.clone(), tool.to_owned()));
+                    }
+                    Ok(())
+                } else {
+                    Err(refused("refused at the prompt".into()))
+                }
+            }
+        }
+    }
+
     /// Ok when the call may go ahead.
     pub async fn check(
         &self,
@@ -150,4 +205,17 @@ fn shorten(text: &str) -> String {
         cut -= 1;
     }
     format!("{}… ({} more bytes)", &text[..cut], text.len() - cut)
+}
+
+/// At most `max` lines of `text`, and how many more there were.
+fn shorten_lines(text: &str, max: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= max {
+        return text.trim_end().to_owned();
+    }
+    format!(
+        "{}\n… ({} more lines)",
+        lines[..max].join("\n"),
+        lines.len() - max
+    )
 }

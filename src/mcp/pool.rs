@@ -197,6 +197,27 @@ impl Pool {
             .await
     }
 
+    /// Asks once, now, for every call of `calls` (all to the same tool),
+    /// showing them as `shown`: a batch of writes is one question.
+    pub async fn approve_batch<C: Call>(&self, calls: &[C], shown: &str) -> Result<(), Error> {
+        let Some(first) = calls.first() else {
+            return Ok(());
+        };
+        let (role, call) = (C::ROLE, C::TOOL);
+        let spec = self.server_for(role)?;
+        if adapt::is_local(spec, role, call) {
+            return Ok(());
+        }
+        if calls.len() == 1 {
+            return self.approve_ahead(first).await;
+        }
+        let tool = spec.tool_for(role, call);
+        let connection = self.connection(&spec.name).await?;
+        self.approver
+            .check_batch(spec, tool, connection.tool(tool), calls.len(), shown)
+            .await
+    }
+
     /// Calls orch's `call` on the server serving `role` (mapped onto the
     /// server's own tool if configured), and charges the reply's tokens to
     /// the current phase.

@@ -52,10 +52,14 @@ pub(crate) async fn run(
     check_drift(ctx, plan).await?;
     // Ask for approval of the writes now, before the baseline tests and
     // before anything is written.
-    if let Some((file, preimage, edits)) = plan.edits().next() {
-        ctx.pool
-            .approve_ahead(&edit_file(file, preimage, edits))
-            .await?;
+    // The edits are one question, shown as the diff of each file.
+    let edit_calls: Vec<EditFile> = plan
+        .edits()
+        .map(|(file, preimage, edits)| edit_file(file, preimage, edits))
+        .collect();
+    if !edit_calls.is_empty() {
+        let shown = planned_diffs(ctx, plan);
+        ctx.pool.approve_batch(&edit_calls, &shown).await?;
     }
     if let Some((file, content)) = plan.creates().next() {
         ctx.pool.approve_ahead(&write_file(file, content)).await?;
@@ -251,4 +255,29 @@ fn delete_file(file: &str, preimage: &str) -> DeleteFile {
         path: file.to_owned(),
         expected_sha1: preimage.to_owned(),
     }
+}
+
+/// The diff of every edited file, as the edits will make it (for people
+/// asked to approve them).
+fn planned_diffs(ctx: &Context, plan: &Plan) -> String {
+    let root = match ctx.worktree.lock() {
+        Ok(worktree) => worktree.project_path(&ctx.subdir, ""),
+        Err(_) => return String::new(),
+    };
+    let mut shown = String::new();
+    for (file, _, edits) in plan.edits() {
+        let before = std::fs::read(root.join(file))
+            .ok()
+            .and_then(|bytes| crate::lang::python::encoding::decode(&bytes).ok())
+            .map(|(text, _)| text);
+        match before.and_then(|before| {
+            crate::edit::apply(&before, edits)
+                .ok()
+                .map(|after| crate::edit::unified_diff(file, &before, &after))
+        }) {
+            Some(diff) => shown.push_str(&crate::printer::escape_controls(&diff)),
+            None => shown.push_str(&format!("{file}: {} edit(s)\n", edits.len())),
+        }
+    }
+    shown
 }

@@ -110,7 +110,8 @@ impl FsServer {
             atomic_write(&path, &written)
                 .map_err(|e| format!("cannot write `{}`: {e}", args.path))?;
         }
-        let diff = (args.diff || args.dry_run).then(|| unified_diff(&args.path, &before, &after));
+        let diff = (args.diff || args.dry_run)
+            .then(|| crate::edit::unified_diff(&args.path, &before, &after));
         Ok(Json(EditResult {
             path: args.path,
             sha1_before,
@@ -222,13 +223,4 @@ pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Res
         let _ = std::fs::remove_file(&temporary);
     }
     result
-}
-
-/// A unified diff with `a/` and `b/` prefixes, as git prints it.
-pub(crate) fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
 }

@@ -839,3 +839,53 @@ fn on_a_terminal_a_replay_shows_the_plan_and_asks_first() {
     }
     assert_eq!(t.branches(), branches);
 }
+
+/// A third-party server's edits are one question on a terminal, shown as
+/// the diff of each file; `N` stops the run, "refused", with nothing
+/// written.
+#[test]
+fn on_a_terminal_third_party_edits_are_one_question_with_their_diffs() {
+    use std::io::Write as _;
+    let t = TestContext::fixture("shop");
+    let before = t.snapshot();
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(third_party_config()).unwrap()).unwrap();
+    config["mcpServers"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|name, _| name == "files");
+    let config = write_json(&t.scratch.join("files.json"), &config);
+    let line = format!(
+        "{} run --mcp-config {} '{RENAME}' --repo {}",
+        env!("CARGO_BIN_EXE_orch"),
+        config.display(),
+        t.repo.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("XDG_STATE_HOME", &t.state)
+        .env("XDG_CONFIG_HOME", t.scratch.join("config"))
+        .env("ORCH_WORKTREE_DIR", t.scratch.join("worktrees"))
+        .env("PATH", npm_path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs");
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    t.assert_no_processes_left();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert_eq!(
+        text.matches("orch wants to call `edit_file`").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("5 time(s)"), "{text}");
+    assert!(text.contains("-def make_str(cents):"), "{text}");
+    assert!(text.contains("+def make_text(cents):"), "{text}");
+    assert!(text.contains("refused at the prompt"), "{text}");
+    assert!(!text.contains("run from a terminal"), "{text}");
+    assert_eq!(t.snapshot(), before);
+}
