@@ -506,7 +506,10 @@ fn validate_node(node: &Node) -> Result<(), Error> {
             }
         }
         Action::Publish { branch, remote } => {
-            if git_ref_invalid(branch) || remote.is_empty() {
+            let remote_invalid = remote.is_empty()
+                || remote.starts_with('-')
+                || remote.chars().any(|c| c.is_control() || c.is_whitespace());
+            if git_ref_invalid(branch) || remote_invalid {
                 return Err(fail(format!(
                     "invalid remote `{remote}` or branch `{branch}`"
                 )));
