@@ -91,48 +91,14 @@ impl Approver {
         count: usize,
         shown: &str,
     ) -> Result<(), Error> {
-        if self.own_servers_free && spec.source == super::Source::Builtin {
-            return Ok(());
-        }
-        let Some(why) = reason(spec, info) else {
-            return Ok(());
+        let question = |why: &str| {
+            format!(
+                "\norch wants to call `{tool}` on MCP server `{}` {count} time(s) ({why}):\n{}\nAllow these calls? [y]es / [N]o: ",
+                spec.name,
+                shorten_lines(shown, 200)
+            )
         };
-        let refused = |reason: String| Error::Approval {
-            server: spec.name.clone(),
-            tool: tool.to_owned(),
-            reason,
-        };
-        match self.policy {
-            Policy::Yes => Ok(()),
-            Policy::Refuse => Err(refused(format!(
-                "{why}, and there is no terminal to ask on; pass --yes to approve in advance"
-            ))),
-            Policy::Prompt => {
-                let _one_at_a_time = self.asking.lock().await;
-                let Some(printer) = self.printer.clone() else {
-                    return Err(refused(format!("{why}; nothing to ask with")));
-                };
-                let question = format!(
-                    "\norch wants to call `{tool}` on MCP server `{}` {count} time(s) ({why}):\n{}\nAllow these calls? [y]es / [N]o: ",
-                    spec.name,
-                    shorten_lines(shown, 200)
-                );
-                let answer = tokio::task::spawn_blocking(move || printer.ask(&question))
-                    .await
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if matches!(answer.as_str(), "y" | "yes") {
-                    if let Ok(mut always) = self.always.lock() {
-                        always.insert((spec.name.clone(), tool.to_owned()));
-                    }
-                    Ok(())
-                } else {
-                    Err(refused("refused at the prompt".into()))
-                }
-            }
-        }
+        self.decide(spec, tool, info, question, true).await
     }
 
     /// Ok when the call may go ahead.
@@ -142,6 +108,28 @@ impl Approver {
         tool: &str,
         info: Option<&ToolInfo>,
         arguments: &Value,
+    ) -> Result<(), Error> {
+        let question = |why: &str| {
+            let shown = shorten(&serde_json::to_string_pretty(arguments).unwrap_or_default());
+            format!(
+                "\norch wants to call `{tool}` on MCP server `{}` ({why}).\n  arguments: {}\nAllow? [y]es / [a]ll `{tool}` calls this run / [N]o: ",
+                spec.name,
+                shown.replace('\n', "\n  ")
+            )
+        };
+        self.decide(spec, tool, info, question, false).await
+    }
+
+    /// Whether a call (or a batch) to `tool` may go ahead: by policy, by an
+    /// earlier "all", or by asking `question` on the terminal. A yes to a
+    /// batch, or "all", approves the tool for the rest of the run.
+    async fn decide(
+        &self,
+        spec: &ServerSpec,
+        tool: &str,
+        info: Option<&ToolInfo>,
+        question: impl FnOnce(&str) -> String,
+        batch: bool,
     ) -> Result<(), Error> {
         if self.own_servers_free && spec.source == super::Source::Builtin {
             return Ok(());
@@ -168,28 +156,22 @@ impl Approver {
                 let Some(printer) = self.printer.clone() else {
                     return Err(refused(format!("{why}; nothing to ask with")));
                 };
-                let shown = shorten(&serde_json::to_string_pretty(arguments).unwrap_or_default());
-                let question = format!(
-                    "\norch wants to call `{tool}` on MCP server `{}` ({why}).\n  arguments: {}\nAllow? [y]es / [a]ll `{tool}` calls this run / [N]o: ",
-                    spec.name,
-                    shown.replace('\n', "\n  ")
-                );
+                let question = question(why);
                 let answer = tokio::task::spawn_blocking(move || printer.ask(&question))
                     .await
                     .ok()
                     .flatten()
                     .unwrap_or_default()
                     .to_ascii_lowercase();
-                match answer.as_str() {
-                    "y" | "yes" => Ok(()),
-                    "a" | "all" => {
-                        if let Ok(mut always) = self.always.lock() {
-                            always.insert(key);
-                        }
-                        Ok(())
-                    }
-                    _ => Err(refused("refused at the prompt".into())),
+                let for_the_run = match answer.as_str() {
+                    "y" | "yes" => batch,
+                    "a" | "all" if !batch => true,
+                    _ => return Err(refused("refused at the prompt".into())),
+                };
+                if for_the_run && let Ok(mut always) = self.always.lock() {
+                    always.insert(key);
                 }
+                Ok(())
             }
         }
     }

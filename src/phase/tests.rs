@@ -28,6 +28,15 @@ async fn analyse(
     (project, run, map, analysis)
 }
 
+/// MONTE CARLO and PLAN after `analysis`.
+async fn make_plan(ctx: &Context, text: &str, analysis: &logic::Analysis) -> crate::plan::Plan {
+    let (_, intent) = command(text);
+    let risk = monte_carlo::run(ctx, analysis, &intent, 1).await.unwrap();
+    plan::run(ctx, text, &intent, analysis, &risk)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_finds_the_definition_the_files_and_counts_test_files() {
     let (_project, run, map, _) =
@@ -101,12 +110,7 @@ async fn execute_and_review_carry_a_plan_out() {
     let text = "rename function make_str to make_text";
     let (project, run, map, analysis) = analyse("shop", &["--yes"], text).await;
     let ctx = run.ctx();
-    let (_, intent) = command(text);
-    let analysis = analysis.unwrap();
-    let risk = monte_carlo::run(ctx, &analysis, &intent, 1).await.unwrap();
-    let plan = plan::run(ctx, text, &intent, &analysis, &risk)
-        .await
-        .unwrap();
+    let plan = make_plan(ctx, text, &analysis.unwrap()).await;
     let schedule = optimize::run(ctx, &plan, map.test_files.unwrap())
         .await
         .unwrap();
@@ -194,12 +198,7 @@ async fn execute_refuses_a_plan_whose_files_drifted() {
     let text = "rename function make_str to make_text";
     let (_project, run, map, analysis) = analyse("shop", &["--dry-run", "--yes"], text).await;
     let ctx = run.ctx();
-    let (_, intent) = command(text);
-    let analysis = analysis.unwrap();
-    let risk = monte_carlo::run(ctx, &analysis, &intent, 1).await.unwrap();
-    let plan = plan::run(ctx, text, &intent, &analysis, &risk)
-        .await
-        .unwrap();
+    let plan = make_plan(ctx, text, &analysis.unwrap()).await;
     let worktree = ctx.worktree.lock().unwrap().path.clone();
     std::fs::write(worktree.join("shop/cart.py"), "# changed\n").unwrap();
     let schedule = optimize::run(ctx, &plan, map.test_files.unwrap())

@@ -21,17 +21,32 @@ fn pytest_running(t: &TestContext) -> bool {
     })
 }
 
+/// Commits a test that sleeps for a minute.
+fn add_a_slow_test(t: &TestContext) {
+    std::fs::write(
+        t.repo.join("tests/test_slow.py"),
+        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+}
+
+fn wait_for_pytest(t: &TestContext) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pytest_running(t) {
+        assert!(Instant::now() < deadline, "pytest never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn interrupt(t: &TestContext, when: Option<Duration>) -> std::process::ExitStatus {
     let mut child = t.command(&["run", "--yes", RENAME]).spawn().unwrap();
     match when {
         Some(after) => std::thread::sleep(after),
         // During the baseline tests.
         None => {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !pytest_running(t) {
-                assert!(Instant::now() < deadline, "pytest never started");
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_for_pytest(t);
         }
     }
     // SAFETY: sends a signal to our own child.
@@ -45,13 +60,7 @@ fn interrupt(t: &TestContext, when: Option<Duration>) -> std::process::ExitStatu
 fn interrupts_at_any_point_leave_nothing_running_or_behind() {
     let t = TestContext::fixture("shop");
     // A test that would run for a minute.
-    std::fs::write(
-        t.repo.join("tests/test_slow.py"),
-        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
-    )
-    .unwrap();
-    git(&t.repo, &["add", "-A"]);
-    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+    add_a_slow_test(&t);
     let branches = t.branches();
     // A fixed spread of points (from start-up to the tests), then during
     // the baseline tests, where pytest runs in its own process group.
@@ -102,24 +111,14 @@ fn interrupts_at_any_point_leave_nothing_running_or_behind() {
 #[test]
 fn the_run_after_a_kill_sweeps_what_the_killed_run_left() {
     let t = TestContext::fixture("shop");
-    std::fs::write(
-        t.repo.join("tests/test_slow.py"),
-        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
-    )
-    .unwrap();
-    git(&t.repo, &["add", "-A"]);
-    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+    add_a_slow_test(&t);
     let branches = t.branches();
     for when in [None, Some(Duration::from_millis(60))] {
         let mut child = t.command(&["run", "--yes", RENAME]).spawn().unwrap();
         match when {
             Some(after) => std::thread::sleep(after),
             None => {
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while !pytest_running(&t) {
-                    assert!(Instant::now() < deadline, "pytest never started");
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+                wait_for_pytest(&t);
             }
         }
         child.kill().unwrap();
@@ -219,19 +218,9 @@ fn gc_prunes_old_runs_unused_plans_and_gone_projects() {
 #[test]
 fn the_lock_wait_names_its_holder_and_counts_against_the_deadline() {
     let t = TestContext::fixture("shop");
-    std::fs::write(
-        t.repo.join("tests/test_slow.py"),
-        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
-    )
-    .unwrap();
-    git(&t.repo, &["add", "-A"]);
-    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+    add_a_slow_test(&t);
     let mut holder = t.command(&["run", "--yes", RENAME]).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !pytest_running(&t) {
-        assert!(Instant::now() < deadline, "pytest never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_pytest(&t);
     // (Not `t.run`: it checks that nothing of the test is running.)
     let run = |args: &[&str]| {
         let output = t.command(args).arg("--yes").output().unwrap();

@@ -24,6 +24,17 @@ fn third_party_config() -> String {
         .into_owned()
 }
 
+/// The third-party config with only server-filesystem (the `fs` role).
+fn files_only_config(t: &TestContext) -> PathBuf {
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(third_party_config()).unwrap()).unwrap();
+    config["mcpServers"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|name, _| name == "files");
+    write_json(&t.scratch.join("files.json"), &config)
+}
+
 /// PATH with the npm servers first.
 fn npm_path() -> String {
     format!(
@@ -338,13 +349,7 @@ fn without_a_terminal_or_yes_a_destructive_call_stops_the_run_before_any_write()
     let before = t.snapshot();
     let branches = t.branches();
     // server-filesystem for the `fs` role only.
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(third_party_config()).unwrap()).unwrap();
-    config["mcpServers"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|name, _| name == "files");
-    let config = write_json(&t.scratch.join("files.json"), &config);
+    let config = files_only_config(&t);
     let config = config.to_str().unwrap();
     let out = t.output(
         t.command(&["run", "--json", "--mcp-config", config, RENAME])
@@ -848,13 +853,7 @@ fn on_a_terminal_third_party_edits_are_one_question_with_their_diffs() {
     use std::io::Write as _;
     let t = TestContext::fixture("shop");
     let before = t.snapshot();
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(third_party_config()).unwrap()).unwrap();
-    config["mcpServers"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|name, _| name == "files");
-    let config = write_json(&t.scratch.join("files.json"), &config);
+    let config = files_only_config(&t);
     let line = format!(
         "{} run --mcp-config {} '{RENAME}' --repo {}",
         env!("CARGO_BIN_EXE_orch"),
