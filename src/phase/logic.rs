@@ -625,6 +625,10 @@ async fn choose_definition(
                 .filter(|d| {
                     d.path == scope
                         || d.path.starts_with(&format!("{scope}/"))
+                        // A unique path suffix, as people type it:
+                        // `util.py`, or `pkg/util.py` in a `src/` layout.
+                        || d.path.ends_with(&format!("/{scope}"))
+                        || d.path.contains(&format!("/{scope}/"))
                         || d.module == scope
                         || d.module.starts_with(&format!("{scope}."))
                         // `in the pricing module`: a module's last part(s).

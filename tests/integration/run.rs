@@ -816,3 +816,38 @@ fn sources_are_read_in_the_encoding_they_declare() {
     assert!(out.stderr.contains("shop/bad.py"), "{out:?}");
     assert!(out.stderr.contains("declares no encoding"), "{out:?}");
 }
+
+/// A file named by a path suffix (`util.py`, `shop/util.py` in a `src/`
+/// layout) is taken when one definition matches it; several are listed.
+#[test]
+fn a_file_named_by_its_path_suffix_is_taken() {
+    let t = TestContext::fixture("shop");
+    std::fs::create_dir_all(t.repo.join("src")).unwrap();
+    std::fs::rename(t.repo.join("shop"), t.repo.join("src/shop")).unwrap();
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "src layout"]);
+    for scope in ["util.py", "shop/util.py", "src/shop/util.py", "shop.util"] {
+        let out = t.run(&["plan", "--json", &format!("{RENAME} in {scope}")]);
+        assert_eq!(out.code, 0, "{scope}: {out:?}");
+        let definition = &out.json()["plan"]["nodes"];
+        assert!(
+            definition.to_string().contains("src/shop/util.py"),
+            "{scope}"
+        );
+    }
+    // Two files end in `util.py`: both are listed, nothing is guessed.
+    std::fs::create_dir_all(t.repo.join("src/other")).unwrap();
+    std::fs::write(
+        t.repo.join("src/other/util.py"),
+        "def make_str(x):\n    return x\n",
+    )
+    .unwrap();
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "another util"]);
+    let out = t.run(&["plan", &format!("{RENAME} in util.py")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("src/shop/util.py") && out.stderr.contains("src/other/util.py"),
+        "{out:?}"
+    );
+}
