@@ -116,7 +116,9 @@ pub(crate) fn unified_diff(path: &str, before: &str, after: &str) -> String {
 /// What an edit does, as the analysis that made it says: a rename site of
 /// some kind, or the refactor that made it. Serialised as the names plans
 /// and the `code` server have always used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum EditKind {
     /// The definition of a renamed name.
     #[serde(rename = "definition")]

@@ -12,9 +12,9 @@ use crate::edit::{Edit, EditKind};
 use crate::intent::{Intent, Rename, Replace};
 use crate::protocol::Paged;
 use crate::protocol::code::{
-    AddParameter, Cleanup, Definition, DefinitionKind, DeletedFile, MakeAsync, MoveSymbol, NewFile,
-    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
-    Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
+    AddParameter, Cleanup, Definition, DefinitionKind, DeletedFile, FileSites, MakeAsync,
+    MoveSymbol, NewFile, NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences,
+    ReplaceOutput, Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
 };
 
 /// The exact edits of one file.
@@ -533,29 +533,37 @@ async fn analyse_rename(
             Some("choose another new name, or rename the clashing binding first".into()),
         ));
     }
-    let sites = all.files.iter().map(|f| f.sites.len()).sum();
-    let files: Vec<FileEdits> = all
-        .files
-        .into_iter()
-        .map(|f| FileEdits {
-            path: f.path,
-            sha1: f.sha1,
-            edits: f
-                .sites
-                .into_iter()
-                .map(|(start, end, line, _column, kind)| EditSite {
-                    edit: Edit {
-                        start,
-                        end,
-                        line,
-                        old: rename.old.clone(),
-                        new: rename.new.clone(),
-                    },
-                    kind,
-                })
-                .collect(),
-        })
-        .collect();
+    let sites = all.files.iter().map(FileSites::site_count).sum();
+    let mut files: Vec<FileEdits> = Vec::with_capacity(all.files.len());
+    let mut parse_errors = all.parse_errors;
+    for file in all.files {
+        parse_errors.insert(file.path.clone(), file.errors);
+        // Every site spans the old name.
+        let decoded = file.decode().ok_or_else(|| {
+            Failure::internal(format!(
+                "malformed sites for `{}` from the code server",
+                file.path
+            ))
+        })?;
+        let edits = decoded
+            .into_iter()
+            .map(|site| EditSite {
+                edit: Edit {
+                    start: site.start,
+                    end: site.start + rename.old.len(),
+                    line: site.line,
+                    old: rename.old.clone(),
+                    new: rename.new.clone(),
+                },
+                kind: site.kind,
+            })
+            .collect();
+        files.push(FileEdits {
+            path: file.path,
+            sha1: file.sha1,
+            edits,
+        });
+    }
     Ok(Analysis {
         pruned_files: map.candidates.len().saturating_sub(files.len()),
         definition: Some(definition),
@@ -565,7 +573,7 @@ async fn analyse_rename(
         uncertain: all.uncertain,
         mentions_total: all.mentions_total,
         uncertain_total: all.uncertain_total,
-        parse_errors: all.parse_errors,
+        parse_errors,
         syntax_focus: all.syntax_focus,
         target_modules: all.target_modules,
         notes: Vec::new(),

@@ -137,12 +137,91 @@ pub struct RenameReferences {
     pub page: Page,
 }
 
-/// Sites of one file: `[start, end, line, column, kind]`.
+/// The sites of one file, compactly: every site spans the renamed name,
+/// so a site is its start and its line; per kind, a flat list of
+/// `start, line` pairs, each a delta from the previous pair of the list
+/// (the first from 0 and line 1). A 355-site rename fits the phase budget.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FileSites {
     pub path: String,
     pub sha1: String,
-    pub sites: Vec<(usize, usize, usize, usize, EditKind)>,
+    pub sites: BTreeMap<EditKind, Vec<usize>>,
+    /// Syntax errors before the edit (see `RenameOutput::syntax_focus`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors: usize,
+}
+
+/// One site: where the renamed name starts, its line, and what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Site {
+    pub start: usize,
+    pub line: usize,
+    pub kind: EditKind,
+}
+
+impl FileSites {
+    /// Encodes `sites` (any order) for the wire.
+    pub fn encode(
+        path: String,
+        sha1: String,
+        errors: usize,
+        sites: impl IntoIterator<Item = Site>,
+    ) -> Self {
+        let mut by_kind: BTreeMap<EditKind, Vec<(usize, usize)>> = BTreeMap::new();
+        for site in sites {
+            by_kind
+                .entry(site.kind)
+                .or_default()
+                .push((site.start, site.line));
+        }
+        let sites = by_kind
+            .into_iter()
+            .map(|(kind, mut list)| {
+                list.sort();
+                let (mut start, mut line) = (0, 1);
+                let mut flat = Vec::with_capacity(list.len() * 2);
+                for (s, l) in list {
+                    flat.push(s - start);
+                    flat.push(l.saturating_sub(line));
+                    (start, line) = (s, l);
+                }
+                (kind, flat)
+            })
+            .collect();
+        FileSites {
+            path,
+            sha1,
+            sites,
+            errors,
+        }
+    }
+
+    /// The sites, sorted by start; `None` if the lists are malformed.
+    pub fn decode(&self) -> Option<Vec<Site>> {
+        let mut out = Vec::new();
+        for (kind, flat) in &self.sites {
+            if flat.len() % 2 != 0 {
+                return None;
+            }
+            let (mut start, mut line) = (0usize, 1usize);
+            for pair in flat.chunks(2) {
+                start = start.checked_add(pair[0])?;
+                line = line.checked_add(pair[1])?;
+                out.push(Site {
+                    start,
+                    line,
+                    kind: *kind,
+                });
+            }
+        }
+        out.sort_by_key(|s| s.start);
+        Some(out)
+    }
+
+    /// How many sites it holds.
+    pub fn site_count(&self) -> usize {
+        self.sites.values().map(|flat| flat.len() / 2).sum()
+    }
 }
 
 /// A place in a file, with what there is to say about it.
@@ -162,7 +241,9 @@ pub struct RenameOutput {
     pub uncertain: Vec<NoteOut>,
     pub mentions_total: usize,
     pub uncertain_total: usize,
-    /// Syntax error counts (before the edit) of the files with sites.
+    /// Syntax error counts (before the edit) of the files with sites: in
+    /// each file's `errors` (this map is empty; kept for old clients).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parse_errors: BTreeMap<String, usize>,
     /// Files that define or re-export the name.
     pub target_modules: Vec<String>,
@@ -446,4 +527,59 @@ paged! {
     MakeAsync => page;
     MoveSymbol => page;
     RenameModule => page;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_travel_as_deltas_and_come_back_exactly() {
+        let sites = vec![
+            Site {
+                start: 4,
+                line: 1,
+                kind: EditKind::Definition,
+            },
+            Site {
+                start: 120,
+                line: 7,
+                kind: EditKind::Reference,
+            },
+            Site {
+                start: 95,
+                line: 6,
+                kind: EditKind::Import,
+            },
+            Site {
+                start: 300,
+                line: 7,
+                kind: EditKind::Reference,
+            },
+            Site {
+                start: 12_000,
+                line: 410,
+                kind: EditKind::Reference,
+            },
+        ];
+        let file = FileSites::encode("m.py".into(), "0".repeat(40), 0, sites.clone());
+        assert_eq!(
+            file.sites[&EditKind::Reference],
+            vec![120, 6, 180, 0, 11_700, 403]
+        );
+        assert_eq!(file.site_count(), 5);
+        let mut expected = sites;
+        expected.sort_by_key(|s| s.start);
+        assert_eq!(file.decode().unwrap(), expected);
+        let text = serde_json::to_string(&file).unwrap();
+        assert!(
+            text.contains(r#""reference":[120,6,180,0,11700,403]"#),
+            "{text}"
+        );
+        let odd = FileSites {
+            sites: BTreeMap::from([(EditKind::Reference, vec![1])]),
+            ..file
+        };
+        assert!(odd.decode().is_none());
+    }
 }

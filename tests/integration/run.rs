@@ -851,3 +851,40 @@ fn a_file_named_by_its_path_suffix_is_taken() {
         "{out:?}"
     );
 }
+
+/// A rename with hundreds of sites (like click's `echo`: 355 in 33 files)
+/// fits the default budgets: sites travel as compact deltas.
+#[test]
+fn a_rename_with_hundreds_of_sites_fits_the_default_budgets() {
+    let t = TestContext::fixture("shop");
+    for n in 0..33 {
+        let mut source = String::from("from .util import make_str\n\n\n");
+        for i in 0..5 {
+            source.push_str(&format!(
+                "def use_{i}(cents):\n    \"\"\"Calls it.\"\"\"\n    return make_str(cents + {i}) + make_str({n})\n\n\n"
+            ));
+        }
+        std::fs::write(t.repo.join(format!("shop/gen_{n}.py")), source).unwrap();
+    }
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "many uses"]);
+    let out = t.run(&["plan", "--json", RENAME]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    let edits: usize = json["plan"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["edits"].as_array().map(Vec::len))
+        .sum();
+    assert!(edits > 350, "{edits}");
+    let logic = json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "LOGIC")
+        .unwrap()["tokens"]
+        .as_u64()
+        .unwrap();
+    assert!(logic < 4096, "LOGIC used {logic} tokens");
+}

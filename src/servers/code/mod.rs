@@ -18,7 +18,7 @@ use crate::protocol::code::{
     AddParameter, CheckResult, CheckSyntax, Cleanup, Definition, DefinitionKind, Definitions,
     DefinitionsResult, FileReplacements, FileSites, MakeAsync, Modules, ModulesResult, MoveSymbol,
     NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
-    Signature, SimilarName, SimilarNames, SimilarResult, StructuralReplace, UnusedFunctions,
+    Signature, SimilarName, SimilarNames, SimilarResult, Site, StructuralReplace, UnusedFunctions,
     UnusedImports,
 };
 

@@ -178,24 +178,36 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
             EditKind::String,
         );
     }
+    // Sites travel as starts only: each must span the renamed name.
+    if let Some((path, site)) = analysis.sites.iter().find_map(|(path, sites)| {
+        sites
+            .iter()
+            .find(|s| s.end - s.start != old_text.len())
+            .map(|s| (path, s))
+    }) {
+        return Err(format!(
+            "{path}:{}: a site of `{old_text}` spans {} bytes; nothing was planned",
+            site.line,
+            site.end - site.start
+        ));
+    }
     let files: Vec<FileSites> = analysis
         .sites
         .iter()
-        .map(|(path, sites)| FileSites {
-            path: path.clone(),
-            sha1: hashes.get(path).cloned().unwrap_or_default(),
-            sites: sites
-                .iter()
-                .map(|s| (s.start, s.end, s.line, s.column, s.kind))
-                .collect(),
+        .map(|(path, sites)| {
+            FileSites::encode(
+                path.clone(),
+                hashes.get(path).cloned().unwrap_or_default(),
+                analysis.parse_errors.get(path).copied().unwrap_or(0),
+                sites.iter().map(|s| Site {
+                    start: s.start,
+                    line: s.line,
+                    kind: s.kind,
+                }),
+            )
         })
         .collect();
-    let parse_errors = analysis
-        .parse_errors
-        .iter()
-        .filter(|(path, _)| analysis.sites.contains_key(*path))
-        .map(|(p, c)| (p.clone(), *c))
-        .collect();
+    let parse_errors = BTreeMap::new();
     Ok(RenameOutput {
         total_files: files.len(),
         files,
