@@ -141,10 +141,10 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
     loop {
         let remaining = ctx.tokens.phase_remaining();
         if remaining < 100 {
-            return Err(Failure::stop(
-                StopReason::BudgetTokens,
-                "LOGIC: the edits need more than the phase budget (raise --phase-tokens)",
-            ));
+            let (done, total) = all
+                .as_ref()
+                .map_or((0, None), |all| (all.files.len(), Some(all.total_files)));
+            return Err(over_budget(ctx, "the edits", done, total));
         }
         // A file with a few edits is ~120 tokens (old and new text).
         let page = call.page_mut();
@@ -166,6 +166,31 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
         }
     }
     Ok(all.unwrap_or_default())
+}
+
+/// LOGIC's stop when a paged answer does not fit its budget, saying how
+/// many tokens it would need (from the pages so far) and how to allow them.
+fn over_budget(
+    ctx: &Context,
+    what: &str,
+    files_done: usize,
+    total_files: Option<usize>,
+) -> Failure {
+    let used = ctx.tokens.phase_used("LOGIC");
+    let budget = ctx.tokens.phase_limit();
+    let message = match total_files {
+        Some(total) if files_done > 0 && total > files_done => {
+            // The rest at the rate so far, rounded up to a kilo-token.
+            let needed = (used * total).div_ceil(files_done).div_ceil(1024) * 1024;
+            format!(
+                "LOGIC: {what} need about {needed} tokens ({files_done} of {total} files took {used}, over the phase budget of {budget}); pass --phase-tokens {needed} (and a --total-tokens that leaves room for it)"
+            )
+        }
+        _ => format!(
+            "LOGIC: {what} need more than the phase budget of {budget} tokens (raise --phase-tokens)"
+        ),
+    };
+    Failure::stop(StopReason::BudgetTokens, message)
 }
 
 /// An analysis of exact edits (no definition, no mentions).
@@ -474,17 +499,33 @@ async fn analyse_rename(
     ));
     let mut offset = 0;
     let mut all: Option<RenameOutput> = None;
+    // A file with a handful of sites is ~60 tokens at first; then what the
+    // pages so far cost per file.
+    let mut per_file = 60;
     loop {
         let remaining = ctx.tokens.phase_remaining();
         if remaining < 100 {
-            return Err(Failure::stop(
-                StopReason::BudgetTokens,
-                "LOGIC: the rename's sites need more than the phase budget (raise --phase-tokens)",
-            ));
+            let (done, total) = all
+                .as_ref()
+                .map_or((0, None), |all| (all.files.len(), Some(all.total_files)));
+            return Err(over_budget(ctx, "the rename's sites", done, total));
         }
-        // A file with a handful of sites is ~60 tokens.
-        let max_files = page_size(remaining, 60, 1, 200);
-        let max_notes = page_size(remaining, 40, 0, 25);
+        // Notes travel with the first page; a page's frame costs ~150.
+        let max_notes = if offset == 0 {
+            page_size(remaining, 40, 0, 25)
+        } else {
+            0
+        };
+        let room = remaining.saturating_sub(150 + 40 * max_notes);
+        if room < per_file {
+            // Not even one more file fits: say what the rest needs.
+            let (done, total) = all
+                .as_ref()
+                .map_or((0, None), |all| (all.files.len(), Some(all.total_files)));
+            return Err(over_budget(ctx, "the rename's sites", done, total));
+        }
+        let max_files = (room / per_file).clamp(1, 200);
+        let before = ctx.tokens.phase_used("LOGIC");
         let page = ctx
             .pool
             .request(&RenameReferences {
@@ -503,6 +544,10 @@ async fn analyse_rename(
                 },
             })
             .await?;
+        if !page.files.is_empty() {
+            let spent = ctx.tokens.phase_used("LOGIC").saturating_sub(before);
+            per_file = spent.div_ceil(page.files.len()).max(20);
+        }
         let next = page.next_offset;
         match all.as_mut() {
             None => all = Some(page),

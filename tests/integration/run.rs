@@ -888,3 +888,37 @@ fn a_rename_with_hundreds_of_sites_fits_the_default_budgets() {
         .unwrap();
     assert!(logic < 4096, "LOGIC used {logic} tokens");
 }
+
+/// A rename too large for the budget stops saying how many tokens it needs,
+/// and that many is enough.
+#[test]
+fn a_rename_over_budget_says_what_it_needs() {
+    let t = TestContext::fixture("shop");
+    for n in 0..150 {
+        std::fs::write(
+            t.repo.join(format!("shop/uses_{n}.py")),
+            format!(
+                "from .util import make_str
+
+LABEL = make_str({n}) + make_str(1)
+"
+            ),
+        )
+        .unwrap();
+    }
+    crate::support::git(&t.repo, &["add", "-A"]);
+    crate::support::git(&t.repo, &["commit", "-q", "-m", "many files"]);
+    let out = t.run(&["plan", RENAME]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("need about"), "{out:?}");
+    let needed: String = out
+        .stderr
+        .split("pass --phase-tokens ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out:?}"))
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let out = t.run(&["plan", "--phase-tokens", &needed, RENAME]);
+    assert_eq!(out.code, 0, "--phase-tokens {needed}: {out:?}");
+}

@@ -51,11 +51,12 @@ pub(super) fn rename_references(
         page.files.iter().map(|f| f.path.as_str()).collect();
     page.parse_errors
         .retain(|path, _| on_page.contains(path.as_str()));
-    // Notes travel with the first page only.
+    // Notes and the defining modules travel with the first page only.
     if args.page.offset > 0 {
         page.mentions.clear();
         page.uncertain.clear();
         page.clashes.clear();
+        page.target_modules.clear();
     } else {
         page.mentions.truncate(max_notes);
         page.uncertain.truncate(max_notes);
