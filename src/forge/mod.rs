@@ -55,6 +55,13 @@ pub(crate) enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// The user's checkout against HEAD ([`Repo::changes`]).
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub dirty: Vec<String>,
+    pub untracked: Vec<String>,
+}
+
 /// The user's repository, opened read-only in spirit.
 pub(crate) struct Repo {
     repo: Repository,
@@ -106,28 +113,10 @@ impl Repo {
         Ok(commit.id().to_string())
     }
 
-    /// Tracked files with uncommitted changes (staged or not), relative to
-    /// the project directory.
-    pub(crate) fn dirty_files(&self) -> Result<Vec<String>, Error> {
-        let mut options = StatusOptions::new();
-        options.include_untracked(false).include_ignored(false);
-        let statuses = self.repo.statuses(Some(&mut options))?;
-        let prefix = if self.subdir.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.subdir)
-        };
-        Ok(statuses
-            .iter()
-            .filter(|s| !s.status().is_empty())
-            .filter_map(|s| s.path().ok().map(str::to_owned))
-            .filter_map(|p| p.strip_prefix(&prefix).map(str::to_owned))
-            .collect())
-    }
-
-    /// Files of the project in the user's checkout that git does not track
-    /// (and does not ignore), relative to the project directory.
-    pub(crate) fn untracked_files(&self) -> Result<Vec<String>, Error> {
+    /// The user's checkout against HEAD, in one status pass: tracked files
+    /// with uncommitted changes (staged or not), and files git neither
+    /// tracks nor ignores; both relative to the project directory.
+    pub(crate) fn changes(&self) -> Result<Changes, Error> {
         let mut options = StatusOptions::new();
         options
             .include_untracked(true)
@@ -139,12 +128,24 @@ impl Repo {
         } else {
             format!("{}/", self.subdir)
         };
-        Ok(statuses
-            .iter()
-            .filter(|s| s.status().contains(git2::Status::WT_NEW))
-            .filter_map(|s| s.path().ok().map(str::to_owned))
-            .filter_map(|p| p.strip_prefix(&prefix).map(str::to_owned))
-            .collect())
+        let mut changes = Changes::default();
+        for entry in statuses.iter() {
+            let status = entry.status();
+            let Some(path) = entry
+                .path()
+                .ok()
+                .and_then(|p| p.strip_prefix(&prefix))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            if status.contains(git2::Status::WT_NEW) {
+                changes.untracked.push(path);
+            } else if !status.is_empty() {
+                changes.dirty.push(path);
+            }
+        }
+        Ok(changes)
     }
 
     /// The size of a checkout, from the index's file sizes.
@@ -539,7 +540,7 @@ mod tests {
 
         let repo = Repo::open(&root.join("sub")).unwrap();
         assert_eq!(repo.subdir, "sub");
-        assert_eq!(repo.dirty_files().unwrap(), ["a.py"]);
+        assert_eq!(repo.changes().unwrap().dirty, ["a.py"]);
         let state = tempfile::tempdir().unwrap();
         let head = repo.head().unwrap();
         let mut worktree = repo

@@ -141,10 +141,8 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
     loop {
         let remaining = ctx.tokens.phase_remaining();
         if remaining < 100 {
-            let (done, total) = all
-                .as_ref()
-                .map_or((0, None), |all| (all.files.len(), Some(all.total_files)));
-            return Err(over_budget(ctx, "the edits", done, total));
+            let progress = all.as_ref().map(|all| (all.files.len(), all.total_files));
+            return Err(over_budget(ctx, "the edits", progress));
         }
         // A file with a few edits is ~120 tokens (old and new text).
         let page = call.page_mut();
@@ -170,16 +168,12 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
 
 /// LOGIC's stop when a paged answer does not fit its budget, saying how
 /// many tokens it would need (from the pages so far) and how to allow them.
-fn over_budget(
-    ctx: &Context,
-    what: &str,
-    files_done: usize,
-    total_files: Option<usize>,
-) -> Failure {
+/// `progress`: files answered so far, and in all.
+fn over_budget(ctx: &Context, what: &str, progress: Option<(usize, usize)>) -> Failure {
     let used = ctx.tokens.phase_used("LOGIC");
     let budget = ctx.tokens.phase_limit();
-    let message = match total_files {
-        Some(total) if files_done > 0 && total > files_done => {
+    let message = match progress {
+        Some((files_done, total)) if files_done > 0 && total > files_done => {
             // The rest at the rate so far, rounded up to a kilo-token.
             let needed = (used * total).div_ceil(files_done).div_ceil(1024) * 1024;
             format!(
@@ -504,12 +498,6 @@ async fn analyse_rename(
     let mut per_file = 60;
     loop {
         let remaining = ctx.tokens.phase_remaining();
-        if remaining < 100 {
-            let (done, total) = all
-                .as_ref()
-                .map_or((0, None), |all| (all.files.len(), Some(all.total_files)));
-            return Err(over_budget(ctx, "the rename's sites", done, total));
-        }
         // Notes travel with the first page; a page's frame costs ~150.
         let max_notes = if offset == 0 {
             page_size(remaining, 40, 0, 25)
@@ -519,10 +507,8 @@ async fn analyse_rename(
         let room = remaining.saturating_sub(150 + 40 * max_notes);
         if room < per_file {
             // Not even one more file fits: say what the rest needs.
-            let (done, total) = all
-                .as_ref()
-                .map_or((0, None), |all| (all.files.len(), Some(all.total_files)));
-            return Err(over_budget(ctx, "the rename's sites", done, total));
+            let progress = all.as_ref().map(|all| (all.files.len(), all.total_files));
+            return Err(over_budget(ctx, "the rename's sites", progress));
         }
         let max_files = (room / per_file).clamp(1, 200);
         let before = ctx.tokens.phase_used("LOGIC");

@@ -153,8 +153,10 @@ async fn prepare(
         Some(rev) => repo.resolve(rev)?,
         None => repo.head()?,
     };
-    let dirty_files = repo.dirty_files()?;
-    let untracked_files = repo.untracked_files()?;
+    let crate::forge::Changes {
+        dirty: dirty_files,
+        untracked: untracked_files,
+    } = repo.changes()?;
     tracing::debug!(dirty = dirty_files.len(), "repository opened");
     let project = Project::new(&settings.state_home, &settings.repo);
     project.record_root(&settings.repo);

@@ -703,18 +703,18 @@ fn event_file(t: &TestContext, name: &str, edit: impl FnOnce(&mut Value)) -> Pat
 }
 
 fn on_event(t: &TestContext, github: &FakeGitHub, event: &Path) -> RunOutput {
+    on_event_with(t, github, event, &["-vv"])
+}
+
+fn on_event_with(t: &TestContext, github: &FakeGitHub, event: &Path, extra: &[&str]) -> RunOutput {
+    let mut args = vec!["run", "--github-event", event.to_str().unwrap(), "--yes"];
+    args.extend(extra);
     t.output(
-        t.command(&[
-            "run",
-            "--github-event",
-            event.to_str().unwrap(),
-            "--yes",
-            "-vv",
-        ])
-        .env("GITHUB_API_URL", &github.server.url)
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_EVENT_NAME", "issue_comment")
-        .env("GITHUB_REPOSITORY", "acme/shop"),
+        t.command(&args)
+            .env("GITHUB_API_URL", &github.server.url)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_EVENT_NAME", "issue_comment")
+            .env("GITHUB_REPOSITORY", "acme/shop"),
     )
 }
 
@@ -1263,19 +1263,7 @@ fn a_pull_requests_mcp_config_is_never_started() {
                            "title": "t", "body": "", "head_repo": "acme/shop"}]}),
     );
     let event = event_file(&t, "pr_comment.json", |_| {});
-    let out = t.output(
-        t.command(&[
-            "run",
-            "--github-event",
-            event.to_str().unwrap(),
-            "--yes",
-            "--trust-repo-config",
-        ])
-        .env("GITHUB_API_URL", &github.server.url)
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_EVENT_NAME", "issue_comment")
-        .env("GITHUB_REPOSITORY", "acme/shop"),
-    );
+    let out = on_event_with(&t, &github, &event, &["--trust-repo-config"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stderr.contains("comes from the pull request"),

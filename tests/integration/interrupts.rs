@@ -32,6 +32,17 @@ fn add_a_slow_test(t: &TestContext) {
     git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
 }
 
+/// Nothing is left where the runs' worktrees go.
+fn assert_no_worktree_left(t: &TestContext, when: Option<Duration>) {
+    let left: Vec<_> = std::fs::read_dir(t.scratch.join("worktrees"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "{when:?}: left {left:?}");
+}
+
 fn wait_for_pytest(t: &TestContext) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !pytest_running(t) {
@@ -81,13 +92,7 @@ fn interrupts_at_any_point_leave_nothing_running_or_behind() {
         t.assert_no_processes_left();
         assert_eq!(t.branches(), branches, "{when:?}");
         assert_eq!(t.worktrees(), 1, "{when:?}");
-        let left: Vec<_> = std::fs::read_dir(t.scratch.join("worktrees"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        assert!(left.is_empty(), "{when:?}: left {left:?}");
+        assert_no_worktree_left(&t, when);
     }
     // The last run was interrupted in EXECUTE: its record says so.
     let runs = crate::support::files_under(&t.state)
@@ -140,13 +145,7 @@ fn the_run_after_a_kill_sweeps_what_the_killed_run_left() {
         assert_eq!(t.branches(), branches, "{when:?}");
         assert!(!pytest_running(&t), "{when:?}");
         t.assert_no_processes_left();
-        let left: Vec<_> = std::fs::read_dir(t.scratch.join("worktrees"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        assert!(left.is_empty(), "{when:?}: left {left:?}");
+        assert_no_worktree_left(&t, when);
     }
 }
 
