@@ -198,6 +198,10 @@ pub struct Report {
     /// More mentions/uncertain sites existed than were listed.
     #[serde(default)]
     pub truncated: bool,
+    /// How every code occurrence of the renamed name was accounted for
+    /// (renames of module-level functions and classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounting: Option<crate::protocol::code::Accounting>,
 }
 
 /// A location in a file.

@@ -321,6 +321,23 @@ pub(crate) fn body(
         None => push(&mut out, "No estimate (replayed plan)."),
     }
 
+    if let Some(a) = plan.report.accounting {
+        push(
+            &mut out,
+            &format!(
+                "\nEvery code occurrence of the old name accounted for: {} edited, {} another binding (a local, another module's attribute, a keyword argument), {} uncertain{}.",
+                a.edited,
+                a.other,
+                a.uncertain,
+                if a.uncertain > 0 {
+                    " (listed below)"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+
     push(&mut out, "");
     push(&mut out, "### Tests");
     let chosen = if !facts.schedule.run_tests {

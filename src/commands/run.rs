@@ -167,11 +167,15 @@ fn summarise_plan(printer: &Printer, plan: &plan::Plan) {
         ));
     }
     printer.note(&text);
+    if let Some(line) = accounting_line(plan) {
+        printer.note(&line);
+    }
+    // Uncertain sites first: they are what a person must check.
     let left: Vec<_> = plan
         .report
-        .mentions
+        .uncertain
         .iter()
-        .chain(&plan.report.uncertain)
+        .chain(&plan.report.mentions)
         .collect();
     if !left.is_empty() {
         printer.note("left alone:");
@@ -185,6 +189,22 @@ fn summarise_plan(printer: &Printer, plan: &plan::Plan) {
             printer.note("  … (more in plan.json)");
         }
     }
+}
+
+/// "every code occurrence of `old` accounted for: ..." for a rename's plan.
+pub(crate) fn accounting_line(plan: &plan::Plan) -> Option<String> {
+    let a = plan.report.accounting?;
+    let old = match &plan.intent {
+        crate::intent::Intent::Rename(rename) => rename.old.as_str(),
+        _ => "the name",
+    };
+    Some(format!(
+        "all {} code occurrences of `{old}` accounted for: {} edited, {} another binding, {} uncertain",
+        a.total(),
+        a.edited,
+        a.other,
+        a.uncertain
+    ))
 }
 
 /// On a terminal (and without `--yes`), shows what a replayed plan will

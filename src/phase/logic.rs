@@ -44,6 +44,9 @@ pub(crate) struct Analysis {
     pub uncertain: Vec<NoteOut>,
     pub mentions_total: usize,
     pub uncertain_total: usize,
+    /// How every code occurrence of a renamed name was accounted for.
+    #[serde(default)]
+    pub accounting: Option<crate::protocol::code::Accounting>,
     pub parse_errors: std::collections::BTreeMap<String, usize>,
     /// The names `parse_errors` is focused on (the statements naming them;
     /// see `rename_references`); empty: whole files.
@@ -212,6 +215,7 @@ fn edits_analysis(all: ReplaceOutput, kind: EditKind, map: &RepoMap) -> Analysis
         uncertain: all.refused,
         mentions_total: 0,
         uncertain_total: all.refused_total,
+        accounting: None,
         parse_errors: all.parse_errors,
         syntax_focus: Vec::new(),
         target_modules: Vec::new(),
@@ -604,6 +608,7 @@ async fn analyse_rename(
         uncertain: all.uncertain,
         mentions_total: all.mentions_total,
         uncertain_total: all.uncertain_total,
+        accounting: all.accounting,
         parse_errors,
         syntax_focus: all.syntax_focus,
         target_modules: all.target_modules,

@@ -162,6 +162,7 @@ mod tests {
 
     fn analysis(sites: usize, uncertain: usize) -> Analysis {
         Analysis {
+            accounting: None,
             notes: Vec::new(),
             creates: Vec::new(),
             deletes: Vec::new(),

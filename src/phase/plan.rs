@@ -201,6 +201,7 @@ fn build(
         uncertain: analysis.uncertain.iter().map(site).collect(),
         truncated: analysis.mentions.len() < analysis.mentions_total
             || analysis.uncertain.len() < analysis.uncertain_total,
+        accounting: analysis.accounting,
     };
     Ok(plan)
 }

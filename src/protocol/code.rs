@@ -236,6 +236,11 @@ pub struct NoteOut {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct RenameOutput {
     pub files: Vec<FileSites>,
+    /// How every code occurrence of the old name in the analysed files was
+    /// accounted for (edited, another binding, uncertain); module-level
+    /// functions and classes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounting: Option<Accounting>,
     pub clashes: Vec<NoteOut>,
     pub mentions: Vec<NoteOut>,
     pub uncertain: Vec<NoteOut>,
@@ -257,6 +262,28 @@ pub struct RenameOutput {
     pub syntax_focus: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
+}
+
+/// How every code occurrence of the old name was accounted for: edited,
+/// proved to be another binding, or listed as uncertain. Nothing else is
+/// possible: a rename never misses a site silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Accounting {
+    /// Occurrences the rename edits (code; `__all__` entries and strings
+    /// not counted).
+    pub edited: usize,
+    /// Occurrences that are another binding: a local of the same name, an
+    /// attribute of another module, a keyword argument, a module path.
+    pub other: usize,
+    /// Occurrences listed as uncertain, with their reason.
+    pub uncertain: usize,
+}
+
+impl Accounting {
+    /// Every occurrence counted.
+    pub fn total(&self) -> usize {
+        self.edited + self.other + self.uncertain
+    }
 }
 
 /// `structural_replace`: the replacements for every match of a pattern.

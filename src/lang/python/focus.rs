@@ -424,9 +424,10 @@ fn any_in(starts: &[usize], range: &Range<usize>) -> bool {
 fn select(source: &str, scan: &Scan, named: &[usize]) -> Option<Vec<Range<usize>>> {
     let lines = &scan.lines;
     let span = |r: &Range<usize>| lines[r.start].start..lines[r.end - 1].end;
-    let extras = occurrences(source, &["import", "__all__"]);
+    let extras = occurrences(source, &["import", "__all__", "import_module"]);
     let names = |bytes: &Range<usize>, extra: bool| {
-        any_in(named, bytes) || (extra && any_in(&extras, bytes))
+        any_in(named, bytes)
+            || (extra && (any_in(&extras, bytes) || is_alias(&source[bytes.clone()])))
     };
     let mut out: Vec<Range<usize>> = Vec::new();
     fn push(out: &mut Vec<Range<usize>>, r: Range<usize>) {
@@ -496,6 +497,20 @@ fn select(source: &str, scan: &Scan, named: &[usize]) -> Option<Vec<Range<usize>
         }
     }
     Some(out)
+}
+
+/// Whether a statement is `NAME = a.b.c` (possibly a module alias, which
+/// the uses of a name through it need: `np = numpy`).
+fn is_alias(statement: &str) -> bool {
+    let statement = statement.trim();
+    let Some((left, right)) = statement.split_once('=') else {
+        return false;
+    };
+    let word = |w: &str| {
+        !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()) && w.bytes().all(is_ident)
+    };
+    let right = right.trim();
+    word(left.trim()) && !right.starts_with('=') && right.split('.').all(word)
 }
 
 /// The ranges to parse `source` with for `words`, or `None` when the whole

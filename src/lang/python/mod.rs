@@ -399,6 +399,20 @@ pub(crate) fn find_word(haystack: &str, word: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Whether `source` may hold a star import (`from M import *`): a cheap
+/// test on the text (a false positive only costs a parse).
+pub(crate) fn has_star_import(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    find_word(source, "import").into_iter().any(|at| {
+        let rest = &bytes[at + "import".len()..];
+        let rest = rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'(' | b'\\' | b'\n' | b'\r'))
+            .map_or(&[][..], |i| &rest[i..]);
+        rest.first() == Some(&b'*')
+    })
+}
+
 /// Test helpers shared by the analyses' tests.
 #[cfg(test)]
 pub(crate) mod testing {

@@ -16,10 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::modules::ModuleIndex;
-use super::scope::{Binding, FileModel, ImportSpec, Resolution, Role};
+use super::scope::{AliasValue, Binding, FileModel, ImportSpec, Resolution, Role};
 use super::{Parsing, syntax_errors};
 use crate::edit::EditKind;
 use crate::parallel::par_map;
+pub(crate) use crate::protocol::code::Accounting;
 
 /// One byte range to replace with the new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub(crate) struct RenameAnalysis {
     /// empty when whole files were parsed.
     #[serde(default)]
     pub syntax_focus: Vec<String>,
+    /// How every code occurrence of the old name was accounted for.
+    #[serde(default)]
+    pub accounting: Accounting,
 }
 
 struct FileInfo<'a> {
@@ -109,6 +113,21 @@ pub(crate) fn analyse_with(
     });
     for ((path, _), model) in files.iter().zip(models) {
         let Some((errors, model)) = model else {
+            // Never silent: what could not be parsed is listed.
+            let source = files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map_or("", |(_, s)| s.as_str());
+            let count = super::find_word(source, old).len();
+            analysis.accounting.uncertain += count;
+            analysis.uncertain.push(Note {
+                file: path.clone(),
+                line: 1,
+                column: 1,
+                note: format!(
+                    "orch could not parse this file; its {count} mention(s) of `{old}` are left alone"
+                ),
+            });
             continue;
         };
         analysis.parse_errors.insert(path.clone(), errors);
@@ -123,11 +142,12 @@ pub(crate) fn analyse_with(
     if parsing != Parsing::Whole {
         analysis.syntax_focus = vec![old.to_owned(), new.to_owned()];
     }
-    let targets = target_modules(index, definition_file, old, &infos);
+    let states = ModuleStates::compute(index, definition_file, old, &infos);
+    let targets = states.with(Bound::Target);
     analysis.target_modules = targets.iter().cloned().collect();
 
     for info in &infos {
-        analyse_file(index, info, old, new, &targets, &mut analysis);
+        analyse_file(index, info, old, new, &states, &targets, &mut analysis);
     }
     for sites in analysis.sites.values_mut() {
         sites.sort_by_key(|s| s.start);
@@ -137,41 +157,201 @@ pub(crate) fn analyse_with(
     analysis
 }
 
-/// The files whose module namespace binds the target name: the definition
-/// file plus re-exporters, to a fixed point.
-fn target_modules(
-    index: &ModuleIndex,
-    definition_file: &str,
-    old: &str,
-    infos: &[FileInfo],
-) -> BTreeSet<String> {
-    let mut targets = BTreeSet::from([definition_file.to_owned()]);
-    loop {
-        let mut grew = false;
-        for info in infos {
-            if targets.contains(info.path) {
-                continue;
+/// What a module's namespace binds the old name to, at the end of its
+/// module-level code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// Nothing (as far as orch can tell: a file that neither mentions the
+    /// name nor star-imports binds nothing).
+    Unbound,
+    /// The renamed definition.
+    Target,
+    /// Something else.
+    Other,
+    /// It depends on what orch cannot follow (a star import of a module
+    /// whose `__all__` is computed at run time).
+    Unknown,
+}
+
+/// Module-level events that decide a module's binding of the old name.
+enum Event<'a> {
+    /// `from M import OLD` (or `from M import OLD as OLD`).
+    FromImport(&'a ImportSpec),
+    /// `from M import *`.
+    Star(&'a ImportSpec),
+    /// Any other binding: `def`, `class`, assignment, aliased import.
+    Rebind,
+}
+
+/// The module-level binding of the old name in every analysed file.
+///
+/// Python's rules: the last binding at module level wins (statements run
+/// in order; branches are taken as written, in order); `from M import OLD`
+/// takes whatever `M`'s namespace binds; `from M import *` binds what `M`
+/// exports: the names of `M.__all__` (string entries, plus the `__all__`
+/// of other modules it adds up), or, without `__all__`, every name of
+/// `M`'s namespace that does not start with an underscore. Followed to a
+/// fixed point through packages (star imports can form cycles).
+pub(crate) struct ModuleStates<'a> {
+    index: &'a ModuleIndex,
+    old: &'a str,
+    infos: BTreeMap<&'a str, &'a FileModel>,
+    states: BTreeMap<String, Bound>,
+}
+
+impl<'a> ModuleStates<'a> {
+    fn compute(
+        index: &'a ModuleIndex,
+        definition_file: &str,
+        old: &'a str,
+        infos: &'a [FileInfo<'a>],
+    ) -> Self {
+        let mut this = ModuleStates {
+            index,
+            old,
+            infos: infos.iter().map(|i| (i.path, &i.model)).collect(),
+            states: BTreeMap::from([(definition_file.to_owned(), Bound::Target)]),
+        };
+        // Each round settles at least one more link of the longest chain.
+        for _ in 0..=infos.len() {
+            let mut changed = false;
+            for info in infos {
+                if info.path == definition_file {
+                    continue;
+                }
+                let state = this.state_of(info.path, &info.model);
+                if this.get(info.path) != state {
+                    this.states.insert(info.path.to_owned(), state);
+                    changed = true;
+                }
             }
-            let module_scope = &info.model.scopes[0];
-            let reexports = info.model.occurrences.iter().any(|o| {
-                o.scope == 0
-                    && o.name == old
-                    && matches!(&o.role, Role::Bind(Binding::From { module, name, aliased: false })
-                        if name == old && resolves_to_target(index, info.path, module, &targets))
-            });
-            let star = !module_scope.bound.contains(old)
-                && module_scope
-                    .star_imports
-                    .iter()
-                    .any(|m| resolves_to_target(index, info.path, m, &targets));
-            if reexports || star {
-                targets.insert(info.path.to_owned());
-                grew = true;
+            if !changed {
+                break;
             }
         }
-        if !grew {
-            return targets;
+        this
+    }
+
+    /// The binding of `path`'s namespace.
+    pub(crate) fn get(&self, path: &str) -> Bound {
+        self.states.get(path).copied().unwrap_or(Bound::Unbound)
+    }
+
+    /// The files that bind the name to the target.
+    fn with(&self, bound: Bound) -> BTreeSet<String> {
+        self.states
+            .iter()
+            .filter(|(_, b)| **b == bound)
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    fn file_of(&self, path: &str, spec: &ImportSpec) -> Option<&'a str> {
+        let module = self.index.absolute(path, spec.dots, &spec.name)?;
+        module_file(self.index, &module)
+    }
+
+    fn state_of(&self, path: &str, model: &FileModel) -> Bound {
+        let mut events: Vec<(usize, Event)> = model
+            .occurrences
+            .iter()
+            .filter(|o| o.scope == 0 && o.name == self.old)
+            .filter_map(|o| match &o.role {
+                Role::Bind(Binding::From {
+                    module,
+                    name,
+                    aliased: false,
+                }) if name == self.old => Some((o.start, Event::FromImport(module))),
+                Role::Bind(_) => Some((o.start, Event::Rebind)),
+                _ => None,
+            })
+            .collect();
+        events.extend(
+            model.scopes[0]
+                .star_imports
+                .iter()
+                .map(|star| (star.start, Event::Star(&star.module))),
+        );
+        events.sort_by_key(|(start, _)| *start);
+        let mut state = Bound::Unbound;
+        for (_, event) in events {
+            match event {
+                Event::FromImport(spec) => {
+                    state = match self.file_of(path, spec).map(|f| self.get(f)) {
+                        Some(Bound::Target) => Bound::Target,
+                        Some(Bound::Unknown) => Bound::Unknown,
+                        _ => Bound::Other,
+                    }
+                }
+                Event::Rebind => state = Bound::Other,
+                Event::Star(spec) => {
+                    if let Some(file) = self.file_of(path, spec) {
+                        match self.exported(file) {
+                            Bound::Unbound => {}
+                            exported => state = exported,
+                        }
+                    }
+                    // A module outside the project: orch assumes it does
+                    // not export the project's name.
+                }
+            }
         }
+        state
+    }
+
+    /// What `from FILE import *` binds the name to.
+    pub(crate) fn exported(&self, file: &str) -> Bound {
+        let state = self.get(file);
+        if state == Bound::Unbound {
+            return Bound::Unbound;
+        }
+        let Some(model) = self.infos.get(file) else {
+            return Bound::Unbound;
+        };
+        if model.all.is_none() {
+            return if self.old.starts_with('_') {
+                Bound::Unbound
+            } else {
+                state
+            };
+        }
+        match self.lists(file, &mut BTreeSet::new()) {
+            Some(true) => state,
+            Some(false) => Bound::Unbound,
+            None if state == Bound::Target => Bound::Unknown,
+            None => Bound::Unbound,
+        }
+    }
+
+    /// Whether `file`'s `__all__` names the old name: `None` if orch
+    /// cannot tell.
+    fn lists(&self, file: &str, seen: &mut BTreeSet<String>) -> Option<bool> {
+        if !seen.insert(file.to_owned()) {
+            return Some(false);
+        }
+        let Some(model) = self.infos.get(file) else {
+            // A file that does not mention the name lists it nowhere.
+            return Some(false);
+        };
+        let Some(decl) = &model.all else {
+            return Some(false);
+        };
+        if model.all_entries.iter().any(|e| e.value == self.old) {
+            return Some(true);
+        }
+        let mut known = !decl.dynamic;
+        for chain in &decl.sources {
+            match attribute_module(self.index, file, model, chain) {
+                Some(Some(source)) => match self.lists(source, seen) {
+                    Some(true) => return Some(true),
+                    Some(false) => {}
+                    None => known = false,
+                },
+                Some(None) => {}
+                None => known = false,
+            }
+        }
+        known.then_some(false)
     }
 }
 
@@ -181,14 +361,17 @@ fn resolves_to_target(
     spec: &ImportSpec,
     targets: &BTreeSet<String>,
 ) -> bool {
+    resolves_to(index, path, spec)
+        .iter()
+        .any(|file| targets.contains(*file))
+}
+
+/// The project files an import's module denotes.
+fn resolves_to<'a>(index: &'a ModuleIndex, path: &str, spec: &ImportSpec) -> Vec<&'a str> {
     index
         .absolute(path, spec.dots, &spec.name)
-        .is_some_and(|module| {
-            index
-                .resolve(&module)
-                .iter()
-                .any(|file| targets.contains(*file))
-        })
+        .map(|module| index.resolve(&module))
+        .unwrap_or_default()
 }
 
 /// The project file a dotted module name denotes, if it is one.
@@ -208,7 +391,7 @@ fn target_scopes(
         scopes.insert(0);
     }
     for o in &info.model.occurrences {
-        if o.name != old {
+        if o.name != old || o.scope == 0 {
             continue;
         }
         if let Role::Bind(Binding::From {
@@ -225,11 +408,19 @@ fn target_scopes(
     scopes
 }
 
+/// Where a code occurrence of the old name went.
+enum Verdict {
+    Edit(EditKind),
+    Other,
+    Uncertain(String),
+}
+
 fn analyse_file(
     index: &ModuleIndex,
     info: &FileInfo,
     old: &str,
     new: &str,
+    states: &ModuleStates,
     targets: &BTreeSet<String>,
     analysis: &mut RenameAnalysis,
 ) {
@@ -237,68 +428,94 @@ fn analyse_file(
     let path = info.path;
     let scopes = target_scopes(index, info, old, targets);
     let mut sites = Vec::new();
-    let mut edited_starts = BTreeSet::new();
-    let note = |o: &super::scope::Occurrence, note: String| Note {
-        file: path.to_owned(),
-        line: o.line,
-        column: o.column,
-        note,
+    let unknown_here = states.get(path) == Bound::Unknown;
+    let unknown_note = |what: &str| {
+        format!(
+            "{what} may be the renamed `{old}` through a star import of a module whose `__all__` is computed at run time; left alone"
+        )
     };
 
     for o in model.occurrences.iter().filter(|o| o.name == old) {
-        let kind = match &o.role {
+        let verdict = match &o.role {
             Role::Bind(binding) => {
-                if !scopes.contains(&o.scope) {
-                    continue;
-                }
-                match binding {
-                    Binding::Definition => EditKind::Definition,
-                    Binding::From { .. } | Binding::Module { .. } => EditKind::Import,
-                    Binding::Other => EditKind::Reference,
+                if scopes.contains(&o.scope) {
+                    Verdict::Edit(match binding {
+                        Binding::Definition => EditKind::Definition,
+                        Binding::From { .. } | Binding::Module { .. } => EditKind::Import,
+                        Binding::Other => EditKind::Reference,
+                    })
+                } else if let Binding::From { module, name, .. } = binding
+                    && name == old
+                    && resolves_to(index, path, module)
+                        .iter()
+                        .any(|f| states.get(f) == Bound::Unknown)
+                {
+                    Verdict::Uncertain(unknown_note(&format!("the imported `{old}`")))
+                } else {
+                    Verdict::Other
                 }
             }
             Role::Reference | Role::Declaration => match model.resolve(old, o.scope) {
                 Resolution::Scope(s) if scopes.contains(&s) => {
-                    if o.role == Role::Declaration {
+                    Verdict::Edit(if o.role == Role::Declaration {
                         EditKind::Global
                     } else {
                         EditKind::Reference
-                    }
+                    })
                 }
-                Resolution::Free if scopes.contains(&0) => EditKind::Reference,
-                _ => continue,
+                Resolution::Free if scopes.contains(&0) => Verdict::Edit(EditKind::Reference),
+                Resolution::Free | Resolution::Scope(0) if unknown_here => {
+                    Verdict::Uncertain(unknown_note(&format!("`{old}` here")))
+                }
+                _ => Verdict::Other,
             },
             Role::ImportedName { module } => {
-                if !resolves_to_target(index, path, module, targets) {
-                    continue;
+                let files = resolves_to(index, path, module);
+                if files.iter().any(|f| targets.contains(*f)) {
+                    Verdict::Edit(EditKind::Import)
+                } else if files.iter().any(|f| states.get(f) == Bound::Unknown) {
+                    Verdict::Uncertain(unknown_note(&format!("the imported `{old}`")))
+                } else {
+                    Verdict::Other
                 }
-                EditKind::Import
             }
             Role::Attribute { object } => match object
                 .as_deref()
-                .and_then(|chain| attribute_module(index, info, chain))
+                .and_then(|chain| attribute_module(index, path, model, chain))
             {
-                Some(Some(file)) if targets.contains(file) => EditKind::Attribute,
-                Some(_) => continue,
-                None => {
-                    analysis.uncertain.push(note(
-                        o,
-                        format!(
-                            "`.{old}` on an object orch cannot resolve to a module; left alone"
-                        ),
-                    ));
-                    continue;
+                Some(Some(file)) if targets.contains(file) => Verdict::Edit(EditKind::Attribute),
+                Some(Some(file)) if states.get(file) == Bound::Unknown => {
+                    Verdict::Uncertain(unknown_note(&format!("`.{old}`")))
                 }
+                Some(_) => Verdict::Other,
+                None => Verdict::Uncertain(format!(
+                    "`.{old}` on an object orch cannot resolve to a module; left alone"
+                )),
             },
+            Role::Keyword | Role::ModulePath => Verdict::Other,
         };
-        edited_starts.insert(o.start);
-        sites.push(RenameSite {
-            start: o.start,
-            end: o.end,
-            line: o.line,
-            column: o.column,
-            kind,
-        });
+        match verdict {
+            Verdict::Edit(kind) => {
+                analysis.accounting.edited += 1;
+                sites.push(RenameSite {
+                    start: o.start,
+                    end: o.end,
+                    line: o.line,
+                    column: o.column,
+                    kind,
+                });
+            }
+            Verdict::Other => analysis.accounting.other += 1,
+            Verdict::Uncertain(note) => {
+                analysis.accounting.uncertain += 1;
+                analysis.uncertain.push(Note {
+                    file: path.to_owned(),
+                    line: o.line,
+                    column: o.column,
+                    note,
+                });
+            }
+        }
     }
 
     let all_starts: BTreeSet<usize> = model.all_entries.iter().map(|e| e.start).collect();
@@ -337,29 +554,54 @@ fn analyse_file(
 /// project (so the attribute is not ours), `None` if orch cannot tell.
 fn attribute_module<'a>(
     index: &'a ModuleIndex,
-    info: &FileInfo,
+    path: &str,
+    model: &FileModel,
     chain: &[String],
 ) -> Option<Option<&'a str>> {
+    let module = chain_module(index, path, model, chain, 0)?;
+    Some(module_file(index, &module))
+}
+
+/// The module a chain of names denotes in this file (`None` if orch
+/// cannot tell: the head is not bound to a module, or a later part is not
+/// a submodule).
+fn chain_module(
+    index: &ModuleIndex,
+    path: &str,
+    model: &FileModel,
+    chain: &[String],
+    depth: usize,
+) -> Option<String> {
     let head = chain.first()?;
-    // The head must be a name bound by an import (recorded for every name).
-    let module = module_binding_of(index, info, head)?;
-    let mut current = module;
+    let mut current = module_binding_of(index, path, model, head, depth)?;
     for part in &chain[1..] {
         let next = format!("{current}.{part}");
         if index.is_module(&next) {
             current = next;
-        } else {
+        } else if index.is_module(&current) {
             // `mod.obj.NAME`: an attribute of a non-module object.
             return None;
+        } else {
+            // A module outside the project: its attributes are not ours.
+            current = next;
         }
     }
-    Some(module_file(index, &current))
+    Some(current)
 }
 
 /// What module a name bound by an import in this file denotes (the last
-/// import of that name wins).
-fn module_binding_of(index: &ModuleIndex, info: &FileInfo, name: &str) -> Option<String> {
-    let import = info.model.imports.iter().rev().find(|i| i.bound == name)?;
+/// import of that name wins), or by an unambiguous module-level alias
+/// (`np = numpy`, `m = importlib.import_module("pkg.mod")`).
+fn module_binding_of(
+    index: &ModuleIndex,
+    path: &str,
+    model: &FileModel,
+    name: &str,
+    depth: usize,
+) -> Option<String> {
+    let Some(import) = model.imports.iter().rev().find(|i| i.bound == name) else {
+        return alias_of(index, path, model, name, depth);
+    };
     match &import.binding {
         Binding::Module { module } => Some(module.clone()),
         Binding::From {
@@ -367,14 +609,42 @@ fn module_binding_of(index: &ModuleIndex, info: &FileInfo, name: &str) -> Option
             name: imported,
             ..
         } => {
-            let base = index.absolute(info.path, module.dots, &module.name)?;
+            let base = index.absolute(path, module.dots, &module.name)?;
             let candidate = if base.is_empty() {
                 imported.clone()
             } else {
                 format!("{base}.{imported}")
             };
-            index.is_module(&candidate).then_some(candidate)
+            // `from pkg import obj`: a module only if `pkg.obj` is one; from
+            // a module outside the project, nothing of it is ours.
+            (index.is_module(&candidate) || !base.is_empty() && !index.is_module(&base))
+                .then_some(candidate)
         }
+        _ => None,
+    }
+}
+
+/// The module an alias assigned once at module level denotes.
+fn alias_of(
+    index: &ModuleIndex,
+    path: &str,
+    model: &FileModel,
+    name: &str,
+    depth: usize,
+) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    let mut assigned = model.assignments.iter().filter(|a| a.bound == name);
+    let only = assigned.next()?;
+    if assigned.next().is_some() {
+        return None;
+    }
+    match &only.value {
+        AliasValue::Chain(chain) if chain.first().is_some_and(|h| h != name) => {
+            chain_module(index, path, model, chain, depth + 1)
+        }
+        AliasValue::ImportModule(module) => Some(module.clone()),
         _ => None,
     }
 }
@@ -600,6 +870,187 @@ mod tests {
         assert_eq!(analysis.mentions.len(), 2, "{:?}", analysis.mentions);
         assert_eq!(analysis.uncertain.len(), 1, "{:?}", analysis.uncertain);
         assert!(analysis.clashes.is_empty());
+    }
+
+    /// Code occurrences of `name` counted independently of the analysis:
+    /// every identifier node of a whole-file parse.
+    fn identifiers(files: &[(&str, &str)], name: &str) -> usize {
+        fn count(node: tree_sitter::Node, source: &[u8], name: &str) -> usize {
+            let own = usize::from(
+                node.kind() == "identifier" && node.utf8_text(source).ok() == Some(name),
+            );
+            let mut cursor = node.walk();
+            own + node
+                .children(&mut cursor)
+                .map(|c| count(c, source, name))
+                .sum::<usize>()
+        }
+        files
+            .iter()
+            .map(|(_, s)| {
+                count(
+                    super::super::parse(s).unwrap().root_node(),
+                    s.as_bytes(),
+                    name,
+                )
+            })
+            .sum()
+    }
+
+    /// A package that re-exports its modules with star imports, used the
+    /// ways its users write.
+    fn star_package(init: &str, more: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("pkg/__init__.py", init.to_owned()),
+            ("pkg/more.py", more.to_owned()),
+            (
+                "pkg/recipes.py",
+                "__all__ = ['take']\nfrom .more import chunked\n\ndef take(n, it):\n    return list(chunked(it, n))[0]\n".to_owned(),
+            ),
+            (
+                "tests/test_more.py",
+                "import pkg as mi\nimport pkg.more as m2\nfrom pkg import chunked\nfrom pkg.more import chunked as c\nfrom pkg import more\n\ndef test_chunked():\n    assert mi.chunked([1], 1) == chunked([1], 1) == c([1], 1) == m2.chunked([1], 1) == more.chunked([1], 1)\n    assert mi.more.chunked is mi.recipes.chunked\n".to_owned(),
+            ),
+            (
+                "app.py",
+                "from pkg import *\nimport importlib\nP = importlib.import_module('pkg')\nalias = P\n\ndef run(chunked=None):\n    return chunked or alias.chunked(P.chunked([], 1), 2)\n\nprint(chunked, run(chunked=1))\n".to_owned(),
+            ),
+        ]
+    }
+
+    fn borrowed<'a>(files: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        files.iter().map(|(p, s)| (*p, s.as_str())).collect()
+    }
+
+    #[test]
+    fn star_reexports_and_package_aliases_rename_every_use() {
+        let more = "__all__ = ['chunked', 'spy']\n\ndef chunked(it, n):\n    return [it]\n\ndef spy(it):\n    return chunked(it, 1)\n";
+        for init in [
+            "from .more import *\nfrom .recipes import *\n",
+            "from .more import *  # noqa\nfrom .recipes import *\nfrom . import more, recipes\n__all__ = more.__all__ + recipes.__all__\n",
+            "from .more import *\nfrom .recipes import *\nfrom . import more\n__all__ = []\n__all__ += more.__all__\n",
+            "from . import more\nfrom .more import *\n__all__ = ['take']\n__all__.extend(more.__all__)\nfrom .recipes import take\n",
+        ] {
+            let files = star_package(init, more);
+            let files = borrowed(&files);
+            let analysis = run(&files, "pkg/more.py", "chunked", "chunk_list");
+            let out = apply(&files, &analysis, "chunk_list");
+            assert!(
+                out["pkg/more.py"].contains("__all__ = ['chunk_list', 'spy']"),
+                "{init}"
+            );
+            assert!(out["pkg/recipes.py"].contains("from .more import chunk_list\n"));
+            assert!(
+                out["tests/test_more.py"].contains(
+                    "assert mi.chunk_list([1], 1) == chunk_list([1], 1) == c([1], 1) == m2.chunk_list([1], 1) == more.chunk_list([1], 1)\n    assert mi.more.chunk_list is mi.recipes.chunk_list"
+                ),
+                "{init}\n{}",
+                out["tests/test_more.py"]
+            );
+            assert!(
+                out["tests/test_more.py"]
+                    .contains("from pkg import chunk_list\nfrom pkg.more import chunk_list as c\n")
+            );
+            assert!(
+                out["app.py"].contains("def run(chunked=None):\n    return chunked or alias.chunk_list(P.chunk_list([], 1), 2)\n\nprint(chunk_list, run(chunked=1))"),
+                "{init}\n{}",
+                out["app.py"]
+            );
+            assert!(
+                analysis.uncertain.is_empty(),
+                "{init}: {:?}",
+                analysis.uncertain
+            );
+            let accounting = analysis.accounting;
+            assert_eq!(accounting.total(), identifiers(&files, "chunked"), "{init}");
+            // The keyword argument and the parameter are other bindings.
+            assert_eq!(accounting.other, 3, "{init}: {accounting:?}");
+        }
+    }
+
+    #[test]
+    fn star_imports_follow_all_and_pythons_binding_order() {
+        let user = ("use.py", "import pkg\npkg.helper()\n");
+        let cases: [(&str, &str, bool); 6] = [
+            // `__all__` without the name: the star import does not bind it.
+            (
+                "from .more import *\n",
+                "__all__ = ['other']\ndef helper(): pass\ndef other(): pass\n",
+                false,
+            ),
+            // No `__all__`: public names are exported, private ones not.
+            ("from .more import *\n", "def helper(): pass\n", true),
+            // A later definition shadows what the star import brought.
+            (
+                "from .more import *\ndef helper(): pass\n",
+                "def helper(): pass\n",
+                false,
+            ),
+            // A later star import wins over an earlier definition.
+            (
+                "def helper(): pass\nfrom .more import *\n",
+                "def helper(): pass\n",
+                true,
+            ),
+            // A tuple, and `__all__` built across branches.
+            (
+                "from .more import *\n",
+                "if True:\n    __all__ = ('helper',)\nelse:\n    __all__ = ()\ndef helper(): pass\n",
+                true,
+            ),
+            // Through a module that re-exports with a star import in turn.
+            ("from .mid import *\n", "def helper(): pass\n", true),
+        ];
+        for (init, more, renamed) in cases {
+            let files = [
+                ("pkg/__init__.py", init),
+                ("pkg/more.py", more),
+                ("pkg/mid.py", "from .more import *\n"),
+                user,
+            ];
+            let analysis = run(&files, "pkg/more.py", "helper", "assist");
+            let out = apply(&files, &analysis, "assist");
+            assert_eq!(
+                out["use.py"].contains("pkg.assist()"),
+                renamed,
+                "{init} / {more}: {:?}",
+                analysis.sites
+            );
+            assert_eq!(analysis.accounting.total(), identifiers(&files, "helper"));
+        }
+        // A private name without `__all__` is not exported.
+        let files = [
+            ("pkg/__init__.py", "from .more import *\n"),
+            ("pkg/more.py", "def _helper(): pass\n"),
+            ("use.py", "import pkg\npkg._helper()\n"),
+        ];
+        let analysis = run(&files, "pkg/more.py", "_helper", "_assist");
+        assert!(
+            !analysis.sites.contains_key("use.py"),
+            "{:?}",
+            analysis.sites
+        );
+    }
+
+    #[test]
+    fn a_computed_all_makes_its_uses_uncertain_not_silent() {
+        let files = [
+            ("pkg/__init__.py", "from .more import *\n"),
+            (
+                "pkg/more.py",
+                "def helper(): pass\n__all__ = [n for n in dir() if not n.startswith('_')]\n",
+            ),
+            (
+                "use.py",
+                "import pkg\nfrom pkg import helper\npkg.helper()\n",
+            ),
+        ];
+        let analysis = run(&files, "pkg/more.py", "helper", "assist");
+        assert!(!analysis.sites.contains_key("use.py"));
+        assert_eq!(analysis.uncertain.len(), 2, "{:?}", analysis.uncertain);
+        assert!(analysis.uncertain[0].note.contains("computed at run time"));
+        assert_eq!(analysis.accounting.total(), identifiers(&files, "helper"));
+        assert_eq!(analysis.accounting.uncertain, 2);
     }
 
     #[test]

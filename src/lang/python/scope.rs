@@ -32,8 +32,16 @@ pub(crate) struct Scope {
     pub bound: BTreeSet<String>,
     pub globals: BTreeSet<String>,
     pub nonlocals: BTreeSet<String>,
-    /// Modules imported with `from M import *` here (absolute spec: dots + name).
-    pub star_imports: Vec<ImportSpec>,
+    /// Modules imported with `from M import *` here, in source order.
+    pub star_imports: Vec<StarImport>,
+}
+
+/// `from M import *`: the module and where the statement starts (its place
+/// among the scope's bindings decides which binding wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StarImport {
+    pub module: ImportSpec,
+    pub start: usize,
 }
 
 /// A module as an import statement names it: leading dots and dotted name.
@@ -78,6 +86,12 @@ pub(crate) enum Role {
     ImportedName {
         module: ImportSpec,
     },
+    /// The name of a keyword argument, `f(NAME=...)`: it names a parameter
+    /// of whatever is called, not a binding of this file.
+    Keyword,
+    /// A part of a module's dotted name in an import (`import a.NAME`,
+    /// `from NAME.b import x`): a module, not a binding of this file.
+    ModulePath,
 }
 
 /// One occurrence of a name of interest.
@@ -157,6 +171,38 @@ pub(crate) struct ImportRecord {
     pub scope: usize,
 }
 
+/// What a module-level `__all__` is made of, beyond its string entries
+/// ([`FileModel::all_entries`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AllDecl {
+    /// Modules whose `__all__` it includes (`__all__ = a.__all__ + [...]`,
+    /// `__all__ += b.c.__all__`, `__all__.extend(d.__all__)`), as chains.
+    pub sources: Vec<Vec<String>>,
+    /// Some part is computed in a way orch does not follow (a name, a
+    /// comprehension, a call): the list is only known at run time.
+    pub dynamic: bool,
+}
+
+/// What a module-level assignment `NAME = VALUE` binds, when the value can
+/// denote a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AliasValue {
+    /// `np = numpy`, `p = pkg.sub`.
+    Chain(Vec<String>),
+    /// `m = importlib.import_module("pkg.mod")` with a literal name.
+    ImportModule(String),
+    /// Anything else.
+    Other,
+}
+
+/// A module-level assignment to a plain name (recorded for every name, so
+/// aliases of modules can be followed when they are unambiguous).
+#[derive(Debug, Clone)]
+pub(crate) struct Assignment {
+    pub bound: String,
+    pub value: AliasValue,
+}
+
 /// Everything recorded about one file.
 #[derive(Debug, Clone)]
 pub(crate) struct FileModel {
@@ -165,6 +211,10 @@ pub(crate) struct FileModel {
     pub occurrences: Vec<Occurrence>,
     pub mentions: Vec<Mention>,
     pub all_entries: Vec<AllEntry>,
+    /// The module-level `__all__`, if the module defines one.
+    pub all: Option<AllDecl>,
+    /// Module-level assignments to plain names.
+    pub assignments: Vec<Assignment>,
 }
 
 /// Where a name used in some scope resolves.
@@ -199,6 +249,8 @@ impl FileModel {
                 occurrences: Vec::new(),
                 mentions: Vec::new(),
                 all_entries: Vec::new(),
+                all: None,
+                assignments: Vec::new(),
             },
         };
         walker.visit_children(tree.root_node(), 0);
@@ -349,6 +401,7 @@ impl Walker<'_> {
             "assignment" | "augmented_assignment" => {
                 if scope == 0 {
                     self.maybe_all(node);
+                    self.maybe_alias(node);
                 }
                 if let Some(left) = node.child_by_field_name("left") {
                     self.visit_target(left, scope);
@@ -408,9 +461,16 @@ impl Walker<'_> {
             "import_from_statement" => self.visit_import_from(node, scope),
             "future_import_statement" => {}
             "keyword_argument" => {
+                if let Some(name) = node.child_by_field_name("name") {
+                    self.record(name, scope, Role::Keyword);
+                }
                 if let Some(value) = node.child_by_field_name("value") {
                     self.visit(value, scope);
                 }
+            }
+            "call" if scope == 0 => {
+                self.maybe_all_call(node);
+                self.visit_children(node, scope);
             }
             "attribute" => self.visit_attribute(node, scope),
             "decorated_definition" => self.visit_children(node, scope),
@@ -613,10 +673,14 @@ impl Walker<'_> {
                         );
                         self.record(first, scope, Role::Bind(Binding::Module { module: head }));
                     }
+                    self.dotted_parts(name, 1, scope);
                 }
                 "aliased_import" => {
-                    let module = name
-                        .child_by_field_name("name")
+                    let module_node = name.child_by_field_name("name");
+                    if let Some(module_node) = module_node {
+                        self.dotted_parts(module_node, 0, scope);
+                    }
+                    let module = module_node
                         .map(|n| text(n, self.source).to_owned())
                         .unwrap_or_default();
                     if let Some(alias) = name.child_by_field_name("alias") {
@@ -645,8 +709,12 @@ impl Walker<'_> {
         let wildcard = node
             .named_children(&mut cursor)
             .any(|c| c.kind() == "wildcard_import");
+        self.module_path(module_node, scope);
         if wildcard {
-            self.model.scopes[scope].star_imports.push(module);
+            self.model.scopes[scope].star_imports.push(StarImport {
+                module,
+                start: node.start_byte(),
+            });
             return;
         }
         let mut cursor = node.walk();
@@ -722,6 +790,39 @@ impl Walker<'_> {
         }
     }
 
+    /// The identifiers of a dotted module name after the first `skip`, as
+    /// [`Role::ModulePath`].
+    fn dotted_parts(&mut self, node: Node, skip: usize, scope: usize) {
+        let mut cursor = node.walk();
+        let parts: Vec<Node> = node
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() == "identifier")
+            .skip(skip)
+            .collect();
+        for part in parts {
+            self.record(part, scope, Role::ModulePath);
+        }
+    }
+
+    /// The module of `from M import ...` (`M` or `.M`): every part of its
+    /// name is a [`Role::ModulePath`].
+    fn module_path(&mut self, node: Node, scope: usize) {
+        match node.kind() {
+            "dotted_name" => self.dotted_parts(node, 0, scope),
+            "relative_import" => {
+                let mut cursor = node.walk();
+                let names: Vec<Node> = node
+                    .named_children(&mut cursor)
+                    .filter(|n| n.kind() == "dotted_name")
+                    .collect();
+                for name in names {
+                    self.dotted_parts(name, 0, scope);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn import_record(&mut self, bound: &str, scope: usize, binding: Binding) {
         self.model.imports.push(ImportRecord {
             bound: bound.to_owned(),
@@ -779,7 +880,9 @@ impl Walker<'_> {
         }
     }
 
-    /// Records the string entries of `__all__ = [...]`, `__all__ += [...]`.
+    /// Records a module-level `__all__ = ...` / `__all__ += ...`: its
+    /// string entries, the modules whose `__all__` it includes, and whether
+    /// some part is computed.
     fn maybe_all(&mut self, node: Node) {
         let Some(left) = node.child_by_field_name("left") else {
             return;
@@ -790,20 +893,84 @@ impl Walker<'_> {
         let Some(right) = node.child_by_field_name("right") else {
             return;
         };
+        // Assignments in branches (`if TYPE_CHECKING: ... else: ...`) add
+        // up: the entries of all of them are the module's.
+        self.model.all.get_or_insert_with(AllDecl::default);
         self.all_strings(right);
+    }
+
+    /// `__all__.extend(...)`, `__all__.append("x")`, `__all__.remove(...)`
+    /// at module level.
+    fn maybe_all_call(&mut self, node: Node) {
+        let Some(function) = node.child_by_field_name("function") else {
+            return;
+        };
+        if function.kind() != "attribute" {
+            return;
+        }
+        let (Some(object), Some(method)) = (
+            function.child_by_field_name("object"),
+            function.child_by_field_name("attribute"),
+        ) else {
+            return;
+        };
+        if object.kind() != "identifier" || text(object, self.source) != "__all__" {
+            return;
+        }
+        let Some(arguments) = node.child_by_field_name("arguments") else {
+            return;
+        };
+        self.model.all.get_or_insert_with(AllDecl::default);
+        match text(method, self.source) {
+            "extend" | "append" => self.all_strings(arguments),
+            _ => {
+                // remove, insert, pop, clear, ...: not followed.
+                if let Some(decl) = self.model.all.as_mut() {
+                    decl.dynamic = true;
+                }
+            }
+        }
     }
 
     fn all_strings(&mut self, node: Node) {
         match node.kind() {
-            "list"
-            | "tuple"
-            | "parenthesized_expression"
-            | "binary_operator"
-            | "expression_list" => {
+            "list" | "tuple" | "parenthesized_expression" | "expression_list" | "argument_list" => {
                 let mut cursor = node.walk();
-                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                let children: Vec<Node> = node
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind() != "comment")
+                    .collect();
                 for child in children {
                     self.all_strings(child);
+                }
+            }
+            "binary_operator" => {
+                let operator = node
+                    .child_by_field_name("operator")
+                    .map(|o| text(o, self.source));
+                if operator != Some("+") {
+                    self.all_dynamic();
+                }
+                for field in ["left", "right"] {
+                    if let Some(child) = node.child_by_field_name(field) {
+                        self.all_strings(child);
+                    }
+                }
+            }
+            "attribute" => {
+                let is_all = node
+                    .child_by_field_name("attribute")
+                    .is_some_and(|a| text(a, self.source) == "__all__");
+                match node
+                    .child_by_field_name("object")
+                    .and_then(|o| self.chain(o))
+                {
+                    Some(chain) if is_all => {
+                        if let Some(decl) = self.model.all.as_mut() {
+                            decl.sources.push(chain);
+                        }
+                    }
+                    _ => self.all_dynamic(),
                 }
             }
             "string" => {
@@ -821,9 +988,75 @@ impl Walker<'_> {
                         line: position.row + 1,
                         column: position.column + 1,
                     });
+                } else if contents.len() > 1 || node.named_child_count() > contents.len() + 2 {
+                    // Interpolated or escaped: not a plain name.
+                    self.all_dynamic();
                 }
             }
-            _ => {}
+            "comment" => {}
+            _ => self.all_dynamic(),
+        }
+    }
+
+    fn all_dynamic(&mut self) {
+        if let Some(decl) = self.model.all.as_mut() {
+            decl.dynamic = true;
+        }
+    }
+
+    /// Records a module-level `NAME = VALUE` (see [`Assignment`]).
+    fn maybe_alias(&mut self, node: Node) {
+        let Some(left) = node.child_by_field_name("left") else {
+            return;
+        };
+        if left.kind() != "identifier" {
+            return;
+        }
+        let bound = text(left, self.source).to_owned();
+        let value = match node.child_by_field_name("right") {
+            Some(right) if node.kind() == "assignment" => self.alias_value(right),
+            _ => AliasValue::Other,
+        };
+        self.model.assignments.push(Assignment { bound, value });
+    }
+
+    fn alias_value(&self, right: Node) -> AliasValue {
+        if let Some(chain) = self.chain(right) {
+            return AliasValue::Chain(chain);
+        }
+        if right.kind() != "call" {
+            return AliasValue::Other;
+        }
+        let called = right
+            .child_by_field_name("function")
+            .and_then(|f| self.chain(f));
+        let is_import_module = called.as_ref().is_some_and(|c| {
+            c.last().is_some_and(|l| l == "import_module")
+                && (c.len() == 1 || c.len() == 2 && c[0] == "importlib")
+        });
+        if !is_import_module {
+            return AliasValue::Other;
+        }
+        let Some(arguments) = right.child_by_field_name("arguments") else {
+            return AliasValue::Other;
+        };
+        let mut cursor = arguments.walk();
+        let args: Vec<Node> = arguments.named_children(&mut cursor).collect();
+        match args.as_slice() {
+            [only] if only.kind() == "string" => {
+                let mut cursor = only.walk();
+                let contents: Vec<Node> = only
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind() == "string_content")
+                    .collect();
+                match contents.as_slice() {
+                    [content] if !text(*content, self.source).starts_with('.') => {
+                        AliasValue::ImportModule(text(*content, self.source).to_owned())
+                    }
+                    _ => AliasValue::Other,
+                }
+            }
+            _ => AliasValue::Other,
         }
     }
 }
@@ -893,9 +1126,12 @@ mod tests {
         );
         assert_eq!(
             m.scopes[0].star_imports,
-            [ImportSpec {
-                dots: 0,
-                name: "b".into()
+            [StarImport {
+                module: ImportSpec {
+                    dots: 0,
+                    name: "b".into()
+                },
+                start: 22,
             }]
         );
         assert_eq!(

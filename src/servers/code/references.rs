@@ -87,6 +87,17 @@ pub(super) fn load_sources(
         .cloned()
         .collect();
     wanted.push(definition.to_owned());
+    if class.is_none() {
+        // Star imports bind names their files never mention: every module
+        // that has one takes part (`from .sub import *` in a package's
+        // `__init__.py` makes `pkg.NAME` the renamed function).
+        wanted.extend(
+            read_all(jail, &all)
+                .into_iter()
+                .filter(|(_, source)| python::has_star_import(source))
+                .map(|(path, _)| path),
+        );
+    }
     // A method's hierarchy needs every file: read them once.
     let mut everything: Vec<(String, String)> = Vec::new();
     if let Some(class) = class {
@@ -209,7 +220,10 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
         })
         .collect();
     let parse_errors = BTreeMap::new();
+    let accounting =
+        (args.class.is_none() && args.parameter.is_none()).then_some(analysis.accounting);
     Ok(RenameOutput {
+        accounting,
         total_files: files.len(),
         files,
         mentions_total: analysis.mentions.len(),
