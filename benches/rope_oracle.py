@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""rope as an oracle (and a stopwatch) for orch's renames, on click 8.5.1.
+"""rope as an oracle (and a stopwatch) for orch's renames, on real libraries.
 
-For each rename below, on a clean git checkout of click's source archive:
+Projects (PyPI source archives, pinned): click 8.5.1 (the default), and two
+libraries whose packages re-export with `from .sub import *` and whose tests
+write `import pkg as alias; alias.NAME(...)`: more-itertools 11.2.1 and
+pyparsing 3.3.3.
+
+For each rename of the project's table, on a clean git checkout:
   1. rope (`rope.refactor.rename.Rename`, strings and comments left alone,
      unsure occurrences not renamed) renames the definition; its diff is
      kept and the checkout reset;
   2. `orch run --dry-run` produces its diff (plan + dry run, no tests);
   3. both diffs are reduced to the set of changed lines (file, line, old
-     text, new text) and compared;
-  4. with --tests, `orch run` (not dry) runs click's full test suite before
-     and after the edit and must commit (REVIEW: tests no worse).
-Prints one row per rename (times, ratio, agreement) and every mismatch.
+     text, new text) and compared; each line only one tool changes is
+     labelled with what it is (a doctest line, an `__all__` entry, ...);
+  4. with --tests, `orch run` (not dry) runs the project's whole test suite
+     before and after the edit and must commit (REVIEW: tests no worse).
+Prints one row per rename (lines each tool changes, lines only one changes,
+times, ratio, tests), orch's accounting of the old name's occurrences, and
+every line only one tool changes.
 
-  python3 benches/rope_oracle.py [--tests] [--runs N] [CLICK_DIR]
+  python3 benches/rope_oracle.py [--project click|more-itertools|pyparsing]
+                                 [--tests] [--runs N] [--only a,b] [DIR]
 
-Needs `pip install rope pytest` and a release build of orch. Without
-CLICK_DIR, downloads click 8.5.1 from PyPI into a temp dir.
+Needs `pip install rope pytest` and a release build of orch. Without DIR,
+downloads the project from PyPI into a temp dir.
 """
 
 import argparse
@@ -29,7 +38,7 @@ import sys
 import tempfile
 import time
 
-RENAMES = [
+CLICK = [
     # (kind, old, new, defining file)
     ("function", "make_str", "make_text", "src/click/utils.py"),
     ("function", "format_filename", "filename_for_display", "src/click/utils.py"),
@@ -54,6 +63,46 @@ RENAMES = [
     ("parameter", "get_app_dir.force_posix", "posix", "src/click/utils.py"),
 ]
 
+# `more_itertools/__init__.py` is `from .more import *` and
+# `from .recipes import *`; each module has an `__all__`; the tests say
+# `import more_itertools as mi` and `mi.NAME(...)`; docstrings are doctests.
+MORE_ITERTOOLS = [
+    ("function", "chunked", "chunk_list", "more_itertools/more.py"),
+    ("function", "first", "first_item", "more_itertools/more.py"),
+    ("function", "spy", "peek_ahead", "more_itertools/more.py"),
+    ("function", "collapse", "flatten_deep", "more_itertools/more.py"),
+    ("function", "windowed", "windows_of", "more_itertools/more.py"),
+    ("function", "split_at", "split_at_pred", "more_itertools/more.py"),
+    ("function", "always_iterable", "as_iterable", "more_itertools/more.py"),
+    ("function", "ilen", "count_items", "more_itertools/more.py"),
+    ("class", "peekable", "Peekable", "more_itertools/more.py"),
+    ("function", "take", "take_first", "more_itertools/recipes.py"),
+    ("function", "consume", "exhaust", "more_itertools/recipes.py"),
+    ("function", "grouper", "group_fixed", "more_itertools/recipes.py"),
+]
+
+# `pyparsing/__init__.py` star-imports eight modules and lists `__all__`;
+# the tests and examples say `import pyparsing as pp` and `pp.NAME`.
+PYPARSING = [
+    ("function", "one_of", "one_of_words", "pyparsing/helpers.py"),
+    ("function", "nested_expr", "nested_expression", "pyparsing/helpers.py"),
+    ("function", "counted_array", "counted_list", "pyparsing/helpers.py"),
+    ("function", "original_text_for", "source_text_for", "pyparsing/helpers.py"),
+    ("function", "infix_notation", "operator_grammar", "pyparsing/helpers.py"),
+    ("function", "srange", "char_range", "pyparsing/core.py"),
+    ("function", "lineno", "line_number", "pyparsing/util.py"),
+    ("class", "Suppress", "Suppressed", "pyparsing/core.py"),
+    ("class", "Combine", "Combined", "pyparsing/core.py"),
+    ("class", "ParseFatalException", "ParseFatalError", "pyparsing/exceptions.py"),
+]
+
+PROJECTS = {
+    # name: (pip requirement, unpacked directory, renames)
+    "click": ("click==8.5.1", "click-8.5.1", CLICK),
+    "more-itertools": ("more_itertools==11.2.1", "more_itertools-11.2.1", MORE_ITERTOOLS),
+    "pyparsing": ("pyparsing==3.3.3", "pyparsing-3.3.3", PYPARSING),
+}
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -61,12 +110,27 @@ def sh(args, cwd, check=True, **kw):
     return subprocess.run(args, cwd=cwd, check=check, text=True, capture_output=True, **kw)
 
 
-def checkout_click(work):
+def checkout(work, requirement, directory):
     dl = os.path.join(work, "dl")
     sh([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-        "click==8.5.1", "-d", dl], cwd=work)
-    sh(["tar", "--no-same-owner", "-xzf", os.path.join(dl, "click-8.5.1.tar.gz"), "-C", work], cwd=work)
-    return os.path.join(work, "click-8.5.1")
+        requirement, "-d", dl], cwd=work)
+    archive = os.path.join(dl, directory + ".tar.gz")
+    sh(["tar", "--no-same-owner", "-xzf", archive, "-C", work], cwd=work)
+    return os.path.join(work, directory)
+
+
+def why(file, old_text, new_text):
+    """What a changed line is, for lines only one tool changes."""
+    text = (old_text or "") + (new_text or "")
+    if file.endswith(".pyi"):
+        return "type stub"
+    if re.match(r"\s*(>>>|\.\.\.)( |$)", text):
+        return "doctest"
+    if re.match(r"\s*['\"]\w+['\"],?\s*$", old_text or "") or "__all__" in text:
+        return "__all__ entry"
+    if re.search(r":\w+:`", text) or "``" in text:
+        return "docs role/literal"
+    return "code"
 
 
 def prepare(repo):
@@ -74,7 +138,7 @@ def prepare(repo):
         sh(["git", "init", "-q", "-b", "main"], cwd=repo)
         sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "add", "-A"], cwd=repo)
         sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m",
-            "click"], cwd=repo)
+            "import"], cwd=repo)
     reset(repo)
 
 
@@ -169,21 +233,23 @@ def orch(repo, binary, state, command, dry_run=True):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("click", nargs="?")
+    parser.add_argument("dir", nargs="?", help="an unpacked checkout of the project")
+    parser.add_argument("--project", default="click", choices=sorted(PROJECTS))
     parser.add_argument("--tests", action="store_true", help="also run orch for real: full test suite")
     parser.add_argument("--runs", type=int, default=1, help="timed runs of each tool per rename")
     parser.add_argument("--only", help="comma-separated old names to run")
     parser.add_argument("--orch", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/orch-target")), "release", "orch"))
     args = parser.parse_args()
+    requirement, directory, renames = PROJECTS[args.project]
     work = tempfile.mkdtemp()
     try:
-        repo = os.path.abspath(args.click) if args.click else checkout_click(work)
+        repo = os.path.abspath(args.dir) if args.dir else checkout(work, requirement, directory)
         prepare(repo)
         state = os.path.join(work, "state")
         rows, mismatches = [], []
         only = set(args.only.split(",")) if args.only else None
-        for kind, old, new, path in RENAMES:
+        for kind, old, new, path in renames:
             if only and old not in only:
                 continue
             command = f"rename {kind} {old} to {new}"
@@ -199,32 +265,36 @@ def main():
             ours = changed_lines(data.get("diff") or "")
             theirs = changed_lines(rope_diff)
             agree = ours == theirs
-            if not agree:
-                for item in sorted(theirs - ours, key=str):
-                    mismatches.append((command, "rope only", item))
-                for item in sorted(ours - theirs, key=str):
-                    mismatches.append((command, "orch only", item))
+            only_rope = sorted(theirs - ours, key=str)
+            only_orch = sorted(ours - theirs, key=str)
+            for item in only_rope:
+                mismatches.append((command, "rope only", item))
+            for item in only_orch:
+                mismatches.append((command, "orch only", item))
             tests = "-"
             if args.tests:
                 _, real = orch(repo, args.orch, state, command, dry_run=False)
-                execute = real.get("details", {}) if "details" in real else {}
                 tests = "green" if real.get("success") else f"FAILED: {real.get('stop_reason')}: {str(real.get('error'))[:120]}"
                 if real.get("branch"):
                     sh(["git", "branch", "-D", real["branch"]], cwd=repo, check=False)
+            accounting = (data.get("accounting") or {})
             rope_med, orch_med = statistics.median(rope_times), statistics.median(orch_times)
-            rows.append((command, len(theirs), len(ours), agree, rope_med, orch_med, tests,
-                         data.get("success"), data.get("error")))
-        print(f"{'rename':<58} {'rope':>5} {'orch':>5}  same  {'rope s':>7} {'orch s':>7} {'ratio':>6}  tests")
-        for command, nr, no, agree, rt, ot, tests, ok, error in rows:
+            rows.append((command, len(theirs), len(ours), len(only_rope), len(only_orch), agree,
+                         rope_med, orch_med, tests, data.get("success"), data.get("error"), accounting))
+        print(f"{'rename':<52} {'rope':>5} {'orch':>5} {'rope-':>5} {'orch-':>5}  {'rope s':>7} {'orch s':>7} "
+              f"{'ratio':>6}  {'edited/other/uncertain':<22}  tests")
+        for (command, nr, no, r_only, o_only, agree, rt, ot, tests, ok, error, acc) in rows:
             note = "" if ok else f"  orch: {error}"
-            print(f"{command:<58} {nr:>5} {no:>5}  {'yes' if agree else 'NO ':<4}  {rt:>7.2f} {ot:>7.2f} "
-                  f"{ot / rt:>6.3f}  {tests}{note}")
-        total_rope = sum(r[4] for r in rows)
-        total_orch = sum(r[5] for r in rows)
+            counts = f"{acc.get('edited', '-')}/{acc.get('other', '-')}/{acc.get('uncertain', '-')}" if acc else "-"
+            print(f"{command:<52} {nr:>5} {no:>5} {r_only:>5} {o_only:>5}  {rt:>7.2f} {ot:>7.2f} "
+                  f"{ot / rt:>6.3f}  {counts:<22}  {tests}{note}")
+        total_rope = sum(r[6] for r in rows)
+        total_orch = sum(r[7] for r in rows)
         print(f"total: rope {total_rope:.2f} s, orch {total_orch:.2f} s, orch/rope = {total_orch / total_rope:.3f}; "
-              f"{sum(1 for r in rows if r[3])}/{len(rows)} renames change exactly the lines rope changes")
+              f"{sum(1 for r in rows if r[5])}/{len(rows)} renames change exactly the lines rope changes")
+        print("columns: lines rope changes, lines orch changes, lines only rope changes, lines only orch changes")
         for command, who, (file, line, old_text, new_text) in mismatches:
-            print(f"  {command}: {who}: {file}:{line}: {old_text!r} -> {new_text!r}")
+            print(f"  {command}: {who} ({why(file, old_text, new_text)}): {file}:{line}: {old_text!r} -> {new_text!r}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

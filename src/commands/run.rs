@@ -77,6 +77,9 @@ fn json_report(finished: &Finished, is_plan: bool) -> serde_json::Value {
     if record.dry_run {
         value["diff"] = finished.diff.clone().into();
     }
+    if let Some(accounting) = finished.plan.as_ref().and_then(|p| p.report.accounting) {
+        value["accounting"] = serde_json::to_value(accounting).unwrap_or_default();
+    }
     value
 }
 

@@ -277,6 +277,9 @@ pub struct Accounting {
     pub other: usize,
     /// Occurrences listed as uncertain, with their reason.
     pub uncertain: usize,
+    /// How many of all these are in doctests (`>>>` lines of docstrings).
+    #[serde(default)]
+    pub in_doctests: usize,
 }
 
 impl Accounting {

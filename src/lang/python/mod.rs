@@ -207,7 +207,7 @@ fn common_suffix(a: &str, b: &str) -> usize {
         })
 }
 
-fn parser() -> Option<Parser> {
+pub(crate) fn parser() -> Option<Parser> {
     let mut parser = Parser::new();
     parser
         .set_language(&tree_sitter_python::LANGUAGE.into())
@@ -445,6 +445,41 @@ pub(crate) mod testing {
             .filter(|(_, source)| source.len() < 150_000)
             .step_by(step)
             .collect()
+    }
+
+    /// A real package from PyPI (a source archive `.ci/test` downloads and
+    /// unpacks into `$ORCH_CORPORA`): every `.py` file under `dir` (a
+    /// directory name like `more_itertools-11.2.1`), as (relative path,
+    /// source). `None` outside CI when the corpora are not there; in CI
+    /// (`CI` set) their absence fails the test.
+    pub(crate) fn corpus(dir: &str) -> Option<Vec<(String, String)>> {
+        let root = match std::env::var_os("ORCH_CORPORA") {
+            Some(root) => std::path::PathBuf::from(root).join(dir),
+            None if std::env::var_os("CI").is_some() => {
+                panic!("ORCH_CORPORA is not set: run the tests through .ci/test")
+            }
+            None => {
+                eprintln!("ORCH_CORPORA is not set: {dir} not checked (.ci/test sets it)");
+                return None;
+            }
+        };
+        assert!(root.is_dir(), "{} is missing: run .ci/test", root.display());
+        let mut out = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "py") {
+                    let relative = path.strip_prefix(&root).unwrap();
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    out.push((relative.to_string_lossy().into_owned(), source));
+                }
+            }
+        }
+        out.sort();
+        Some(out)
     }
 
     /// The whole-file and focused analyses found the same sites, notes and

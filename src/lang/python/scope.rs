@@ -104,6 +104,8 @@ pub(crate) struct Occurrence {
     pub column: usize,
     pub scope: usize,
     pub role: Role,
+    /// In a doctest (`>>>` lines of a docstring), not in the file's code.
+    pub doctest: bool,
 }
 
 /// A comment or string fragment mentioning a name of interest.
@@ -242,6 +244,8 @@ impl FileModel {
         let mut walker = Walker {
             source: source.as_bytes(),
             names,
+            in_doctest: false,
+            doctest_code: Vec::new(),
             module_imports_only,
             model: FileModel {
                 scopes: vec![Scope::new(ScopeKind::Module, None)],
@@ -318,6 +322,10 @@ impl Scope {
 struct Walker<'a> {
     source: &'a [u8],
     names: &'a [&'a str],
+    /// Walking a doctest's tree ([`Walker::visit_doctest`]).
+    in_doctest: bool,
+    /// Byte ranges of strings that are doctest code: not prose.
+    doctest_code: Vec<std::ops::Range<usize>>,
     /// See [`FileModel::module_imports`].
     module_imports_only: bool,
     model: FileModel,
@@ -350,6 +358,7 @@ impl Walker<'_> {
             column: position.column + 1,
             scope,
             role,
+            doctest: self.in_doctest,
         });
     }
 
@@ -474,6 +483,21 @@ impl Walker<'_> {
             }
             "attribute" => self.visit_attribute(node, scope),
             "decorated_definition" => self.visit_children(node, scope),
+            "expression_statement" if !self.in_doctest => {
+                let mut cursor = node.walk();
+                let only: Vec<Node> = node.named_children(&mut cursor).collect();
+                if let [string] = only.as_slice()
+                    && string.kind() == "string"
+                    && self.names.iter().any(|n| {
+                        self.source[string.start_byte()..string.end_byte()]
+                            .windows(n.len())
+                            .any(|w| w == n.as_bytes())
+                    })
+                {
+                    self.visit_doctest(*string);
+                }
+                self.visit_children(node, scope);
+            }
             _ => self.visit_children(node, scope),
         }
     }
@@ -863,6 +887,10 @@ impl Walker<'_> {
         for &name in self.names {
             for offset in super::find_word(value, name) {
                 let start = node.start_byte() + offset;
+                if !self.in_doctest && self.doctest_code.iter().any(|r| r.contains(&start)) {
+                    // Code of a doctest, walked as code.
+                    continue;
+                }
                 let prefix = &value[..offset];
                 let newlines = prefix.matches('\n').count();
                 let column = match prefix.rfind('\n') {
@@ -878,6 +906,58 @@ impl Walker<'_> {
                 });
             }
         }
+    }
+
+    /// A docstring's doctest (`>>> ` lines and their `... ` continuations)
+    /// is code run in the module's namespace: parsed as Python (the lines'
+    /// code only, as tree-sitter included ranges, so positions are the
+    /// file's) and walked in a scope of its own whose free names resolve
+    /// in the module, like doctest's copy of the module's globals. A
+    /// doctest that does not parse stays prose.
+    fn visit_doctest(&mut self, string: Node) {
+        let ranges = doctest_ranges(self.source, string.start_byte(), string.end_byte());
+        if ranges.is_empty() {
+            return;
+        }
+        let Some(mut parser) = super::parser() else {
+            return;
+        };
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                self.source
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        let point = |byte: usize| {
+            let row = line_starts.partition_point(|&s| s <= byte) - 1;
+            tree_sitter::Point::new(row, byte - line_starts[row])
+        };
+        let included: Vec<tree_sitter::Range> = ranges
+            .iter()
+            .map(|r| tree_sitter::Range {
+                start_byte: r.start,
+                end_byte: r.end,
+                start_point: point(r.start),
+                end_point: point(r.end),
+            })
+            .collect();
+        if parser.set_included_ranges(&included).is_err() {
+            return;
+        }
+        let Some(tree) = parser.parse(self.source, None) else {
+            return;
+        };
+        if tree.root_node().has_error() {
+            return;
+        }
+        let scope = self.new_scope(ScopeKind::Function, 0);
+        self.in_doctest = true;
+        self.visit_children(tree.root_node(), scope);
+        self.in_doctest = false;
+        self.doctest_code.extend(ranges);
     }
 
     /// Records a module-level `__all__ = ...` / `__all__ += ...`: its
@@ -1059,6 +1139,51 @@ impl Walker<'_> {
             _ => AliasValue::Other,
         }
     }
+}
+
+/// The code of the doctest examples in `source[start..end]` (a string
+/// literal): for each `>>> ` line and the `... ` lines that continue it,
+/// the bytes after the prompt up to and including the newline.
+fn doctest_ranges(source: &[u8], start: usize, end: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = start;
+    let mut in_example = false;
+    while at < end {
+        let line_end = source[at..end]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(end, |i| at + i + 1);
+        let line = &source[at..line_end];
+        let indent = line
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let rest = &line[indent..];
+        let prompt = |p: &[u8]| {
+            rest.starts_with(p) && matches!(rest.get(3), None | Some(b' ' | b'\n' | b'\r'))
+        };
+        let example = prompt(b">>>") || (in_example && prompt(b"..."));
+        if example {
+            let code = at + indent + 3 + usize::from(rest.get(3) == Some(&b' '));
+            // The closing quotes of a docstring can end the last line.
+            let code_end = if line_end == end {
+                let quotes = source[..end]
+                    .iter()
+                    .rev()
+                    .take_while(|b| matches!(b, b'"' | b'\''))
+                    .count();
+                end - quotes
+            } else {
+                line_end
+            };
+            if code < code_end {
+                out.push(code..code_end);
+            }
+        }
+        in_example = example;
+        at = line_end;
+    }
+    out
 }
 
 #[cfg(test)]

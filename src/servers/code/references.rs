@@ -135,7 +135,7 @@ pub(super) fn load_sources(
 
 pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<RenameOutput, String> {
     let started = std::time::Instant::now();
-    let (index, sources, hashes) =
+    let (index, mut sources, mut hashes) =
         load_sources(jail, &args.definition, args.class.as_deref(), &args.files)?;
     tracing::debug!(
         files = sources.len(),
@@ -169,6 +169,31 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
         None => analysis,
     };
     let mut analysis = analysis;
+    if args.class.is_none() && args.parameter.is_none() {
+        // Type stubs are Python too: orch does not analyse them, but never
+        // leaves them silently stale.
+        for (path, source) in read_all(jail, &project_files(jail, |p| p.ends_with(".pyi"))) {
+            let found = python::find_word(&source, &args.name);
+            if found.is_empty() {
+                continue;
+            }
+            for at in found {
+                let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+                analysis.accounting.uncertain += 1;
+                analysis.uncertain.push(rename::Note {
+                    file: path.clone(),
+                    line: source[..at].matches('\n').count() + 1,
+                    column: at - line_start + 1,
+                    note: format!(
+                        "`{}` in a type stub (.pyi), which orch does not analyse; check it by hand, or pass --include-uncertain",
+                        args.name
+                    ),
+                });
+            }
+            hashes.insert(path.clone(), file_sha1(&path, &source));
+            sources.push((path, source));
+        }
+    }
     let old_text = args.parameter.as_deref().unwrap_or(&args.name);
     if args.include_uncertain {
         let notes = std::mem::take(&mut analysis.uncertain);
