@@ -152,7 +152,9 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
         page.offset = offset;
         page.max_files = Some(page_size(remaining, 120, 1, 200));
         page.max_notes = Some(page_size(remaining, 40, 0, 25));
-        let page = ctx.pool.request(&call).await?;
+        let mut page = ctx.pool.request(&call).await?;
+        page.expand()
+            .map_err(|e| Failure::internal(format!("malformed edits from the code server: {e}")))?;
         let next = page.next_offset;
         match all.as_mut() {
             None => all = Some(page),

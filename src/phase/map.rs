@@ -171,23 +171,57 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
 async fn resolve_target(ctx: &Context, to: &str) -> Result<String, Failure> {
     let to = to.trim().trim_start_matches("./");
     if to.ends_with(".py") {
-        let dir = to.rsplit_once('/').map_or("", |(d, _)| d);
-        let known = dir.is_empty() || {
-            let found = ctx
-                .pool
-                .request(&Modules {
-                    name: format!("{dir}/"),
-                })
-                .await?;
-            !found.matches.is_empty()
+        // An existing module, by its path or a unique path suffix
+        // (`util.py`, or `pkg/util.py` in a `src/` layout).
+        let existing = ctx
+            .pool
+            .request(&Modules {
+                name: to.to_owned(),
+            })
+            .await?;
+        match existing.matches.as_slice() {
+            [one] => return Ok(one.path.clone()),
+            [] => {}
+            many => {
+                return Err(Failure::input(
+                    format!(
+                        "`{to}` could be any of:\n{}",
+                        many.iter()
+                            .map(|m| format!("  {}", m.path))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ),
+                    Some("name the target by its full path".into()),
+                ));
+            }
+        }
+        // A new module: its directory must exist (also by a path suffix).
+        let Some((dir, file)) = to.rsplit_once('/') else {
+            return Ok(to.to_owned());
         };
-        if !known {
-            return Err(Failure::input(
+        let found = ctx
+            .pool
+            .request(&Modules {
+                name: format!("{dir}/"),
+            })
+            .await?;
+        return match found.matches.as_slice() {
+            [one] => Ok(format!("{}/{file}", one.path.trim_end_matches('/'))),
+            [] => Err(Failure::input(
                 format!("the directory `{dir}` of the target `{to}` has no Python files"),
                 Some("create the package first, or move into an existing directory".into()),
-            ));
-        }
-        return Ok(to.to_owned());
+            )),
+            many => Err(Failure::input(
+                format!(
+                    "the directory `{dir}` of the target `{to}` could be any of:\n{}",
+                    many.iter()
+                        .map(|m| format!("  {}", m.path))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+                Some("name the target by its full path".into()),
+            )),
+        };
     }
     let found = ctx
         .pool

@@ -168,3 +168,63 @@ fn a_module_renamed_in_words_takes_every_import_with_it() {
     assert!(out.stderr.contains("exists already"), "{out:?}");
     assert_eq!(t.snapshot(), before);
 }
+
+/// In a `src/` layout, paths are named as people type them: a unique path
+/// suffix is taken (`util.py`, `store/money.py`), a new module's directory
+/// too (`store/extra.py`), and an ambiguous one lists the candidates.
+#[test]
+fn paths_by_their_suffix_resolve_in_a_src_layout() {
+    let t = TestContext::fixture("store");
+    std::fs::create_dir_all(t.repo.join("src")).unwrap();
+    git(&t.repo, &["mv", "store", "src/store"]);
+    std::fs::write(t.repo.join("pytest.ini"), "[pytest]\npythonpath = src\n").unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "src layout"]);
+    let created = |out: &crate::support::RunOutput| -> Vec<String> {
+        out.json()["plan"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["file"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    let out = t.run(&[
+        "plan",
+        "--json",
+        "move parse_price from util.py to money.py",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let files = created(&out);
+    assert!(
+        files.contains(&"src/store/money.py".to_owned()),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|f| f == "money.py"), "{files:?}");
+
+    let out = t.run(&[
+        "plan",
+        "--json",
+        "move parse_price from store/util.py to store/extra.py",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let files = created(&out);
+    assert!(
+        files.contains(&"src/store/extra.py".to_owned()),
+        "{files:?}"
+    );
+
+    // Two modules end in `util.py`: the candidates are listed.
+    std::fs::create_dir_all(t.repo.join("src/store/legacy")).unwrap();
+    std::fs::write(t.repo.join("src/store/legacy/__init__.py"), "").unwrap();
+    std::fs::write(t.repo.join("src/store/legacy/util.py"), "X = 1\n").unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "another util"]);
+    let out = t.run(&["plan", "move parse_price from store/util.py to util.py"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("src/store/legacy/util.py") && out.stderr.contains("src/store/util.py"),
+        "{}",
+        out.stderr
+    );
+}

@@ -922,3 +922,76 @@ LABEL = make_str({n}) + make_str(1)
     let out = t.run(&["plan", "--phase-tokens", &needed, RENAME]);
     assert_eq!(out.code, 0, "--phase-tokens {needed}: {out:?}");
 }
+
+/// A rename through star re-exports (`__all__` added up from other
+/// modules' `__all__`), package and module aliases, an
+/// `importlib.import_module` alias, doctests and a type stub: every code
+/// occurrence of the old name is renamed or accounted for, and the suite
+/// (doctests included) is green on the branch.
+#[test]
+fn a_rename_through_star_reexports_and_aliases_is_complete() {
+    let t = TestContext::fixture("stars");
+    let out = t.run(&["run", "--json", "rename function chunks to batches"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    let branch = json["branch"].as_str().unwrap().to_owned();
+    // What is left of the old name in Python files: the Sphinx role in a
+    // docstring (prose, listed) and the test's parameter of the same name
+    // (another binding).
+    let left = git(
+        &t.repo,
+        &["grep", "-h", "-w", "chunks", &branch, "--", "*.py"],
+    );
+    assert_eq!(
+        left.lines().map(str::trim).collect::<Vec<_>>(),
+        [
+            "\"\"\"Split ``items`` into lists of ``size`` items (see :func:`chunks`).",
+            "def helper(chunks=None):",
+            "return chunks",
+            "assert helper(chunks=3) == 3",
+        ],
+        "{left}"
+    );
+    let core = git(&t.repo, &["show", &format!("{branch}:stars/core.py")]);
+    assert!(
+        core.contains("__all__ = [\"batches\", \"first\"]"),
+        "{core}"
+    );
+    assert!(core.contains(">>> batches([1, 2, 3], 2)"), "{core}");
+    assert!(
+        core.contains(">>> from stars import batches as split"),
+        "{core}"
+    );
+    // 17 words `chunks` in Python files: 13 code occurrences (10 edited,
+    // 3 another binding), 2 in doctests (edited), the `__all__` entry
+    // (edited, a string) and the Sphinx role (prose). The type stub's is
+    // listed as uncertain, not silently left stale.
+    let words = git(
+        &t.repo,
+        &["grep", "-o", "-w", "chunks", "main", "--", "*.py"],
+    );
+    assert_eq!(words.lines().count(), 17, "{words}");
+    let accounting = &json["accounting"];
+    assert_eq!(
+        (
+            &accounting["edited"],
+            &accounting["other"],
+            &accounting["uncertain"],
+            &accounting["in_doctests"]
+        ),
+        (&12.into(), &3.into(), &1.into(), &2.into()),
+        "{json}"
+    );
+    let stderr = t.run(&["plan", "rename function chunks to batches"]).stderr;
+    assert!(
+        stderr.contains("stars/core.pyi:1:5: `chunks` in a type stub"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("code occurrences of `chunks` accounted for"),
+        "{stderr}"
+    );
+    if let Err(output) = t.pytest_on(&branch) {
+        panic!("{output}");
+    }
+}

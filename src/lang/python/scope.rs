@@ -915,7 +915,16 @@ impl Walker<'_> {
     /// in the module, like doctest's copy of the module's globals. A
     /// doctest that does not parse stays prose.
     fn visit_doctest(&mut self, string: Node) {
-        let ranges = doctest_ranges(self.source, string.start_byte(), string.end_byte());
+        // The string's content, between its quotes.
+        let mut cursor = string.walk();
+        let contents: Vec<Node> = string
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "string_content")
+            .collect();
+        let (Some(first), Some(last)) = (contents.first(), contents.last()) else {
+            return;
+        };
+        let ranges = doctest_ranges(self.source, first.start_byte(), last.end_byte());
         if ranges.is_empty() {
             return;
         }
@@ -1141,8 +1150,8 @@ impl Walker<'_> {
     }
 }
 
-/// The code of the doctest examples in `source[start..end]` (a string
-/// literal): for each `>>> ` line and the `... ` lines that continue it,
+/// The code of the doctest examples in `source[start..end]` (a string's
+/// content): for each `>>> ` line and the `... ` lines that continue it,
 /// the bytes after the prompt up to and including the newline.
 fn doctest_ranges(source: &[u8], start: usize, end: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
@@ -1165,19 +1174,8 @@ fn doctest_ranges(source: &[u8], start: usize, end: usize) -> Vec<std::ops::Rang
         let example = prompt(b">>>") || (in_example && prompt(b"..."));
         if example {
             let code = at + indent + 3 + usize::from(rest.get(3) == Some(&b' '));
-            // The closing quotes of a docstring can end the last line.
-            let code_end = if line_end == end {
-                let quotes = source[..end]
-                    .iter()
-                    .rev()
-                    .take_while(|b| matches!(b, b'"' | b'\''))
-                    .count();
-                end - quotes
-            } else {
-                line_end
-            };
-            if code < code_end {
-                out.push(code..code_end);
+            if code < line_end {
+                out.push(code..line_end);
             }
         }
         in_example = example;

@@ -77,6 +77,7 @@ pub(crate) fn unused_imports(jail: &Jail, args: Cleanup) -> ReplaceOutput {
                 sha1,
                 language: "python".into(),
                 replacements: unused.edits,
+                rows: Vec::new(),
             };
             (file, errors)
         },
@@ -166,6 +167,7 @@ pub(crate) fn unused_functions(jail: &Jail, args: Cleanup) -> ReplaceOutput {
                 path,
                 language: "python".into(),
                 replacements: edits,
+                rows: Vec::new(),
             };
             (file, python_errors(&source))
         },

@@ -300,6 +300,9 @@ fn page_into<T>(
         out.files.push(file);
     }
     out.next_offset = (end < out.total_files).then_some(end);
+    // Positions as deltas, texts over a string table: a page of hundreds
+    // of similar rewrites costs a fraction of the edits spelt out.
+    out.compact();
 }
 
 impl From<rename::Note> for NoteOut {
@@ -349,6 +352,7 @@ fn page_python(
                 path,
                 language: "python".into(),
                 replacements,
+                rows: Vec::new(),
             };
             (file, python_errors(source))
         },

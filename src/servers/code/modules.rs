@@ -35,12 +35,19 @@ pub(crate) fn resolve_modules(files: &[String], name: &str) -> ModulesResult {
     };
     let mut matches = Vec::new();
     if wanted.ends_with(".py") {
-        if files.contains(&wanted) {
+        // The file, or else every file it is a path suffix of (`util.py`,
+        // or `pkg/util.py` in a `src/` layout), as people type paths.
+        let suffix = format!("/{wanted}");
+        let exact = files.contains(&wanted);
+        for file in files
+            .iter()
+            .filter(|f| **f == wanted || !exact && f.ends_with(&suffix))
+        {
             matches.push(ModuleMatch {
-                module: index.module_of(&wanted).unwrap_or_default().to_owned(),
-                path: wanted.clone(),
+                module: index.module_of(file).unwrap_or_default().to_owned(),
+                path: file.clone(),
                 package: false,
-                files: vec![wanted.clone()],
+                files: vec![file.clone()],
             });
         }
     } else if wanted.contains('/') {
@@ -50,6 +57,22 @@ pub(crate) fn resolve_modules(files: &[String], name: &str) -> ModulesResult {
                 .unwrap_or(&wanted)
                 .to_owned();
             matches.push(package(&wanted, module));
+        } else {
+            // A directory path suffix: `pkg/sub` for `src/pkg/sub`.
+            let suffix = format!("/{wanted}/");
+            let mut dirs: Vec<&str> = files
+                .iter()
+                .filter_map(|f| f.find(&suffix).map(|i| &f[..i + suffix.len() - 1]))
+                .collect();
+            dirs.sort_unstable();
+            dirs.dedup();
+            for dir in dirs {
+                let module = index
+                    .module_of(&format!("{dir}/__init__.py"))
+                    .unwrap_or(dir)
+                    .to_owned();
+                matches.push(package(dir, module));
+            }
         }
     } else {
         for file in files {
@@ -116,6 +139,35 @@ mod tests {
 
     fn files(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn paths_resolve_by_their_unique_suffix() {
+        let project = files(&[
+            "src/shop/__init__.py",
+            "src/shop/util.py",
+            "src/shop/tax/__init__.py",
+            "src/shop/tax/util.py",
+            "tests/test_util.py",
+        ]);
+        let paths = |name: &str| -> Vec<String> {
+            resolve_modules(&project, name)
+                .matches
+                .into_iter()
+                .map(|m| m.path)
+                .collect()
+        };
+        assert_eq!(paths("shop/util.py"), ["src/shop/util.py"]);
+        assert_eq!(paths("tax/util.py"), ["src/shop/tax/util.py"]);
+        assert_eq!(
+            paths("util.py"),
+            ["src/shop/tax/util.py", "src/shop/util.py"]
+        );
+        // An exact path wins over suffixes.
+        assert_eq!(paths("src/shop/util.py"), ["src/shop/util.py"]);
+        assert_eq!(paths("shop/tax"), ["src/shop/tax/"]);
+        assert_eq!(paths("shop"), ["src/shop/"]);
+        assert!(paths("nowhere/util.py").is_empty());
     }
 
     #[test]

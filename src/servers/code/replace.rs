@@ -114,6 +114,7 @@ pub(crate) fn structural_replace(
                 sha1,
                 language: language.to_owned(),
                 replacements,
+                rows: Vec::new(),
             };
             (file, errors)
         },

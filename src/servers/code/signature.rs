@@ -55,6 +55,7 @@ pub(super) fn change_signature(
                 path,
                 language: "python".into(),
                 replacements,
+                rows: Vec::new(),
             };
             (file, errors)
         },

@@ -356,6 +356,25 @@ pub(super) fn class_bindings(
     out
 }
 
+/// The project files a file star-imports at module level
+/// (`from .core import *`), in order.
+pub(super) fn star_files(
+    index: &ModuleIndex,
+    path: &str,
+    source: &str,
+    tree: &tree_sitter::Tree,
+) -> Vec<String> {
+    let model = FileModel::module_imports(tree, source);
+    model.scopes[0]
+        .star_imports
+        .iter()
+        .filter_map(|star| {
+            let absolute = index.absolute(path, star.module.dots, &star.module.name)?;
+            index.resolve(&absolute).first().map(|f| f.to_string())
+        })
+        .collect()
+}
+
 /// The class an expression denotes: `C`, `m.C`, `C[T]`.
 pub(super) fn resolve_expr(
     node: Node,

@@ -24,9 +24,11 @@ use crate::parallel::par_map;
 
 mod hierarchy;
 mod receivers;
+mod returns;
 pub(crate) use hierarchy::*;
 pub(crate) use hierarchy::{classes_defining, hierarchy_files};
 use receivers::*;
+use returns::*;
 
 /// A module-level class: `(file, name)`.
 type ClassId = (String, String);
@@ -110,6 +112,8 @@ pub(crate) fn analyse_with(
         BTreeMap<String, ClassId>,
         Vec<(ClassId, Class)>,
         Option<tree_sitter::Tree>,
+        Vec<(String, ClassId)>,
+        Vec<String>,
     );
     let summarise = |(path, source): &(&str, &str)| -> Option<Summary> {
         let tree = parsing.parse(source, &words)?;
@@ -145,12 +149,16 @@ pub(crate) fn analyse_with(
                 (id, class)
             })
             .collect();
+        let returning = function_returns(tree.root_node(), bytes, &names);
+        let stars = star_files(index, path, source, &tree);
         let keep = source.contains(old).then_some(tree);
-        Some((names, file_classes, keep))
+        Some((names, file_classes, keep, returning, stars))
     };
     let mut classes: BTreeMap<ClassId, Class> = BTreeMap::new();
     let mut bindings: BTreeMap<&str, BTreeMap<String, ClassId>> = BTreeMap::new();
     let mut parsed: Vec<(&str, &str, tree_sitter::Tree)> = Vec::new();
+    let mut function_classes: Vec<(ClassId, ClassId)> = Vec::new();
+    let mut stars: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     // Parsed first: the files that can hold a site or an override, the
     // ancestors' files, and the family's files that can hold a clash with
     // `new`. A family class elsewhere matters only where a file read here
@@ -172,9 +180,17 @@ pub(crate) fn analyse_with(
         summarised.extend(pending.iter().map(|(path, _)| *path));
         let summaries = par_map(&pending, summarise);
         for ((path, source), summary) in pending.iter().zip(summaries) {
-            let Some((names, file_classes, tree)) = summary else {
+            let Some((names, file_classes, tree, returning, star)) = summary else {
                 continue;
             };
+            if !star.is_empty() {
+                stars.insert(path, star);
+            }
+            function_classes.extend(
+                returning
+                    .into_iter()
+                    .map(|(function, class)| ((path.to_string(), function), class)),
+            );
             classes.extend(file_classes);
             bindings.insert(path, names);
             if let Some(tree) = tree {
@@ -201,7 +217,58 @@ pub(crate) fn analyse_with(
                 next.insert(file);
             }
         }
+        // Star imports (`from .core import *` in a package's `__init__.py`)
+        // of files read: the star-imported files that name a relevant class.
+        for file in stars.values().flatten() {
+            let Some((file, source)) = by_path.get_key_value(file.as_str()) else {
+                continue;
+            };
+            if !summarised.contains(file)
+                && relevant.iter().any(|n| !find_word(source, n).is_empty())
+            {
+                next.insert(file);
+            }
+        }
         pending = next.into_iter().map(|file| (file, by_path[file])).collect();
+    }
+    // What star imports bind: the module-level classes and the names a
+    // star-imported file binds, unless the importing file binds the name
+    // itself (to a fixed point: stars of stars).
+    for _ in 0..8 {
+        let mut grown = false;
+        for (file, star) in &stars {
+            for from in star {
+                let mut exported: Vec<(String, ClassId)> = classes
+                    .keys()
+                    .filter(|(f, name)| f == from && !name.contains('@'))
+                    .map(|id| (id.1.clone(), id.clone()))
+                    .chain(
+                        function_classes
+                            .iter()
+                            .filter(|((f, _), _)| f == from)
+                            .map(|(id, _)| (id.1.clone(), id.clone())),
+                    )
+                    .collect();
+                if let Some(names) = bindings.get(from.as_str()) {
+                    exported.extend(
+                        names
+                            .iter()
+                            .filter(|(name, id)| id.1 != "module:" && !name.starts_with('_'))
+                            .map(|(name, id)| (name.clone(), id.clone())),
+                    );
+                }
+                let names = bindings.entry(file).or_default();
+                for (name, id) in exported {
+                    if let std::collections::btree_map::Entry::Vacant(entry) = names.entry(name) {
+                        entry.insert(id);
+                        grown = true;
+                    }
+                }
+            }
+        }
+        if !grown {
+            break;
+        }
     }
     parsed.sort_by_key(|(path, _, _)| *path);
     tracing::debug!(
@@ -260,6 +327,43 @@ pub(crate) fn analyse_with(
         }
         family.extend(grown);
     }
+    // Receivers from return types: functions whose calls give a family
+    // instance, and methods of family classes that chain on the family.
+    let family_functions: BTreeSet<ClassId> = function_classes
+        .into_iter()
+        .filter(|(_, class)| family.contains(&canonical(class.clone())))
+        .map(|(function, _)| function)
+        .collect();
+    let family_methods: BTreeSet<String> = {
+        let files: BTreeSet<&str> = family.iter().map(|(f, _)| f.as_str()).collect();
+        let per_file = par_map(&files.into_iter().collect::<Vec<_>>(), |file| {
+            let source = by_path.get(file)?;
+            let tree = super::parse(source)?;
+            let bytes = source.as_bytes();
+            let names = bindings.get(file).cloned().unwrap_or_default();
+            let module_level: BTreeSet<usize> = module_classes(tree.root_node())
+                .iter()
+                .map(|(_, node)| node.start_byte())
+                .collect();
+            let mut out = BTreeSet::new();
+            for (name, node) in all_classes(tree.root_node(), bytes) {
+                let class_name = text(name, bytes);
+                let id = class_id(
+                    file,
+                    class_name,
+                    node,
+                    module_level.contains(&node.start_byte()),
+                );
+                if family.contains(&id) {
+                    out.extend(chaining_methods(node, class_name, bytes, &names, &|id| {
+                        family.contains(&canonical(id.clone()))
+                    }));
+                }
+            }
+            Some(out)
+        });
+        per_file.into_iter().flatten().flatten().collect()
+    };
     // Ancestors outside the family that define the method: an override.
     let mut stack: Vec<ClassId> = classes
         .get(&target)
@@ -329,6 +433,8 @@ pub(crate) fn analyse_with(
             typed_attrs: BTreeMap::new(),
             names: bindings.get(path).cloned().unwrap_or_default(),
             reexports: &BTreeMap::new(),
+            family_functions: &family_functions,
+            family_methods: &family_methods,
             local_family: BTreeSet::new(),
             marks: {
                 let mut marks: Vec<usize> = source.match_indices(old).map(|(i, _)| i).collect();
@@ -341,7 +447,12 @@ pub(crate) fn analyse_with(
         };
         walker.reexports = &bindings;
         walker.typed_attrs = walker.typed_attributes(tree.root_node());
-        walker.visit(tree.root_node(), &Context::default());
+        // Module-level code: its own instances (`tag = Word(...)`).
+        let mut top = Context::default();
+        let mut instances = BTreeSet::new();
+        walker.collect_instances(tree.root_node(), &top, &mut instances);
+        top.instances = instances;
+        walker.visit(tree.root_node(), &top);
         for mention in mentions(tree, source, old) {
             analysis.mentions.push(Note {
                 file: path.to_string(),
@@ -472,6 +583,32 @@ mod tests {
             assert!(crate::lang::python::names::is_identifier(word), "{word}");
         }
         assert_eq!(analysis.sites["a.py"].len(), 1);
+    }
+
+    #[test]
+    fn receivers_follow_return_types() {
+        let cart = "from typing import Optional\n\n\nclass Cart:\n    def add(self, x):\n        self.items.append(x)\n        return self\n\n    def copy(self) -> \"Cart\":\n        return type(self)()\n\n    def total(self):\n        return 1\n\n\ndef get_cart() -> Optional[Cart]:\n    return Cart()\n\n\ndef make_cart():\n    return Cart()\n\n\ndef other():\n    return Cart\n";
+        let user = "from shop.cart import Cart, get_cart, make_cart\n\n\ndef use():\n    cart = make_cart()\n    a = Cart().add(1).add(2).total()\n    b = get_cart().total() + cart.total() + cart.copy().total()\n    return a + b + unknown().total() + Cart().items.total()\n";
+        let (out, analysis) = run(
+            &[
+                ("shop/cart.py", cart),
+                ("shop/use.py", user),
+                ("shop/__init__.py", ""),
+            ],
+            "Cart",
+            "total",
+            "amount",
+        );
+        assert_eq!(
+            out["shop/use.py"],
+            "from shop.cart import Cart, get_cart, make_cart\n\n\ndef use():\n    cart = make_cart()\n    a = Cart().add(1).add(2).amount()\n    b = get_cart().amount() + cart.amount() + cart.copy().amount()\n    return a + b + unknown().total() + Cart().items.total()\n"
+        );
+        let uncertain: Vec<String> = analysis
+            .uncertain
+            .iter()
+            .map(|n| format!("{}:{}", n.file, n.line))
+            .collect();
+        assert_eq!(uncertain, ["shop/use.py:8", "shop/use.py:8"]);
     }
 
     #[test]

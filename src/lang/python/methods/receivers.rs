@@ -39,6 +39,10 @@ pub(super) struct Walker<'a> {
     pub(super) names: BTreeMap<String, ClassId>,
     /// Every parsed file's class bindings (to follow `pkg.Class`).
     pub(super) reexports: &'a BTreeMap<&'a str, BTreeMap<String, ClassId>>,
+    /// Module-level functions whose calls give a family instance.
+    pub(super) family_functions: &'a BTreeSet<ClassId>,
+    /// Methods of family classes whose calls give a family instance.
+    pub(super) family_methods: &'a BTreeSet<String>,
     /// Family classes defined inside functions of this file, by name.
     pub(super) local_family: BTreeSet<String>,
     /// Where `old` and the keyword `class` occur, sorted: a function with
@@ -173,7 +177,7 @@ impl Walker<'_> {
                 if family && !module_level {
                     self.local_family.insert(name.clone());
                 }
-                let inner = Context {
+                let mut inner = Context {
                     in_family_body: family,
                     receiver: None,
                     in_family_method: family,
@@ -191,6 +195,11 @@ impl Walker<'_> {
                     if family {
                         self.definitions_in(body);
                     }
+                    // Class attributes assigned a family instance, for the
+                    // class body's own statements.
+                    let mut instances = BTreeSet::new();
+                    self.collect_instances(body, &inner, &mut instances);
+                    inner.instances = instances;
                     self.visit_children(body, &inner);
                 }
                 if let Some(bases) = node.child_by_field_name("superclasses") {
@@ -224,7 +233,9 @@ impl Walker<'_> {
                 }
                 self.typed_parameters(node, &mut inner.instances);
                 if let Some(body) = node.child_by_field_name("body") {
-                    self.collect_instances(body, &mut inner.instances);
+                    let mut instances = inner.instances.clone();
+                    self.collect_instances(body, &inner, &mut instances);
+                    inner.instances = instances;
                     self.visit_children(body, &inner);
                 }
                 if let Some(parameters) = node.child_by_field_name("parameters") {
@@ -406,8 +417,10 @@ impl Walker<'_> {
         })
     }
 
-    /// Names assigned `FamilyClass(...)` or `FamilyClass` in a body.
-    fn collect_instances(&self, body: Node, out: &mut BTreeSet<String>) {
+    /// Names assigned `FamilyClass(...)` or `FamilyClass` in a body, or
+    /// anything [`Walker::is_known`] knows to be a family instance (the
+    /// result of a call that returns one, `a + b` of family instances).
+    pub(super) fn collect_instances(&self, body: Node, ctx: &Context, out: &mut BTreeSet<String>) {
         for node in scope_assignments(body) {
             if let (Some(left), Some(right)) = (
                 node.child_by_field_name("left"),
@@ -419,16 +432,61 @@ impl Walker<'_> {
                 } else {
                     Some(right)
                 };
-                if class.is_some_and(|c| self.is_family(c)) {
+                if class.is_some_and(|c| self.is_family(c)) || self.is_known(right, ctx) {
                     out.insert(text(left, self.source).to_owned());
                 }
             }
         }
     }
 
+    /// Whether a call gives a family instance: a function whose return
+    /// type (or every `return`) is a family class, or a chaining method of
+    /// the family on a known receiver.
+    fn returns_family(&self, call: Node, ctx: &Context) -> bool {
+        let Some(function) = call.child_by_field_name("function") else {
+            return false;
+        };
+        let by_name = resolve_expr(function, self.source, &self.names)
+            .is_some_and(|id| self.family_functions.contains(&id));
+        // Calling a family instance whose `__call__` gives one.
+        let called = self.family_methods.contains("__call__")
+            && !self.is_family(function)
+            && self.is_known(function, ctx);
+        by_name
+            || called
+            || function.kind() == "attribute"
+                && function
+                    .child_by_field_name("attribute")
+                    .is_some_and(|a| self.family_methods.contains(text(a, self.source)))
+                && function
+                    .child_by_field_name("object")
+                    .is_some_and(|o| self.is_known(o, ctx))
+    }
+
     fn judge(&mut self, object: Node, attribute: Node, ctx: &Context) {
         let receiver = text(object, self.source);
-        let known = match object.kind() {
+        let known = self.is_known(object, ctx);
+        if known {
+            self.site(attribute, EditKind::Attribute);
+        } else {
+            let position = attribute.start_position();
+            let shown: String = receiver.chars().take(40).collect();
+            self.uncertain.push(Note {
+                file: self.path.to_owned(),
+                line: position.row + 1,
+                column: position.column + 1,
+                note: format!(
+                    "`{shown}.{}`: orch cannot tell whether `{shown}` is a `{}`; left alone",
+                    self.old, self.target
+                ),
+            });
+        }
+    }
+
+    /// Whether `object` is known to be a family instance or class.
+    fn is_known(&self, object: Node, ctx: &Context) -> bool {
+        let receiver = text(object, self.source);
+        match object.kind() {
             "identifier" => {
                 ctx.receiver.as_deref() == Some(receiver)
                     || ctx.instances.contains(receiver)
@@ -446,26 +504,75 @@ impl Walker<'_> {
             "call" => {
                 let function = object.child_by_field_name("function");
                 let is_super = function.is_some_and(|f| text(f, self.source) == "super");
-                (is_super && ctx.in_family_method) || function.is_some_and(|f| self.is_family(f))
+                (is_super && ctx.in_family_method)
+                    || function.is_some_and(|f| self.is_family(f))
+                    || self.returns_family(object, ctx)
+            }
+            "parenthesized_expression" => object
+                .named_child(0)
+                .is_some_and(|inner| self.is_known(inner, ctx)),
+            // `a[...]` whose `__getitem__` gives a family instance.
+            "subscript" => {
+                self.family_methods.contains("__getitem__")
+                    && object
+                        .child_by_field_name("value")
+                        .is_some_and(|v| self.is_known(v, ctx))
+            }
+            // `a + b` on a family instance whose `__add__` (or the right
+            // operand's `__radd__`) gives a family instance, `~a`, `-a`.
+            "binary_operator" => {
+                let operator = object
+                    .child_by_field_name("operator")
+                    .map(|o| text(o, self.source));
+                let Some(dunder) = operator.and_then(binary_dunder) else {
+                    return false;
+                };
+                let side = |field: &str, method: String| {
+                    self.family_methods.contains(&method)
+                        && object
+                            .child_by_field_name(field)
+                            .is_some_and(|o| self.is_known(o, ctx))
+                };
+                side("left", format!("__{dunder}__")) || side("right", format!("__r{dunder}__"))
+            }
+            "unary_operator" => {
+                let dunder = match object
+                    .child_by_field_name("operator")
+                    .map(|o| text(o, self.source))
+                {
+                    Some("~") => "__invert__",
+                    Some("-") => "__neg__",
+                    Some("+") => "__pos__",
+                    _ => return false,
+                };
+                self.family_methods.contains(dunder)
+                    && object
+                        .child_by_field_name("argument")
+                        .is_some_and(|o| self.is_known(o, ctx))
             }
             _ => false,
-        };
-        if known {
-            self.site(attribute, EditKind::Attribute);
-        } else {
-            let position = attribute.start_position();
-            let shown: String = receiver.chars().take(40).collect();
-            self.uncertain.push(Note {
-                file: self.path.to_owned(),
-                line: position.row + 1,
-                column: position.column + 1,
-                note: format!(
-                    "`{shown}.{}`: orch cannot tell whether `{shown}` is a `{}`; left alone",
-                    self.old, self.target
-                ),
-            });
         }
     }
+}
+
+/// The name of the special method of a binary operator (`+` -> `add`).
+fn binary_dunder(operator: &str) -> Option<&'static str> {
+    Some(match operator {
+        "+" => "add",
+        "-" => "sub",
+        "*" => "mul",
+        "@" => "matmul",
+        "/" => "truediv",
+        "//" => "floordiv",
+        "%" => "mod",
+        "**" => "pow",
+        "<<" => "lshift",
+        ">>" => "rshift",
+        "&" => "and",
+        "|" => "or",
+        "^" => "xor",
+        _ => return None,
+    })
 }
 
 /// The `assignment` nodes of a function body, not those of functions,
