@@ -141,18 +141,25 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
 ) -> Result<ReplaceOutput, Failure> {
     let mut offset = 0;
     let mut all: Option<ReplaceOutput> = None;
+    // A file with a few edits is ~120 tokens at first; then what the pages
+    // so far cost per file.
+    let mut per_file = 120;
     loop {
         let remaining = ctx.tokens.phase_remaining();
         if remaining < 100 {
             let progress = all.as_ref().map(|all| (all.files.len(), all.total_files));
             return Err(over_budget(ctx, "the edits", progress));
         }
-        // A file with a few edits is ~120 tokens (old and new text).
         let page = call.page_mut();
         page.offset = offset;
-        page.max_files = Some(page_size(remaining, 120, 1, 200));
+        page.max_files = Some(page_size(remaining, per_file, 1, 200));
         page.max_notes = Some(page_size(remaining, 40, 0, 25));
+        let before = ctx.tokens.phase_used("LOGIC");
         let mut page = ctx.pool.request(&call).await?;
+        if !page.files.is_empty() {
+            let spent = ctx.tokens.phase_used("LOGIC").saturating_sub(before);
+            per_file = spent.div_ceil(page.files.len()).max(20);
+        }
         page.expand()
             .map_err(|e| Failure::internal(format!("malformed edits from the code server: {e}")))?;
         let next = page.next_offset;

@@ -317,6 +317,10 @@ pub struct FileReplacements {
     pub replacements: Vec<Edit>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<Row>,
+    /// Syntax errors before the edit, with `rows` (the page's
+    /// `parse_errors` otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors: usize,
 }
 
 /// A piece of an edit's text: an entry of the page's string table, or the
@@ -490,6 +494,8 @@ impl ReplaceOutput {
             out
         });
         for file in &mut self.files {
+            // The file's error count travels with it (its path once).
+            file.errors = self.parse_errors.remove(&file.path).unwrap_or(0);
             let (mut start, mut line) = (0i64, 1i64);
             let mut rows = Vec::with_capacity(file.replacements.len());
             for edit in std::mem::take(&mut file.replacements) {
@@ -524,6 +530,10 @@ impl ReplaceOutput {
             Ok(out)
         };
         for file in &mut self.files {
+            if !file.rows.is_empty() {
+                self.parse_errors
+                    .insert(file.path.clone(), std::mem::take(&mut file.errors));
+            }
             let (mut start, mut line) = (0i64, 1i64);
             for Row(ds, dl, old, new) in std::mem::take(&mut file.rows) {
                 (start, line) = (start + ds, line + dl);
@@ -783,6 +793,7 @@ mod tests {
                     ),
                 ],
                 rows: Vec::new(),
+                errors: 0,
             },
             FileReplacements {
                 path: "b.py".into(),
@@ -799,6 +810,7 @@ mod tests {
                     })
                     .collect(),
                 rows: Vec::new(),
+                errors: 0,
             },
         ];
         let original: Vec<Vec<Edit>> = files.iter().map(|f| f.replacements.clone()).collect();

@@ -991,6 +991,24 @@ fn a_rename_through_star_reexports_and_aliases_is_complete() {
         stderr.contains("code occurrences of `chunks` accounted for"),
         "{stderr}"
     );
+    // The documentation's mentions are listed, and edited on request.
+    assert!(
+        stderr.contains("docs/index.rst:4:14: `chunks` in the documentation"),
+        "{stderr}"
+    );
+    let out = t.run(&[
+        "run",
+        "--dry-run",
+        "--json",
+        "--include-strings",
+        "rename function chunks to batches",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let diff = out.json()["diff"].as_str().unwrap().to_owned();
+    assert!(
+        diff.contains("+:func:`stars.batches` splits a list; ``batches([1, 2], 1)`` gives"),
+        "{diff}"
+    );
     if let Err(output) = t.pytest_on(&branch) {
         panic!("{output}");
     }

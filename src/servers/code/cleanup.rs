@@ -78,6 +78,7 @@ pub(crate) fn unused_imports(jail: &Jail, args: Cleanup) -> ReplaceOutput {
                 language: "python".into(),
                 replacements: unused.edits,
                 rows: Vec::new(),
+                errors: 0,
             };
             (file, errors)
         },
@@ -168,6 +169,7 @@ pub(crate) fn unused_functions(jail: &Jail, args: Cleanup) -> ReplaceOutput {
                 language: "python".into(),
                 replacements: edits,
                 rows: Vec::new(),
+                errors: 0,
             };
             (file, python_errors(&source))
         },

@@ -353,6 +353,7 @@ fn page_python(
                 language: "python".into(),
                 replacements,
                 rows: Vec::new(),
+                errors: 0,
             };
             (file, python_errors(source))
         },

@@ -193,6 +193,25 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
             hashes.insert(path.clone(), file_sha1(&path, &source));
             sources.push((path, source));
         }
+        // The project's documentation names code with Sphinx roles and
+        // literals: listed as mentions (`--include-strings` edits them).
+        let docs = project_files(jail, |p| p.ends_with(".rst") || p.ends_with(".md"));
+        for (path, source) in read_all(jail, &docs) {
+            let found = doc_mentions(&source, &args.name);
+            if found.is_empty() {
+                continue;
+            }
+            for (line, column) in found {
+                analysis.mentions.push(rename::Note {
+                    file: path.clone(),
+                    line,
+                    column,
+                    note: format!("`{}` in the documentation; left alone", args.name),
+                });
+            }
+            hashes.insert(path.clone(), file_sha1(&path, &source));
+            sources.push((path, source));
+        }
     }
     let old_text = args.parameter.as_deref().unwrap_or(&args.name);
     if args.include_uncertain {
@@ -264,6 +283,44 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
     })
 }
 
+/// Where a documentation file names `name` as code: Sphinx roles
+/// (``:func:`name` ``, ``:class:`~pkg.mod.name` ``; the target's last
+/// part), reStructuredText literals (``` ``chunks([1], 1)`` ```) and
+/// Markdown code spans (`` `pkg.name()` ``; the name as a word): the
+/// (line, column) of each.
+pub(super) fn doc_mentions(source: &str, name: &str) -> Vec<(usize, usize)> {
+    static SPANS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r":(?:py:)?(?:func|class|meth|attr|data|obj|exc|const|mod):`~?([A-Za-z_][\w.]*)`|``([^`]+)``|`([^`\n]+)`",
+        )
+        .ok()
+    });
+    let Some(spans) = SPANS.as_ref() else {
+        return Vec::new();
+    };
+    let mut starts = Vec::new();
+    for captures in spans.captures_iter(source) {
+        if let Some(target) = captures.get(1) {
+            if target.as_str().rsplit('.').next() == Some(name) {
+                starts.push(target.end() - name.len());
+            }
+        } else if let Some(code) = captures.get(2).or_else(|| captures.get(3)) {
+            starts.extend(
+                python::find_word(code.as_str(), name)
+                    .into_iter()
+                    .map(|at| code.start() + at),
+            );
+        }
+    }
+    starts
+        .into_iter()
+        .map(|at| {
+            let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+            (source[..at].matches('\n').count() + 1, at - line_start + 1)
+        })
+        .collect()
+}
+
 /// Turns notes (uncertain sites, mentions) whose place holds `old` into
 /// sites of `kind`; returns the notes that could not be placed.
 pub(super) fn include_notes(
@@ -314,4 +371,22 @@ pub(super) fn include_notes(
 /// Syntax error nodes of Python source (0 if the parser gave up).
 pub(super) fn python_errors(source: &str) -> usize {
     python::parse(source).map_or(0, |t| python::syntax_errors(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doc_mentions;
+
+    #[test]
+    fn documentation_names_code_in_roles_literals_and_code_spans() {
+        let rst = "Use :func:`chunked` or :py:func:`~pkg.more.chunked`.\n``pkg.chunked()`` and ``chunked_even`` differ;\nchunked in prose, `chunked` in markdown, :class:`Chunked`.\n";
+        assert_eq!(
+            doc_mentions(rst, "chunked"),
+            [(1, 12), (1, 44), (2, 7), (3, 20)]
+        );
+        assert_eq!(
+            doc_mentions("``chunked([1], 1)`` and ``x = chunked``\n", "chunked"),
+            [(1, 3), (1, 31)]
+        );
+    }
 }

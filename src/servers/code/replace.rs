@@ -115,6 +115,7 @@ pub(crate) fn structural_replace(
                 language: language.to_owned(),
                 replacements,
                 rows: Vec::new(),
+                errors: 0,
             };
             (file, errors)
         },

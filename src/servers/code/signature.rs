@@ -56,6 +56,7 @@ pub(super) fn change_signature(
                 language: "python".into(),
                 replacements,
                 rows: Vec::new(),
+                errors: 0,
             };
             (file, errors)
         },
