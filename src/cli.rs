@@ -131,6 +131,10 @@ pub struct GlobalArgs {
     /// Renames: also edit mentions of the name in strings and comments.
     #[arg(long, global = true)]
     pub include_strings: bool,
+    /// Which tests run: the tests the change can affect (test files that import a
+    /// changed module, directly or through others, or mention an old name), all, or none.
+    #[arg(long, global = true, value_enum, default_value_t = TestsMode::Affected)]
+    pub tests: TestsMode,
     /// Moves: leave `from NEW import NAME` in the old module so old imports keep working.
     #[arg(long, global = true)]
     pub keep_alias: bool,
@@ -155,4 +159,16 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v, -vv).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `--tests`: which tests a run runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum TestsMode {
+    /// The test files the change can affect (tiers a-c; see the README).
+    #[default]
+    Affected,
+    /// The whole suite.
+    All,
+    /// No tests.
+    None,
 }

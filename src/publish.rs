@@ -214,6 +214,11 @@ pub(crate) fn risk_flags(plan: &Plan, facts: &Facts<'_>) -> Vec<String> {
     }
     if !facts.schedule.run_tests || facts.outcome.after.is_none() {
         flags.push("no tests ran".into());
+    } else if facts.schedule.left_out > 0 {
+        flags.push(format!(
+            "{} test file(s) that do not import a changed module did not run (tier d; `--tests all` runs them)",
+            facts.schedule.left_out
+        ));
     }
     flags
 }

@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     /// Moves: leave a re-export in the old module.
     pub keep_alias: bool,
     pub include_strings: bool,
+    /// Which tests run (`--tests`).
+    pub tests: crate::cli::TestsMode,
     pub json: bool,
     pub deadline: Duration,
     pub phase_tokens: usize,
@@ -286,6 +288,7 @@ impl Settings {
             include_uncertain: args.include_uncertain,
             keep_alias: args.keep_alias,
             include_strings: args.include_strings,
+            tests: args.tests,
             json: args.json,
             deadline,
             phase_tokens,

@@ -525,7 +525,7 @@ async fn analyse_rename(
         }
         let max_files = (room / per_file).clamp(1, 200);
         let before = ctx.tokens.phase_used("LOGIC");
-        let page = ctx
+        let page = match ctx
             .pool
             .request(&RenameReferences {
                 definition: definition.path.clone(),
@@ -542,7 +542,22 @@ async fn analyse_rename(
                     max_notes: Some(max_notes),
                 },
             })
-            .await?;
+            .await
+        {
+            Ok(page) => page,
+            // The page cost more than the budget had left: estimate what
+            // the whole rename needs from what this page covered (at most
+            // `max_files` of the files MAP found).
+            Err(crate::mcp::Error::Budget(_)) => {
+                let done = all.as_ref().map_or(0, |all| all.files.len()) + max_files;
+                let total = all
+                    .as_ref()
+                    .map_or(map.candidates.len(), |all| all.total_files)
+                    .max(done + 1);
+                return Err(over_budget(ctx, "the rename's sites", Some((done, total))));
+            }
+            Err(other) => return Err(other.into()),
+        };
         if !page.files.is_empty() {
             let spent = ctx.tokens.phase_used("LOGIC").saturating_sub(before);
             per_file = spent.div_ceil(page.files.len()).max(20);

@@ -1,10 +1,19 @@
-//! OPTIMIZE: choose the tests to run and their order. With no run history
-//! yet, the whole suite runs in pytest's own order, and the schedule says so.
+//! OPTIMIZE: choose the tests to run. By default (`--tests affected`) the
+//! test files the change can affect: the code server's `test_impact` puts
+//! every test file in a tier (a: edited, mentions an old name, under a
+//! changed conftest or fixture, doctests of changed modules; b: imports a
+//! changed module or is named after it; c: imports it through others; d:
+//! does not import it at all), and tiers a–c run; what is left out is
+//! said in the output, the record and the pull request (a draft then).
+//! `--tests all` runs the whole suite, `--tests none` nothing.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Context, Failure};
+use crate::cli::TestsMode;
+use crate::intent::Intent;
 use crate::plan::{Action, Plan};
+use crate::protocol::code::TestImpact;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Schedule {
@@ -17,6 +26,30 @@ pub(crate) struct Schedule {
     pub reason: String,
     /// Whether tests run at all.
     pub run_tests: bool,
+    /// Test files left out of the run (tier d: they do not import a
+    /// changed module).
+    #[serde(default)]
+    pub left_out: usize,
+}
+
+/// The names a change takes away: tests that mention them may break.
+fn old_names(intent: &Intent) -> Vec<String> {
+    match intent {
+        Intent::Rename(r) => vec![r.old.clone()],
+        Intent::Move(m) => vec![m.name.clone()],
+        Intent::RenameModule(m) => {
+            let last = m
+                .old
+                .trim_end_matches(".py")
+                .rsplit(['.', '/'])
+                .next()
+                .unwrap_or_default();
+            vec![last.to_owned()]
+        }
+        Intent::RemoveParameter(p) => vec![p.function.clone()],
+        Intent::MakeAsync(m) => m.function.iter().cloned().collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The schedule for `plan` in a project with `test_files` test files
@@ -26,7 +59,7 @@ pub(crate) async fn run(
     plan: &Plan,
     test_files: usize,
 ) -> Result<Schedule, Failure> {
-    let selection = plan
+    let planned = plan
         .nodes
         .iter()
         .find_map(|n| match &n.action {
@@ -34,27 +67,78 @@ pub(crate) async fn run(
             _ => None,
         })
         .unwrap_or_default();
-    let (run_tests, reason) = if ctx.settings.dry_run {
-        (false, "dry run: no tests run".to_owned())
-    } else if test_files == 0 {
-        (
-            false,
-            "the project has no pytest tests (no `def test_…` or `class Test…`)".to_owned(),
-        )
-    } else {
-        (
-            true,
-            format!(
-                "no run history yet: running the whole suite ({test_files} test files) in pytest's order"
-            ),
-        )
-    };
-    Ok(Schedule {
+    let mut schedule = Schedule {
         runner: "pytest".into(),
-        selection,
+        selection: planned.clone(),
         test_files,
         parallelism: 1,
-        reason,
-        run_tests,
-    })
+        reason: String::new(),
+        run_tests: false,
+        left_out: 0,
+    };
+    if ctx.settings.dry_run {
+        schedule.reason = "dry run: no tests run".to_owned();
+        return Ok(schedule);
+    }
+    if test_files == 0 {
+        schedule.reason =
+            "the project has no pytest tests (no `def test_…` or `class Test…`)".to_owned();
+        return Ok(schedule);
+    }
+    schedule.run_tests = true;
+    match ctx.settings.tests {
+        TestsMode::None => {
+            schedule.run_tests = false;
+            schedule.reason = "--tests none: no tests run".to_owned();
+        }
+        TestsMode::All => {
+            schedule.reason =
+                format!("--tests all: the whole suite ({test_files} test files) in pytest's order");
+        }
+        TestsMode::Affected if !planned.is_empty() => {
+            schedule.reason = format!("the plan's selection ({} paths)", planned.len());
+        }
+        TestsMode::Affected => {
+            ctx.printer
+                .progress("choosing the tests the change can affect");
+            let impact = ctx
+                .pool
+                .request(&TestImpact {
+                    changed: plan.files(),
+                    old_names: old_names(&plan.intent),
+                })
+                .await?;
+            let selected: Vec<String> = impact
+                .a
+                .iter()
+                .chain(&impact.b)
+                .chain(&impact.c)
+                .cloned()
+                .collect();
+            let tiers = format!(
+                "a: {}, b: {}, c: {}",
+                impact.a.len(),
+                impact.b.len(),
+                impact.c.len()
+            );
+            if impact.d == 0 {
+                schedule.reason = format!(
+                    "every test file can be affected ({tiers}): the whole suite in pytest's order"
+                );
+            } else if selected.is_empty() {
+                schedule.reason = format!(
+                    "no test file imports a changed module or mentions an old name: the whole suite ({test_files} test files)"
+                );
+            } else {
+                schedule.reason = format!(
+                    "ran tiers a–c: {} paths ({tiers}); tier d, {} test files that do not import a changed module, left out (--tests all runs them)",
+                    selected.len(),
+                    impact.d
+                );
+                schedule.selection = selected;
+                schedule.left_out = impact.d;
+            }
+        }
+    }
+    Ok(schedule)
 }

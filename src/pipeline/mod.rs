@@ -531,6 +531,9 @@ impl<'a> Driver<'a> {
             })
             .await?;
         self.detail("schedule", &schedule);
+        if schedule.run_tests {
+            ctx.printer.note(&format!("tests: {}", schedule.reason));
+        }
         let outcome = self
             .step(Phase::Execute, async || {
                 phase::execute::run(ctx, &plan, &schedule).await

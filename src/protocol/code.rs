@@ -289,6 +289,31 @@ impl Accounting {
     }
 }
 
+/// `test_impact`: the project's test files in tiers for a change (see
+/// `lang::python::impact`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TestImpact {
+    /// Files the change edits, creates or deletes.
+    pub changed: Vec<String>,
+    /// Names the change renames or moves away: tests that mention them are
+    /// in tier a.
+    #[serde(default)]
+    pub old_names: Vec<String>,
+}
+
+/// The test files of each tier (paths; with doctests, changed modules are
+/// in tier a), and how many are in tier d.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct TestImpactOutput {
+    pub a: Vec<String>,
+    pub b: Vec<String>,
+    pub c: Vec<String>,
+    /// Test files that do not import a changed module at all.
+    pub d: usize,
+    /// The project's pytest configuration runs doctests (`--doctest-modules`).
+    pub doctests: bool,
+}
+
 /// `structural_replace`: the replacements for every match of a pattern.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct StructuralReplace {
@@ -726,6 +751,7 @@ crate::protocol::define_calls! {
         RenameModule => "rename_module" -> ReplaceOutput;
         Modules => "modules" -> ModulesResult;
         CheckSyntax => "check_syntax" -> CheckResult;
+        TestImpact => "test_impact" -> TestImpactOutput;
     }
 }
 

@@ -25,7 +25,7 @@ fn pytest_running(t: &TestContext) -> bool {
 fn add_a_slow_test(t: &TestContext) {
     std::fs::write(
         t.repo.join("tests/test_slow.py"),
-        "import time\n\n\ndef test_slow():\n    time.sleep(60)\n",
+        "import time\n\nimport shop  # noqa: F401 (so the change can affect it)\n\n\ndef test_slow():\n    time.sleep(60)\n",
     )
     .unwrap();
     git(&t.repo, &["add", "-A"]);

@@ -1013,3 +1013,56 @@ fn a_rename_through_star_reexports_and_aliases_is_complete() {
         panic!("{output}");
     }
 }
+
+/// By default a run tests what the change can affect: a test file that
+/// does not import a changed module (tier d) is left out, and the output,
+/// the record and `--tests all` say so.
+#[test]
+fn tests_the_change_cannot_reach_are_left_out_and_said_so() {
+    let t = TestContext::fixture("stars");
+    std::fs::write(
+        t.repo.join("tests/test_unrelated.py"),
+        "import json\n\n\ndef test_json():\n    assert json.loads('1') == 1\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "an unrelated test"]);
+    let out = t.run(&["run", "rename function chunks to batches"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "tests: ran tiers a–c: 4 paths (a: 4, b: 0, c: 0); tier d, 1 test files that do not import a changed module, left out"
+        ),
+        "{}",
+        out.stderr
+    );
+    let record = out.stderr.rsplit("record: ").next().unwrap().trim();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
+    let schedule = &record["details"]["schedule"];
+    assert_eq!(schedule["left_out"], 1, "{schedule}");
+    let selection: Vec<&str> = schedule["selection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    // The edited test and, with `--doctest-modules`, the changed modules.
+    assert_eq!(
+        selection,
+        [
+            "stars/core.py",
+            "stars/extra.py",
+            "stars/legacy.py",
+            "tests/test_stars.py"
+        ]
+    );
+    let out = t.run(&["run", "--tests", "all", "rename function first to head"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("tests: --tests all: the whole suite (2 test files) in pytest's order"),
+        "{}",
+        out.stderr
+    );
+}

@@ -5,6 +5,7 @@ pub(crate) mod asyncify;
 pub(crate) mod dead;
 pub(crate) mod encoding;
 pub(crate) mod focus;
+pub(crate) mod impact;
 pub(crate) mod imports;
 pub(crate) mod methods;
 pub(crate) mod module_rename;

@@ -18,8 +18,8 @@ use crate::protocol::code::{
     AddParameter, CheckResult, CheckSyntax, Cleanup, Definition, DefinitionKind, Definitions,
     DefinitionsResult, FileReplacements, FileSites, MakeAsync, Modules, ModulesResult, MoveSymbol,
     NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
-    Signature, SimilarName, SimilarNames, SimilarResult, Site, StructuralReplace, UnusedFunctions,
-    UnusedImports,
+    Signature, SimilarName, SimilarNames, SimilarResult, Site, StructuralReplace, TestImpact,
+    TestImpactOutput, UnusedFunctions, UnusedImports,
 };
 
 pub(crate) mod asyncify;
@@ -167,6 +167,16 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || moves::rename_module(&jail, args)).await
+    }
+
+    /// The project's test files in tiers for a change: a (edited, mentioning an old name, under a changed conftest or fixture, doctests of changed modules), b (importing a changed module or named after it), c (in its import closure), and how many are left (d).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn test_impact(
+        &self,
+        Parameters(args): Parameters<TestImpact>,
+    ) -> Result<Json<TestImpactOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || Ok(test_impact(&jail, &args))).await
     }
 
     /// The Python modules and packages a name can mean (a path, a dotted module or a bare name such as `pricing`), with their files.
@@ -372,4 +382,28 @@ fn one_line(text: &str) -> String {
 
 fn python_files(jail: &Jail) -> Vec<String> {
     project_files(jail, |p| p.ends_with(".py"))
+}
+
+/// The `test_impact` tool: every Python file is read (the import graph
+/// needs them all) and the pytest configuration is checked for doctests.
+fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
+    let files = read_all(jail, &python_files(jail));
+    let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+    let doctests = ["pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini"]
+        .iter()
+        .filter_map(|name| read(jail, name).ok())
+        .any(|text| text.contains("--doctest-modules"));
+    let mut out = TestImpactOutput {
+        doctests,
+        ..TestImpactOutput::default()
+    };
+    for tiered in python::impact::tiers(&index, &files, &args.changed, &args.old_names, doctests) {
+        match tiered.tier {
+            'a' => out.a.push(tiered.path),
+            'b' => out.b.push(tiered.path),
+            'c' => out.c.push(tiered.path),
+            _ => out.d += 1,
+        }
+    }
+    out
 }

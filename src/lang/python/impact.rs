@@ -1,0 +1,293 @@
+//! Test impact: which test files a change can affect, in tiers.
+//!
+//! From the files a plan changes and the project's import graph:
+//! - **a**: test files the plan edits, test files that mention an old name
+//!   (a resolved use is edited; a string such as
+//!   `mock.patch("pkg.mod.OLD")` is not), every test under a changed
+//!   `conftest.py` or fixture file, every test when pytest's configuration
+//!   changes, and the changed modules themselves when the project runs
+//!   doctests (`--doctest-modules`);
+//! - **b**: test files that import a changed module, or are named after it
+//!   (`test_util.py`, `util_test.py` for `util.py`);
+//! - **c**: test files in the changed modules' import closure (they import
+//!   something that imports them, at any depth; importing `a.b.c` runs
+//!   `a/__init__.py` and `a/b/__init__.py` too);
+//! - **d**: the rest.
+//!
+//! A package whose `__init__.py` imports everything puts nearly the whole
+//! suite in tier c: the tiers are what let a first run choose.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::modules::ModuleIndex;
+use super::names::is_test_file;
+use super::scope::{Binding, FileModel};
+
+/// A test file's tier and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Tiered {
+    pub path: String,
+    pub tier: char,
+    pub why: String,
+}
+
+/// The project files each Python file imports (any scope; a submodule
+/// import also imports its packages' `__init__.py`).
+pub(crate) fn import_graph(
+    index: &ModuleIndex,
+    files: &[(String, String)],
+) -> BTreeMap<String, BTreeSet<String>> {
+    let graphs = crate::parallel::par_map(files, |(path, source)| {
+        let tree = super::parse(source)?;
+        // Imports at every scope (tests import inside functions too).
+        let model = FileModel::build(&tree, source, &[]);
+        let mut out = BTreeSet::new();
+        let mut add = |module: &str| {
+            // `a.b.c` runs `a`, `a.b` and `a.b.c`.
+            let parts: Vec<&str> = module.split('.').collect();
+            for end in 1..=parts.len() {
+                if let Some(file) = index.resolve(&parts[..end].join(".")).first() {
+                    out.insert(file.to_string());
+                }
+            }
+        };
+        for record in &model.imports {
+            match &record.binding {
+                Binding::Module { module } => add(module),
+                Binding::From { module, name, .. } => {
+                    if let Some(base) = index.absolute(path, module.dots, &module.name) {
+                        if !base.is_empty() {
+                            add(&base);
+                        }
+                        let sub = if base.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{base}.{name}")
+                        };
+                        if index.is_module(&sub) {
+                            add(&sub);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for star in &model.scopes[0].star_imports {
+            if let Some(base) = index.absolute(path, star.module.dots, &star.module.name) {
+                add(&base);
+            }
+        }
+        out.remove(path);
+        Some(out)
+    });
+    files
+        .iter()
+        .zip(graphs)
+        .map(|((path, _), imports)| (path.clone(), imports.unwrap_or_default()))
+        .collect()
+}
+
+/// Whether a changed file is pytest's configuration.
+fn is_pytest_config(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        file,
+        "pytest.ini" | "pyproject.toml" | "setup.cfg" | "tox.ini" | ".pytest.ini"
+    )
+}
+
+/// The directory of a path (`""` at the root).
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    dir.is_empty() || path.starts_with(&format!("{dir}/"))
+}
+
+/// Every test file of `files` with its tier, test files first by tier then
+/// path; `changed` are the files the plan edits, creates or deletes (any
+/// kind), `old_names` the names it renames away, `doctests` whether the
+/// project runs its modules' doctests (then changed modules are listed in
+/// tier a as test paths of their own).
+pub(crate) fn tiers(
+    index: &ModuleIndex,
+    files: &[(String, String)],
+    changed: &[String],
+    old_names: &[String],
+    doctests: bool,
+) -> Vec<Tiered> {
+    let graph = import_graph(index, files);
+    let changed_set: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
+    let changed_modules: BTreeSet<&str> = changed
+        .iter()
+        .filter(|p| p.ends_with(".py") && !is_test_file(p))
+        .map(String::as_str)
+        .collect();
+    // Reverse closure: every file that reaches a changed module.
+    let mut reaches: BTreeSet<&str> = changed_modules.clone();
+    loop {
+        let before = reaches.len();
+        for (file, imports) in &graph {
+            if !reaches.contains(file.as_str())
+                && imports.iter().any(|i| reaches.contains(i.as_str()))
+            {
+                reaches.insert(file);
+            }
+        }
+        if reaches.len() == before {
+            break;
+        }
+    }
+    let stems: BTreeSet<&str> = changed_modules
+        .iter()
+        .map(|p| {
+            let file = p.rsplit('/').next().unwrap_or(p);
+            match file.strip_suffix(".py") {
+                Some("__init__") => dir_of(p).rsplit('/').next().unwrap_or(""),
+                Some(stem) => stem,
+                None => file,
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let everything = changed.iter().any(|p| is_pytest_config(p));
+    // Directories whose tests a changed conftest or fixture file affects.
+    let fixture_dirs: Vec<&str> = changed
+        .iter()
+        .filter(|p| {
+            p.ends_with("conftest.py")
+                || (!p.ends_with(".py") && !is_pytest_config(p) && is_test_file(&format!("{p}.py")))
+        })
+        .map(|p| dir_of(p))
+        .collect();
+    let mut out = Vec::new();
+    for (path, source) in files {
+        if !is_test_file(path) || path.ends_with("conftest.py") {
+            continue;
+        }
+        let imports = graph.get(path);
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let (tier, why) = if changed_set.contains(path.as_str()) {
+            ('a', "the plan edits it".to_owned())
+        } else if everything {
+            ('a', "pytest's configuration changes".to_owned())
+        } else if let Some(dir) = fixture_dirs.iter().find(|d| under(path, d)) {
+            (
+                'a',
+                format!("a conftest or fixture file in `{dir}/` changes"),
+            )
+        } else if let Some(old) = old_names
+            .iter()
+            .find(|old| !super::find_word(source, old).is_empty())
+        {
+            ('a', format!("it mentions `{old}`"))
+        } else if let Some(module) =
+            imports.and_then(|i| i.iter().find(|m| changed_modules.contains(m.as_str())))
+        {
+            ('b', format!("it imports `{module}`"))
+        } else if let Some(stem) = stems
+            .iter()
+            .find(|s| file == format!("test_{s}.py") || file == format!("{s}_test.py"))
+        {
+            ('b', format!("it is named after `{stem}`"))
+        } else if reaches.contains(path.as_str()) {
+            ('c', "it imports a changed module through others".to_owned())
+        } else {
+            ('d', "it does not import a changed module".to_owned())
+        };
+        out.push(Tiered {
+            path: path.clone(),
+            tier,
+            why,
+        });
+    }
+    if doctests {
+        for module in &changed_modules {
+            out.push(Tiered {
+                path: (*module).to_owned(),
+                tier: 'a',
+                why: "its doctests run (--doctest-modules)".to_owned(),
+            });
+        }
+    }
+    out.sort_by(|x, y| x.tier.cmp(&y.tier).then_with(|| x.path.cmp(&y.path)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Vec<(String, String)> {
+        [
+            ("pkg/__init__.py", "from .core import *\n"),
+            ("pkg/core.py", "from .util import helper\n\ndef run():\n    return helper()\n"),
+            ("pkg/util.py", "def helper():\n    return 1\n"),
+            ("pkg/other.py", "X = 1\n"),
+            ("tests/test_util.py", "def test_nothing_imported():\n    pass\n"),
+            ("tests/test_core.py", "from pkg.core import run\n\ndef test_run():\n    assert run() == 1\n"),
+            ("tests/test_pkg.py", "import pkg\n\ndef test_pkg():\n    assert pkg.run()\n"),
+            ("tests/test_patch.py", "from unittest import mock\nfrom pkg import other\n\n@mock.patch('pkg.util.helper')\ndef test_p(m):\n    assert other.X\n"),
+            ("tests/test_other.py", "from pkg import other\n\ndef test_other():\n    assert other.X\n"),
+            ("tests/test_direct.py", "from pkg.util import helper\n\ndef test_h():\n    assert helper() == 1\n"),
+            ("tests/sub/conftest.py", ""),
+            ("tests/sub/test_deep.py", "def test_deep():\n    pass\n"),
+        ]
+        .iter()
+        .map(|(p, s)| (p.to_string(), s.to_string()))
+        .collect()
+    }
+
+    fn run(changed: &[&str], old: &[&str], doctests: bool) -> Vec<(String, char)> {
+        let files = project();
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
+        let old: Vec<String> = old.iter().map(|s| s.to_string()).collect();
+        tiers(&index, &files, &changed, &old, doctests)
+            .into_iter()
+            .map(|t| (t.path, t.tier))
+            .collect()
+    }
+
+    #[test]
+    fn tests_are_tiered_by_how_they_reach_the_change() {
+        let tiers = run(&["pkg/util.py", "tests/test_direct.py"], &["helper"], false);
+        let tier = |path: &str| tiers.iter().find(|(p, _)| p == path).map(|(_, t)| *t);
+        // Edited, or naming the old name (a mock.patch target string).
+        assert_eq!(tier("tests/test_direct.py"), Some('a'));
+        assert_eq!(tier("tests/test_patch.py"), Some('a'));
+        // Named after the changed module.
+        assert_eq!(tier("tests/test_util.py"), Some('b'));
+        // Through pkg.core (and pkg/__init__.py, which star-imports it).
+        assert_eq!(tier("tests/test_core.py"), Some('c'));
+        assert_eq!(tier("tests/test_pkg.py"), Some('c'));
+        // `from pkg import other` runs pkg/__init__.py, which imports core,
+        // which imports util.
+        assert_eq!(tier("tests/test_other.py"), Some('c'));
+        assert_eq!(tier("tests/sub/test_deep.py"), Some('d'));
+        assert!(tier("tests/sub/conftest.py").is_none());
+        // Sorted by tier.
+        let order: Vec<char> = tiers.iter().map(|(_, t)| *t).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+    }
+
+    #[test]
+    fn conftest_configuration_and_doctests_widen_tier_a() {
+        let tiers = run(&["tests/sub/conftest.py"], &[], false);
+        assert!(tiers.contains(&("tests/sub/test_deep.py".to_owned(), 'a')));
+        assert!(tiers.contains(&("tests/test_core.py".to_owned(), 'd')));
+        let tiers = run(&["pytest.ini"], &[], false);
+        assert!(tiers.iter().all(|(_, t)| *t == 'a'), "{tiers:?}");
+        let tiers = run(&["pkg/other.py"], &["X"], true);
+        assert!(
+            tiers.contains(&("pkg/other.py".to_owned(), 'a')),
+            "{tiers:?}"
+        );
+        assert!(tiers.contains(&("tests/test_other.py".to_owned(), 'a')));
+    }
+}
