@@ -347,6 +347,8 @@ pub(crate) fn body(
     push(&mut out, "### Tests");
     let chosen = if !facts.schedule.run_tests {
         "none".to_owned()
+    } else if facts.schedule.runner == "command" {
+        "the project's test command".to_owned()
     } else if facts.schedule.selection.is_empty() {
         format!("the whole {} suite", facts.schedule.runner)
     } else {

@@ -403,9 +403,82 @@ fn find_python(repo: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<Stri
     env("VIRTUAL_ENV").map(|v| format!("{v}/bin/python"))
 }
 
+/// The project's own test command: `test-command` in `orch.toml`, or in
+/// `[tool.orch]` of `pyproject.toml`. `{tests}` in it stands for the
+/// selected test paths, `{junit}` for a file where it writes a JUnit XML
+/// report (`python runtests.py {tests}`, `python -m pytest --junitxml={junit}
+/// {tests}`, `tox -e py -- {tests}`, `make test`).
+pub(crate) fn project_test_command(root: &Path) -> Result<Option<String>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct Orch {
+        test_command: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Tool {
+        orch: Option<Orch>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Pyproject {
+        tool: Option<Tool>,
+    }
+    if let Ok(text) = std::fs::read_to_string(root.join("orch.toml")) {
+        let orch: Orch = toml::from_str(&text).map_err(|e| format!("orch.toml: {e}"))?;
+        if orch.test_command.is_some() {
+            return Ok(orch.test_command);
+        }
+    }
+    let Ok(text) = std::fs::read_to_string(root.join("pyproject.toml")) else {
+        return Ok(None);
+    };
+    // Only `[tool.orch]` is orch's: the rest of the file may use TOML orch
+    // need not understand, so a parse error there is not orch's to report
+    // unless the table is present.
+    match toml::from_str::<Pyproject>(&text) {
+        Ok(pyproject) => Ok(pyproject
+            .tool
+            .and_then(|t| t.orch)
+            .and_then(|o| o.test_command)),
+        Err(e) if text.contains("[tool.orch]") => Err(format!("pyproject.toml: {e}")),
+        Err(_) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_project_test_command_comes_from_orch_toml_or_pyproject() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(project_test_command(root), Ok(None));
+        // TOML orch does not need, even broken, is not orch's business...
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[tool.black\nline-length = 88\n",
+        )
+        .unwrap();
+        assert_eq!(project_test_command(root), Ok(None));
+        // ...but its own table is.
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[project]\nname = 'x'\n\n[tool.orch]\ntest-command = \"python runtests.py {tests}\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            project_test_command(root),
+            Ok(Some("python runtests.py {tests}".to_owned()))
+        );
+        std::fs::write(root.join("orch.toml"), "test-command = \"make test\"\n").unwrap();
+        assert_eq!(project_test_command(root), Ok(Some("make test".to_owned())));
+        std::fs::write(root.join("orch.toml"), "test-command = 3\n").unwrap();
+        assert!(
+            project_test_command(root)
+                .unwrap_err()
+                .starts_with("orch.toml:")
+        );
+    }
 
     #[test]
     fn the_worktree_directory_must_be_absolute_and_exist() {

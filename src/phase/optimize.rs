@@ -80,7 +80,39 @@ pub(crate) async fn run(
         schedule.reason = "dry run: no tests run".to_owned();
         return Ok(schedule);
     }
-    if test_files == 0 {
+    // The project's own test command, if it configures one.
+    let command = crate::settings::project_test_command(&ctx.settings.repo).map_err(|e| {
+        Failure::input(
+            format!("the project's test configuration: {e}"),
+            Some("fix `test-command` in orch.toml or in [tool.orch] of pyproject.toml".into()),
+        )
+    })?;
+    if let Some(command) = &command {
+        schedule.runner = "command".into();
+        let results = if command.contains("{junit}") {
+            "per-test results from its JUnit report"
+        } else {
+            "its exit code only"
+        };
+        if ctx.settings.tests == TestsMode::None {
+            schedule.reason = "--tests none: no tests run".to_owned();
+            return Ok(schedule);
+        }
+        schedule.run_tests = true;
+        if !command.contains("{tests}") || ctx.settings.tests == TestsMode::All {
+            schedule.selection.clear();
+            schedule.reason = format!(
+                "the project's test command `{command}` runs the whole suite ({results}{})",
+                if command.contains("{tests}") {
+                    ""
+                } else {
+                    "; it takes no `{tests}`, so no selection applies"
+                }
+            );
+            return Ok(schedule);
+        }
+    }
+    if test_files == 0 && command.is_none() {
         schedule.reason =
             "the project has no pytest tests (no `def test_…` or `class Test…`)".to_owned();
         return Ok(schedule);
@@ -121,16 +153,20 @@ pub(crate) async fn run(
                 impact.b.len(),
                 impact.c.len()
             );
+            if let Some(command) = &command {
+                schedule.reason = format!("the project's test command `{command}`; ");
+            }
             if impact.d == 0 {
-                schedule.reason = format!(
+                schedule.selection.clear();
+                schedule.reason += &format!(
                     "every test file can be affected ({tiers}): the whole suite in pytest's order"
                 );
             } else if selected.is_empty() {
-                schedule.reason = format!(
+                schedule.reason += &format!(
                     "no test file imports a changed module or mentions an old name: the whole suite ({test_files} test files)"
                 );
             } else {
-                schedule.reason = format!(
+                schedule.reason += &format!(
                     "ran tiers a–c: {} paths ({tiers}); tier d, {} test files that do not import a changed module, left out (--tests all runs them)",
                     selected.len(),
                     impact.d

@@ -33,6 +33,18 @@ pub struct RunResult {
     /// The end of pytest's output when it did not run cleanly.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output_tail: String,
+    /// The project's own test command ran (configured in `[tool.orch]`),
+    /// not pytest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Only the command's exit code is known (it writes no JUnit report):
+    /// `failed` is 1 when it failed, and `failures` names the command.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exit_code_only: bool,
+    /// The selection could not be applied (the command has no `{tests}`):
+    /// the whole suite ran.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_suite: bool,
 }
 
 crate::protocol::define_calls! {

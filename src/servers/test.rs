@@ -39,14 +39,128 @@ impl TestServer {
         &self,
         Parameters(args): Parameters<RunTests>,
     ) -> Result<Json<RunResult>, String> {
-        run_pytest(self.jail.root(), &self.python, &args)
-            .await
-            .map(Json)
+        match crate::settings::project_test_command(self.jail.root())? {
+            Some(command) => run_command(self.jail.root(), &command, &args).await,
+            None => run_pytest(self.jail.root(), &self.python, &args).await,
+        }
+        .map(Json)
     }
 }
 
 #[tool_handler(router = self.tool_router, name = "orch-test")]
 impl ServerHandler for TestServer {}
+
+/// Runs the project's own test command (see
+/// [`crate::settings::project_test_command`]).
+pub(crate) async fn run_command(
+    root: &Path,
+    template: &str,
+    args: &RunTests,
+) -> Result<RunResult, String> {
+    for test in &args.selection {
+        crate::plan::check_test_id(test)?;
+    }
+    let report_dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let report = report_dir.path().join("junit.xml");
+    let takes_tests = template.contains("{tests}");
+    // Each path in single quotes (validated above: relative, no control
+    // characters); a quote inside is closed, escaped and reopened.
+    let quoted: Vec<String> = args
+        .selection
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\'', "'\\''")))
+        .collect();
+    let command = template
+        .replace("{tests}", &quoted.join(" "))
+        .replace("{junit}", &format!("'{}'", report.display()));
+    let mut process = tokio::process::Command::new("sh");
+    process
+        .arg("-c")
+        .arg(&command)
+        .current_dir(root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let child = process
+        .spawn()
+        .map_err(|e| format!("cannot start the test command `{command}`: {e}"))?;
+    let pid = child.id();
+    let timeout = Duration::from_secs(args.timeout_s.unwrap_or(600));
+    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(output) => output.map_err(|e| format!("the test command failed to run: {e}"))?,
+        Err(_) => {
+            if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                crate::sys::kill_group(pgid, libc::SIGKILL);
+            }
+            return Err(format!(
+                "the test command did not finish within {}s and was killed",
+                timeout.as_secs()
+            ));
+        }
+    };
+    let code = output.status.code().unwrap_or(-1);
+    let combined = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if matches!(code, 126 | 127) || code < 0 {
+        return Err(format!(
+            "the test command `{template}` could not run (exit {code}):\n{}",
+            tail(&combined, 2000)
+        ));
+    }
+    let mut result = RunResult {
+        exit_code: i32::from(code != 0),
+        duration_ms: started.elapsed().as_millis() as u64,
+        command: Some(template.to_owned()),
+        whole_suite: !takes_tests && !args.selection.is_empty(),
+        ..RunResult::default()
+    };
+    if template.contains("{junit}") {
+        let xml = std::fs::read_to_string(&report).map_err(|_| {
+            format!(
+                "the test command wrote no JUnit report to {{junit}} (exit {code}):\n{}",
+                tail(&combined, 2000)
+            )
+        })?;
+        let mut failing = BTreeSet::new();
+        for case in parse_junit(&xml)? {
+            match case.outcome {
+                Outcome::Passed => result.passed += 1,
+                Outcome::Skipped => result.skipped += 1,
+                Outcome::Failed => {
+                    result.failed += 1;
+                    failing.insert(case.id);
+                }
+                Outcome::Error => {
+                    result.errors += 1;
+                    failing.insert(case.id);
+                }
+            }
+        }
+        let limit = args.max_failures.unwrap_or(100);
+        result.failures_truncated = failing.len() > limit;
+        result.failures = failing.into_iter().take(limit).collect();
+    } else {
+        result.exit_code_only = true;
+        if code == 0 {
+            result.passed = 1;
+        } else {
+            result.failed = 1;
+            result.failures = vec![format!("`{template}` (exit {code})")];
+        }
+    }
+    if code != 0 {
+        result.output_tail = tail(&combined, 2000);
+    }
+    Ok(result)
+}
 
 /// Runs pytest with a JUnit report and summarises it.
 pub(crate) async fn run_pytest(

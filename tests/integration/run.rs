@@ -1066,3 +1066,67 @@ fn tests_the_change_cannot_reach_are_left_out_and_said_so() {
         out.stderr
     );
 }
+
+/// A project whose tests are not plain pytest configures its test command
+/// (`orch.toml`): with `{junit}` and `{tests}` orch gets per-test results
+/// for its selection; with neither, the exit code decides, and a change
+/// that breaks it is refused.
+#[test]
+fn a_configured_test_command_runs_instead_of_pytest() {
+    let t = TestContext::fixture("stars");
+    std::fs::write(
+        t.repo.join("orch.toml"),
+        "test-command = \"python3 -m pytest -q -p no:cacheprovider --junitxml={junit} -- {tests}\"\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a test command"]);
+    let out = t.run(&["run", "rename function first to head"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("tests: the project's test command `python3 -m pytest"),
+        "{}",
+        out.stderr
+    );
+
+    // Exit code only: a script that names the function in a string.
+    std::fs::write(
+        t.repo.join("orch.toml"),
+        "test-command = \"python3 check.py\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("check.py"),
+        "import stars\n\nassert getattr(stars, 'chunks')([1], 1) == [[1]]\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a check script"]);
+    let out = t.run(&["run", "rename function chunks to batches"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("runs the whole suite (its exit code only"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("tests are worse after the edit"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("`python3 check.py` (exit 1)"),
+        "{}",
+        out.stderr
+    );
+
+    // A broken configuration is the user's to fix (exit 2).
+    std::fs::write(t.repo.join("orch.toml"), "test-command = [1\n").unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "broken"]);
+    let out = t.run(&["run", "rename function chunks to batches"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("orch.toml"), "{}", out.stderr);
+}

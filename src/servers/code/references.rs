@@ -172,7 +172,13 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
     if args.class.is_none() && args.parameter.is_none() {
         // Type stubs are Python too: orch does not analyse them, but never
         // leaves them silently stale.
-        for (path, source) in read_all(jail, &project_files(jail, |p| p.ends_with(".pyi"))) {
+        // One walk for the stubs and the documentation.
+        let (stubs, docs): (Vec<String>, Vec<String>) = project_files(jail, |p| {
+            p.ends_with(".pyi") || p.ends_with(".rst") || p.ends_with(".md")
+        })
+        .into_iter()
+        .partition(|p| p.ends_with(".pyi"));
+        for (path, source) in read_all(jail, &stubs) {
             let found = python::find_word(&source, &args.name);
             if found.is_empty() {
                 continue;
@@ -195,7 +201,6 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
         }
         // The project's documentation names code with Sphinx roles and
         // literals: listed as mentions (`--include-strings` edits them).
-        let docs = project_files(jail, |p| p.ends_with(".rst") || p.ends_with(".md"));
         for (path, source) in read_all(jail, &docs) {
             let found = doc_mentions(&source, &args.name);
             if found.is_empty() {
@@ -298,6 +303,9 @@ pub(super) fn doc_mentions(source: &str, name: &str) -> Vec<(usize, usize)> {
     let Some(spans) = SPANS.as_ref() else {
         return Vec::new();
     };
+    if !source.contains(name) {
+        return Vec::new();
+    }
     let mut starts = Vec::new();
     for captures in spans.captures_iter(source) {
         if let Some(target) = captures.get(1) {
