@@ -140,19 +140,8 @@ pub(crate) async fn run(
                     old_names: old_names(&plan.intent),
                 })
                 .await?;
-            let selected: Vec<String> = impact
-                .a
-                .iter()
-                .chain(&impact.b)
-                .chain(&impact.c)
-                .cloned()
-                .collect();
-            let tiers = format!(
-                "a: {}, b: {}, c: {}",
-                impact.a.len(),
-                impact.b.len(),
-                impact.c.len()
-            );
+            let selected = impact.selection;
+            let tiers = format!("a: {}, b: {}, c: {}", impact.a, impact.b, impact.c);
             if let Some(command) = &command {
                 schedule.reason = format!("the project's test command `{command}`; ");
             }

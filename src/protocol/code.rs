@@ -301,13 +301,16 @@ pub struct TestImpact {
     pub old_names: Vec<String>,
 }
 
-/// The test files of each tier (paths; with doctests, changed modules are
-/// in tier a), and how many are in tier d.
+/// The selection of tiers a–c, and how many test files each tier holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct TestImpactOutput {
-    pub a: Vec<String>,
-    pub b: Vec<String>,
-    pub c: Vec<String>,
+    /// The test paths of tiers a–c, tier a first: a directory stands for
+    /// every test file under it when all of them are selected (with
+    /// doctests, changed modules are paths of their own).
+    pub selection: Vec<String>,
+    pub a: usize,
+    pub b: usize,
+    pub c: usize,
     /// Test files that do not import a changed module at all.
     pub d: usize,
     /// The project's pytest configuration runs doctests (`--doctest-modules`).

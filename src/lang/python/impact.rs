@@ -217,6 +217,45 @@ pub(crate) fn tiers(
     out
 }
 
+/// `selected` (in order) with every directory whose test files are all
+/// selected (of `all`, the project's test files) written as the directory:
+/// pytest collects the same files from it, and a large selection stays a
+/// short list. Paths keep the order of their first selected file.
+pub(crate) fn compress(selected: &[String], all: &[String]) -> Vec<String> {
+    let chosen: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
+    // For each directory: whether every test file under it is chosen.
+    let mut complete: BTreeMap<&str, bool> = BTreeMap::new();
+    for path in all {
+        let mut dir = dir_of(path);
+        while !dir.is_empty() {
+            let entry = complete.entry(dir).or_insert(true);
+            *entry &= chosen.contains(path.as_str());
+            dir = dir_of(dir);
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut emitted: BTreeSet<String> = BTreeSet::new();
+    for path in selected {
+        // The highest complete directory above the path (not the root).
+        let mut best: Option<&str> = None;
+        let mut dir = dir_of(path);
+        while !dir.is_empty() {
+            if complete.get(dir).copied().unwrap_or(false) {
+                best = Some(dir);
+            }
+            dir = dir_of(dir);
+        }
+        let item = match best {
+            Some(dir) => format!("{dir}/"),
+            None => path.clone(),
+        };
+        if emitted.insert(item.clone()) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +313,38 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted);
+    }
+
+    #[test]
+    fn complete_directories_stand_for_their_files() {
+        let all: Vec<String> = [
+            "t/a/test_1.py",
+            "t/a/test_2.py",
+            "t/b/test_3.py",
+            "t/b/test_4.py",
+            "t/test_5.py",
+            "pkg/mod.py",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let pick = |s: &[&str]| -> Vec<String> {
+            compress(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>(), &all)
+        };
+        assert_eq!(
+            pick(&["t/a/test_2.py", "t/b/test_3.py", "t/a/test_1.py"]),
+            ["t/a/", "t/b/test_3.py"]
+        );
+        assert_eq!(
+            pick(&[
+                "t/a/test_1.py",
+                "t/a/test_2.py",
+                "t/b/test_3.py",
+                "t/b/test_4.py",
+                "t/test_5.py"
+            ]),
+            ["t/"]
+        );
     }
 
     #[test]

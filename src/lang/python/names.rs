@@ -59,6 +59,13 @@ const KEYWORDS: &[&str] = &[
 /// Whether a project path is a test file, by pytest's conventions:
 /// `test_*.py`, `*_test.py`, `conftest.py`, or any file under a `tests` or
 /// `test` directory.
+/// Whether pytest collects tests from the file by its default name rules
+/// (`test_*.py`, `*_test.py`): what a selection may name.
+pub(crate) fn is_pytest_file(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.ends_with(".py") && (file.starts_with("test_") || file.ends_with("_test.py"))
+}
+
 pub(crate) fn is_test_file(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.starts_with("test_")

@@ -397,13 +397,36 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         doctests,
         ..TestImpactOutput::default()
     };
-    for tiered in python::impact::tiers(&index, &files, &args.changed, &args.old_names, doctests) {
-        match tiered.tier {
-            'a' => out.a.push(tiered.path),
-            'b' => out.b.push(tiered.path),
-            'c' => out.c.push(tiered.path),
-            _ => out.d += 1,
+    let tiers = python::impact::tiers(&index, &files, &args.changed, &args.old_names, doctests);
+    let (mut selected, mut all_tests, mut doctest_modules) = (Vec::new(), Vec::new(), Vec::new());
+    for tiered in tiers {
+        let counted = !python::names::is_test_file(&tiered.path)
+            || python::names::is_pytest_file(&tiered.path);
+        if counted {
+            match tiered.tier {
+                'a' => out.a += 1,
+                'b' => out.b += 1,
+                'c' => out.c += 1,
+                _ => out.d += 1,
+            }
         }
+        if !python::names::is_test_file(&tiered.path) {
+            // A changed module whose doctests run: a path of its own.
+            doctest_modules.push(tiered.path);
+            continue;
+        }
+        // Helpers of the test suite (`tests/models.py`) are tiered (they
+        // lead to tests) but not selected: pytest collects no tests there.
+        if !python::names::is_pytest_file(&tiered.path) {
+            continue;
+        }
+        if tiered.tier != 'd' {
+            selected.push(tiered.path.clone());
+        }
+        all_tests.push(tiered.path);
     }
+    out.selection = doctest_modules;
+    out.selection
+        .extend(python::impact::compress(&selected, &all_tests));
     out
 }
