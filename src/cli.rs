@@ -45,6 +45,11 @@ pub enum Command {
         #[arg(long, default_value_t = 20, value_name = "N")]
         keep_runs: usize,
     },
+    /// The analysis cache (per-file facts, shared by every project): its size, or empty it.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// The MCP servers orch would use: list them, check them, call a tool.
     Servers {
         #[command(subcommand)]
@@ -171,4 +176,13 @@ pub enum TestsMode {
     All,
     /// No tests.
     None,
+}
+
+/// `orch cache ...`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum CacheAction {
+    /// Entries and bytes, by kind of fact, and the limit.
+    Stats,
+    /// Remove every entry.
+    Clear,
 }

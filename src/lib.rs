@@ -35,6 +35,7 @@
 #![recursion_limit = "256"]
 
 pub mod budget;
+pub(crate) mod cache;
 pub mod cli;
 mod commands;
 pub(crate) mod edit;

@@ -54,6 +54,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Gc { keep_runs } => gc::run(&printer, keep_runs),
+        Command::Cache { action } => cache(&printer, action, cli.global.json),
         Command::Servers { action } => servers::run(&cli.global, action, printer).await,
         Command::Run {
             github_event: Some(path),
@@ -86,5 +87,46 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
                 ExitCode::Usage
             }
         },
+    }
+}
+
+/// `orch cache stats|clear`.
+fn cache(printer: &Printer, action: crate::cli::CacheAction, json: bool) -> ExitCode {
+    let Some(cache) = crate::cache::Cache::open_default() else {
+        printer.error(
+            &anyhow::anyhow!("the analysis cache cannot be opened (see -v)"),
+            Some("check that orch's state directory ($XDG_STATE_HOME/orch) is writable"),
+        );
+        return ExitCode::Usage;
+    };
+    let outcome = match action {
+        crate::cli::CacheAction::Stats => cache.stats().map(|stats| {
+            if json {
+                printer.json(&serde_json::to_value(&stats).unwrap_or_default());
+            }
+            printer.note(&format!(
+                "{}: {} entries, {:.1} of {} MiB",
+                stats.path,
+                stats.entries,
+                stats.bytes as f64 / (1024.0 * 1024.0),
+                stats.limit_bytes / (1024 * 1024)
+            ));
+            for (kind, entries, bytes) in &stats.kinds {
+                printer.note(&format!(
+                    "  {kind}: {entries} entries, {:.1} MiB",
+                    *bytes as f64 / (1024.0 * 1024.0)
+                ));
+            }
+        }),
+        crate::cli::CacheAction::Clear => cache.clear().map(|removed| {
+            printer.note(&format!("removed {removed} entries"));
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::Done,
+        Err(error) => {
+            printer.error(&anyhow::Error::new(error), None);
+            ExitCode::Usage
+        }
     }
 }

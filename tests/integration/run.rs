@@ -1065,6 +1065,23 @@ fn tests_the_change_cannot_reach_are_left_out_and_said_so() {
         "{}",
         out.stderr
     );
+    // The selection's import facts were cached (by content, in the state
+    // directory), and the cache can be inspected and emptied.
+    let out = t.run(&["cache", "stats", "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let stats = out.json();
+    assert!(stats["entries"].as_u64().unwrap() >= 6, "{stats}");
+    assert_eq!(stats["kinds"][0][0], "imports", "{stats}");
+    assert!(
+        stats["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(t.state.to_str().unwrap())
+    );
+    let out = t.run(&["cache", "clear"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("removed"), "{}", out.stderr);
+    assert_eq!(t.run(&["cache", "stats", "--json"]).json()["entries"], 0);
 }
 
 /// A project whose tests are not plain pytest configures its test command

@@ -397,7 +397,15 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         doctests,
         ..TestImpactOutput::default()
     };
-    let tiers = python::impact::tiers(&index, &files, &args.changed, &args.old_names, doctests);
+    let cache = crate::cache::Cache::open_default();
+    let tiers = python::impact::tiers(
+        &index,
+        &files,
+        &args.changed,
+        &args.old_names,
+        doctests,
+        cache.as_ref(),
+    );
     let (mut selected, mut all_tests, mut doctest_modules) = (Vec::new(), Vec::new(), Vec::new());
     for tiered in tiers {
         let counted = !python::names::is_test_file(&tiered.path)
