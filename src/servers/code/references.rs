@@ -91,12 +91,13 @@ pub(super) fn load_sources(
         // Star imports bind names their files never mention: every module
         // that has one takes part (`from .sub import *` in a package's
         // `__init__.py` makes `pkg.NAME` the renamed function).
-        wanted.extend(
-            read_all(jail, &all)
-                .into_iter()
-                .filter(|(_, source)| python::has_star_import(source))
-                .map(|(path, _)| path),
-        );
+        // Raw bytes, no decoding or bookkeeping: most files have none.
+        let stars = crate::parallel::par_map(&all, |relative| {
+            let bytes = std::fs::read(jail.resolve(relative).ok()?).ok()?;
+            let text = String::from_utf8_lossy(&bytes);
+            (text.contains('*') && python::has_star_import(&text)).then(|| relative.clone())
+        });
+        wanted.extend(stars.into_iter().flatten());
     }
     // A method's hierarchy needs every file: read them once.
     let mut everything: Vec<(String, String)> = Vec::new();
