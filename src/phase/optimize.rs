@@ -133,13 +133,29 @@ pub(crate) async fn run(
         TestsMode::Affected => {
             ctx.printer
                 .progress("choosing the tests the change can affect");
-            let impact = ctx
+            let impact = match ctx
                 .pool
                 .request(&TestImpact {
                     changed: plan.files(),
                     old_names: old_names(&plan.intent),
                 })
-                .await?;
+                .await
+            {
+                Ok(impact) => impact,
+                // A code server that cannot tier the tests (a third-party
+                // one without `test_impact`, or a failure) costs the
+                // selection, not the run: the whole suite runs.
+                Err(crate::mcp::Error::Budget(exceeded)) => {
+                    return Err(Failure::from(crate::mcp::Error::Budget(exceeded)));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "test impact unavailable");
+                    schedule.reason = format!(
+                        "the tests the change can affect could not be chosen ({error}): the whole suite ({test_files} test files)"
+                    );
+                    return Ok(schedule);
+                }
+            };
             let selected = impact.selection;
             let tiers = format!("a: {}, b: {}, c: {}", impact.a, impact.b, impact.c);
             if let Some(command) = &command {

@@ -754,7 +754,7 @@ crate::protocol::define_calls! {
         RenameModule => "rename_module" -> ReplaceOutput;
         Modules => "modules" -> ModulesResult;
         CheckSyntax => "check_syntax" -> CheckResult;
-        TestImpact => "test_impact" -> TestImpactOutput;
+        TestImpact => "test_impact" -> TestImpactOutput, for "test selection (without it, the whole suite runs)";
     }
 }
 
