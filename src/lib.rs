@@ -23,7 +23,8 @@
 //!   the code server.
 //! - `forge` (git: repository, worktrees, commits, pushes), `github` (the
 //!   REST API) and `event` (GitHub Actions events) are the outside world;
-//!   `state` is the per-project state directory and lock.
+//!   `state` is the per-project state directory and lock; `cache` the
+//!   analysis cache (per-file facts in SQLite, shared by every project).
 //! - `budget` (tokens, memory, deadline) with `tokenizer` (o200k_base
 //!   token counts); `printer`, the one owner of user-facing output;
 //!   `parallel` (work over all cores), `secret` (credentials that are

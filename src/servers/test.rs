@@ -89,20 +89,7 @@ pub(crate) async fn run_command(
     let child = process
         .spawn()
         .map_err(|e| format!("cannot start the test command `{command}`: {e}"))?;
-    let pid = child.id();
-    let timeout = Duration::from_secs(args.timeout_s.unwrap_or(600));
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(output) => output.map_err(|e| format!("the test command failed to run: {e}"))?,
-        Err(_) => {
-            if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                crate::sys::kill_group(pgid, libc::SIGKILL);
-            }
-            return Err(format!(
-                "the test command did not finish within {}s and was killed",
-                timeout.as_secs()
-            ));
-        }
-    };
+    let output = wait_or_kill(child, args.timeout_s, "the test command").await?;
     let code = output.status.code().unwrap_or(-1);
     let combined = format!(
         "{}{}",
@@ -129,24 +116,7 @@ pub(crate) async fn run_command(
                 tail(&combined, 2000)
             )
         })?;
-        let mut failing = BTreeSet::new();
-        for case in parse_junit(&xml)? {
-            match case.outcome {
-                Outcome::Passed => result.passed += 1,
-                Outcome::Skipped => result.skipped += 1,
-                Outcome::Failed => {
-                    result.failed += 1;
-                    failing.insert(case.id);
-                }
-                Outcome::Error => {
-                    result.errors += 1;
-                    failing.insert(case.id);
-                }
-            }
-        }
-        let limit = args.max_failures.unwrap_or(100);
-        result.failures_truncated = failing.len() > limit;
-        result.failures = failing.into_iter().take(limit).collect();
+        tally(&xml, args.max_failures, &mut result)?;
     } else {
         result.exit_code_only = true;
         if code == 0 {
@@ -202,23 +172,7 @@ pub(crate) async fn run_pytest(
     let child = command.spawn().map_err(|e| {
         format!("cannot start `{python} -m pytest`: {e} (set --python or ORCH_PYTHON)")
     })?;
-    let pid = child.id();
-    let timeout = Duration::from_secs(args.timeout_s.unwrap_or(600));
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(output) => output.map_err(|e| format!("pytest failed to run: {e}"))?,
-        Err(_) => {
-            if let Some(pid) = pid {
-                // The child leads its own process group: end the whole group.
-                if let Ok(pgid) = i32::try_from(pid) {
-                    crate::sys::kill_group(pgid, libc::SIGKILL);
-                }
-            }
-            return Err(format!(
-                "pytest did not finish within {}s and was killed",
-                timeout.as_secs()
-            ));
-        }
-    };
+    let output = wait_or_kill(child, args.timeout_s, "pytest").await?;
     let exit_code = output.status.code().unwrap_or(-1);
     let mut result = RunResult {
         exit_code,
@@ -231,25 +185,7 @@ pub(crate) async fn run_pytest(
         String::from_utf8_lossy(&output.stderr)
     );
     if let Ok(xml) = std::fs::read_to_string(&report) {
-        let cases = parse_junit(&xml)?;
-        let mut failing = BTreeSet::new();
-        for case in cases {
-            match case.outcome {
-                Outcome::Passed => result.passed += 1,
-                Outcome::Skipped => result.skipped += 1,
-                Outcome::Failed => {
-                    result.failed += 1;
-                    failing.insert(case.id);
-                }
-                Outcome::Error => {
-                    result.errors += 1;
-                    failing.insert(case.id);
-                }
-            }
-        }
-        let limit = args.max_failures.unwrap_or(100);
-        result.failures_truncated = failing.len() > limit;
-        result.failures = failing.into_iter().take(limit).collect();
+        tally(&xml, args.max_failures, &mut result)?;
     } else if exit_code != 5 {
         return Err(format!(
             "pytest wrote no report (exit {exit_code}); is pytest installed for `{python}`?\n{}",
@@ -260,6 +196,54 @@ pub(crate) async fn run_pytest(
         result.output_tail = tail(&combined, 2000);
     }
     Ok(result)
+}
+
+/// The child's output, or an error once `timeout_s` (600 by default) has
+/// passed, after killing the process group it leads.
+async fn wait_or_kill(
+    child: tokio::process::Child,
+    timeout_s: Option<u64>,
+    what: &str,
+) -> Result<std::process::Output, String> {
+    let pid = child.id();
+    let timeout = Duration::from_secs(timeout_s.unwrap_or(600));
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(output) => output.map_err(|e| format!("{what} failed to run: {e}")),
+        Err(_) => {
+            // The child leads its own process group: end the whole group.
+            if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                crate::sys::kill_group(pgid, libc::SIGKILL);
+            }
+            Err(format!(
+                "{what} did not finish within {}s and was killed",
+                timeout.as_secs()
+            ))
+        }
+    }
+}
+
+/// Counts a JUnit report's cases into `result`, with the failing ids (at
+/// most `max_failures`, 100 by default), sorted.
+fn tally(xml: &str, max_failures: Option<usize>, result: &mut RunResult) -> Result<(), String> {
+    let mut failing = BTreeSet::new();
+    for case in parse_junit(xml)? {
+        match case.outcome {
+            Outcome::Passed => result.passed += 1,
+            Outcome::Skipped => result.skipped += 1,
+            Outcome::Failed => {
+                result.failed += 1;
+                failing.insert(case.id);
+            }
+            Outcome::Error => {
+                result.errors += 1;
+                failing.insert(case.id);
+            }
+        }
+    }
+    let limit = max_failures.unwrap_or(100);
+    result.failures_truncated = failing.len() > limit;
+    result.failures = failing.into_iter().take(limit).collect();
+    Ok(())
 }
 
 fn tail(text: &str, max: usize) -> String {

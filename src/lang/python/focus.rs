@@ -542,6 +542,42 @@ fn selection(source: &str, words: &[&str]) -> Option<Selection> {
     })
 }
 
+/// Parses only `ranges` of `source` (tree-sitter's included ranges): the
+/// tree keeps the source's real offsets and positions. The parser is left
+/// parsing whole sources again.
+pub(crate) fn parse_included(
+    parser: &mut Parser,
+    source: &[u8],
+    ranges: &[Range<usize>],
+) -> Option<Tree> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            source
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    let point = |byte: usize| {
+        let row = line_starts.partition_point(|&s| s <= byte) - 1;
+        Point::new(row, byte - line_starts[row])
+    };
+    let included: Vec<tree_sitter::Range> = ranges
+        .iter()
+        .map(|r| tree_sitter::Range {
+            start_byte: r.start,
+            end_byte: r.end,
+            start_point: point(r.start),
+            end_point: point(r.end),
+        })
+        .collect();
+    parser.set_included_ranges(&included).ok()?;
+    let tree = parser.parse(source, None);
+    parser.set_included_ranges(&[]).ok()?;
+    tree
+}
+
 /// Parses the statements of `source` that matter for `words` (see the
 /// module documentation); `None` to parse the whole file instead.
 pub(crate) fn parse(parser: &mut Parser, source: &str, words: &[&str]) -> Option<Tree> {
@@ -567,27 +603,7 @@ fn parse_ranges(
     if selected.is_empty() {
         return None;
     }
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let point = |byte: usize| {
-        let row = line_starts.partition_point(|&s| s <= byte) - 1;
-        Point::new(row, byte - line_starts[row])
-    };
-    let included: Vec<tree_sitter::Range> = selected
-        .iter()
-        .map(|r| tree_sitter::Range {
-            start_byte: r.start,
-            end_byte: r.end,
-            start_point: point(r.start),
-            end_point: point(r.end),
-        })
-        .collect();
-    parser.set_included_ranges(&included).ok()?;
-    let tree = parser.parse(source, None);
-    // The parser is reused for whole files.
-    parser.set_included_ranges(&[]).ok()?;
-    let tree = tree?;
+    let tree = parse_included(parser, source.as_bytes(), &selected)?;
     let root = tree.root_node();
     if root.has_error() {
         return None;

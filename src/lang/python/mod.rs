@@ -2,7 +2,9 @@
 //! module-level definitions, scopes and the rename analysis.
 
 pub(crate) mod asyncify;
+pub(crate) mod bindings;
 pub(crate) mod dead;
+pub(crate) mod doctest;
 pub(crate) mod encoding;
 pub(crate) mod focus;
 pub(crate) mod impact;

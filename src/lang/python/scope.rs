@@ -915,53 +915,9 @@ impl Walker<'_> {
     /// in the module, like doctest's copy of the module's globals. A
     /// doctest that does not parse stays prose.
     fn visit_doctest(&mut self, string: Node) {
-        // The string's content, between its quotes.
-        let mut cursor = string.walk();
-        let contents: Vec<Node> = string
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() == "string_content")
-            .collect();
-        let (Some(first), Some(last)) = (contents.first(), contents.last()) else {
+        let Some((tree, ranges)) = super::doctest::parse(self.source, string) else {
             return;
         };
-        let ranges = doctest_ranges(self.source, first.start_byte(), last.end_byte());
-        if ranges.is_empty() {
-            return;
-        }
-        let Some(mut parser) = super::parser() else {
-            return;
-        };
-        let line_starts: Vec<usize> = std::iter::once(0)
-            .chain(
-                self.source
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b == b'\n')
-                    .map(|(i, _)| i + 1),
-            )
-            .collect();
-        let point = |byte: usize| {
-            let row = line_starts.partition_point(|&s| s <= byte) - 1;
-            tree_sitter::Point::new(row, byte - line_starts[row])
-        };
-        let included: Vec<tree_sitter::Range> = ranges
-            .iter()
-            .map(|r| tree_sitter::Range {
-                start_byte: r.start,
-                end_byte: r.end,
-                start_point: point(r.start),
-                end_point: point(r.end),
-            })
-            .collect();
-        if parser.set_included_ranges(&included).is_err() {
-            return;
-        }
-        let Some(tree) = parser.parse(self.source, None) else {
-            return;
-        };
-        if tree.root_node().has_error() {
-            return;
-        }
         let scope = self.new_scope(ScopeKind::Function, 0);
         self.in_doctest = true;
         self.visit_children(tree.root_node(), scope);
@@ -1148,40 +1104,6 @@ impl Walker<'_> {
             _ => AliasValue::Other,
         }
     }
-}
-
-/// The code of the doctest examples in `source[start..end]` (a string's
-/// content): for each `>>> ` line and the `... ` lines that continue it,
-/// the bytes after the prompt up to and including the newline.
-fn doctest_ranges(source: &[u8], start: usize, end: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut at = start;
-    let mut in_example = false;
-    while at < end {
-        let line_end = source[at..end]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(end, |i| at + i + 1);
-        let line = &source[at..line_end];
-        let indent = line
-            .iter()
-            .take_while(|b| matches!(b, b' ' | b'\t'))
-            .count();
-        let rest = &line[indent..];
-        let prompt = |p: &[u8]| {
-            rest.starts_with(p) && matches!(rest.get(3), None | Some(b' ' | b'\n' | b'\r'))
-        };
-        let example = prompt(b">>>") || (in_example && prompt(b"..."));
-        if example {
-            let code = at + indent + 3 + usize::from(rest.get(3) == Some(&b' '));
-            if code < line_end {
-                out.push(code..line_end);
-            }
-        }
-        in_example = example;
-        at = line_end;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -185,12 +185,12 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
                 continue;
             }
             for at in found {
-                let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+                let (line, column) = line_column(&source, at);
                 analysis.accounting.uncertain += 1;
                 analysis.uncertain.push(rename::Note {
                     file: path.clone(),
-                    line: source[..at].matches('\n').count() + 1,
-                    column: at - line_start + 1,
+                    line,
+                    column,
                     note: format!(
                         "`{}` in a type stub (.pyi), which orch does not analyse; check it by hand, or pass --include-uncertain",
                         args.name
@@ -323,11 +323,14 @@ pub(super) fn doc_mentions(source: &str, name: &str) -> Vec<(usize, usize)> {
     }
     starts
         .into_iter()
-        .map(|at| {
-            let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
-            (source[..at].matches('\n').count() + 1, at - line_start + 1)
-        })
+        .map(|at| line_column(source, at))
         .collect()
+}
+
+/// The 1-based line and byte column of offset `at`.
+fn line_column(source: &str, at: usize) -> (usize, usize) {
+    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    (source[..at].matches('\n').count() + 1, at - line_start + 1)
 }
 
 /// Turns notes (uncertain sites, mentions) whose place holds `old` into
