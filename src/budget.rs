@@ -202,6 +202,13 @@ impl Memory {
         self.current.load(Ordering::SeqCst) as f64 / self.total_bytes as f64
     }
 
+    /// MiB orch and its children may still use before the threshold.
+    pub fn headroom_mb(&self) -> u64 {
+        let limit = self.total_bytes as f64 * self.threshold;
+        let used = self.current.load(Ordering::SeqCst) as f64;
+        ((limit - used).max(0.0) / (1024.0 * 1024.0)) as u64
+    }
+
     pub fn peak_mb(&self) -> u64 {
         self.peak.load(Ordering::SeqCst) / (1024 * 1024)
     }

@@ -50,6 +50,26 @@ pub enum Command {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// The latest runs of this project (or of every project), newest first.
+    History {
+        /// Every project's runs, not only this one's.
+        #[arg(long)]
+        all_projects: bool,
+        /// Runs shown.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+    },
+    /// The run history in figures: success by refactor kind, phase times and
+    /// tokens, test time saved by selection, slowest and flakiest tests, and
+    /// how well P(tests pass) was calibrated.
+    Stats {
+        /// Every project's runs, not only this one's.
+        #[arg(long)]
+        all_projects: bool,
+        /// Run this query (DuckDB SQL) over the tables runs, phases and tests instead.
+        #[arg(long, value_name = "QUERY")]
+        sql: Option<String>,
+    },
     /// The MCP servers orch would use: list them, check them, call a tool.
     Servers {
         #[command(subcommand)]

@@ -46,7 +46,9 @@ pub(crate) mod forge;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod github;
+pub(crate) mod history;
 pub(crate) mod intent;
+pub(crate) mod junit;
 pub(crate) mod lang;
 pub mod mcp;
 pub(crate) mod parallel;

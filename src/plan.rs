@@ -173,6 +173,22 @@ pub struct Risk {
     pub blast_radius: BlastRadius,
     /// What the estimate rests on.
     pub model: String,
+    /// When the rest of the run (tests included) is expected to finish,
+    /// from the start of the estimate: percentiles of the simulated times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<Finish>,
+}
+
+/// Percentiles of a simulated finish time, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finish {
+    pub p50_ms: u64,
+    pub p85_ms: u64,
+    pub p95_ms: u64,
+    /// What the test times came from: this project's history, or an
+    /// estimate (stated) when there is none.
+    pub basis: String,
 }
 
 /// How much of the code base the change touches.

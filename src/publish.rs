@@ -216,8 +216,14 @@ pub(crate) fn risk_flags(plan: &Plan, facts: &Facts<'_>) -> Vec<String> {
         flags.push("no tests ran".into());
     } else if facts.schedule.left_out > 0 {
         flags.push(format!(
-            "{} test file(s) that do not import a changed module did not run (tier d; `--tests all` runs them)",
-            facts.schedule.left_out
+            "{} test file(s) were left out (tiers {} ran; `--tests all` runs them)",
+            facts.schedule.left_out, facts.schedule.tiers
+        ));
+    }
+    if !facts.outcome.flaky.is_empty() {
+        flags.push(format!(
+            "{} flaky test(s) failed after the edit and passed when re-run alone",
+            facts.outcome.flaky.len()
         ));
     }
     flags
@@ -358,6 +364,21 @@ pub(crate) fn body(
         &mut out,
         &format!("Chosen: {chosen} ({}).", escape(&facts.schedule.reason)),
     );
+    if !facts.outcome.flaky.is_empty() {
+        let listed: Vec<String> = facts
+            .outcome
+            .flaky
+            .iter()
+            .map(|t| format!("`{}`", escape(t)))
+            .collect();
+        push(
+            &mut out,
+            &format!(
+                "Flaky (failed after the edit, passed alone; not blocking): {}.",
+                listed.join(", ")
+            ),
+        );
+    }
     for (label, result) in [
         ("Before the edit", &facts.outcome.baseline),
         ("After the edit", &facts.outcome.after),

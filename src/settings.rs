@@ -50,6 +50,8 @@ pub(crate) struct Settings {
         reason = "reserved for the analysis cache; validated now so a bad value fails early"
     )]
     pub cache_size_mb: u64,
+    /// Runs kept in the project's history (`ORCH_HISTORY_RUNS`, default 500).
+    pub history_runs: usize,
     /// Most concurrent calls per server and parallel searches.
     pub parallelism: usize,
     pub plan_out: Option<PathBuf>,
@@ -104,6 +106,24 @@ pub(crate) const DEFAULT_TOTAL_TOKENS: usize = 28_672;
 pub(crate) const DEFAULT_MEMORY_THRESHOLD: f64 = 0.70;
 pub(crate) const DEFAULT_CACHE_SIZE_MB: u64 = 256;
 pub(crate) const DEFAULT_PARALLELISM: usize = 8;
+pub(crate) const DEFAULT_HISTORY_RUNS: usize = crate::history::DEFAULT_KEEP;
+
+/// The project directory: `--repo`, else the git work tree around the
+/// current directory, else the current directory; canonical.
+pub(crate) fn project_dir(args: &GlobalArgs) -> Result<PathBuf, Error> {
+    let repo = match &args.repo {
+        Some(dir) => dir.clone(),
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| Error::State(format!("cannot read the current directory: {e}")))?;
+            git2::Repository::discover(&cwd)
+                .ok()
+                .and_then(|r| r.workdir().map(Path::to_path_buf))
+                .unwrap_or(cwd)
+        }
+    };
+    repo.canonicalize().map_err(|_| Error::NoRepo(repo.clone()))
+}
 
 impl Settings {
     /// Starts the servers of the repository's own `.mcp.json` only when the
@@ -148,20 +168,7 @@ impl Settings {
         args: &GlobalArgs,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, Error> {
-        let repo = match &args.repo {
-            Some(dir) => dir.clone(),
-            None => {
-                let cwd = std::env::current_dir()
-                    .map_err(|e| Error::State(format!("cannot read the current directory: {e}")))?;
-                git2::Repository::discover(&cwd)
-                    .ok()
-                    .and_then(|r| r.workdir().map(Path::to_path_buf))
-                    .unwrap_or(cwd)
-            }
-        };
-        let repo = repo
-            .canonicalize()
-            .map_err(|_| Error::NoRepo(repo.clone()))?;
+        let repo = project_dir(args)?;
         let repo_root = git2::Repository::discover(&repo)
             .ok()
             .and_then(|r| r.workdir().map(Path::to_path_buf))
@@ -207,6 +214,7 @@ impl Settings {
             DEFAULT_CACHE_SIZE_MB,
         )?;
         let parallelism = pick(None, "CLAUDE_CODE_PARALLELISM", env, DEFAULT_PARALLELISM)?.max(1);
+        let history_runs = pick(None, "ORCH_HISTORY_RUNS", env, DEFAULT_HISTORY_RUNS)?.max(1);
         for (name, value) in [
             ("--phase-tokens", phase_tokens),
             ("--total-tokens", total_tokens),
@@ -295,6 +303,7 @@ impl Settings {
             total_tokens,
             memory_threshold,
             cache_size_mb,
+            history_runs,
             parallelism,
             plan_out: args.plan_out.clone(),
             python,

@@ -5,6 +5,7 @@ mod gc;
 mod github;
 mod run;
 mod servers;
+mod stats;
 
 use std::sync::Arc;
 
@@ -55,6 +56,13 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         }
         Command::Gc { keep_runs } => gc::run(&printer, keep_runs),
         Command::Cache { action } => cache(&printer, action, cli.global.json),
+        Command::History {
+            all_projects,
+            limit,
+        } => stats::history(&printer, &cli.global, stats::Scope { all_projects }, limit),
+        Command::Stats { all_projects, sql } => {
+            stats::stats(&printer, &cli.global, stats::Scope { all_projects }, sql)
+        }
         Command::Servers { action } => servers::run(&cli.global, action, printer).await,
         Command::Run {
             github_event: Some(path),

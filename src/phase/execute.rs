@@ -1,12 +1,18 @@
 //! EXECUTE: apply the plan's edits in orch's private worktree through the
 //! `fs` server (each write checks its preimage hash and is atomic), and run
 //! the tests through the `test` server: a baseline on the untouched tree
-//! (cached per HEAD) and the same tests after the edits.
+//! (cached per HEAD and test files) and the same tests after the edits,
+//! each shard of the schedule on its own worker. Every test's outcome and
+//! time is read from its JUnit report for the run history. A test that
+//! fails after the edit but also failed on the baseline, or has flipped
+//! before, is re-run once alone: if it passes it is flaky, reported, and
+//! does not block the commit.
 
 use serde::{Deserialize, Serialize};
 
 use super::optimize::Schedule;
 use super::{Context, Failure, StopReason};
+use crate::history::{Stage, TestRow};
 use crate::plan::Plan;
 use crate::protocol::fs::{DeleteFile, EditFile, HashFiles, WriteFile};
 use crate::protocol::test::{RunResult, RunTests};
@@ -24,7 +30,16 @@ pub(crate) struct Outcome {
     pub baseline: Option<RunResult>,
     pub baseline_cached: bool,
     pub after: Option<RunResult>,
+    /// Tests that failed after the edit and passed when re-run alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
+    /// Every test's outcome and time (for the run history).
+    #[serde(skip)]
+    pub tests: Vec<TestRow>,
 }
+
+/// Most failing tests re-run alone to check for flakiness.
+const MAX_RERUNS: usize = 10;
 
 pub(crate) async fn run(
     ctx: &Context,
@@ -70,11 +85,13 @@ pub(crate) async fn run(
 
     let mut baseline = None;
     let mut baseline_cached = false;
+    let mut tests = Vec::new();
     if schedule.run_tests {
         ctx.printer.progress("baseline tests on the untouched tree");
-        let (result, cached) = baseline_tests(ctx, schedule).await?;
+        let (result, cached, rows) = baseline_tests(ctx, schedule).await?;
         baseline = Some(result);
         baseline_cached = cached;
+        tests.extend(rows);
     }
 
     // Each file's edit is one call; they go out together (the pool holds
@@ -122,16 +139,80 @@ pub(crate) async fn run(
     }
 
     let mut after = None;
+    let mut flaky = Vec::new();
     if schedule.run_tests {
         ctx.printer.progress("tests on the edited tree");
-        after = Some(run_tests(ctx, schedule).await?);
+        let (mut result, rows) = run_tests(ctx, schedule, Stage::After).await?;
+        let reruns = rerun_candidates(ctx, baseline.as_ref(), &rows).await;
+        tests.extend(rows);
+        for (id, node) in reruns {
+            ctx.printer.progress(&format!("re-running {node} alone"));
+            let single = Schedule {
+                selection: vec![node.clone()],
+                shards: Vec::new(),
+                ..schedule.clone()
+            };
+            let Ok((rerun, rows)) = run_tests(ctx, &single, Stage::Rerun).await else {
+                continue;
+            };
+            tests.extend(rows);
+            if rerun.failed + rerun.errors == 0 && rerun.passed > 0 {
+                result.failures.retain(|f| f != &id);
+                if result.failed > 0 {
+                    result.failed -= 1;
+                } else {
+                    result.errors = result.errors.saturating_sub(1);
+                }
+                result.passed += 1;
+                flaky.push(node);
+            }
+        }
+        if !flaky.is_empty() {
+            ctx.printer.note(&format!(
+                "flaky: {} test(s) failed after the edit and passed alone: {}",
+                flaky.len(),
+                flaky.join(", ")
+            ));
+        }
+        after = Some(result);
     }
     Ok(Outcome {
         applied,
         baseline,
         baseline_cached,
         after,
+        flaky,
+        tests,
     })
+}
+
+/// The failing tests of the run after the edit that are re-run alone
+/// (JUnit id, node id): those that also failed on the baseline, or have
+/// flipped in the history.
+async fn rerun_candidates(
+    ctx: &Context,
+    baseline: Option<&RunResult>,
+    rows: &[TestRow],
+) -> Vec<(String, String)> {
+    let failing: Vec<&TestRow> = rows.iter().filter(|r| r.outcome.is_failure()).collect();
+    if failing.is_empty() {
+        return Vec::new();
+    }
+    let evidence = ctx.evidence().await;
+    failing
+        .into_iter()
+        .filter(|row| row.file.is_some())
+        .filter_map(|row| {
+            let junit_id = row.junit_id.clone();
+            let failed_before = baseline.is_some_and(|b| b.failures.contains(&junit_id));
+            let flipped = evidence
+                .failing
+                .get(&row.test_id)
+                .is_some_and(|h| h.flipped);
+            (failed_before || flipped).then(|| (junit_id, row.test_id.clone()))
+        })
+        .take(MAX_RERUNS)
+        .collect()
 }
 
 /// Refuses (exit 2) when a file's content no longer matches its preimage,
@@ -177,58 +258,147 @@ async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
     ))
 }
 
-async fn run_tests(ctx: &Context, schedule: &Schedule) -> Result<RunResult, Failure> {
+/// Runs the schedule's tests: one call per shard, at the same time; each
+/// keeps its JUnit report in the run directory, read back for the history.
+async fn run_tests(
+    ctx: &Context,
+    schedule: &Schedule,
+    stage: Stage,
+) -> Result<(RunResult, Vec<TestRow>), Failure> {
     let timeout_s = ctx.deadline.remaining().as_secs().max(1);
-    let result = ctx
-        .pool
-        .request(&RunTests {
-            selection: schedule.selection.clone(),
-            timeout_s: Some(timeout_s),
-            max_failures: Some(100),
+    let reports = ctx.run_dir.join("tests");
+    let _ = std::fs::create_dir_all(&reports);
+    let shards: Vec<Vec<String>> = if schedule.shards.len() > 1 {
+        schedule.shards.clone()
+    } else {
+        vec![schedule.paths()]
+    };
+    let calls: Vec<(RunTests, std::path::PathBuf)> = shards
+        .into_iter()
+        .enumerate()
+        .map(|(i, selection)| {
+            let report = unique_report(&reports, stage, i);
+            let call = RunTests {
+                selection,
+                timeout_s: Some(timeout_s),
+                max_failures: Some(100),
+                junit_path: report.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            };
+            (call, report.unwrap_or_default())
         })
-        .await?;
-    if !matches!(result.exit_code, 0 | 1 | 5) {
-        return Err(Failure::stop(
-            StopReason::Tests,
-            format!(
-                "pytest could not run the tests (exit {}):\n{}",
-                result.exit_code, result.output_tail
-            ),
-        ));
+        .collect();
+    let results = crate::mcp::futures_join_all(
+        calls
+            .iter()
+            .map(|(call, _)| async move { ctx.pool.request(call).await }),
+    )
+    .await;
+    let mut merged: Option<RunResult> = None;
+    let mut rows = Vec::new();
+    for (result, (_, report)) in results.into_iter().zip(&calls) {
+        let result = result?;
+        if !matches!(result.exit_code, 0 | 1 | 5) {
+            return Err(Failure::stop(
+                StopReason::Tests,
+                format!(
+                    "pytest could not run the tests (exit {}):\n{}",
+                    result.exit_code, result.output_tail
+                ),
+            ));
+        }
+        rows.extend(read_report(ctx, report, stage));
+        merged = Some(match merged {
+            None => result,
+            Some(total) => merge(total, result),
+        });
     }
-    Ok(result)
+    Ok((merged.unwrap_or_default(), rows))
+}
+
+/// A new report path in `dir` for this stage and shard (`None` if the
+/// directory cannot hold one: the run goes on without per-test results).
+fn unique_report(dir: &std::path::Path, stage: Stage, shard: usize) -> Option<std::path::PathBuf> {
+    (0..100)
+        .map(|n| dir.join(format!("{}-{shard}-{n}.junit.xml", stage.as_str())))
+        .find(|p| !p.exists())
+        .filter(|_| dir.is_dir())
+}
+
+/// Two shards' results as one run's: counts added, failures merged, the
+/// longer time (they ran side by side).
+fn merge(mut total: RunResult, shard: RunResult) -> RunResult {
+    total.exit_code = match (total.exit_code, shard.exit_code) {
+        (1, _) | (_, 1) => 1,
+        (5, 5) => 5,
+        _ => 0,
+    };
+    total.passed += shard.passed;
+    total.failed += shard.failed;
+    total.errors += shard.errors;
+    total.skipped += shard.skipped;
+    total.duration_ms = total.duration_ms.max(shard.duration_ms);
+    total.failures_truncated |= shard.failures_truncated;
+    total.failures.extend(shard.failures);
+    total.failures.sort();
+    total.failures.dedup();
+    if total.output_tail.is_empty() {
+        total.output_tail = shard.output_tail;
+    }
+    total
+}
+
+/// The tests of a JUnit report, located in their files (the worktree).
+fn read_report(ctx: &Context, report: &std::path::Path, stage: Stage) -> Vec<TestRow> {
+    let Ok(xml) = std::fs::read_to_string(report) else {
+        return Vec::new();
+    };
+    let root = match ctx.worktree.lock() {
+        Ok(worktree) => worktree.project_path(&ctx.subdir, ""),
+        Err(_) => return Vec::new(),
+    };
+    let cases = crate::junit::parse(&xml).unwrap_or_default();
+    cases
+        .into_iter()
+        .map(|case| {
+            let located = case.locate(&root);
+            let junit_id = case.id();
+            TestRow {
+                run_id: ctx.run_id.clone(),
+                test_id: located
+                    .as_ref()
+                    .map(|(_, node)| node.clone())
+                    .unwrap_or_else(|| junit_id.clone()),
+                junit_id,
+                file: located.map(|(file, _)| file),
+                stage,
+                attempt: if stage == Stage::Rerun { 2 } else { 1 },
+                outcome: case.outcome,
+                duration_ms: case.seconds * 1000.0,
+            }
+        })
+        .collect()
 }
 
 /// The baseline, from the per-HEAD cache when the same tests ran before.
-async fn baseline_tests(ctx: &Context, schedule: &Schedule) -> Result<(RunResult, bool), Failure> {
-    let key = crate::plan::sha1_hex(
-        format!(
-            "{}\0{}\0{}",
-            ctx.head,
-            ctx.subdir,
-            schedule.selection.join("\0")
-        )
-        .as_bytes(),
-    );
-    let path = ctx
-        .project
-        .dir
-        .join("baselines")
-        .join(format!("{}-{}.json", ctx.head, &key[..16]));
+async fn baseline_tests(
+    ctx: &Context,
+    schedule: &Schedule,
+) -> Result<(RunResult, bool, Vec<TestRow>), Failure> {
+    let path = super::optimize::baseline_path(ctx, &schedule.paths());
     if let Some(cached) = std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice::<RunResult>(&b).ok())
     {
-        return Ok((cached, true));
+        return Ok((cached, true, Vec::new()));
     }
-    let result = run_tests(ctx, schedule).await?;
+    let (result, rows) = run_tests(ctx, schedule, Stage::Baseline).await?;
     if let Some(dir) = path.parent()
         && std::fs::create_dir_all(dir).is_ok()
         && let Ok(text) = serde_json::to_vec(&result)
     {
         let _ = std::fs::write(&path, text);
     }
-    Ok((result, false))
+    Ok((result, false, rows))
 }
 
 fn edit_file(file: &str, preimage: &str, edits: &[crate::edit::Edit]) -> EditFile {

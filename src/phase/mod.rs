@@ -46,6 +46,25 @@ pub(crate) struct Context {
     pub untracked_files: Vec<String>,
     /// The repository's runs in progress (this one among them).
     pub owners: crate::state::Owners,
+    /// What the run history says, loaded when a phase first asks.
+    pub evidence: tokio::sync::OnceCell<Arc<monte_carlo::Evidence>>,
+}
+
+impl Context {
+    /// The run history's evidence (loaded once, off the async threads).
+    pub(crate) async fn evidence(&self) -> Arc<monte_carlo::Evidence> {
+        self.evidence
+            .get_or_init(|| async {
+                let (home, dir) = (self.settings.state_home.clone(), self.project.dir.clone());
+                let loaded =
+                    tokio::task::spawn_blocking(move || monte_carlo::Evidence::load(&home, &dir))
+                        .await
+                        .unwrap_or_default();
+                Arc::new(loaded)
+            })
+            .await
+            .clone()
+    }
 }
 
 /// How a phase fails.

@@ -1,29 +1,333 @@
-//! MONTE CARLO: an honest, simple risk model from the blast radius.
+//! MONTE CARLO: the risk of a change and when the run will finish, from
+//! evidence where there is some.
 //!
-//! Each edited site fails with a small probability that depends on its
-//! kind (an attribute access through a module alias is riskier than the
-//! definition); every uncertain site left alone and every mention in a
-//! string may hide a dynamic reference; every test file touched adds a
-//! little. Trials also draw the time the remaining phases take (log-normal
-//! around an estimate from the number of tests), giving P(on time). The
-//! RNG is seeded from the inputs, so the same plan gets the same estimate.
-//! The simulation stops at 20,000 trials or its time cap (15 s at most).
+//! - **P(tests pass).** A per-site prior: each edited site fails with a
+//!   small probability that depends on its kind (an attribute access
+//!   through a module alias is riskier than the definition); every
+//!   uncertain site left alone, every mention in a string, every test file
+//!   touched and every re-export adds a little. Once this project (else
+//!   any project) has runs of the same kind of refactor whose tests ran,
+//!   the prior is updated with them (Beta-Binomial, the prior counting as
+//!   8 runs): `(passed + 8 p0) / (runs + 8)`.
+//! - **P(on time) and P50/P85/P95.** A bootstrap over the schedule: each
+//!   trial draws every test file's time from its recent runs (history),
+//!   runs the files on the scheduled workers (longest first, as OPTIMIZE
+//!   shards them), twice when the baseline is not cached, and adds the
+//!   other phases' times (REVIEW's from history). Files with no history
+//!   draw around a per-file estimate, labelled: this project's mean, else
+//!   this machine's runs on other projects, else a stated default.
+//!
+//! The RNG is seeded from the inputs, so the same plan gets the same
+//! estimate; the simulation stops at 20,000 trials or its time cap (15 s
+//! at most).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::logic::Analysis;
 use super::{Context, Failure};
 use crate::edit::EditKind;
-use crate::plan::{BlastRadius, Risk, sha1_hex};
+use crate::history::query::{Db, TestHistory};
+use crate::plan::{BlastRadius, Finish, Risk, sha1_hex};
 
 const MAX_TRIALS: u32 = 20_000;
+/// Trials of the finish time (each draws every test file): enough for
+/// P(on time) to ±1% and the percentiles, and cheap on large suites.
+const TIME_TRIALS: usize = 4_000;
 pub(crate) const CAP: Duration = Duration::from_secs(15);
+/// The weight of the per-site prior, in runs.
+const PRIOR_RUNS: f64 = 8.0;
+/// A test file's time when nothing has been measured on this machine.
+const DEFAULT_FILE_MS: f64 = 1_000.0;
+/// Starting a pytest process (per worker, per run).
+const STARTUP_MS: f64 = 800.0;
+/// EXECUTE's work besides the tests, and REVIEW's when never measured.
+const EDIT_MS: f64 = 500.0;
+const REVIEW_MS: f64 = 1_000.0;
+
+/// What the history says, loaded once per run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Evidence {
+    /// Per test file, its recent times (ms).
+    pub file_samples: BTreeMap<String, Vec<f64>>,
+    /// The tests that ever failed here.
+    pub failing: BTreeMap<String, TestHistory>,
+    /// A test file's time when it has no samples, and where that comes from.
+    pub per_file_ms: f64,
+    pub per_file_basis: String,
+    /// How unsure that figure is: the sigma of a log-normal factor drawn
+    /// once per trial for every file without samples (the speed of a
+    /// project's tests is shared by its files): 0.3 from this project's
+    /// runs, 0.5 from other projects', 0.8 for the default.
+    pub per_file_sigma: f64,
+    /// REVIEW's recent times (ms).
+    pub review_ms: Vec<f64>,
+    /// By refactor kind: runs whose tests ran, and those that passed (this
+    /// project's; every project's when this one has none of the kind).
+    pub outcomes: BTreeMap<String, (u64, u64)>,
+}
+
+impl Evidence {
+    /// Loads what the history of `project_dir` (and, for the machine's
+    /// speed, of every project under `state_home`) says. A history that
+    /// cannot be read is no evidence (said in the log).
+    pub(crate) fn load(state_home: &std::path::Path, project_dir: &std::path::Path) -> Evidence {
+        match Self::try_load(state_home, project_dir) {
+            Ok(evidence) => evidence,
+            Err(error) => {
+                tracing::warn!(%error, "run history unreadable: estimating without it");
+                Evidence {
+                    per_file_ms: DEFAULT_FILE_MS,
+                    per_file_sigma: 0.8,
+                    per_file_basis: format!(
+                        "a default of {DEFAULT_FILE_MS:.0} ms a test file (the run history could not be read)"
+                    ),
+                    ..Evidence::default()
+                }
+            }
+        }
+    }
+
+    fn try_load(
+        state_home: &std::path::Path,
+        project_dir: &std::path::Path,
+    ) -> Result<Evidence, crate::history::Error> {
+        let db = Db::project(project_dir)?;
+        let mut evidence = Evidence {
+            file_samples: db.file_samples()?,
+            failing: db.failing_tests()?,
+            review_ms: db.phase_samples("REVIEW")?,
+            ..Evidence::default()
+        };
+        let mut all: Option<Db> = None;
+        (
+            evidence.per_file_ms,
+            evidence.per_file_sigma,
+            evidence.per_file_basis,
+        ) = match db.ms_per_test_file()? {
+            Some((ms, runs)) => (
+                ms,
+                0.3,
+                format!("{ms:.0} ms a test file, this project's median over {runs} test runs"),
+            ),
+            None => {
+                let machine = Db::all(state_home)?;
+                let found = machine.ms_per_test_file()?;
+                all = Some(machine);
+                match found {
+                    Some((ms, runs)) => (
+                        ms,
+                        0.5,
+                        format!(
+                            "no history here yet: {ms:.0} ms a test file, this machine's median over {runs} test runs of other projects"
+                        ),
+                    ),
+                    None => (
+                        DEFAULT_FILE_MS,
+                        0.8,
+                        format!(
+                            "no test runs measured on this machine yet: a default of {DEFAULT_FILE_MS:.0} ms a test file"
+                        ),
+                    ),
+                }
+            }
+        };
+        for kind in [
+            "rename",
+            "replace",
+            "move",
+            "rename_module",
+            "remove_parameter",
+            "make_async",
+        ] {
+            let mut counts = db.test_outcomes(kind)?;
+            if counts.0 == 0 {
+                if all.is_none() {
+                    all = Some(Db::all(state_home)?);
+                }
+                if let Some(all) = &all {
+                    counts = all.test_outcomes(kind)?;
+                }
+            }
+            if counts.0 > 0 {
+                evidence.outcomes.insert(kind.to_owned(), counts);
+            }
+        }
+        Ok(evidence)
+    }
+
+    /// The median recent time of a test file, else the per-file estimate.
+    pub(crate) fn file_ms(&self, file: &str) -> f64 {
+        self.file_samples
+            .get(file)
+            .map(|s| median(s))
+            .unwrap_or(self.per_file_ms)
+    }
+
+    /// Whether any of `files` has history.
+    pub(crate) fn knows_any(&self, files: &[String]) -> bool {
+        files.iter().any(|f| self.file_samples.contains_key(f))
+    }
+}
+
+fn median(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// What is to run: test files (or paths), on how many workers, how many
+/// times (2: baseline and after the edit; 1: the baseline is cached).
+#[derive(Debug, Clone)]
+pub(crate) struct Workload {
+    pub units: Vec<String>,
+    pub workers: usize,
+    pub runs: u32,
+    /// The whole suite, with `whole_files` test files (units are empty).
+    pub whole_files: usize,
+}
+
+/// Shards `units` over `workers` by time, longest first onto the least
+/// loaded (LPT): the same split OPTIMIZE runs.
+pub(crate) fn shard(
+    units: &[String],
+    workers: usize,
+    ms: impl Fn(&str) -> f64,
+) -> Vec<Vec<String>> {
+    let workers = workers.max(1).min(units.len().max(1));
+    let mut order: Vec<(f64, &String)> = units.iter().map(|u| (ms(u), u)).collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut shards: Vec<(f64, Vec<String>)> = vec![(0.0, Vec::new()); workers];
+    for (ms, unit) in order {
+        if let Some(lightest) = shards.iter_mut().min_by(|a, b| a.0.total_cmp(&b.0)) {
+            lightest.0 += ms;
+            lightest.1.push(unit.clone());
+        }
+    }
+    shards
+        .into_iter()
+        .map(|(_, s)| s)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The simulated finish of a workload against `budget`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TimeEstimate {
+    pub p_on_time: f64,
+    pub finish: Finish,
+    pub trials: u32,
+}
+
+/// Bootstraps the time a workload (and the phases after it) takes.
+pub(crate) fn time_estimate(
+    evidence: &Evidence,
+    work: &Workload,
+    budget: Duration,
+    seed: u64,
+    cap: Duration,
+) -> TimeEstimate {
+    let shards = shard(&work.units, work.workers, |u| evidence.file_ms(u));
+    let known = work
+        .units
+        .iter()
+        .filter(|u| evidence.file_samples.contains_key(*u))
+        .count();
+    let basis = if work.units.is_empty() && work.whole_files > 0 {
+        format!(
+            "the whole suite, {} test files: {}",
+            work.whole_files, evidence.per_file_basis
+        )
+    } else if known == work.units.len() {
+        format!("{known} test files, each from its recent runs here")
+    } else {
+        format!(
+            "{} test files, {known} from their recent runs here; the rest: {}",
+            work.units.len(),
+            evidence.per_file_basis
+        )
+    };
+    let mut rng = XorShift(seed | 1);
+    let started = Instant::now();
+    let budget_ms = budget.as_secs_f64() * 1000.0;
+    let mut totals: Vec<f64> = Vec::new();
+    let mut on_time = 0u32;
+    // A file without samples: the estimate, times this trial's factor for
+    // the project's speed, times a little noise of its own.
+    let draw = |rng: &mut XorShift, unit: &str, factor: f64| -> f64 {
+        match evidence.file_samples.get(unit) {
+            Some(samples) if !samples.is_empty() => {
+                samples[(rng.next_u64() % samples.len() as u64) as usize]
+            }
+            _ => evidence.per_file_ms * factor * (0.3 * rng.normal() - 0.045).exp(),
+        }
+    };
+    while totals.len() < TIME_TRIALS
+        && (!totals.len().is_multiple_of(256) || started.elapsed() < cap)
+    {
+        let factor = (evidence.per_file_sigma * rng.normal()).exp();
+        let mut tests = 0.0;
+        for _ in 0..work.runs {
+            let run = if work.units.is_empty() {
+                (0..work.whole_files)
+                    .map(|_| evidence.per_file_ms * factor * (0.3 * rng.normal() - 0.045).exp())
+                    .sum::<f64>()
+                    + if work.whole_files > 0 {
+                        STARTUP_MS
+                    } else {
+                        0.0
+                    }
+            } else {
+                shards
+                    .iter()
+                    .map(|shard| {
+                        STARTUP_MS + shard.iter().map(|u| draw(&mut rng, u, factor)).sum::<f64>()
+                    })
+                    .fold(0.0, f64::max)
+            };
+            tests += run;
+        }
+        let review = if evidence.review_ms.is_empty() {
+            REVIEW_MS
+        } else {
+            evidence.review_ms[(rng.next_u64() % evidence.review_ms.len() as u64) as usize]
+        };
+        let total = tests + EDIT_MS + review;
+        if total <= budget_ms {
+            on_time += 1;
+        }
+        totals.push(total);
+    }
+    let trials = totals.len().max(1) as u32;
+    totals.sort_by(f64::total_cmp);
+    let pct = |q: f64| -> u64 {
+        totals
+            .get(((totals.len() as f64 * q) as usize).min(totals.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+            .round() as u64
+    };
+    TimeEstimate {
+        p_on_time: round3(f64::from(on_time) / f64::from(trials)),
+        finish: Finish {
+            p50_ms: pct(0.50),
+            p85_ms: pct(0.85),
+            p95_ms: pct(0.95),
+            basis,
+        },
+        trials,
+    }
+}
 
 pub(crate) async fn run(
     ctx: &Context,
     analysis: &Analysis,
     intent: &crate::intent::Intent,
     test_files: usize,
+    work: Option<Workload>,
 ) -> Result<Risk, Failure> {
     // A private name (`_x`) has no users outside its module.
     let old_name = match intent {
@@ -31,24 +335,40 @@ pub(crate) async fn run(
         crate::intent::Intent::MakeAsync(a) => a.function.clone().unwrap_or_default(),
         _ => "_".to_owned(),
     };
+    let kind = intent_kind(intent);
     let cap = CAP.min(ctx.deadline.remaining() / 4);
-    let elapsed = ctx.deadline.elapsed();
-    let deadline = ctx.deadline.total();
+    let budget = ctx.deadline.remaining();
     let analysis = analysis.clone();
+    let evidence = ctx.evidence().await;
+    let work = work.unwrap_or(Workload {
+        units: Vec::new(),
+        workers: 1,
+        runs: 2,
+        whole_files: test_files,
+    });
     tokio::task::spawn_blocking(move || {
-        estimate(&analysis, &old_name, test_files, elapsed, deadline, cap)
+        estimate(&analysis, &old_name, &kind, &evidence, &work, budget, cap)
     })
     .await
     .map_err(Failure::internal)
+}
+
+/// The intent's kind, as plans and the history name it (`rename`, ...).
+pub(crate) fn intent_kind(intent: &crate::intent::Intent) -> String {
+    serde_json::to_value(intent)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The estimate itself (pure; bounded by `cap`).
 pub(crate) fn estimate(
     analysis: &Analysis,
     old_name: &str,
-    test_files: usize,
-    elapsed: Duration,
-    deadline: Duration,
+    kind: &str,
+    evidence: &Evidence,
+    work: &Workload,
+    budget: Duration,
     cap: Duration,
 ) -> Risk {
     let is_test = crate::lang::python::names::is_test_file;
@@ -81,34 +401,41 @@ pub(crate) fn estimate(
         blast.public_names.saturating_sub(1),
     ));
 
-    // Time still needed: worktree edits plus two test runs (baseline and after).
-    let expected_remaining = 1.0 + 2.0 * (0.5 + 0.15 * test_files as f64);
-    let budget = deadline.saturating_sub(elapsed).as_secs_f64();
-
     let seed_text = format!(
-        "{}:{}:{}:{}",
-        blast.sites, blast.files, analysis.uncertain_total, test_files
+        "{}:{}:{}:{}:{}",
+        blast.sites,
+        blast.files,
+        analysis.uncertain_total,
+        work.units.len(),
+        work.whole_files
     );
     let seed = u64::from_str_radix(&sha1_hex(seed_text.as_bytes())[..16], 16)
         .unwrap_or(0x9e37_79b9_7f4a_7c15)
         | 1;
     let mut rng = XorShift(seed);
     let started = Instant::now();
-    let (mut trials, mut passes, mut on_time) = (0u32, 0u32, 0u32);
-    while trials < MAX_TRIALS && (trials % 256 != 0 || started.elapsed() < cap) {
+    let (mut trials, mut passes) = (0u32, 0u32);
+    while trials < MAX_TRIALS && (trials % 256 != 0 || started.elapsed() < cap / 2) {
         trials += 1;
         if probabilities.iter().all(|p| rng.next_f64() >= *p) {
             passes += 1;
         }
-        // Log-normal with sigma 0.6 around the expected time.
-        let normal = rng.normal();
-        if expected_remaining * (0.6 * normal - 0.18).exp() <= budget {
-            on_time += 1;
-        }
     }
-    let trials = trials.max(1);
-    let p_tests_pass = f64::from(passes) / f64::from(trials);
-    let p_on_time = f64::from(on_time) / f64::from(trials);
+    let prior = f64::from(passes) / f64::from(trials.max(1));
+    let (p_tests_pass, pass_model) = match evidence.outcomes.get(kind) {
+        Some(&(runs, passed)) => (
+            (passed as f64 + PRIOR_RUNS * prior) / (runs as f64 + PRIOR_RUNS),
+            format!(
+                "P(tests pass): the per-site prior {prior:.3} updated with {passed} of {runs} past `{kind}` runs whose tests passed"
+            ),
+        ),
+        None => (
+            prior,
+            format!("P(tests pass): the per-site prior (no past `{kind}` runs with tests yet)"),
+        ),
+    };
+    let time = time_estimate(evidence, work, budget, seed, cap / 2);
+    let p_on_time = time.p_on_time;
     let level = if p_tests_pass >= 0.95 && p_on_time >= 0.9 {
         "low"
     } else if p_tests_pass >= 0.8 && p_on_time >= 0.7 {
@@ -118,11 +445,15 @@ pub(crate) fn estimate(
     };
     Risk {
         p_tests_pass: round3(p_tests_pass),
-        p_on_time: round3(p_on_time),
+        p_on_time,
         level: level.to_owned(),
-        trials,
+        trials: trials.min(time.trials),
         blast_radius: blast,
-        model: "per-site failure rates by site kind; uncertain sites, string mentions, test files and re-exports add risk; log-normal test time; no run history yet".into(),
+        model: format!(
+            "{pass_model}; P(on time): bootstrap of test times over {} worker(s) ({})",
+            work.workers, time.finish.basis
+        ),
+        finish: Some(time.finish),
     }
 }
 
@@ -202,45 +533,128 @@ mod tests {
         }
     }
 
+    fn work(units: &[&str], workers: usize, runs: u32) -> Workload {
+        Workload {
+            units: units.iter().map(|u| (*u).to_owned()).collect(),
+            workers,
+            runs,
+            whole_files: 0,
+        }
+    }
+
+    fn evidence() -> Evidence {
+        Evidence {
+            per_file_ms: 500.0,
+            per_file_sigma: 0.8,
+            per_file_basis: "a default".into(),
+            ..Evidence::default()
+        }
+    }
+
     #[test]
     fn more_blast_radius_means_more_risk_and_is_deterministic() {
-        let small = estimate(
-            &analysis(3, 0),
-            "f",
-            2,
-            Duration::ZERO,
-            Duration::from_secs(90),
-            CAP,
-        );
-        let large = estimate(
-            &analysis(300, 20),
-            "f",
-            2,
-            Duration::ZERO,
-            Duration::from_secs(90),
-            CAP,
-        );
+        let ev = evidence();
+        let w = work(&["t/test_a.py", "t/test_b.py"], 1, 2);
+        let budget = Duration::from_secs(90);
+        let small = estimate(&analysis(3, 0), "f", "rename", &ev, &w, budget, CAP);
+        let large = estimate(&analysis(300, 20), "f", "rename", &ev, &w, budget, CAP);
         assert!(small.p_tests_pass > large.p_tests_pass);
         assert_eq!(
             small,
-            estimate(
-                &analysis(3, 0),
-                "f",
-                2,
-                Duration::ZERO,
-                Duration::from_secs(90),
-                CAP
-            )
+            estimate(&analysis(3, 0), "f", "rename", &ev, &w, budget, CAP)
         );
         assert_eq!(small.level, "low");
+        let many: Vec<String> = (0..200).map(|i| format!("t/test_{i}.py")).collect();
         let late = estimate(
             &analysis(3, 0),
             "f",
-            200,
-            Duration::from_secs(80),
-            Duration::from_secs(90),
+            "rename",
+            &ev,
+            &Workload {
+                units: many,
+                workers: 1,
+                runs: 2,
+                whole_files: 0,
+            },
+            Duration::from_secs(10),
             CAP,
         );
         assert!(late.p_on_time < 0.5, "{late:?}");
+        assert!(
+            late.model.contains("no past `rename` runs"),
+            "{}",
+            late.model
+        );
+    }
+
+    #[test]
+    fn history_moves_p_tests_pass_from_the_prior() {
+        let w = work(&["t/test_a.py"], 1, 2);
+        let budget = Duration::from_secs(90);
+        let mut ev = evidence();
+        let prior = estimate(&analysis(3, 0), "f", "rename", &ev, &w, budget, CAP);
+        ev.outcomes.insert("rename".into(), (20, 10));
+        let updated = estimate(&analysis(3, 0), "f", "rename", &ev, &w, budget, CAP);
+        // (10 + 8 p0) / 28 with p0 close to 1.
+        assert!(
+            updated.p_tests_pass < 0.7 && updated.p_tests_pass > 0.6,
+            "{updated:?}"
+        );
+        assert!(prior.p_tests_pass > 0.95);
+        assert!(updated.model.contains("10 of 20"), "{}", updated.model);
+    }
+
+    #[test]
+    fn the_bootstrap_uses_history_and_workers() {
+        let mut ev = evidence();
+        // Four files of 2 s each, measured.
+        for f in ["a", "b", "c", "d"] {
+            ev.file_samples
+                .insert(format!("t/test_{f}.py"), vec![1900.0, 2000.0, 2100.0]);
+        }
+        let files = ["t/test_a.py", "t/test_b.py", "t/test_c.py", "t/test_d.py"];
+        let one = time_estimate(&ev, &work(&files, 1, 1), Duration::from_secs(9), 7, CAP);
+        let two = time_estimate(&ev, &work(&files, 2, 1), Duration::from_secs(9), 7, CAP);
+        // One worker: 0.8 + 8 s of tests + 1.5 s: late. Two: about 4.8 + 1.5.
+        assert!(one.p_on_time < 0.1, "{one:?}");
+        assert!(two.p_on_time > 0.99, "{two:?}");
+        assert!(
+            two.finish.p50_ms > 6_000 && two.finish.p50_ms < 7_000,
+            "{two:?}"
+        );
+        assert!(two.finish.p50_ms <= two.finish.p85_ms && two.finish.p85_ms <= two.finish.p95_ms);
+        assert!(
+            two.finish.basis.contains("each from its recent runs"),
+            "{two:?}"
+        );
+        // Twice as long when the baseline runs too.
+        let both = time_estimate(&ev, &work(&files, 2, 2), Duration::from_secs(9), 7, CAP);
+        assert!(both.p_on_time < 0.1, "{both:?}");
+        let unknown = time_estimate(
+            &ev,
+            &work(&["t/test_new.py"], 1, 1),
+            Duration::from_secs(9),
+            7,
+            CAP,
+        );
+        assert!(unknown.finish.basis.contains("a default"), "{unknown:?}");
+    }
+
+    #[test]
+    fn shards_balance_longest_first() {
+        let units: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let ms = |u: &str| match u {
+            "a" => 5.0,
+            "b" => 4.0,
+            "c" => 3.0,
+            "d" => 2.0,
+            _ => 1.0,
+        };
+        let shards = shard(&units, 2, ms);
+        assert_eq!(shards, [vec!["a", "d", "e"], vec!["b", "c"]]);
+        assert_eq!(shard(&units[..1], 4, ms).len(), 1);
     }
 }

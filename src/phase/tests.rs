@@ -31,7 +31,9 @@ async fn analyse(
 /// MONTE CARLO and PLAN after `analysis`.
 async fn make_plan(ctx: &Context, text: &str, analysis: &logic::Analysis) -> crate::plan::Plan {
     let (_, intent) = command(text);
-    let risk = monte_carlo::run(ctx, analysis, &intent, 1).await.unwrap();
+    let risk = monte_carlo::run(ctx, analysis, &intent, 1, None)
+        .await
+        .unwrap();
     plan::run(ctx, text, &intent, analysis, &risk)
         .await
         .unwrap()
@@ -72,7 +74,9 @@ async fn logic_resolves_every_site_and_plan_makes_the_dag() {
     );
     let ctx = run.ctx();
     let (_, intent) = command(text);
-    let risk = monte_carlo::run(ctx, &analysis, &intent, 1).await.unwrap();
+    let risk = monte_carlo::run(ctx, &analysis, &intent, 1, None)
+        .await
+        .unwrap();
     assert_eq!(risk.blast_radius.sites, 11);
     let plan = plan::run(ctx, text, &intent, &analysis, &risk)
         .await
@@ -111,7 +115,7 @@ async fn execute_and_review_carry_a_plan_out() {
     let (project, run, map, analysis) = analyse("shop", &["--yes"], text).await;
     let ctx = run.ctx();
     let plan = make_plan(ctx, text, &analysis.unwrap()).await;
-    let schedule = optimize::run(ctx, &plan, map.test_files.unwrap())
+    let schedule = optimize::run(ctx, &plan, map.test_files.unwrap(), None)
         .await
         .unwrap();
     assert!(schedule.run_tests, "{}", schedule.reason);
@@ -201,7 +205,7 @@ async fn execute_refuses_a_plan_whose_files_drifted() {
     let plan = make_plan(ctx, text, &analysis.unwrap()).await;
     let worktree = ctx.worktree.lock().unwrap().path.clone();
     std::fs::write(worktree.join("shop/cart.py"), "# changed\n").unwrap();
-    let schedule = optimize::run(ctx, &plan, map.test_files.unwrap())
+    let schedule = optimize::run(ctx, &plan, map.test_files.unwrap(), None)
         .await
         .unwrap();
     let failure = execute::run(ctx, &plan, &schedule).await.unwrap_err();

@@ -103,32 +103,27 @@ async fn run_with(
     ) {
         driver.interrupted();
     }
-    let (phases, details, plan, verdict, published) = (
-        driver.phases,
-        driver.details,
-        driver.plan,
-        driver.verdict,
-        driver.published,
-    );
+    let driven = Driven {
+        phases: driver.phases,
+        details: driver.details,
+        plan: driver.plan,
+        verdict: driver.verdict,
+        published: driver.published,
+        schedule: driver.schedule,
+        outcome: driver.outcome,
+        kind: driver.kind,
+    };
     clean_up(ctx).await;
-    finish(
-        prepared,
-        &mode,
-        outcome,
-        Driven {
-            phases,
-            details,
-            plan,
-            verdict,
-            published,
-        },
-    )
+    finish(prepared, &mode, outcome, driven)
 }
 
 /// A run set up: its context, holding the project lock.
 struct Prepared {
     ctx: Context,
     _lock: Option<state::ProjectLock>,
+    /// This run's history record, claimed at the start.
+    history: Option<crate::history::Pending>,
+    started_at: std::time::SystemTime,
 }
 
 /// What the phases left.
@@ -138,6 +133,9 @@ struct Driven {
     plan: Option<Plan>,
     verdict: Option<phase::review::Verdict>,
     published: Option<Published>,
+    schedule: Option<phase::optimize::Schedule>,
+    outcome: Option<phase::execute::Outcome>,
+    kind: Option<String>,
 }
 
 /// Opens the repository, takes the project lock, checks the private
@@ -189,6 +187,8 @@ async fn prepare(
         ));
     }
     owners.claim(&run_id)?;
+    let started_at = std::time::SystemTime::now();
+    let history = begin_history(&settings, &project, &run_id, mode, started_at, &printer);
     let run_dir = project.run_dir(&run_id);
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create `{}`", run_dir.display()))?;
@@ -286,8 +286,52 @@ async fn prepare(
         untracked_files,
         owners,
         settings,
+        evidence: Default::default(),
     };
-    Ok(Prepared { ctx, _lock: lock })
+    Ok(Prepared {
+        ctx,
+        _lock: lock,
+        history,
+        started_at,
+    })
+}
+
+/// Records what killed runs left in the history, then claims this run's
+/// record. A history that cannot be written costs the record, not the run.
+fn begin_history(
+    settings: &Settings,
+    project: &Project,
+    run_id: &str,
+    mode: &Mode,
+    started_at: std::time::SystemTime,
+    printer: &Printer,
+) -> Option<crate::history::Pending> {
+    let store = crate::history::Store::new(&project.dir);
+    for recovered in store.recover() {
+        printer.note(&format!("history: {recovered}"));
+    }
+    let row = crate::history::RunRow {
+        run_id: run_id.to_owned(),
+        project_id: project.id.clone(),
+        project: settings.repo.to_string_lossy().into_owned(),
+        started_at: crate::history::timestamp(started_at),
+        mode: serde_json::to_value(mode.kind())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        command: match mode {
+            Mode::Run { command } | Mode::Plan { command } => command.clone(),
+            Mode::Replay { plan } => plan.command.clone(),
+        },
+        ..Default::default()
+    };
+    match store.begin(&row) {
+        Ok(pending) => Some(pending),
+        Err(error) => {
+            printer.warn(&format!("{error}: this run is not recorded in the history"));
+            None
+        }
+    }
 }
 
 /// Stops the servers and removes the worktree, whatever happened.
@@ -336,6 +380,9 @@ fn finish(
         plan,
         verdict,
         published,
+        schedule,
+        outcome: executed,
+        kind,
     } = driven;
     let (success, stop_reason, error, exit_code, hint) = match &outcome {
         Ok(()) => (true, None, None, ExitCode::Done, None),
@@ -388,6 +435,22 @@ fn finish(
     };
     let text = serde_json::to_string_pretty(&record)?;
     std::fs::write(ctx.run_dir.join("record.json"), text).context("cannot write record.json")?;
+    if let Some(pending) = prepared.history {
+        let entry = history_entry(
+            ctx,
+            &record,
+            prepared.started_at,
+            plan.as_ref(),
+            kind,
+            schedule.as_ref(),
+            executed,
+            verdict.as_ref(),
+        );
+        if let Err(error) = pending.finish(&entry, ctx.settings.history_runs) {
+            ctx.printer
+                .warn(&format!("{error}: this run is not recorded in the history"));
+        }
+    }
     Ok(Finished {
         diff: verdict.map(|v| v.diff),
         record,
@@ -395,6 +458,114 @@ fn finish(
         exit_code,
         hint,
     })
+}
+
+/// The run as the history keeps it.
+#[allow(clippy::too_many_arguments)]
+fn history_entry(
+    ctx: &Context,
+    record: &Record,
+    started_at: std::time::SystemTime,
+    plan: Option<&Plan>,
+    kind: Option<String>,
+    schedule: Option<&phase::optimize::Schedule>,
+    executed: Option<phase::execute::Outcome>,
+    verdict: Option<&phase::review::Verdict>,
+) -> crate::history::Entry {
+    use crate::history::{Entry, PhaseRow, RunRow};
+    let outcome = match record.stop_reason {
+        None => "success",
+        Some(StopReason::Interrupted) => "interrupted",
+        Some(StopReason::Error) => "failed",
+        Some(_) => "stopped",
+    };
+    let risk = plan.and_then(|p| p.risk.as_ref());
+    let kind = kind.or_else(|| plan.map(|p| phase::monte_carlo::intent_kind(&p.intent)));
+    let (baseline, after) = match &executed {
+        Some(o) => (o.baseline.as_ref(), o.after.as_ref()),
+        None => (None, None),
+    };
+    // Whether the tests were no worse after the edit: REVIEW's verdict, or
+    // the reason the run stopped.
+    let tests_passed = match (after, record.stop_reason) {
+        (None, _) => None,
+        (Some(_), Some(StopReason::Tests)) => Some(false),
+        (Some(_), _) => verdict.map(|v| v.new_failures.is_empty()),
+    };
+    let selected = schedule.map(|s| {
+        if s.run_tests && s.paths().is_empty() {
+            s.test_files
+        } else {
+            s.paths().len()
+        }
+    });
+    let run = RunRow {
+        run_id: record.run_id.clone(),
+        project_id: ctx.project.id.clone(),
+        project: ctx.settings.repo.to_string_lossy().into_owned(),
+        started_at: crate::history::timestamp(started_at),
+        mode: serde_json::to_value(record.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        command: record.command.clone(),
+        kind,
+        plan_id: record.plan_id.clone(),
+        base_commit: Some(ctx.head.clone()),
+        outcome: outcome.to_owned(),
+        stop_reason: record.stop_reason.map(|r| r.as_str().to_owned()),
+        duration_ms: record.duration_ms,
+        total_tokens: record.total_tokens,
+        peak_memory_mb: record.peak_memory_mb,
+        dry_run: record.dry_run,
+        sites: risk.map(|r| r.blast_radius.sites),
+        files: risk.map(|r| r.blast_radius.files),
+        modules: risk.map(|r| r.blast_radius.public_names),
+        uncertain: plan.map(|p| p.report.uncertain.len()),
+        tests_mode: Some(
+            match ctx.settings.tests {
+                crate::cli::TestsMode::Affected => "affected",
+                crate::cli::TestsMode::All => "all",
+                crate::cli::TestsMode::None => "none",
+            }
+            .to_owned(),
+        ),
+        tiers: schedule.map(|s| s.tiers.clone()),
+        test_files: schedule.map(|s| s.test_files),
+        selected_files: selected.filter(|_| schedule.is_some_and(|s| s.run_tests)),
+        left_out_files: schedule.map(|s| s.left_out),
+        left_out_ms: schedule.and_then(|s| s.left_out_ms),
+        workers: schedule.map(|s| s.parallelism),
+        baseline_ms: baseline.map(|r| r.duration_ms),
+        baseline_cached: executed.as_ref().map(|o| o.baseline_cached),
+        after_ms: after.map(|r| r.duration_ms),
+        tests_passed,
+        flaky: executed.as_ref().map(|o| o.flaky.len()),
+        p_tests_pass: risk.map(|r| r.p_tests_pass),
+        p_on_time: risk.map(|r| r.p_on_time),
+        p50_ms: risk.and_then(|r| r.finish.as_ref()).map(|f| f.p50_ms),
+        p85_ms: risk.and_then(|r| r.finish.as_ref()).map(|f| f.p85_ms),
+        p95_ms: risk.and_then(|r| r.finish.as_ref()).map(|f| f.p95_ms),
+        estimate_basis: risk.map(|r| r.model.clone()),
+        orch_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let phases = record
+        .phases
+        .iter()
+        .map(|p| PhaseRow {
+            run_id: record.run_id.clone(),
+            phase: p.phase.name().to_owned(),
+            duration_ms: p.duration_ms,
+            tokens: p.tokens,
+            status: p.status.as_str().to_owned(),
+            retries: p.retries,
+        })
+        .collect();
+    Entry {
+        run,
+        phases,
+        tests: executed.map(|o| o.tests).unwrap_or_default(),
+    }
 }
 
 /// Roles whose servers are not started up front: plans and dry runs run
@@ -451,6 +622,11 @@ struct Driver<'a> {
     published: Option<Published>,
     /// The phase running now, and since when (an interrupted run records it).
     current: Option<(Phase, Instant)>,
+    schedule: Option<phase::optimize::Schedule>,
+    outcome: Option<phase::execute::Outcome>,
+    kind: Option<String>,
+    /// The tiers MONTE CARLO asked for, for OPTIMIZE.
+    tiers: Option<phase::optimize::Tiers>,
 }
 
 impl<'a> Driver<'a> {
@@ -464,6 +640,10 @@ impl<'a> Driver<'a> {
             verdict: None,
             published: None,
             current: None,
+            schedule: None,
+            outcome: None,
+            kind: None,
+            tiers: None,
         }
     }
 
@@ -506,7 +686,8 @@ impl<'a> Driver<'a> {
         // The test-file count MAP made (a replay has none yet).
         let (plan, counted) = match (mode, intent) {
             (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
-                let (plan, counted) = self.make_plan(command, &intent).await?;
+                let is_plan = matches!(mode, Mode::Plan { .. });
+                let (plan, counted) = self.make_plan(command, &intent, is_plan).await?;
                 self.note_untracked(&intent);
                 self.plan = Some(plan.clone());
                 if matches!(mode, Mode::Plan { .. }) {
@@ -524,13 +705,15 @@ impl<'a> Driver<'a> {
             }
         };
         self.refuse_dirty_targets(&plan)?;
+        let known = self.tiers.take();
         let schedule = self
             .step(Phase::Optimize, async || {
                 let test_files = test_files(ctx, counted).await?;
-                phase::optimize::run(ctx, &plan, test_files).await
+                phase::optimize::run(ctx, &plan, test_files, known.clone()).await
             })
             .await?;
         self.detail("schedule", &schedule);
+        self.schedule = Some(schedule.clone());
         if schedule.run_tests {
             ctx.printer.note(&format!("tests: {}", schedule.reason));
         }
@@ -540,6 +723,7 @@ impl<'a> Driver<'a> {
             })
             .await?;
         self.detail("execute", &outcome);
+        self.outcome = Some(outcome.clone());
         let phases = self.phases.clone();
         // REVIEW's verdict, then (not on dry runs) the commit published.
         let (verdict, published) = self
@@ -579,6 +763,7 @@ impl<'a> Driver<'a> {
         &mut self,
         command: &str,
         intent: &Intent,
+        mode_is_plan: bool,
     ) -> Result<(Plan, Option<usize>), Failure> {
         let ctx = self.ctx;
         let map = self
@@ -602,13 +787,40 @@ impl<'a> Driver<'a> {
                 "uncertain": analysis.uncertain_total,
             }),
         );
-        let (risk, test_files): (Risk, usize) = self
+        self.kind = Some(phase::monte_carlo::intent_kind(intent));
+        let will_test = !mode_is_plan
+            && !ctx.settings.dry_run
+            && ctx.settings.tests == crate::cli::TestsMode::Affected;
+        let (risk, test_files, tiers): (Risk, usize, Option<phase::optimize::Tiers>) = self
             .step(Phase::MonteCarlo, async || {
                 let test_files = test_files(ctx, map.test_files).await?;
-                let risk = phase::monte_carlo::run(ctx, &analysis, intent, test_files).await?;
-                Ok((risk, test_files))
+                // The tests OPTIMIZE will choose from: the estimate of
+                // when the run ends depends on them.
+                let tiers = if will_test && test_files > 0 {
+                    let mut changed: Vec<String> =
+                        analysis.files.iter().map(|f| f.path.clone()).collect();
+                    changed.extend(analysis.creates.iter().map(|f| f.path.clone()));
+                    changed.extend(analysis.deletes.iter().map(|f| f.path.clone()));
+                    match phase::optimize::tiers(ctx, changed, phase::optimize::old_names(intent))
+                        .await
+                    {
+                        Ok(tiers) => Some(tiers),
+                        Err(error) => {
+                            tracing::warn!(%error, "test impact unavailable to MONTE CARLO");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                let evidence = ctx.evidence().await;
+                let work = tiers.as_ref().and_then(|t| t.workload(ctx, &evidence));
+                let risk =
+                    phase::monte_carlo::run(ctx, &analysis, intent, test_files, work).await?;
+                Ok((risk, test_files, tiers))
             })
             .await?;
+        self.tiers = tiers;
         self.detail("risk", &risk);
         let plan = self
             .step(Phase::Plan, async || {

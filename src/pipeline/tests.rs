@@ -128,6 +128,9 @@ async fn a_phase_over_its_share_of_the_deadline_stops_the_run() {
         plan: None,
         verdict: None,
         published: None,
+        schedule: None,
+        outcome: None,
+        kind: None,
     };
     clean_up(run.ctx()).await;
     let finished = finish(run.prepared, &mode, Err(failure), driven).unwrap();
@@ -179,6 +182,9 @@ async fn stops_map_to_exit_codes_in_the_record() {
             plan: None,
             verdict: None,
             published: None,
+            schedule: None,
+            outcome: None,
+            kind: None,
         };
         let finished = finish(run.prepared, &mode, Err(failure), driven).unwrap();
         assert_eq!(finished.exit_code, code);

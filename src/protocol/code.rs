@@ -304,10 +304,12 @@ pub struct TestImpact {
 /// The selection of tiers a–c, and how many test files each tier holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct TestImpactOutput {
-    /// The test paths of tiers a–c, tier a first: a directory stands for
-    /// every test file under it when all of them are selected (with
-    /// doctests, changed modules are paths of their own).
-    pub selection: Vec<String>,
+    /// The test paths of tier a, then of b and c: a directory stands for
+    /// every test file under it when all of them are in the tier (with
+    /// doctests, changed modules are paths of their own, in tier a).
+    pub tier_a: Vec<String>,
+    pub tier_b: Vec<String>,
+    pub tier_c: Vec<String>,
     pub a: usize,
     pub b: usize,
     pub c: usize,
@@ -315,6 +317,16 @@ pub struct TestImpactOutput {
     pub d: usize,
     /// The project's pytest configuration runs doctests (`--doctest-modules`).
     pub doctests: bool,
+}
+
+impl TestImpactOutput {
+    /// The paths of tiers a–c, tier a first.
+    pub fn selection(&self) -> Vec<String> {
+        let mut all = self.tier_a.clone();
+        all.extend(self.tier_b.iter().cloned());
+        all.extend(self.tier_c.iter().cloned());
+        all
+    }
 }
 
 /// `structural_replace`: the replacements for every match of a pattern.

@@ -15,6 +15,10 @@ pub struct RunTests {
     /// Most failing test ids listed.
     #[serde(default)]
     pub max_failures: Option<usize>,
+    /// Keep the JUnit report (per-test outcomes and times) at this absolute
+    /// path: a new file ending in `.junit.xml` in an existing directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junit_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -60,9 +60,7 @@ pub(crate) async fn run_command(
     for test in &args.selection {
         crate::plan::check_test_id(test)?;
     }
-    let report_dir =
-        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let report = report_dir.path().join("junit.xml");
+    let (_report_dir, report) = report_path(args)?;
     let takes_tests = template.contains("{tests}");
     // Each path in single quotes (validated above: relative, no control
     // characters); a quote inside is closed, escaped and reopened.
@@ -143,9 +141,7 @@ pub(crate) async fn run_pytest(
     for test in &args.selection {
         crate::plan::check_test_id(test)?;
     }
-    let report_dir =
-        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let report = report_dir.path().join("junit.xml");
+    let (_report_dir, report) = report_path(args)?;
     let mut python_path = vec![root.to_path_buf()];
     if root.join("src").is_dir() {
         python_path.insert(0, root.join("src"));
@@ -198,6 +194,35 @@ pub(crate) async fn run_pytest(
     Ok(result)
 }
 
+/// Where the JUnit report goes: where the caller asked to keep it (a new
+/// `*.junit.xml` file, given as an absolute path, in a directory that
+/// exists: nothing else can be overwritten or created through it), else a
+/// temporary directory removed with the returned guard.
+fn report_path(args: &RunTests) -> Result<(Option<tempfile::TempDir>, std::path::PathBuf), String> {
+    if let Some(path) = &args.junit_path {
+        let path = Path::new(path);
+        let named = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".junit.xml"));
+        let parent_ok = path.parent().is_some_and(|p| p.is_dir());
+        if !path.is_absolute() || !named || !parent_ok {
+            return Err(format!(
+                "junit_path must be an absolute path ending in `.junit.xml` in an existing directory: {}",
+                path.display()
+            ));
+        }
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Err(format!("junit_path exists already: {}", path.display()));
+        }
+        return Ok((None, path.to_path_buf()));
+    }
+    let dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let report = dir.path().join("junit.xml");
+    Ok((Some(dir), report))
+}
+
 /// The child's output, or an error once `timeout_s` (600 by default) has
 /// passed, after killing the process group it leads.
 async fn wait_or_kill(
@@ -225,18 +250,19 @@ async fn wait_or_kill(
 /// Counts a JUnit report's cases into `result`, with the failing ids (at
 /// most `max_failures`, 100 by default), sorted.
 fn tally(xml: &str, max_failures: Option<usize>, result: &mut RunResult) -> Result<(), String> {
+    use crate::junit::Outcome;
     let mut failing = BTreeSet::new();
-    for case in parse_junit(xml)? {
+    for case in crate::junit::parse(xml)? {
         match case.outcome {
             Outcome::Passed => result.passed += 1,
             Outcome::Skipped => result.skipped += 1,
             Outcome::Failed => {
                 result.failed += 1;
-                failing.insert(case.id);
+                failing.insert(case.id());
             }
             Outcome::Error => {
                 result.errors += 1;
-                failing.insert(case.id);
+                failing.insert(case.id());
             }
         }
     }
@@ -252,116 +278,4 @@ fn tail(text: &str, max: usize) -> String {
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(text.len());
     text[start..].to_owned()
-}
-
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Passed,
-    Failed,
-    Error,
-    Skipped,
-}
-
-#[derive(Debug)]
-struct Case {
-    id: String,
-    outcome: Outcome,
-}
-
-/// Reads `<testcase classname= name=>` elements and their
-/// `<failure>`/`<error>`/`<skipped>` children.
-fn parse_junit(xml: &str) -> Result<Vec<Case>, String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let mut cases = Vec::new();
-    let mut current: Option<Case> = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("bad JUnit XML: {e}"))?;
-        let empty = matches!(event, Event::Empty(_));
-        match event {
-            Event::Start(element) | Event::Empty(element)
-                if element.name().as_ref() == b"testcase" =>
-            {
-                let mut classname = String::new();
-                let mut name = String::new();
-                for attribute in element.attributes().flatten() {
-                    let value = attribute
-                        .unescape_value()
-                        .map(|v| v.into_owned())
-                        .unwrap_or_default();
-                    match attribute.key.as_ref() {
-                        b"classname" => classname = value,
-                        b"name" => name = value,
-                        _ => {}
-                    }
-                }
-                let id = if classname.is_empty() {
-                    name
-                } else {
-                    format!("{classname}::{name}")
-                };
-                let case = Case {
-                    id,
-                    outcome: Outcome::Passed,
-                };
-                if empty {
-                    cases.push(case);
-                } else {
-                    current = Some(case);
-                }
-            }
-            Event::Start(element) | Event::Empty(element) => {
-                if let Some(case) = current.as_mut() {
-                    let outcome = match element.name().as_ref() {
-                        b"failure" => Some(Outcome::Failed),
-                        b"error" => Some(Outcome::Error),
-                        b"skipped" => Some(Outcome::Skipped),
-                        _ => None,
-                    };
-                    // An error in teardown after a failure stays a failure.
-                    if let Some(outcome) = outcome
-                        && (case.outcome == Outcome::Passed || outcome == Outcome::Failed)
-                    {
-                        case.outcome = outcome;
-                    }
-                }
-            }
-            Event::End(element) if element.name().as_ref() == b"testcase" => {
-                if let Some(case) = current.take() {
-                    cases.push(case);
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(cases)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn junit_outcomes() {
-        let xml = r#"<?xml version="1.0"?><testsuites><testsuite>
-            <testcase classname="tests.test_a" name="test_ok" time="0.1"/>
-            <testcase classname="tests.test_a" name="test_bad"><failure message="x">trace</failure></testcase>
-            <testcase classname="tests.test_a" name="test_skip"><skipped/></testcase>
-            <testcase classname="tests.test_b" name="test_err"><error message="boom"/></testcase>
-        </testsuite></testsuites>"#;
-        let cases = parse_junit(xml).unwrap();
-        let outcomes: Vec<_> = cases.iter().map(|c| (c.id.as_str(), &c.outcome)).collect();
-        assert_eq!(
-            outcomes,
-            [
-                ("tests.test_a::test_ok", &Outcome::Passed),
-                ("tests.test_a::test_bad", &Outcome::Failed),
-                ("tests.test_a::test_skip", &Outcome::Skipped),
-                ("tests.test_b::test_err", &Outcome::Error),
-            ]
-        );
-    }
 }

@@ -303,7 +303,7 @@ fn a_run_pushes_its_branch_and_opens_then_updates_one_pull_request() {
         "| `commit` | commit |",
         "### Risk",
         "P(tests pass)",
-        "Chosen: the whole pytest suite",
+        "Chosen: 1 selected (ran tiers a–c: 1 test files",
         "After the edit: ",
         "| MAP |",
         "| EXECUTE |",

@@ -12,11 +12,16 @@ const RENAME: &str = "rename function make_str to make_text";
 
 /// Whether a pytest process of this test is running.
 fn pytest_running(t: &TestContext) -> bool {
-    let marker = t.scratch.to_string_lossy().into_owned();
+    // Its report goes to the run directory (in the state directory), its
+    // temporary files to the scratch directory.
+    let markers = [
+        t.scratch.to_string_lossy().into_owned(),
+        t.state.to_string_lossy().into_owned(),
+    ];
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
         std::fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {
             let cmdline = String::from_utf8_lossy(&cmdline);
-            cmdline.contains("pytest") && cmdline.contains(&marker)
+            cmdline.contains("pytest") && markers.iter().any(|m| cmdline.contains(m.as_str()))
         })
     })
 }
@@ -140,6 +145,21 @@ fn the_run_after_a_kill_sweeps_what_the_killed_run_left() {
                 out.stderr.contains("removed what killed runs left behind"),
                 "{out:?}"
             );
+            // The run history says what happened to it.
+            assert!(
+                out.stderr
+                    .contains("was killed before it finished: recorded as killed"),
+                "{out:?}"
+            );
+            let history = t.run(&["history", "--json"]).json();
+            let rows = history["sections"][0]["rows"].as_array().unwrap().clone();
+            let columns = history["sections"][0]["columns"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let outcome = columns.iter().position(|c| c == "outcome").unwrap();
+            let outcomes: Vec<&str> = rows.iter().map(|r| r[outcome].as_str().unwrap()).collect();
+            assert_eq!(outcomes, ["success", "killed"], "{history}");
         }
         assert_eq!(t.worktrees(), 1, "{when:?}");
         assert_eq!(t.branches(), branches, "{when:?}");

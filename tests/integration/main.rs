@@ -9,6 +9,7 @@ mod support;
 mod asyncify;
 mod cleanup;
 mod github;
+mod history;
 mod interrupts;
 mod mcp;
 mod moves;

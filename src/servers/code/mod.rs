@@ -406,7 +406,8 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         doctests,
         cache.as_ref(),
     );
-    let (mut selected, mut all_tests, mut doctest_modules) = (Vec::new(), Vec::new(), Vec::new());
+    let mut all_tests = Vec::new();
+    let mut by_tier: [Vec<String>; 3] = Default::default();
     for tiered in tiers {
         let counted = !python::names::is_test_file(&tiered.path)
             || python::names::is_pytest_file(&tiered.path);
@@ -420,7 +421,7 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         }
         if !python::names::is_test_file(&tiered.path) {
             // A changed module whose doctests run: a path of its own.
-            doctest_modules.push(tiered.path);
+            out.tier_a.push(tiered.path);
             continue;
         }
         // Helpers of the test suite (`tests/models.py`) are tiered (they
@@ -428,13 +429,14 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         if !python::names::is_pytest_file(&tiered.path) {
             continue;
         }
-        if tiered.tier != 'd' {
-            selected.push(tiered.path.clone());
+        if let Some(i) = "abc".find(tiered.tier) {
+            by_tier[i].push(tiered.path.clone());
         }
         all_tests.push(tiered.path);
     }
-    out.selection = doctest_modules;
-    out.selection
-        .extend(python::impact::compress(&selected, &all_tests));
+    let [a, b, c] = by_tier;
+    out.tier_a.extend(python::impact::compress(&a, &all_tests));
+    out.tier_b = python::impact::compress(&b, &all_tests);
+    out.tier_c = python::impact::compress(&c, &all_tests);
     out
 }

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Selection recall: does orch's test selection catch the edits that break
+tests, and at what share of the suite's test time?
+
+For a real project (a git checkout with its tests passing), each edit in a
+corpus is applied to a scratch copy:
+
+- mutations: in a top-level function of a non-test module, the first
+  `return EXPR` becomes `return None`, or the first `==`/`<`/`+`/`and`
+  flips (`!=`/`>=`/`-`/`or`); deterministic from --seed;
+- renames that miss string references: `orch run --dry-run` renames a
+  function (strings left alone) and its diff is applied; the old name is
+  passed to the selection as a removed name.
+
+Then the whole suite runs once (pytest with a JUnit report). An edit that
+fails no test is a surviving mutant and is not counted. For one that does,
+orch's `test_impact` (through `orch servers call`) gives tiers a, b and c;
+a prefix of tiers catches the edit when a failing test is in one of its
+files, and costs the test time of its files (both read from the whole
+run's report, so no run is repeated). Printed per project: edits, edits
+that broke tests, recall and share of test-seconds for tiers a-c, a-b, a.
+
+    benches/selection_recall.py --project DIR [--mutations N] [--renames NAME,...] [--seed S]
+
+needs a debug or release build of orch (`cargo build`), pytest, and the
+project's test dependencies installed.
+"""
+import argparse, ast, json, os, random, re, shutil, subprocess, sys, tempfile, time
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def orch_binary():
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/orch-target"))
+    for profile in ("release", "debug"):
+        path = os.path.join(target, profile, "orch")
+        if os.path.exists(path):
+            return path
+    sys.exit("build orch first (cargo build)")
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, text=True).stdout
+
+
+def python_files(repo):
+    out = []
+    for path in git(repo, "ls-files", "*.py").split("\n"):
+        base = os.path.basename(path)
+        if not path or base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py":
+            continue
+        if "/tests/" in "/" + path or path.startswith(("doc", "docs", "bench", "examples")):
+            continue
+        out.append(path)
+    return out
+
+
+FLIPS = [(" == ", " != "), (" < ", " >= "), (" + ", " - "), (" and ", " or ")]
+
+
+def mutations(repo, count, rng):
+    """(file, description, new text) for up to `count` mutants."""
+    candidates = []
+    for path in python_files(repo):
+        text = open(os.path.join(repo, path), encoding="utf-8").read()
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        lines = text.split("\n")
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.end_lineno:
+                candidates.append((path, node.name, node.lineno, node.end_lineno, lines))
+    rng.shuffle(candidates)
+    out = []
+    for path, name, start, end, lines in candidates:
+        if len(out) >= count:
+            break
+        body = lines[start:end]
+        mutated = None
+        for i, line in enumerate(body):
+            m = re.match(r"^(\s*)return (.+)$", line)
+            if m and m.group(2).strip() not in ("None", "") and not line.rstrip().endswith(("(", "[", "{", "\\", ",")):
+                mutated = (i, f"{m.group(1)}return None", "return None")
+                break
+        if mutated is None:
+            for i, line in enumerate(body):
+                code = line.split("#")[0]
+                if '"' in code or "'" in code:
+                    continue
+                for old, new in FLIPS:
+                    if old in code:
+                        mutated = (i, line.replace(old, new, 1), f"{old.strip()} -> {new.strip()}")
+                        break
+                if mutated:
+                    break
+        if mutated is None:
+            continue
+        i, new_line, what = mutated
+        new_lines = list(lines)
+        new_lines[start + i] = new_line
+        new_text = "\n".join(new_lines)
+        try:
+            ast.parse(new_text)
+        except SyntaxError:
+            continue
+        out.append((path, f"{path}:{start + i + 1} {name}: {what}", new_text))
+    return out
+
+
+def run_suite(repo, python):
+    """Whole suite: {test file: seconds}, set of failing test files, wall seconds."""
+    report = os.path.join(tempfile.mkdtemp(), "junit.xml")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    paths = [repo] + ([os.path.join(repo, "src")] if os.path.isdir(os.path.join(repo, "src")) else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
+    started = time.time()
+    subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"--junitxml={report}"], cwd=repo, env=env, capture_output=True, timeout=3600)
+    wall = time.time() - started
+    seconds, failing = {}, set()
+    if not os.path.exists(report):
+        return seconds, failing, wall
+    for case in ET.parse(report).iter("testcase"):
+        file = locate(repo, case.get("classname", ""))
+        if file is None:
+            continue
+        seconds[file] = seconds.get(file, 0.0) + float(case.get("time") or 0)
+        if case.find("failure") is not None or case.find("error") is not None:
+            failing.add(file)
+    return seconds, failing, wall
+
+
+def locate(repo, classname):
+    parts = classname.split(".")
+    for n in range(len(parts), 0, -1):
+        file = "/".join(parts[:n]) + ".py"
+        if os.path.isfile(os.path.join(repo, file)):
+            return file
+    return None
+
+
+def tiers(orch, repo, changed, old_names):
+    out = subprocess.run([orch, "servers", "call", "--yes", "--repo", repo, "orch", "test_impact",
+                          json.dumps({"changed": changed, "old_names": old_names})],
+                         capture_output=True, text=True, timeout=600)
+    data = json.loads(out.stdout)
+    expanded = []
+    for key in ("tier_a", "tier_b", "tier_c"):
+        files = []
+        for path in data.get(key, []):
+            if path.endswith("/"):
+                for dp, _, fs in os.walk(os.path.join(repo, path)):
+                    for f in fs:
+                        if f.endswith(".py") and (f.startswith("test_") or f.endswith("_test.py")):
+                            files.append(os.path.relpath(os.path.join(dp, f), repo))
+            else:
+                files.append(path)
+        expanded.append(set(files))
+    a, b, c = expanded
+    return {"a-c": a | b | c, "a-b": a | b, "a": a}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--mutations", type=int, default=20)
+    parser.add_argument("--renames", default="", help="functions to rename without their strings")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--python", default="python3")
+    args = parser.parse_args()
+    orch = orch_binary()
+    rng = random.Random(args.seed)
+    work = tempfile.mkdtemp(prefix="recall-")
+    repo = os.path.join(work, "repo")
+    shutil.copytree(args.project, repo, symlinks=True)
+    state = os.path.join(work, "state")
+    os.environ["XDG_STATE_HOME"] = state
+    base_seconds, base_failing, base_wall = run_suite(repo, args.python)
+    print(f"{os.path.basename(os.path.abspath(args.project))}: whole suite {base_wall:.1f} s, "
+          f"{len(base_seconds)} test files, {len(base_failing)} failing before any edit")
+    edits = [("mutation", path, what, text, []) for path, what, text in mutations(repo, args.mutations, rng)]
+    for name in filter(None, args.renames.split(",")):
+        out = subprocess.run([orch, "run", "--dry-run", "--json", "--yes", "--repo", repo,
+                              f"rename function {name} to {name}_renamed"], capture_output=True, text=True)
+        try:
+            diff = json.loads(out.stdout)["diff"]
+        except (ValueError, KeyError):
+            print(f"  rename {name}: orch made no plan ({out.stderr.strip()[-200:]})")
+            continue
+        edits.append(("rename", None, f"rename {name} (strings left)", diff, [name]))
+    rows = []
+    for kind, path, what, payload, old_names in edits:
+        if kind == "mutation":
+            original = open(os.path.join(repo, path), encoding="utf-8").read()
+            open(os.path.join(repo, path), "w", encoding="utf-8").write(payload)
+            changed = [path]
+        else:
+            subprocess.run(["git", "-C", repo, "apply", "-"], input=payload, text=True, check=True)
+            changed = [l[6:] for l in payload.split("\n") if l.startswith("+++ b/")]
+        try:
+            seconds, failing, wall = run_suite(repo, args.python)
+            new_failing = failing - base_failing
+            selected = tiers(orch, repo, changed, old_names) if new_failing else {}
+        finally:
+            if kind == "mutation":
+                open(os.path.join(repo, path), "w", encoding="utf-8").write(original)
+            else:
+                git(repo, "checkout", "--", ".")
+        total = sum(seconds.values()) or 1.0
+        row = {"edit": what, "kind": kind, "broke": bool(new_failing), "wall": wall}
+        for prefix, files in selected.items():
+            row[prefix] = (bool(new_failing & files), sum(s for f, s in seconds.items() if f in files) / total)
+        rows.append(row)
+        status = "survived" if not new_failing else "  ".join(
+            f"{p}: {'caught' if row[p][0] else 'MISSED'} {100 * row[p][1]:.0f}%" for p in ("a-c", "a-b", "a"))
+        print(f"  {what[:70]:<70} {status}", flush=True)
+    broke = [r for r in rows if r["broke"]]
+    print(f"{len(rows)} edits, {len(broke)} broke tests")
+    for prefix in ("a-c", "a-b", "a"):
+        if not broke:
+            break
+        caught = sum(1 for r in broke if r[prefix][0])
+        share = sum(r[prefix][1] for r in broke) / len(broke)
+        print(f"  tiers {prefix:<4} recall {caught}/{len(broke)} = {100 * caught / len(broke):.1f}%, "
+              f"mean share of test-seconds {100 * share:.1f}%")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,422 @@
+//! The history, queried: an in-memory DuckDB database whose tables `runs`,
+//! `phases` and `tests` are read from the complete records (CSV) of one
+//! project or of every project. Nothing here writes the history.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Column, Error, PhaseRow, Row, RunRow, Store, TestRow};
+
+/// A query's result, every value as text (`None`: null).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub(crate) struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl Table {
+    /// The value in `row` under `column`.
+    pub(crate) fn get(&self, row: usize, column: &str) -> Option<&str> {
+        let i = self.columns.iter().position(|c| c == column)?;
+        self.rows.get(row)?.get(i)?.as_deref()
+    }
+
+    pub(crate) fn f64(&self, row: usize, column: &str) -> Option<f64> {
+        self.get(row, column)?.parse().ok()
+    }
+}
+
+/// What a test's history says about it (only tests that ever failed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TestHistory {
+    pub runs: u64,
+    pub failures: u64,
+    /// Its latest result was a failure.
+    pub last_failed: bool,
+    /// It both passed and failed on the same code (a baseline at one
+    /// commit, or the edited tree of one run): flaky.
+    pub flipped: bool,
+}
+
+/// The history of `stores`, loaded into DuckDB.
+pub(crate) struct Db {
+    conn: duckdb::Connection,
+    /// Complete records read.
+    pub records: usize,
+}
+
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn columns_struct(columns: &[Column]) -> String {
+    let fields: Vec<String> = columns
+        .iter()
+        .map(|(name, kind)| format!("{}: {}", sql_string(name), sql_string(kind)))
+        .collect();
+    format!("{{{}}}", fields.join(", "))
+}
+
+fn create_table<R: Row>(conn: &duckdb::Connection, files: &[PathBuf]) -> Result<(), Error> {
+    let sql = if files.is_empty() {
+        let columns: Vec<String> = R::COLUMNS
+            .iter()
+            .map(|(name, kind)| format!("\"{name}\" {kind}"))
+            .collect();
+        format!("CREATE TABLE {} ({})", R::TABLE, columns.join(", "))
+    } else {
+        let list: Vec<String> = files
+            .iter()
+            .map(|f| sql_string(&f.to_string_lossy()))
+            .collect();
+        format!(
+            "CREATE TABLE {} AS SELECT * FROM read_csv([{}], header = true, auto_detect = false, \
+             delim = ',', quote = '\"', escape = '\"', columns = {})",
+            R::TABLE,
+            list.join(", "),
+            columns_struct(R::COLUMNS)
+        )
+    };
+    conn.execute_batch(&sql)
+        .map_err(|e| Error::Query(format!("cannot read the {} records: {e}", R::TABLE)))
+}
+
+/// Text of a DuckDB value.
+fn text(value: duckdb::types::Value) -> Option<String> {
+    use duckdb::types::{TimeUnit, Value};
+    Some(match value {
+        Value::Null => return None,
+        Value::Boolean(b) => b.to_string(),
+        Value::TinyInt(n) => n.to_string(),
+        Value::SmallInt(n) => n.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::BigInt(n) => n.to_string(),
+        Value::HugeInt(n) => n.to_string(),
+        Value::UHugeInt(n) => n.to_string(),
+        Value::UTinyInt(n) => n.to_string(),
+        Value::USmallInt(n) => n.to_string(),
+        Value::UInt(n) => n.to_string(),
+        Value::UBigInt(n) => n.to_string(),
+        Value::Float(x) => format_float(f64::from(x)),
+        Value::Double(x) => format_float(x),
+        Value::Text(s) | Value::Enum(s) => s,
+        Value::Timestamp(unit, n) => {
+            let micros = match unit {
+                TimeUnit::Second => n.saturating_mul(1_000_000),
+                TimeUnit::Millisecond => n.saturating_mul(1_000),
+                TimeUnit::Microsecond => n,
+                TimeUnit::Nanosecond => n / 1_000,
+            };
+            let time = std::time::UNIX_EPOCH
+                + std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(0));
+            super::timestamp(time)
+        }
+        Value::List(items) | Value::Array(items) => {
+            let items: Vec<String> = items
+                .into_iter()
+                .map(|v| text(v).unwrap_or_else(|| "NULL".into()))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => format!("{other:?}"),
+    })
+}
+
+/// A float without noise: integers as integers, else up to 4 decimals.
+fn format_float(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let text = format!("{x:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+impl Db {
+    /// The history of one project (its state directory).
+    pub(crate) fn project(project_dir: &Path) -> Result<Db, Error> {
+        Db::open(&[Store::new(project_dir)])
+    }
+
+    /// The history of every project under `state_home`.
+    pub(crate) fn all(state_home: &Path) -> Result<Db, Error> {
+        let stores: Vec<Store> = std::fs::read_dir(state_home.join("projects"))
+            .map(|entries| entries.flatten().map(|e| Store::new(&e.path())).collect())
+            .unwrap_or_default();
+        Db::open(&stores)
+    }
+
+    pub(crate) fn open(stores: &[Store]) -> Result<Db, Error> {
+        let conn = duckdb::Connection::open_in_memory()
+            .map_err(|e| Error::Query(format!("cannot start DuckDB: {e}")))?;
+        let (mut runs, mut phases, mut tests) = (Vec::new(), Vec::new(), Vec::new());
+        for store in stores {
+            for dir in store.runs() {
+                runs.push(dir.join("runs.csv"));
+                for (table, files) in [("phases", &mut phases), ("tests", &mut tests)] {
+                    let file = dir.join(format!("{table}.csv"));
+                    if file.is_file() {
+                        files.push(file);
+                    }
+                }
+            }
+        }
+        create_table::<RunRow>(&conn, &runs)?;
+        create_table::<PhaseRow>(&conn, &phases)?;
+        create_table::<TestRow>(&conn, &tests)?;
+        Ok(Db {
+            conn,
+            records: runs.len(),
+        })
+    }
+
+    /// Runs `sql` and returns its result as text.
+    pub(crate) fn table(&self, sql: &str) -> Result<Table, Error> {
+        let sql = sql.trim().trim_end_matches(';');
+        let mut statement = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| Error::Query(e.to_string()))?;
+        let mut rows = statement
+            .query([])
+            .map_err(|e| Error::Query(e.to_string()))?;
+        let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+        let mut out = Table {
+            columns,
+            rows: Vec::new(),
+        };
+        while let Some(row) = rows.next().map_err(|e| Error::Query(e.to_string()))? {
+            let mut values = Vec::with_capacity(out.columns.len());
+            for i in 0..out.columns.len() {
+                let value: duckdb::types::Value =
+                    row.get(i).map_err(|e| Error::Query(e.to_string()))?;
+                values.push(text(value));
+            }
+            out.rows.push(values);
+        }
+        Ok(out)
+    }
+
+    /// Per test file, its recent test times (ms, the sum of its tests' in
+    /// one run; the last 20 runs of it).
+    pub(crate) fn file_samples(&self) -> Result<BTreeMap<String, Vec<f64>>, Error> {
+        let table = self.table(
+            "SELECT file, ms FROM (
+               SELECT file, run_id, stage, sum(tests.duration_ms) AS ms,
+                      row_number() OVER (PARTITION BY file ORDER BY any_value(started_at) DESC, run_id DESC, stage) AS n
+               FROM tests JOIN runs USING (run_id) WHERE file IS NOT NULL AND stage <> 'rerun'
+               GROUP BY file, run_id, stage)
+             WHERE n <= 20 ORDER BY file, n",
+        )?;
+        let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for i in 0..table.rows.len() {
+            if let (Some(file), Some(ms)) = (table.get(i, "file"), table.f64(i, "ms")) {
+                samples.entry(file.to_owned()).or_default().push(ms);
+            }
+        }
+        Ok(samples)
+    }
+
+    /// The tests that ever failed, with what history says about them.
+    pub(crate) fn failing_tests(&self) -> Result<BTreeMap<String, TestHistory>, Error> {
+        let table = self.table(
+            "WITH t AS (
+               SELECT tests.*, runs.base_commit, epoch_ms(runs.started_at) AS at_ms,
+                      CASE WHEN stage = 'baseline' THEN 'base:' || coalesce(runs.base_commit, '')
+                           ELSE 'edit:' || tests.run_id END AS code
+               FROM tests JOIN runs USING (run_id)
+               WHERE test_id IN (SELECT test_id FROM tests WHERE outcome IN ('failed', 'error'))),
+             flips AS (
+               SELECT test_id FROM t GROUP BY test_id, code
+               HAVING bool_or(outcome IN ('failed', 'error')) AND bool_or(outcome = 'passed'))
+             SELECT test_id, count(*) AS runs,
+                    count(*) FILTER (WHERE outcome IN ('failed', 'error')) AS failures,
+                    arg_max(outcome, at_ms * 100 + CASE stage WHEN 'baseline' THEN 0 WHEN 'after' THEN 10 ELSE 20 END + attempt) AS last,
+                    test_id IN (SELECT test_id FROM flips) AS flipped
+             FROM t GROUP BY test_id",
+        )?;
+        let mut out = BTreeMap::new();
+        for i in 0..table.rows.len() {
+            let Some(id) = table.get(i, "test_id") else {
+                continue;
+            };
+            out.insert(
+                id.to_owned(),
+                TestHistory {
+                    runs: table.f64(i, "runs").unwrap_or(0.0) as u64,
+                    failures: table.f64(i, "failures").unwrap_or(0.0) as u64,
+                    last_failed: matches!(table.get(i, "last"), Some("failed" | "error")),
+                    flipped: table.get(i, "flipped") == Some("true"),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// This history's test speed: (ms per test file, runs measured), the
+    /// median over runs of a test run's wall time per file it ran.
+    pub(crate) fn ms_per_test_file(&self) -> Result<Option<(f64, u64)>, Error> {
+        let table = self.table(
+            "SELECT median(ms / files) AS per_file, count(*) AS n FROM (
+               SELECT after_ms AS ms, selected_files AS files FROM runs
+               WHERE after_ms IS NOT NULL AND selected_files > 0
+               UNION ALL
+               SELECT baseline_ms, selected_files FROM runs
+               WHERE baseline_ms IS NOT NULL AND NOT coalesce(baseline_cached, false) AND selected_files > 0)",
+        )?;
+        Ok(match (table.f64(0, "per_file"), table.f64(0, "n")) {
+            (Some(per_file), Some(n)) if n >= 1.0 => Some((per_file, n as u64)),
+            _ => None,
+        })
+    }
+
+    /// The recent durations (ms) of `phase` where it succeeded (the last 50).
+    pub(crate) fn phase_samples(&self, phase: &str) -> Result<Vec<f64>, Error> {
+        let table = self.table(&format!(
+            "SELECT phases.duration_ms FROM phases JOIN runs USING (run_id)
+             WHERE phase = {} AND status = 'ok' ORDER BY started_at DESC LIMIT 50",
+            sql_string(phase)
+        ))?;
+        Ok((0..table.rows.len())
+            .filter_map(|i| table.f64(i, "duration_ms"))
+            .collect())
+    }
+
+    /// Runs of refactors of `kind` whose tests ran: (runs, runs whose
+    /// tests were no worse after the edit).
+    pub(crate) fn test_outcomes(&self, kind: &str) -> Result<(u64, u64), Error> {
+        let table = self.table(&format!(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE tests_passed) AS passed FROM runs
+             WHERE tests_passed IS NOT NULL AND kind = {}",
+            sql_string(kind)
+        ))?;
+        Ok((
+            table.f64(0, "n").unwrap_or(0.0) as u64,
+            table.f64(0, "passed").unwrap_or(0.0) as u64,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Entry, Stage};
+    use super::*;
+    use crate::junit::Outcome;
+
+    fn entry(id: &str, commit: &str, tests: &[(&str, Stage, Outcome, f64)]) -> Entry {
+        Entry {
+            run: RunRow {
+                run_id: id.into(),
+                project_id: "p".into(),
+                project: "/r".into(),
+                started_at: "2026-12-05 03:00:00".into(),
+                mode: "run".into(),
+                command: "rename function 'a',\nto \"b\"".into(),
+                kind: Some("rename".into()),
+                base_commit: Some(commit.into()),
+                outcome: "success".into(),
+                tests_passed: Some(true),
+                p_tests_pass: Some(0.9),
+                after_ms: Some(3000),
+                selected_files: Some(2),
+                orch_version: "0.1.0".into(),
+                ..RunRow::default()
+            },
+            phases: vec![PhaseRow {
+                run_id: id.into(),
+                phase: "EXECUTE".into(),
+                duration_ms: 4000,
+                tokens: 12,
+                status: "ok".into(),
+                retries: 0,
+            }],
+            tests: tests
+                .iter()
+                .map(|(test, stage, outcome, ms)| TestRow {
+                    run_id: id.into(),
+                    test_id: (*test).into(),
+                    junit_id: String::new(),
+                    file: test.split("::").next().map(str::to_owned),
+                    stage: *stage,
+                    attempt: u32::from(*stage == Stage::Rerun) + 1,
+                    outcome: *outcome,
+                    duration_ms: *ms,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn real_duckdb_reads_the_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // No history: empty tables, queries still work.
+        let db = Db::project(dir.path()).unwrap();
+        assert_eq!(db.records, 0);
+        assert!(db.file_samples().unwrap().is_empty());
+        assert_eq!(db.ms_per_test_file().unwrap(), None);
+        use Outcome::*;
+        use Stage::*;
+        let records = [
+            entry(
+                "20261205T030000Z-0001",
+                "c1",
+                &[
+                    ("t/test_a.py::test_x", Baseline, Passed, 100.0),
+                    ("t/test_a.py::test_y", Baseline, Passed, 50.0),
+                    ("t/test_b.py::test_z", Baseline, Passed, 10.0),
+                    ("t/test_a.py::test_x", After, Failed, 120.0),
+                    ("t/test_a.py::test_y", After, Passed, 40.0),
+                    ("t/test_b.py::test_z", After, Passed, 10.0),
+                ],
+            ),
+            entry(
+                "20261205T030100Z-0002",
+                "c2",
+                &[
+                    ("t/test_b.py::test_z", After, Failed, 12.0),
+                    ("t/test_b.py::test_z", Rerun, Passed, 11.0),
+                ],
+            ),
+        ];
+        for record in &records {
+            store
+                .begin(&record.run)
+                .unwrap()
+                .finish(record, 10)
+                .unwrap();
+        }
+        let db = Db::project(dir.path()).unwrap();
+        assert_eq!(db.records, 2);
+        let samples = db.file_samples().unwrap();
+        assert_eq!(samples["t/test_a.py"], vec![160.0, 150.0]);
+        assert_eq!(samples["t/test_b.py"], vec![12.0, 10.0, 10.0]);
+        let failing = db.failing_tests().unwrap();
+        assert_eq!(failing.len(), 2);
+        let x = &failing["t/test_a.py::test_x"];
+        assert_eq!(
+            (x.runs, x.failures, x.last_failed, x.flipped),
+            (2, 1, true, false)
+        );
+        let z = &failing["t/test_b.py::test_z"];
+        assert_eq!(
+            (z.runs, z.failures, z.last_failed, z.flipped),
+            (4, 1, false, true)
+        );
+        assert_eq!(db.ms_per_test_file().unwrap(), Some((1500.0, 2)));
+        assert_eq!(db.phase_samples("EXECUTE").unwrap(), vec![4000.0, 4000.0]);
+        assert_eq!(db.test_outcomes("rename").unwrap(), (2, 2));
+        // Text survives quoting; timestamps are timestamps.
+        let table = db
+            .table("SELECT command, started_at + INTERVAL 1 HOUR AS later FROM runs LIMIT 1;")
+            .unwrap();
+        assert_eq!(
+            table.get(0, "command"),
+            Some("rename function 'a',\nto \"b\"")
+        );
+        assert_eq!(table.get(0, "later"), Some("2026-12-05 04:00:00.000"));
+        assert!(db.table("SELECT nonsense FROM runs").is_err());
+    }
+}

@@ -1,0 +1,314 @@
+//! The run history: every run is recorded (DuckDB reads the records),
+//! `orch history` and `orch stats` show it, and it changes what later runs
+//! do: flaky tests are re-run alone, likely failures go first.
+
+use crate::TestContext;
+use crate::support::git;
+
+/// A test that fails or passes as a sequence file says (one letter per
+/// run of it: `F` fails), and imports the package so changes reach it.
+fn add_a_flaky_test(t: &TestContext) -> std::path::PathBuf {
+    std::fs::write(
+        t.repo.join("tests/test_flaky.py"),
+        r#"import os
+
+import shop  # noqa: F401 (so the change can affect it)
+
+
+def test_sometimes():
+    path = os.environ.get("FLAKY_SEQUENCE")
+    if not path:
+        return
+    with open(path) as f:
+        sequence = f.read()
+    with open(path, "w") as f:
+        f.write(sequence[1:])
+    assert sequence[:1] != "F", "flaked"
+"#,
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a flaky test"]);
+    t.scratch.join("flaky-sequence")
+}
+
+fn column<'a>(section: &'a serde_json::Value, name: &str) -> Vec<&'a serde_json::Value> {
+    let i = section["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name}: {section}"));
+    section["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row[i])
+        .collect()
+}
+
+/// A test that failed on the baseline and fails after the edit is re-run
+/// alone; passing, it is flaky: reported, recorded, not blocking. Once the
+/// history has seen it flip, a new failure of it after an edit is re-run
+/// too (and does not stop the run).
+#[test]
+fn flaky_tests_are_rerun_alone_and_the_history_remembers_them() {
+    let t = TestContext::fixture("shop");
+    let sequence = add_a_flaky_test(&t);
+    // Baseline fails, after the edit fails, alone it passes.
+    std::fs::write(&sequence, "FFP").unwrap();
+    let out = t.output(
+        t.command(&["run", "--yes", "rename function make_str to make_text"])
+            .env("FLAKY_SEQUENCE", &sequence),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "flaky: 1 test(s) failed after the edit and passed alone: tests/test_flaky.py::test_sometimes"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&sequence).unwrap(), "");
+
+    // The baseline passes, the edit's run fails: a new failure, but the
+    // history saw this test flip, so it is re-run alone and passes. (A new
+    // commit, so the baseline is not the cached one.)
+    std::fs::write(t.repo.join("NOTES"), "notes\n").unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "notes"]);
+    std::fs::write(&sequence, "PFP").unwrap();
+    let out = t.output(
+        t.command(&["run", "--yes", "rename function describe to summarize"])
+            .env("FLAKY_SEQUENCE", &sequence),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("flaky: 1 test(s)"), "{}", out.stderr);
+
+    // Without that history (a new project), the same failure stops the run.
+    let fresh = TestContext::fixture("shop");
+    let fresh_sequence = add_a_flaky_test(&fresh);
+    std::fs::write(&fresh_sequence, "PFP").unwrap();
+    let out = fresh.output(
+        fresh
+            .command(&["run", "--yes", "rename function describe to summarize"])
+            .env("FLAKY_SEQUENCE", &fresh_sequence),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("tests are worse after the edit"),
+        "{}",
+        out.stderr
+    );
+
+    // The history: two runs, each with its tests, phases and rerun.
+    let history = t.run(&["history", "--json"]).json();
+    let runs = &history["sections"][0];
+    assert_eq!(column(runs, "outcome"), ["success", "success"], "{history}");
+    assert_eq!(column(runs, "flaky"), ["1", "1"], "{history}");
+    assert_eq!(column(runs, "kind"), ["rename", "rename"], "{history}");
+    let reruns = t
+        .run(&[
+            "stats",
+            "--json",
+            "--sql",
+            "SELECT test_id, outcome, attempt FROM tests WHERE stage = 'rerun' ORDER BY run_id",
+        ])
+        .json();
+    let result = &reruns["sections"][0];
+    assert_eq!(
+        column(result, "test_id"),
+        [
+            "tests/test_flaky.py::test_sometimes",
+            "tests/test_flaky.py::test_sometimes"
+        ]
+    );
+    assert_eq!(column(result, "outcome"), ["passed", "passed"]);
+    assert_eq!(column(result, "attempt"), ["2", "2"]);
+    // Every phase of both runs, and the tests of the suite with times.
+    let counts = t
+        .run(&[
+            "stats",
+            "--json",
+            "--sql",
+            "SELECT (SELECT count(*) FROM phases) AS phases, \
+             (SELECT count(DISTINCT test_id) FROM tests) AS tests, \
+             (SELECT count(*) FROM tests WHERE duration_ms IS NULL) AS untimed",
+        ])
+        .json();
+    let counts = &counts["sections"][0];
+    assert_eq!(column(counts, "phases"), ["14"], "{counts}");
+    assert_eq!(column(counts, "tests"), ["5"], "{counts}");
+    assert_eq!(column(counts, "untimed"), ["0"], "{counts}");
+
+    // The statistics: by kind, phases, flakiest tests; calibration needs
+    // more runs and says so.
+    let out = t.run(&["stats"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for heading in [
+        "== by kind",
+        "== phases",
+        "== tests",
+        "== slowest tests",
+        "== flakiest tests",
+    ] {
+        assert!(out.stdout.contains(heading), "{heading}: {}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains("tests/test_flaky.py::test_sometimes"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "calibration of P(tests pass): not enough runs yet (2 with tests; 10 needed)"
+        ),
+        "{}",
+        out.stderr
+    );
+    let stats = t.run(&["stats", "--json"]).json();
+    let by_kind = stats["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "by kind")
+        .unwrap();
+    assert_eq!(column(by_kind, "runs"), ["2"], "{by_kind}");
+    assert_eq!(column(by_kind, "success_pct"), ["100"], "{by_kind}");
+    // Every project's history together.
+    let all = t.run(&["history", "--all-projects", "--json"]).json();
+    assert_eq!(all["records"], 2, "{all}");
+
+    // A bad query is a usage error that names the tables.
+    let out = t.run(&["stats", "--sql", "SELECT nonsense FROM runs"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("runs, phases and tests"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// With history, the run after one that failed a test puts that test's
+/// file first, and the estimate of when the run ends is made from the
+/// measured times (no longer the default).
+#[test]
+fn history_orders_the_tests_and_times_the_estimate() {
+    let t = TestContext::fixture("shop");
+    let record = |out: &crate::support::RunOutput| -> serde_json::Value {
+        let dir = out.json()["run_dir"].as_str().unwrap().to_owned();
+        serde_json::from_slice(
+            &std::fs::read(std::path::Path::new(&dir).join("record.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let first = t.run(&["run", "--json", "rename function make_str to make_text"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let basis = record(&first)["details"]["risk"]["finish"]["basis"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        basis.contains("no test runs measured on this machine yet"),
+        "{basis}"
+    );
+    // A change that breaks a test: its run stops, its failure is recorded.
+    std::fs::write(
+        t.repo.join("tests/test_zz_last.py"),
+        "import shop.util\n\n\ndef test_describe_exists():\n    assert hasattr(shop.util, 'describe')\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(
+        &t.repo,
+        &["commit", "-q", "-m", "a test that names describe"],
+    );
+    let broken = t.run(&["run", "--json", "rename function describe to summarize"]);
+    assert_eq!(broken.code, 1, "{broken:?}");
+    let next = t.run(&["run", "--json", "rename function describe to summarize"]);
+    assert_eq!(next.code, 1, "{next:?}");
+    let next = record(&next);
+    let schedule = &next["details"]["schedule"];
+    assert_eq!(
+        schedule["selection"][0], "tests/test_zz_last.py",
+        "{schedule}"
+    );
+    assert!(
+        schedule["order"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 file(s) with tests that failed last time first"),
+        "{schedule}"
+    );
+    let basis = next["details"]["risk"]["finish"]["basis"].as_str().unwrap();
+    assert!(basis.contains("recent runs here"), "{basis}");
+    assert!(!basis.contains("no test runs measured"), "{basis}");
+}
+
+/// Tests that take more than a few seconds are sharded by file over
+/// several pytest processes (one per core, at most 4), and their results
+/// merged: every test counted once, each with its time in the history.
+/// The first run, with no file timed yet and few files, does not shard.
+#[test]
+fn slow_suites_are_sharded_over_workers() {
+    let t = TestContext::fixture("shop");
+    for i in 0..4 {
+        std::fs::write(
+            t.repo.join(format!("tests/test_slow_{i}.py")),
+            format!(
+                "import time\n\nimport shop  # noqa: F401\n\n\ndef test_slow_{i}():\n    time.sleep(1.0)\n"
+            ),
+        )
+        .unwrap();
+    }
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "slow tests"]);
+    let record = |out: &crate::support::RunOutput| -> serde_json::Value {
+        let dir = out.json()["run_dir"].as_str().unwrap().to_owned();
+        serde_json::from_slice(
+            &std::fs::read(std::path::Path::new(&dir).join("record.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let first = t.run(&["run", "--json", "rename function make_str to make_text"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let first = record(&first);
+    assert_eq!(first["details"]["schedule"]["parallelism"], 1, "{first}");
+    let out = t.run(&["run", "--json", "rename function describe to summarize"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let second = record(&out);
+    let schedule = &second["details"]["schedule"];
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    assert_eq!(schedule["parallelism"], cores as u64, "{schedule}");
+    let shards = schedule["shards"].as_array().map_or(0, Vec::len);
+    assert_eq!(shards, if cores > 1 { cores } else { 0 }, "{schedule}");
+    // Every test once: 4 slow + 4 of test_shop.
+    let execute = &second["details"]["execute"];
+    assert_eq!(execute["after"]["passed"], 8, "{execute}");
+    if cores > 1 {
+        // Side by side: the run took about half the tests' time.
+        assert!(
+            execute["after"]["duration_ms"].as_u64().unwrap() < 3_900,
+            "{execute}"
+        );
+    }
+    let timed = t
+        .run(&[
+            "stats",
+            "--json",
+            "--sql",
+            "SELECT count(*) AS n, min(duration_ms) AS fastest FROM tests \
+             WHERE file LIKE 'tests/test_slow_%' AND stage = 'after' AND run_id = (SELECT max(run_id) FROM runs)",
+        ])
+        .json();
+    let section = &timed["sections"][0];
+    assert_eq!(column(section, "n"), ["4"], "{section}");
+    let fastest: f64 = column(section, "fastest")[0]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fastest >= 1000.0, "{section}");
+}
