@@ -155,6 +155,9 @@ pub(crate) struct RunRow {
     /// What the estimates were made from (`history`, `prior`).
     pub estimate_basis: Option<String>,
     pub orch_version: String,
+    /// Sharded tests passed as they do in one process (false: some failed
+    /// only when sharded, and the run fell back to one worker).
+    pub shard_safe: Option<bool>,
 }
 
 impl Row for RunRow {
@@ -198,6 +201,9 @@ impl Row for RunRow {
         ("p95_ms", "BIGINT"),
         ("estimate_basis", "VARCHAR"),
         ("orch_version", "VARCHAR"),
+        // Columns are only ever added at the end: older records read with
+        // nulls for them.
+        ("shard_safe", "BOOLEAN"),
     ];
 
     fn fields(&self) -> Vec<Field> {
@@ -240,6 +246,7 @@ impl Row for RunRow {
             self.p95_ms.into(),
             self.estimate_basis.clone().into(),
             self.orch_version.as_str().into(),
+            self.shard_safe.into(),
         ]
     }
 }

@@ -73,7 +73,7 @@ fn create_table<R: Row>(conn: &duckdb::Connection, files: &[PathBuf]) -> Result<
             .collect();
         format!(
             "CREATE TABLE {} AS SELECT * FROM read_csv([{}], header = true, auto_detect = false, \
-             delim = ',', quote = '\"', escape = '\"', columns = {})",
+             delim = ',', quote = '\"', escape = '\"', null_padding = true, parallel = false, columns = {})",
             R::TABLE,
             list.join(", "),
             columns_struct(R::COLUMNS)
@@ -284,6 +284,25 @@ impl Db {
             .collect())
     }
 
+    /// A test run's time besides its tests (start-up, collection), ms: the
+    /// median over one-worker runs of wall time less the tests' times.
+    pub(crate) fn run_overhead_ms(&self) -> Result<Option<f64>, Error> {
+        let table = self.table(
+            "SELECT median(greatest(runs.after_ms - t.ms, 0)) AS overhead FROM runs
+             JOIN (SELECT run_id, sum(duration_ms) AS ms FROM tests WHERE stage = 'after' GROUP BY run_id) AS t
+             USING (run_id)
+             WHERE coalesce(runs.workers, 1) = 1 AND runs.after_ms IS NOT NULL",
+        )?;
+        Ok(table.f64(0, "overhead"))
+    }
+
+    /// Whether sharding ever broke tests here (they failed only when the
+    /// files were split over several pytest processes).
+    pub(crate) fn shard_unsafe(&self) -> Result<bool, Error> {
+        let table = self.table("SELECT count(*) AS n FROM runs WHERE shard_safe = false")?;
+        Ok(table.f64(0, "n").unwrap_or(0.0) > 0.0)
+    }
+
     /// Runs of refactors of `kind` whose tests ran: (runs, runs whose
     /// tests were no worse after the edit).
     pub(crate) fn test_outcomes(&self, kind: &str) -> Result<(u64, u64), Error> {
@@ -418,5 +437,20 @@ mod tests {
         );
         assert_eq!(table.get(0, "later"), Some("2026-12-05 04:00:00.000"));
         assert!(db.table("SELECT nonsense FROM runs").is_err());
+
+        // A record written before a column was added reads with a null.
+        let old = dir.path().join("history/20261205T030200Z-0003");
+        std::fs::create_dir_all(&old).unwrap();
+        let text = super::super::csv(&[records[0].run.clone()]);
+        let (header, row) = text.trim_end().split_once('\n').unwrap();
+        let header = header.trim_end_matches(",shard_safe");
+        let row = row.strip_suffix(',').unwrap_or(row);
+        std::fs::write(old.join("runs.csv"), format!("{header}\n{row}\n")).unwrap();
+        let db = Db::project(dir.path()).unwrap();
+        let table = db
+            .table("SELECT count(*) AS n, count(shard_safe) AS known FROM runs")
+            .unwrap();
+        assert_eq!(table.get(0, "n"), Some("3"));
+        assert_eq!(table.get(0, "known"), Some("0"));
     }
 }

@@ -36,10 +36,17 @@ pub(crate) struct Outcome {
     /// Every test's outcome and time (for the run history).
     #[serde(skip)]
     pub tests: Vec<TestRow>,
+    /// Sharded, the baseline passed as in one process (false: it did not,
+    /// and the run fell back to one worker); none when not sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_safe: Option<bool>,
+    /// Workers the tests ran on.
+    #[serde(default)]
+    pub workers: usize,
 }
 
 /// Most failing tests re-run alone to check for flakiness.
-const MAX_RERUNS: usize = 10;
+const MAX_RERUNS: usize = 5;
 
 pub(crate) async fn run(
     ctx: &Context,
@@ -86,13 +93,50 @@ pub(crate) async fn run(
     let mut baseline = None;
     let mut baseline_cached = false;
     let mut tests = Vec::new();
+    let mut schedule = schedule.clone();
+    let mut shard_safe = None;
     if schedule.run_tests {
         ctx.printer.progress("baseline tests on the untouched tree");
-        let (result, cached, rows) = baseline_tests(ctx, schedule).await?;
+        let (result, cached, rows) = baseline_tests(ctx, &schedule).await?;
+        tests.extend(rows);
+        // Tests that fail only when the files are split over workers rely
+        // on the ones pytest runs before them: then one worker, both runs.
+        let failing = result.failed + result.errors;
+        let result = if schedule.shards.len() > 1 && !cached && failing > 0 {
+            ctx.printer
+                .progress("baseline failures with sharded tests: checking them in one process");
+            let single = Schedule {
+                shards: Vec::new(),
+                parallelism: 1,
+                ..schedule.clone()
+            };
+            let (whole, whole_rows) = run_tests(ctx, &single, Stage::Baseline).await?;
+            if whole.failed + whole.errors < failing {
+                ctx.printer.note(&format!(
+                    "tests: {} test(s) failed only when sharded (they rely on tests run before them): one worker from here on",
+                    failing - (whole.failed + whole.errors)
+                ));
+                // The sharded run's results are not the code's: not kept.
+                tests.retain(|row| row.stage != Stage::Baseline);
+                tests.extend(whole_rows);
+                schedule = single;
+                shard_safe = Some(false);
+                cache_baseline(ctx, &schedule, &whole);
+                whole
+            } else {
+                shard_safe = Some(true);
+                result
+            }
+        } else {
+            if schedule.shards.len() > 1 && !cached {
+                shard_safe = Some(true);
+            }
+            result
+        };
         baseline = Some(result);
         baseline_cached = cached;
-        tests.extend(rows);
     }
+    let schedule = &schedule;
 
     // Each file's edit is one call; they go out together (the pool holds
     // them to the server's in-flight limit), and a failure stops the phase
@@ -180,9 +224,11 @@ pub(crate) async fn run(
         applied,
         baseline,
         baseline_cached,
+        workers: schedule.shards.len().max(1),
         after,
         flaky,
         tests,
+        shard_safe,
     })
 }
 
@@ -199,20 +245,27 @@ async fn rerun_candidates(
         return Vec::new();
     }
     let evidence = ctx.evidence().await;
-    failing
-        .into_iter()
-        .filter(|row| row.file.is_some())
-        .filter_map(|row| {
-            let junit_id = row.junit_id.clone();
-            let failed_before = baseline.is_some_and(|b| b.failures.contains(&junit_id));
-            let flipped = evidence
-                .failing
-                .get(&row.test_id)
-                .is_some_and(|h| h.flipped);
-            (failed_before || flipped).then(|| (junit_id, row.test_id.clone()))
-        })
-        .take(MAX_RERUNS)
-        .collect()
+    let (mut flipped, mut failed_before) = (Vec::new(), Vec::new());
+    for row in failing.into_iter().filter(|row| row.file.is_some()) {
+        let pair = (row.junit_id.clone(), row.test_id.clone());
+        if evidence
+            .failing
+            .get(&row.test_id)
+            .is_some_and(|h| h.flipped)
+        {
+            flipped.push(pair);
+        } else if baseline.is_some_and(|b| b.failures.contains(&row.junit_id)) {
+            failed_before.push(pair);
+        }
+    }
+    // Many tests failing before and after is a broken suite, not flakiness:
+    // those are re-run only when a few.
+    if failed_before.len() > MAX_RERUNS {
+        failed_before.clear();
+    }
+    flipped.extend(failed_before);
+    flipped.truncate(MAX_RERUNS);
+    flipped
 }
 
 /// Refuses (exit 2) when a file's content no longer matches its preimage,
@@ -392,13 +445,19 @@ async fn baseline_tests(
         return Ok((cached, true, Vec::new()));
     }
     let (result, rows) = run_tests(ctx, schedule, Stage::Baseline).await?;
+    cache_baseline(ctx, schedule, &result);
+    Ok((result, false, rows))
+}
+
+/// Keeps a baseline for later runs at this HEAD on the same test files.
+fn cache_baseline(ctx: &Context, schedule: &Schedule, result: &RunResult) {
+    let path = super::optimize::baseline_path(ctx, &schedule.paths());
     if let Some(dir) = path.parent()
         && std::fs::create_dir_all(dir).is_ok()
-        && let Ok(text) = serde_json::to_vec(&result)
+        && let Ok(text) = serde_json::to_vec(result)
     {
         let _ = std::fs::write(&path, text);
     }
-    Ok((result, false, rows))
 }
 
 fn edit_file(file: &str, preimage: &str, edits: &[crate::edit::Edit]) -> EditFile {

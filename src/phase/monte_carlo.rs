@@ -62,6 +62,10 @@ pub(crate) struct Evidence {
     pub per_file_sigma: f64,
     /// REVIEW's recent times (ms).
     pub review_ms: Vec<f64>,
+    /// Sharding broke tests here before: run them in one process.
+    pub shard_unsafe: bool,
+    /// A test run's start-up and collection (ms), from history.
+    pub overhead_ms: Option<f64>,
     /// By refactor kind: runs whose tests ran, and those that passed (this
     /// project's; every project's when this one has none of the kind).
     pub outcomes: BTreeMap<String, (u64, u64)>,
@@ -97,6 +101,8 @@ impl Evidence {
             file_samples: db.file_samples()?,
             failing: db.failing_tests()?,
             review_ms: db.phase_samples("REVIEW")?,
+            shard_unsafe: db.shard_unsafe()?,
+            overhead_ms: db.run_overhead_ms()?,
             ..Evidence::default()
         };
         let mut all: Option<Db> = None;
@@ -250,6 +256,7 @@ pub(crate) fn time_estimate(
             evidence.per_file_basis
         )
     };
+    let startup = evidence.overhead_ms.unwrap_or(STARTUP_MS);
     let mut rng = XorShift(seed | 1);
     let started = Instant::now();
     let budget_ms = budget.as_secs_f64() * 1000.0;
@@ -284,7 +291,7 @@ pub(crate) fn time_estimate(
                 shards
                     .iter()
                     .map(|shard| {
-                        STARTUP_MS + shard.iter().map(|u| draw(&mut rng, u, factor)).sum::<f64>()
+                        startup + shard.iter().map(|u| draw(&mut rng, u, factor)).sum::<f64>()
                     })
                     .fold(0.0, f64::max)
             };

@@ -211,7 +211,7 @@ fn workers(ctx: &Context, evidence: &Evidence, files: &[String]) -> usize {
     // Without any measured file, only a suite of some size is worth a
     // second pytest (its start-up is paid per worker).
     let measured = evidence.knows_any(files) || files.len() >= UNMEASURED_SHARD_FILES;
-    if files.len() < 2 || total < SHARD_ABOVE_MS || !measured {
+    if files.len() < 2 || total < SHARD_ABOVE_MS || !measured || evidence.shard_unsafe {
         return 1;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -242,8 +242,9 @@ pub(crate) fn baseline_path(ctx: &Context, files: &[String]) -> std::path::PathB
 }
 
 /// The order within a set: files with a test that failed last time first,
-/// then by how often their tests failed, then longest first.
-fn order_key(evidence: &Evidence, file: &str) -> (bool, u64, i64) {
+/// then by how often their tests failed; then pytest's order (by path), so
+/// tests that rely on the ones before them keep working.
+fn order_key<'a>(evidence: &Evidence, file: &'a str) -> (bool, u64, &'a str) {
     let prefix = format!("{file}::");
     let (mut last_failed, mut failures) = (false, 0);
     for (id, history) in evidence.failing.range(prefix.clone()..) {
@@ -253,11 +254,7 @@ fn order_key(evidence: &Evidence, file: &str) -> (bool, u64, i64) {
         last_failed |= history.last_failed;
         failures += history.failures;
     }
-    (
-        !last_failed,
-        u64::MAX - failures,
-        -(evidence.file_ms(file) as i64),
-    )
+    (!last_failed, u64::MAX - failures, file)
 }
 
 /// The schedule for `plan` in a project with `test_files` test files
@@ -446,27 +443,32 @@ fn choose(
     schedule.p_on_time = Some(estimate.p_on_time);
     schedule.finish = Some(estimate.finish.clone());
     schedule.parallelism = work.workers;
-    // Order: likely failures first, then longest first; over the workers
-    // longest-first onto the least loaded.
+    // Order: likely failures first, then pytest's; over the workers
+    // longest-first onto the least loaded, each worker in that order.
     let mut ordered: Vec<String> = files.to_vec();
-    ordered.sort_by_key(|f| order_key(evidence, f));
+    ordered.sort_by(|a, b| order_key(evidence, a).cmp(&order_key(evidence, b)));
     let failing_first = ordered
         .iter()
         .take_while(|f| !order_key(evidence, f).0)
         .count();
+    let sharding = if work.workers > 1 {
+        ", the files spread longest first over the workers"
+    } else if evidence.shard_unsafe {
+        ", one worker (sharding broke tests here before)"
+    } else {
+        ""
+    };
     schedule.order = if failing_first > 0 {
         format!(
-            "{failing_first} file(s) with tests that failed last time first, then longest first"
+            "{failing_first} file(s) with tests that failed last time first, then pytest's order{sharding}"
         )
-    } else if evidence.knows_any(files) {
-        "longest first (from history)".into()
     } else {
-        "pytest's order (no history yet)".into()
+        format!("pytest's order{sharding}")
     };
     if work.workers > 1 {
         let mut shards = monte_carlo::shard(&ordered, work.workers, |f| evidence.file_ms(f));
         for shard in &mut shards {
-            shard.sort_by_key(|f| order_key(evidence, f));
+            shard.sort_by(|a, b| order_key(evidence, a).cmp(&order_key(evidence, b)));
         }
         schedule.shards = shards;
     }
@@ -568,7 +570,7 @@ mod tests {
     }
 
     #[test]
-    fn likely_failures_go_first_then_the_longest() {
+    fn likely_failures_go_first_then_pytests_order() {
         let mut evidence = Evidence {
             per_file_ms: 100.0,
             ..Evidence::default()
@@ -576,9 +578,6 @@ mod tests {
         evidence
             .file_samples
             .insert("t/test_long.py".into(), vec![900.0]);
-        evidence
-            .file_samples
-            .insert("t/test_failed.py".into(), vec![10.0]);
         evidence.failing.insert(
             "t/test_failed.py::test_x".into(),
             crate::history::query::TestHistory {
@@ -603,7 +602,7 @@ mod tests {
             "t/test_often.py",
             "t/test_failed.py",
         ]);
-        files.sort_by_key(|f| order_key(&evidence, f));
+        files.sort_by(|a, b| order_key(&evidence, a).cmp(&order_key(&evidence, b)));
         assert_eq!(
             files,
             strings(&[

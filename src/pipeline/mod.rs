@@ -535,7 +535,11 @@ fn history_entry(
         selected_files: selected.filter(|_| schedule.is_some_and(|s| s.run_tests)),
         left_out_files: schedule.map(|s| s.left_out),
         left_out_ms: schedule.and_then(|s| s.left_out_ms),
-        workers: schedule.map(|s| s.parallelism),
+        workers: executed
+            .as_ref()
+            .filter(|o| o.after.is_some())
+            .map(|o| o.workers)
+            .or(schedule.map(|s| s.parallelism)),
         baseline_ms: baseline.map(|r| r.duration_ms),
         baseline_cached: executed.as_ref().map(|o| o.baseline_cached),
         after_ms: after.map(|r| r.duration_ms),
@@ -548,6 +552,7 @@ fn history_entry(
         p95_ms: risk.and_then(|r| r.finish.as_ref()).map(|f| f.p95_ms),
         estimate_basis: risk.map(|r| r.model.clone()),
         orch_version: env!("CARGO_PKG_VERSION").to_owned(),
+        shard_safe: executed.as_ref().and_then(|o| o.shard_safe),
     };
     let phases = record
         .phases
