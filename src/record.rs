@@ -65,10 +65,10 @@ impl Phase {
         match self {
             Phase::Map => 8,
             Phase::Logic => 12,
-            Phase::MonteCarlo => 4,
+            Phase::MonteCarlo => 12,
             Phase::Plan => 4,
             Phase::Optimize => 2,
-            Phase::Execute => 60,
+            Phase::Execute => 52,
             Phase::Review => 10,
         }
     }
