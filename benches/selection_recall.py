@@ -109,15 +109,20 @@ def mutations(repo, count, rng):
     return out
 
 
-def run_suite(repo, python):
-    """Whole suite: {test file: seconds}, set of failing test files, wall seconds."""
+def run_suite(repo, python, timeout=3600):
+    """Whole suite: {test file: seconds}, set of failing test files, wall
+    seconds; None when it did not finish in `timeout` (a mutant that loops)."""
     report = os.path.join(tempfile.mkdtemp(), "junit.xml")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     paths = [repo] + ([os.path.join(repo, "src")] if os.path.isdir(os.path.join(repo, "src")) else [])
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
     started = time.time()
-    subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                    f"--junitxml={report}"], cwd=repo, env=env, capture_output=True, timeout=3600)
+    try:
+        subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        f"--junitxml={report}"], cwd=repo, env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        subprocess.run(["pkill", "-f", report])
+        return None
     wall = time.time() - started
     seconds, failing = {}, set()
     if not os.path.exists(report):
@@ -200,7 +205,11 @@ def main():
             subprocess.run(["git", "-C", repo, "apply", "-"], input=payload, text=True, check=True)
             changed = [l[6:] for l in payload.split("\n") if l.startswith("+++ b/")]
         try:
-            seconds, failing, wall = run_suite(repo, args.python)
+            finished = run_suite(repo, args.python, timeout=5 * base_wall + 30)
+            if finished is None:
+                print(f"  {what[:70]:<70} hung (the suite did not finish; not counted)", flush=True)
+                continue
+            seconds, failing, wall = finished
             new_failing = failing - base_failing
             selected = tiers(orch, repo, changed, old_names) if new_failing else {}
         finally:
