@@ -56,7 +56,7 @@ pub(crate) fn history(
         return ExitCode::Usage;
     };
     let sql = format!(
-        "SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started_at, {}kind, outcome, stop_reason, round(duration_ms / 1000.0, 1) AS seconds,
+        "SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started_at, {}mode, kind, outcome, stop_reason, round(duration_ms / 1000.0, 1) AS seconds,
                 total_tokens AS tokens, tiers, tests_passed, flaky, command
          FROM runs ORDER BY started_at DESC, run_id DESC LIMIT {limit}",
         if scope.all_projects { "project, " } else { "" }
