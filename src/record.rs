@@ -222,6 +222,15 @@ pub(crate) enum RunMode {
 }
 
 impl RunMode {
+    /// Its name in records (`run`, `plan`, `replay`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Run => "run",
+            RunMode::Plan => "plan",
+            RunMode::Replay => "replay",
+        }
+    }
+
     /// The phases this mode runs.
     pub(crate) fn phases(self) -> &'static [Phase] {
         match self {
@@ -297,6 +306,9 @@ mod tests {
         }
         for reason in StopReason::ALL {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        for mode in [RunMode::Run, RunMode::Plan, RunMode::Replay] {
+            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
         }
         for status in [PhaseStatus::Ok, PhaseStatus::Failed, PhaseStatus::Stopped] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());

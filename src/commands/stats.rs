@@ -135,25 +135,26 @@ pub(crate) fn stats(
     if let Some(sql) = sql {
         return show(printer, global.json, &db, &[("result", sql.as_str())], &[]);
     }
-    let calibration = calibration(&db);
     let mut sections: Vec<(&str, &str)> = SECTIONS.to_vec();
     if !scope.all_projects {
         sections.remove(0);
     }
-    let notes = match &calibration {
-        Ok(None) | Err(_) => vec![format!(
-            "calibration of P(tests pass): not enough runs yet ({} with tests; {CALIBRATION_RUNS} needed)",
-            runs_with_tests(&db)
-        )],
-        Ok(Some(_)) => Vec::new(),
-    };
+    let scored = runs_with_tests(&db);
     let mut extra: Vec<(&str, Table)> = Vec::new();
-    if let Ok(Some((brier, table))) = calibration {
-        extra.push(("calibration", brier));
-        extra.push(("reliability", table));
+    let mut note = None;
+    match calibration(&db, scored) {
+        Ok(Some((brier, table))) => {
+            extra.push(("calibration", brier));
+            extra.push(("reliability", table));
+        }
+        Ok(None) | Err(_) => {
+            note = Some(format!(
+                "calibration of P(tests pass): not enough runs yet ({scored} with tests; {CALIBRATION_RUNS} needed)"
+            ));
+        }
     }
     let code = show(printer, global.json, &db, &sections, &extra);
-    for note in notes {
+    if let Some(note) = note {
         printer.note(&note);
     }
     code
@@ -168,9 +169,9 @@ fn runs_with_tests(db: &Db) -> u64 {
 
 /// The Brier score of P(tests pass) against what happened, and a
 /// reliability table (predicted against observed, by bin); `None` with
-/// too few runs.
-fn calibration(db: &Db) -> Result<Option<(Table, Table)>, crate::history::Error> {
-    if runs_with_tests(db) < CALIBRATION_RUNS {
+/// too few (`scored`) runs.
+fn calibration(db: &Db, scored: u64) -> Result<Option<(Table, Table)>, crate::history::Error> {
+    if scored < CALIBRATION_RUNS {
         return Ok(None);
     }
     let scored = "FROM runs WHERE p_tests_pass IS NOT NULL AND tests_passed IS NOT NULL";

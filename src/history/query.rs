@@ -137,24 +137,37 @@ fn format_float(x: f64) -> String {
 impl Db {
     /// The history of one project (its state directory).
     pub(crate) fn project(project_dir: &Path) -> Result<Db, Error> {
-        Db::open(&[Store::new(project_dir)])
+        Db::open(&[Store::new(project_dir)], true)
     }
 
     /// The history of every project under `state_home`.
     pub(crate) fn all(state_home: &Path) -> Result<Db, Error> {
-        let stores: Vec<Store> = std::fs::read_dir(state_home.join("projects"))
-            .map(|entries| entries.flatten().map(|e| Store::new(&e.path())).collect())
-            .unwrap_or_default();
-        Db::open(&stores)
+        Db::open(&Self::stores(state_home), true)
     }
 
-    pub(crate) fn open(stores: &[Store]) -> Result<Db, Error> {
+    /// Every project's runs, without their phases and tests (empty
+    /// tables): the one-row files, for machine-wide figures.
+    pub(crate) fn all_runs(state_home: &Path) -> Result<Db, Error> {
+        Db::open(&Self::stores(state_home), false)
+    }
+
+    fn stores(state_home: &Path) -> Vec<Store> {
+        std::fs::read_dir(state_home.join("projects"))
+            .map(|entries| entries.flatten().map(|e| Store::new(&e.path())).collect())
+            .unwrap_or_default()
+    }
+
+    /// The records of `stores`; their phases and tests only if `details`.
+    fn open(stores: &[Store], details: bool) -> Result<Db, Error> {
         let conn = duckdb::Connection::open_in_memory()
             .map_err(|e| Error::Query(format!("cannot start DuckDB: {e}")))?;
         let (mut runs, mut phases, mut tests) = (Vec::new(), Vec::new(), Vec::new());
         for store in stores {
             for dir in store.runs() {
                 runs.push(dir.join("runs.csv"));
+                if !details {
+                    continue;
+                }
                 for (table, files) in [("phases", &mut phases), ("tests", &mut tests)] {
                     let file = dir.join(format!("{table}.csv"));
                     if file.is_file() {
@@ -303,18 +316,21 @@ impl Db {
         Ok(table.f64(0, "n").unwrap_or(0.0) > 0.0)
     }
 
-    /// Runs of refactors of `kind` whose tests ran: (runs, runs whose
-    /// tests were no worse after the edit).
-    pub(crate) fn test_outcomes(&self, kind: &str) -> Result<(u64, u64), Error> {
-        let table = self.table(&format!(
-            "SELECT count(*) AS n, count(*) FILTER (WHERE tests_passed) AS passed FROM runs
-             WHERE tests_passed IS NOT NULL AND kind = {}",
-            sql_string(kind)
-        ))?;
-        Ok((
-            table.f64(0, "n").unwrap_or(0.0) as u64,
-            table.f64(0, "passed").unwrap_or(0.0) as u64,
-        ))
+    /// By refactor kind, the runs whose tests ran: (runs, runs whose tests
+    /// were no worse after the edit).
+    pub(crate) fn test_outcomes(&self) -> Result<BTreeMap<String, (u64, u64)>, Error> {
+        let table = self.table(
+            "SELECT kind, count(*) AS n, count(*) FILTER (WHERE tests_passed) AS passed FROM runs
+             WHERE tests_passed IS NOT NULL AND kind IS NOT NULL GROUP BY kind",
+        )?;
+        Ok((0..table.rows.len())
+            .filter_map(|i| {
+                let kind = table.get(i, "kind")?.to_owned();
+                let n = table.f64(i, "n").unwrap_or(0.0) as u64;
+                let passed = table.f64(i, "passed").unwrap_or(0.0) as u64;
+                Some((kind, (n, passed)))
+            })
+            .collect())
     }
 }
 
@@ -426,7 +442,7 @@ mod tests {
         );
         assert_eq!(db.ms_per_test_file().unwrap(), Some((1500.0, 2)));
         assert_eq!(db.phase_samples("EXECUTE").unwrap(), vec![4000.0, 4000.0]);
-        assert_eq!(db.test_outcomes("rename").unwrap(), (2, 2));
+        assert_eq!(db.test_outcomes().unwrap()["rename"], (2, 2));
         // Text survives quoting; timestamps are timestamps.
         let table = db
             .table("SELECT command, started_at + INTERVAL 1 HOUR AS later FROM runs LIMIT 1;")

@@ -105,6 +105,7 @@ impl Evidence {
             overhead_ms: db.run_overhead_ms()?,
             ..Evidence::default()
         };
+        // Other projects' runs only: their one-row records, not their tests.
         let mut all: Option<Db> = None;
         (
             evidence.per_file_ms,
@@ -117,7 +118,7 @@ impl Evidence {
                 format!("{ms:.0} ms a test file, this project's median over {runs} test runs"),
             ),
             None => {
-                let machine = Db::all(state_home)?;
+                let machine = Db::all_runs(state_home)?;
                 let found = machine.ms_per_test_file()?;
                 all = Some(machine);
                 match found {
@@ -138,26 +139,14 @@ impl Evidence {
                 }
             }
         };
-        for kind in [
-            "rename",
-            "replace",
-            "move",
-            "rename_module",
-            "remove_parameter",
-            "make_async",
-        ] {
-            let mut counts = db.test_outcomes(kind)?;
-            if counts.0 == 0 {
-                if all.is_none() {
-                    all = Some(Db::all(state_home)?);
-                }
-                if let Some(all) = &all {
-                    counts = all.test_outcomes(kind)?;
-                }
-            }
-            if counts.0 > 0 {
-                evidence.outcomes.insert(kind.to_owned(), counts);
-            }
+        // Each kind from this project's runs, else from every project's.
+        evidence.outcomes = db.test_outcomes()?;
+        let machine = match all {
+            Some(machine) => machine,
+            None => Db::all_runs(state_home)?,
+        };
+        for (kind, counts) in machine.test_outcomes()? {
+            evidence.outcomes.entry(kind).or_insert(counts);
         }
         Ok(evidence)
     }

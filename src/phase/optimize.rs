@@ -244,7 +244,7 @@ pub(crate) fn baseline_path(ctx: &Context, files: &[String]) -> std::path::PathB
 /// The order within a set: files with a test that failed last time first,
 /// then by how often their tests failed; then pytest's order (by path), so
 /// tests that rely on the ones before them keep working.
-fn order_key<'a>(evidence: &Evidence, file: &'a str) -> (bool, u64, &'a str) {
+fn order_key(evidence: &Evidence, file: &str) -> (bool, u64, String) {
     let prefix = format!("{file}::");
     let (mut last_failed, mut failures) = (false, 0);
     for (id, history) in evidence.failing.range(prefix.clone()..) {
@@ -254,7 +254,7 @@ fn order_key<'a>(evidence: &Evidence, file: &'a str) -> (bool, u64, &'a str) {
         last_failed |= history.last_failed;
         failures += history.failures;
     }
-    (!last_failed, u64::MAX - failures, file)
+    (!last_failed, u64::MAX - failures, file.to_owned())
 }
 
 /// The schedule for `plan` in a project with `test_files` test files
@@ -446,7 +446,7 @@ fn choose(
     // Order: likely failures first, then pytest's; over the workers
     // longest-first onto the least loaded, each worker in that order.
     let mut ordered: Vec<String> = files.to_vec();
-    ordered.sort_by(|a, b| order_key(evidence, a).cmp(&order_key(evidence, b)));
+    ordered.sort_by_cached_key(|f| order_key(evidence, f));
     let failing_first = ordered
         .iter()
         .take_while(|f| !order_key(evidence, f).0)
@@ -468,7 +468,7 @@ fn choose(
     if work.workers > 1 {
         let mut shards = monte_carlo::shard(&ordered, work.workers, |f| evidence.file_ms(f));
         for shard in &mut shards {
-            shard.sort_by(|a, b| order_key(evidence, a).cmp(&order_key(evidence, b)));
+            shard.sort_by_cached_key(|f| order_key(evidence, f));
         }
         schedule.shards = shards;
     }
@@ -602,7 +602,7 @@ mod tests {
             "t/test_often.py",
             "t/test_failed.py",
         ]);
-        files.sort_by(|a, b| order_key(&evidence, a).cmp(&order_key(&evidence, b)));
+        files.sort_by_cached_key(|f| order_key(&evidence, f));
         assert_eq!(
             files,
             strings(&[

@@ -37,6 +37,14 @@ pub(crate) enum Mode {
 }
 
 impl Mode {
+    /// The refactor command (a replay's is its plan's).
+    pub(crate) fn command(&self) -> &str {
+        match self {
+            Mode::Run { command } | Mode::Plan { command } => command,
+            Mode::Replay { plan } => &plan.command,
+        }
+    }
+
     pub(crate) fn kind(&self) -> RunMode {
         match self {
             Mode::Run { .. } => RunMode::Run,
@@ -315,14 +323,8 @@ fn begin_history(
         project_id: project.id.clone(),
         project: settings.repo.to_string_lossy().into_owned(),
         started_at: crate::history::timestamp(started_at),
-        mode: serde_json::to_value(mode.kind())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        command: match mode {
-            Mode::Run { command } | Mode::Plan { command } => command.clone(),
-            Mode::Replay { plan } => plan.command.clone(),
-        },
+        mode: mode.kind().as_str().to_owned(),
+        command: mode.command().to_owned(),
         ..Default::default()
     };
     match store.begin(&row) {
@@ -410,10 +412,7 @@ fn finish(
     let record = Record {
         run_id: ctx.run_id.clone(),
         mode: mode.kind(),
-        command: match &mode {
-            Mode::Run { command } | Mode::Plan { command } => command.clone(),
-            Mode::Replay { plan } => plan.command.clone(),
-        },
+        command: mode.command().to_owned(),
         success,
         stop_reason,
         error,
@@ -504,10 +503,7 @@ fn history_entry(
         project_id: ctx.project.id.clone(),
         project: ctx.settings.repo.to_string_lossy().into_owned(),
         started_at: crate::history::timestamp(started_at),
-        mode: serde_json::to_value(record.mode)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        mode: record.mode.as_str().to_owned(),
         command: record.command.clone(),
         kind,
         plan_id: record.plan_id.clone(),

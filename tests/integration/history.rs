@@ -195,16 +195,9 @@ fn flaky_tests_are_rerun_alone_and_the_history_remembers_them() {
 #[test]
 fn history_orders_the_tests_and_times_the_estimate() {
     let t = TestContext::fixture("shop");
-    let record = |out: &crate::support::RunOutput| -> serde_json::Value {
-        let dir = out.json()["run_dir"].as_str().unwrap().to_owned();
-        serde_json::from_slice(
-            &std::fs::read(std::path::Path::new(&dir).join("record.json")).unwrap(),
-        )
-        .unwrap()
-    };
     let first = t.run(&["run", "--json", "rename function make_str to make_text"]);
     assert_eq!(first.code, 0, "{first:?}");
-    let basis = record(&first)["details"]["risk"]["finish"]["basis"]
+    let basis = first.record()["details"]["risk"]["finish"]["basis"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -227,7 +220,7 @@ fn history_orders_the_tests_and_times_the_estimate() {
     assert_eq!(broken.code, 1, "{broken:?}");
     let next = t.run(&["run", "--json", "rename function describe to summarize"]);
     assert_eq!(next.code, 1, "{next:?}");
-    let next = record(&next);
+    let next = next.record();
     let schedule = &next["details"]["schedule"];
     assert_eq!(
         schedule["selection"][0], "tests/test_zz_last.py",
@@ -263,20 +256,13 @@ fn slow_suites_are_sharded_over_workers() {
     }
     git(&t.repo, &["add", "-A"]);
     git(&t.repo, &["commit", "-q", "-m", "slow tests"]);
-    let record = |out: &crate::support::RunOutput| -> serde_json::Value {
-        let dir = out.json()["run_dir"].as_str().unwrap().to_owned();
-        serde_json::from_slice(
-            &std::fs::read(std::path::Path::new(&dir).join("record.json")).unwrap(),
-        )
-        .unwrap()
-    };
     let first = t.run(&["run", "--json", "rename function make_str to make_text"]);
     assert_eq!(first.code, 0, "{first:?}");
-    let first = record(&first);
+    let first = first.record();
     assert_eq!(first["details"]["schedule"]["parallelism"], 1, "{first}");
     let out = t.run(&["run", "--json", "rename function describe to summarize"]);
     assert_eq!(out.code, 0, "{out:?}");
-    let second = record(&out);
+    let second = out.record();
     let schedule = &second["details"]["schedule"];
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())

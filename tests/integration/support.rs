@@ -37,6 +37,13 @@ impl RunOutput {
             )
         })
     }
+
+    /// The `record.json` of a `--json` run (from its `run_dir`).
+    pub fn record(&self) -> serde_json::Value {
+        let dir = self.json()["run_dir"].as_str().unwrap().to_owned();
+        serde_json::from_slice(&std::fs::read(Path::new(&dir).join("record.json")).unwrap())
+            .unwrap()
+    }
 }
 
 impl std::fmt::Debug for RunOutput {
