@@ -188,10 +188,11 @@ pub(crate) struct ProjectLock {
     _file: File,
 }
 
-/// A sortable, unique run id such as `20261121T235121Z-3f2a`.
+/// A unique run id such as `20261121T235121.042Z-3f2a`, which sorts by
+/// start time to the millisecond (two runs often start within one second).
 pub(crate) fn new_run_id() -> String {
     let now = SystemTime::now();
-    let stamp = humantime::format_rfc3339_seconds(now)
+    let stamp = humantime::format_rfc3339_millis(now)
         .to_string()
         .replace(['-', ':'], "");
     let nanos = now
@@ -298,7 +299,10 @@ mod tests {
 
     #[test]
     fn run_ids_sort_by_time() {
-        let id = new_run_id();
-        assert_eq!(id.len(), "20261121T235121Z-3f2a".len(), "{id}");
+        let first = new_run_id();
+        assert_eq!(first.len(), "20261121T235121.042Z-3f2a".len(), "{first}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = new_run_id();
+        assert!(first < second, "{first} then {second}");
     }
 }

@@ -55,13 +55,19 @@ pub(crate) fn history(
     let Some(db) = open(printer, global, &scope) else {
         return ExitCode::Usage;
     };
-    let sql = format!(
+    let sql = history_sql(scope.all_projects, limit);
+    show(printer, global.json, &db, &[("runs", sql.as_str())], &[])
+}
+
+/// The query behind `orch history`: newest first by the full timestamp (the
+/// column shown is cut to the second, and two runs often start within one).
+fn history_sql(all_projects: bool, limit: usize) -> String {
+    format!(
         "SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started_at, {}mode, kind, outcome, stop_reason, round(duration_ms / 1000.0, 1) AS seconds,
                 total_tokens AS tokens, tiers, tests_passed, flaky, command
-         FROM runs ORDER BY started_at DESC, run_id DESC LIMIT {limit}",
-        if scope.all_projects { "project, " } else { "" }
-    );
-    show(printer, global.json, &db, &[("runs", sql.as_str())], &[])
+         FROM runs ORDER BY runs.started_at DESC, run_id DESC LIMIT {limit}",
+        if all_projects { "project, " } else { "" }
+    )
 }
 
 /// The sections of `orch stats`.
@@ -314,5 +320,37 @@ mod tests {
             ],
         };
         assert_eq!(render(&table), "kind     runs\nrename     12\nreplace");
+    }
+
+    #[test]
+    fn history_lists_runs_of_one_second_in_the_order_they_started() {
+        use crate::history::{Entry, RunRow, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // Ids from before they carried milliseconds sort the other way.
+        for (id, at, outcome) in [
+            ("20261205T030000Z-ffff", "2026-12-05 03:00:00.100", "killed"),
+            (
+                "20261205T030000Z-0000",
+                "2026-12-05 03:00:00.900",
+                "success",
+            ),
+        ] {
+            let entry = Entry {
+                run: RunRow {
+                    run_id: id.into(),
+                    started_at: at.into(),
+                    outcome: outcome.into(),
+                    ..RunRow::default()
+                },
+                ..Entry::default()
+            };
+            store.begin(&entry.run).unwrap().finish(&entry, 10).unwrap();
+        }
+        let db = Db::project(dir.path()).unwrap();
+        let table = db.table(&history_sql(false, 10)).unwrap();
+        let outcomes: Vec<_> = (0..2).map(|i| table.get(i, "outcome")).collect();
+        assert_eq!(outcomes, [Some("success"), Some("killed")]);
+        assert_eq!(table.get(0, "started_at"), Some("2026-12-05 03:00:00"));
     }
 }
