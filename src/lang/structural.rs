@@ -206,7 +206,6 @@ impl Rewriter {
     /// then, round by round, the matches that enclose a rewrite (never
     /// matches inside text a rewrite inserted, so a rewrite that contains
     /// its own pattern does not loop).
-    #[cfg(test)]
     pub(crate) fn replacements(&self, source: &str) -> Vec<Edit> {
         self.replacements_and_errors(source).0
     }

@@ -154,12 +154,30 @@ pub(crate) async fn run(
         async move { ctx.pool.request(&call).await }
     }))
     .await;
-    for (file, result) in edited.into_iter().zip(results) {
+    let root = ctx
+        .worktree
+        .lock()
+        .map(|w| w.project_path(&ctx.subdir, ""))
+        .map_err(|_| Failure::internal("worktree lock poisoned"))?;
+    for ((file, preimage, _), result) in plan.edits().zip(results) {
         let result = result?;
+        // A brief answer leaves the SHA-1s to orch: the one before is the
+        // plan's, the one after is the file's as the worktree has it now.
+        let sha1_after = if result.sha1_after.is_empty() {
+            std::fs::read(root.join(file))
+                .map(|bytes| crate::plan::sha1_hex(&bytes))
+                .unwrap_or_default()
+        } else {
+            result.sha1_after
+        };
         applied.push(Applied {
             file: file.to_owned(),
-            sha1_before: result.sha1_before,
-            sha1_after: result.sha1_after,
+            sha1_before: if result.sha1_before.is_empty() {
+                preimage.to_owned()
+            } else {
+                result.sha1_before
+            },
+            sha1_after,
         });
     }
 
@@ -285,10 +303,40 @@ async fn check_drift(ctx: &Context, plan: &Plan) -> Result<(), Failure> {
         .iter()
         .map(|(file, _)| (*file).to_owned())
         .collect();
-    let hashes = ctx.pool.request(&HashFiles { paths }).await?;
+    // Only the files that differ come back (a server that answers for
+    // every file is read the same way).
+    let hashes = ctx
+        .pool
+        .request(&HashFiles {
+            paths,
+            expected: expected
+                .iter()
+                .map(|(_, preimage)| preimage.map(str::to_owned))
+                .collect(),
+        })
+        .await?;
+    let found: std::collections::BTreeMap<&str, &Option<String>> = hashes
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), &f.sha1))
+        .collect();
+    let unlisted = expected
+        .iter()
+        .filter(|(file, _)| !found.contains_key(file))
+        .count();
+    if unlisted != hashes.matched {
+        return Err(Failure::internal(format!(
+            "the fs server answered for {} of {} files",
+            found.len() + hashes.matched,
+            expected.len()
+        )));
+    }
     let mut drifted = Vec::new();
-    for ((file, preimage), found) in expected.iter().zip(&hashes.files) {
-        match (&found.sha1, preimage) {
+    for (file, preimage) in &expected {
+        let Some(sha1) = found.get(file) else {
+            continue;
+        };
+        match (sha1, preimage) {
             (Some(sha1), Some(preimage)) if sha1 == preimage => {}
             (None, None) => {}
             (Some(_), None) => drifted.push(format!("  {file}: exists, the plan creates it")),
@@ -467,6 +515,7 @@ fn edit_file(file: &str, preimage: &str, edits: &[crate::edit::Edit]) -> EditFil
         edits: edits.to_vec(),
         dry_run: false,
         diff: false,
+        brief: true,
     }
 }
 

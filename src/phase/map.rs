@@ -22,6 +22,8 @@ pub(crate) struct RepoMap {
     /// from the candidates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub importers: Vec<String>,
+    /// Matches of the word (for a structural replace: files with the
+    /// pattern's longest word, which the `code` server lists itself).
     pub textual_matches: usize,
     pub files_searched: usize,
     pub search_pages: usize,
@@ -362,7 +364,7 @@ async fn map_cleanup(ctx: &Context, cleanup: &Cleanup) -> Result<RepoMap, Failur
 }
 
 /// A scope clause as the search server's `paths`.
-fn scope_paths(scope: Option<&str>) -> Vec<String> {
+pub(crate) fn scope_paths(scope: Option<&str>) -> Vec<String> {
     scope
         .iter()
         .map(|s| s.trim_start_matches("./").trim_end_matches('/').to_owned())
@@ -390,8 +392,23 @@ async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failur
             word: false,
         },
     };
-    let (candidates, textual_matches, files_searched, search_pages) =
-        search_files(ctx, &query, &extensions, &paths).await?;
+    // How many files there are and how many have the word: the `code`
+    // server lists them itself for LOGIC, so hundreds of paths need not
+    // pass through here (Django has 441 files naming `path`).
+    let result = ctx
+        .pool
+        .request(&Search {
+            regex: query.regex,
+            word: query.word,
+            extensions: extensions.clone(),
+            paths: paths.clone(),
+            files_only: true,
+            first_per_file: true,
+            max_results: 1,
+            ..Search::new(query.pattern.clone())
+        })
+        .await?;
+    let (textual_matches, files_searched) = (result.total, result.files_searched);
     if files_searched == 0 {
         let what = replace.language.as_deref().unwrap_or("source");
         return Err(Failure::input(
@@ -407,11 +424,11 @@ async fn map_replace(ctx: &Context, replace: &Replace) -> Result<RepoMap, Failur
     }
     Ok(RepoMap {
         definitions: Vec::new(),
-        candidates,
+        candidates: Vec::new(),
         importers: Vec::new(),
         textual_matches,
         files_searched,
-        search_pages,
+        search_pages: 1,
         test_files: None,
         target: None,
     })

@@ -83,8 +83,9 @@ pub(crate) async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result
         let checked = ctx
             .pool
             .request(&CheckSyntax {
-                paths: sources,
+                paths: sources.clone(),
                 focus,
+                omit_clean: true,
             })
             .await;
         ctx.pool.stop_builtins().await;
@@ -116,7 +117,18 @@ pub(crate) async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result
     }
 
     let checked = checked?;
-    let mut syntax = BTreeMap::new();
+    if checked.errors.len() + checked.clean != sources.len() {
+        return Err(Failure::internal(format!(
+            "the code server checked {} of {} files",
+            checked.errors.len() + checked.clean,
+            sources.len()
+        )));
+    }
+    // Files not listed have no syntax errors.
+    let mut syntax: BTreeMap<String, (usize, usize)> = sources
+        .iter()
+        .map(|f| (f.clone(), (before.get(f).copied().unwrap_or(0), 0)))
+        .collect();
     let mut broken = Vec::new();
     for (file, after) in checked.errors {
         let was = before.get(&file).copied().unwrap_or(0);

@@ -132,6 +132,10 @@ pub struct RenameReferences {
     pub new_name: String,
     /// Files that may refer to the name (every file that contains it).
     pub files: Vec<String>,
+    /// Sites as starts alone, without files' SHA-1s (see
+    /// [`FileSites::brief`]): the caller reads the files itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub brief: bool,
     /// Paging over the files with sites.
     #[serde(flatten)]
     pub page: Page,
@@ -144,6 +148,8 @@ pub struct RenameReferences {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FileSites {
     pub path: String,
+    /// Empty when brief.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha1: String,
     pub sites: BTreeMap<EditKind, Vec<usize>>,
     /// Syntax errors before the edit (see `RenameOutput::syntax_focus`).
@@ -218,9 +224,46 @@ impl FileSites {
         Some(out)
     }
 
-    /// How many sites it holds.
+    /// How many sites it holds (the lists of [`FileSites::decode`]).
     pub fn site_count(&self) -> usize {
         self.sites.values().map(|flat| flat.len() / 2).sum()
+    }
+
+    /// The same sites without lines or SHA-1 (half the tokens): per kind,
+    /// each start as a delta from the previous one (the first from 0). The
+    /// reader takes lines and the SHA-1 from the file.
+    pub fn brief(&self) -> Option<Self> {
+        let mut sites: BTreeMap<EditKind, Vec<usize>> = BTreeMap::new();
+        for site in self.decode()? {
+            sites.entry(site.kind).or_default().push(site.start);
+        }
+        for starts in sites.values_mut() {
+            let mut previous = 0;
+            for start in starts.iter_mut() {
+                (*start, previous) = (*start - previous, *start);
+            }
+        }
+        Some(FileSites {
+            path: self.path.clone(),
+            sha1: String::new(),
+            sites,
+            errors: self.errors,
+        })
+    }
+
+    /// The (start, kind) of [`FileSites::brief`]'s sites, sorted by start;
+    /// `None` if a start overflows.
+    pub fn decode_brief(&self) -> Option<Vec<(usize, EditKind)>> {
+        let mut out = Vec::new();
+        for (kind, deltas) in &self.sites {
+            let mut start = 0usize;
+            for delta in deltas {
+                start = start.checked_add(*delta)?;
+                out.push((start, *kind));
+            }
+        }
+        out.sort_by_key(|(start, _)| *start);
+        Some(out)
     }
 }
 
@@ -236,6 +279,9 @@ pub struct NoteOut {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct RenameOutput {
     pub files: Vec<FileSites>,
+    /// The files' sites are brief ([`FileSites::brief`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub brief: bool,
     /// How every code occurrence of the old name in the analysed files was
     /// accounted for (edited, another binding, uncertain); module-level
     /// functions and classes only.
@@ -340,7 +386,17 @@ pub struct StructuralReplace {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Files to rewrite (relative paths; files in other languages are skipped).
+    #[serde(default)]
     pub files: Vec<String>,
+    /// Instead of `files`: every project file under these relative paths
+    /// (every project file when empty), found by the server itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    /// Answer with where the edits start (each file's `sites`) instead of
+    /// the edits: the caller derives them from the same pattern, rewrite
+    /// and file, and checks it finds the same sites.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sites_only: bool,
     /// Paging over the files with matches.
     #[serde(flatten)]
     pub page: Page,
@@ -351,8 +407,16 @@ pub struct StructuralReplace {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FileReplacements {
     pub path: String,
+    /// Empty with `sites`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha1: String,
+    /// Empty with `sites`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub language: String,
+    /// With `sites_only`: the byte offsets where the edits start, each
+    /// after the previous one (the first from 0), space-separated: `"1520 41"`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sites: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacements: Vec<Edit>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -570,7 +634,7 @@ impl ReplaceOutput {
             Ok(out)
         };
         for file in &mut self.files {
-            if !file.rows.is_empty() {
+            if !file.rows.is_empty() || !file.sites.is_empty() {
                 self.parse_errors
                     .insert(file.path.clone(), std::mem::take(&mut file.errors));
             }
@@ -595,6 +659,36 @@ impl ReplaceOutput {
         }
         Ok(())
     }
+}
+
+/// Byte offsets as [`FileReplacements::sites`] carries them: sorted, each
+/// after the previous one, space-separated.
+pub fn encode_sites(starts: impl IntoIterator<Item = usize>) -> String {
+    let mut starts: Vec<usize> = starts.into_iter().collect();
+    starts.sort_unstable();
+    let mut previous = 0;
+    let mut out = Vec::with_capacity(starts.len());
+    for start in starts {
+        out.push((start - previous).to_string());
+        previous = start;
+    }
+    out.join(" ")
+}
+
+/// The byte offsets of [`encode_sites`]' text.
+pub fn decode_sites(text: &str) -> Result<Vec<usize>, String> {
+    let mut at = 0usize;
+    text.split_ascii_whitespace()
+        .map(|delta| {
+            let delta: usize = delta
+                .parse()
+                .map_err(|_| format!("`{delta}` is not a site offset"))?;
+            at = at
+                .checked_add(delta)
+                .ok_or_else(|| "a site offset overflows".to_owned())?;
+            Ok(at)
+        })
+        .collect()
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -743,12 +837,18 @@ pub struct CheckSyntax {
     /// `rename_references`' `syntax_focus`). Empty: whole files.
     #[serde(default)]
     pub focus: Vec<String>,
+    /// List only the files with errors; count the others in `clean`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub omit_clean: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct CheckResult {
     /// File -> number of syntax error nodes.
     pub errors: BTreeMap<String, usize>,
+    /// With `omit_clean`: how many files have none (and are not listed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clean: usize,
 }
 
 crate::protocol::define_calls! {
@@ -806,6 +906,56 @@ mod tests {
         }
     }
 
+    #[test]
+    fn brief_rename_sites_keep_every_start_and_kind() {
+        let sites = [
+            Site {
+                start: 90,
+                line: 7,
+                kind: EditKind::Attribute,
+            },
+            Site {
+                start: 4,
+                line: 1,
+                kind: EditKind::Definition,
+            },
+            Site {
+                start: 40,
+                line: 3,
+                kind: EditKind::Attribute,
+            },
+        ];
+        let full = FileSites::encode("m.py".into(), "ab".repeat(20), 2, sites);
+        let brief = full.brief().unwrap();
+        assert!(brief.sha1.is_empty());
+        assert_eq!(brief.errors, 2);
+        assert_eq!(
+            brief.decode_brief().unwrap(),
+            [
+                (4, EditKind::Definition),
+                (40, EditKind::Attribute),
+                (90, EditKind::Attribute)
+            ]
+        );
+        let json = serde_json::to_string(&brief).unwrap();
+        assert!(!json.contains("sha1"), "{json}");
+        // No SHA-1, and one number a site instead of two.
+        assert_eq!(
+            json,
+            r#"{"path":"m.py","sites":{"definition":[4],"attribute":[40,50]},"errors":2}"#
+        );
+    }
+
+    #[test]
+    fn sites_travel_as_sorted_deltas() {
+        let text = encode_sites([40, 3, 1520, 40]);
+        assert_eq!(text, "3 37 0 1480");
+        assert_eq!(decode_sites(&text).unwrap(), [3, 40, 40, 1520]);
+        assert_eq!(decode_sites("").unwrap(), Vec::<usize>::new());
+        assert!(decode_sites("3 x").is_err());
+        assert!(decode_sites(&format!("{} 1", usize::MAX)).is_err());
+    }
+
     /// Rows and the string table restore every edit exactly, whatever the
     /// texts (recurring or not, empty, non-ASCII, out of order, inserts at
     /// one place), and similar rewrites cost a fraction of their JSON.
@@ -816,6 +966,7 @@ mod tests {
                 path: "a.py".into(),
                 sha1: "0".repeat(40),
                 language: "python".into(),
+                sites: String::new(),
                 replacements: vec![
                     edit(
                         10,
@@ -840,6 +991,7 @@ mod tests {
                 path: "b.py".into(),
                 sha1: "1".repeat(40),
                 language: "python".into(),
+                sites: String::new(),
                 replacements: (0..50)
                     .map(|i| {
                         edit(

@@ -25,11 +25,23 @@ pub struct ReadResult {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HashFiles {
     pub paths: Vec<String>,
+    /// The SHA-1 each path should have (`null`: it should not exist), in
+    /// the order of `paths`: then only the files that differ are answered,
+    /// and the others counted in `matched`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<Option<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HashResult {
     pub files: Vec<FileHash>,
+    /// With `expected`: how many files are as expected (and not listed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub matched: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -52,12 +64,23 @@ pub struct EditFile {
     /// Return a unified diff of the change.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub diff: bool,
+    /// Answer with `written` alone: the caller knows the path and the
+    /// SHA-1s (it sent the one before and can hash the file after), so a
+    /// change of hundreds of files costs a few tokens a file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub brief: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct EditResult {
+    /// Empty with `brief`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
+    /// Empty with `brief`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha1_before: String,
+    /// Empty with `brief`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha1_after: String,
     pub written: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

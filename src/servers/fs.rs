@@ -50,20 +50,32 @@ impl FsServer {
         &self,
         Parameters(args): Parameters<HashFiles>,
     ) -> Result<Json<HashResult>, String> {
+        if !args.expected.is_empty() && args.expected.len() != args.paths.len() {
+            return Err(format!(
+                "{} expected SHA-1s for {} paths",
+                args.expected.len(),
+                args.paths.len()
+            ));
+        }
         let mut files = Vec::with_capacity(args.paths.len());
-        for relative in args.paths {
+        let mut matched = 0;
+        for (i, relative) in args.paths.into_iter().enumerate() {
             let path = self.jail.resolve(&relative)?;
             let sha1 = match std::fs::read(&path) {
                 Ok(bytes) => Some(sha1_hex(&bytes)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(format!("cannot read `{relative}`: {e}")),
             };
+            if args.expected.get(i).is_some_and(|want| *want == sha1) {
+                matched += 1;
+                continue;
+            }
             files.push(FileHash {
                 path: relative,
                 sha1,
             });
         }
-        Ok(Json(HashResult { files }))
+        Ok(Json(HashResult { files, matched }))
     }
 
     /// Apply byte edits to a file whose SHA-1 must equal expected_sha1; writes atomically.
@@ -112,6 +124,15 @@ impl FsServer {
         }
         let diff = (args.diff || args.dry_run)
             .then(|| crate::edit::unified_diff(&args.path, &before, &after));
+        if args.brief {
+            return Ok(Json(EditResult {
+                path: String::new(),
+                sha1_before: String::new(),
+                sha1_after: String::new(),
+                written: !args.dry_run,
+                diff,
+            }));
+        }
         Ok(Json(EditResult {
             path: args.path,
             sha1_before,

@@ -145,3 +145,58 @@ fn bad_patterns_scopes_and_no_matches_are_reported() {
     assert!(out.stderr.contains("matches nothing"), "{out:?}");
     assert!(out.stdout.is_empty(), "{out:?}");
 }
+
+/// Hundreds of rewrites fit the default token budgets: MAP counts the files
+/// (the `code` server lists them itself), LOGIC gets where each rewrite
+/// starts and derives the edits from the same pattern, nested and
+/// multi-line matches included.
+#[test]
+fn hundreds_of_rewrites_fit_the_default_budgets() {
+    let t = TestContext::fixture("polyglot");
+    let files = 100;
+    std::fs::create_dir_all(t.repo.join("src/gen")).unwrap();
+    for i in 0..files {
+        std::fs::write(
+            t.repo.join(format!("src/gen/mod_{i}.py")),
+            format!(
+                "import os\nfrom pathlib import Path\n\n\ndef f{i}(root, name):\n    a = os.path.join(root, name)\n    b = os.path.join(os.path.join(root, \"x{i}\"), name)\n    c = os.path.join(\n        root,\n        \"multi\",\n    )\n    return a, b, c  # os.path.join(root, name) in a comment\n"
+            ),
+        )
+        .unwrap();
+    }
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "generated modules"]);
+    let out = t.run(&[
+        "run",
+        "--json",
+        "--tests",
+        "none",
+        &format!("{JOIN} in src/gen"),
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let json = out.json();
+    let tokens = |phase: &str| {
+        json["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["phase"] == phase)
+            .map(|p| p["tokens"].as_u64().unwrap())
+            .unwrap()
+    };
+    // 300 rewrites in 100 files: well inside the 4,096-token phase budget.
+    assert!(tokens("MAP") < 200, "{json}");
+    assert!(tokens("LOGIC") < 2_500, "{json}");
+    let branch = json["branch"].as_str().unwrap();
+    for i in [0, 57, 99] {
+        let text = git(&t.repo, &["show", &format!("{branch}:src/gen/mod_{i}.py")]);
+        assert_eq!(
+            text,
+            format!(
+                "import os\nfrom pathlib import Path\n\n\ndef f{i}(root, name):\n    a = Path(root) / name\n    b = Path(Path(root) / \"x{i}\") / name\n    c = Path(root) / \"multi\"\n    return a, b, c  # os.path.join(root, name) in a comment\n"
+            )
+        );
+    }
+    let stat = git(&t.repo, &["diff", "--shortstat", "main", branch]);
+    assert!(stat.contains(&format!("{files} files changed")), "{stat}");
+}

@@ -853,7 +853,7 @@ fn a_file_named_by_its_path_suffix_is_taken() {
 }
 
 /// A rename with hundreds of sites (like click's `echo`: 355 in 33 files)
-/// fits the default budgets: sites travel as compact deltas.
+/// fits the default budgets: sites travel as compact deltas of their starts.
 #[test]
 fn a_rename_with_hundreds_of_sites_fits_the_default_budgets() {
     let t = TestContext::fixture("shop");
@@ -886,7 +886,9 @@ fn a_rename_with_hundreds_of_sites_fits_the_default_budgets() {
         .unwrap()["tokens"]
         .as_u64()
         .unwrap();
-    assert!(logic < 4096, "LOGIC used {logic} tokens");
+    // With room to spare: sites are starts alone, lines and SHA-1s are
+    // read from the files.
+    assert!(logic < 3_072, "LOGIC used {logic} tokens");
 }
 
 /// A rename too large for the budget stops saying how many tokens it needs,

@@ -19,7 +19,7 @@ use crate::protocol::code::{
     DefinitionsResult, FileReplacements, FileSites, MakeAsync, Modules, ModulesResult, MoveSymbol,
     NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
     Signature, SimilarName, SimilarNames, SimilarResult, Site, StructuralReplace, TestImpact,
-    TestImpactOutput, UnusedFunctions, UnusedImports,
+    TestImpactOutput, UnusedFunctions, UnusedImports, encode_sites,
 };
 
 pub(crate) mod asyncify;
@@ -45,6 +45,7 @@ type LastAnalysis = Mutex<Option<(String, Arc<RenameOutput>)>>;
 pub(crate) struct CodeServer {
     jail: Jail,
     last: Arc<LastAnalysis>,
+    last_replace: Arc<LastReplace>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -54,6 +55,7 @@ impl CodeServer {
         CodeServer {
             jail,
             last: Arc::new(Mutex::new(None)),
+            last_replace: Arc::new(Mutex::new(None)),
             tool_router: Self::tool_router(),
         }
     }
@@ -96,7 +98,8 @@ impl CodeServer {
         Parameters(args): Parameters<StructuralReplace>,
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
-        blocking(move || structural_replace(&jail, args)).await
+        let last = self.last_replace.clone();
+        blocking(move || structural_replace(&jail, &last, args)).await
     }
 
     /// The edits that remove unused imports from Python files (in the same shape as `structural_replace`; doubtful ones are listed in `refused`).
@@ -224,12 +227,17 @@ impl CodeServer {
                 })
             });
             let mut errors = BTreeMap::new();
+            let mut clean = 0;
             for result in counted {
                 if let Some((path, count)) = result? {
-                    errors.insert(path, count);
+                    if count == 0 && args.omit_clean {
+                        clean += 1;
+                    } else {
+                        errors.insert(path, count);
+                    }
                 }
             }
-            Ok(CheckResult { errors })
+            Ok(CheckResult { errors, clean })
         })
         .await
     }
@@ -361,6 +369,7 @@ fn page_python(
                 sha1,
                 path,
                 language: "python".into(),
+                sites: String::new(),
                 replacements,
                 rows: Vec::new(),
                 errors: 0,

@@ -47,6 +47,17 @@ pub(super) fn rename_references(
         .collect();
     let next = args.page.offset + page.files.len();
     page.next_offset = (next < full.files.len()).then_some(next);
+    if args.brief {
+        page.files = page
+            .files
+            .iter()
+            .map(|f| {
+                f.brief()
+                    .ok_or_else(|| format!("{}: malformed sites", f.path))
+            })
+            .collect::<Result<_, _>>()?;
+        page.brief = true;
+    }
     let on_page: std::collections::BTreeSet<&str> =
         page.files.iter().map(|f| f.path.as_str()).collect();
     page.parse_errors
@@ -286,6 +297,7 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
         files_analysed: sources.len(),
         syntax_focus: analysis.syntax_focus,
         next_offset: None,
+        brief: false,
     })
 }
 

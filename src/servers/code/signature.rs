@@ -54,6 +54,7 @@ pub(super) fn change_signature(
                 sha1: hashes.get(&path).cloned().unwrap_or_default(),
                 path,
                 language: "python".into(),
+                sites: String::new(),
                 replacements,
                 rows: Vec::new(),
                 errors: 0,
