@@ -231,7 +231,9 @@ pub(crate) fn time_estimate(
         .iter()
         .filter(|u| evidence.file_samples.contains_key(*u))
         .count();
-    let basis = if work.units.is_empty() && work.whole_files > 0 {
+    let basis = if work.runs == 0 || (work.units.is_empty() && work.whole_files == 0) {
+        "no tests run: the edit and REVIEW only".to_owned()
+    } else if work.units.is_empty() && work.whole_files > 0 {
         format!(
             "the whole suite, {} test files: {}",
             work.whole_files, evidence.per_file_basis
@@ -581,6 +583,22 @@ mod tests {
             "{}",
             late.model
         );
+    }
+
+    /// With `--tests none` only the edit and REVIEW take time, and the
+    /// basis says so.
+    #[test]
+    fn a_run_without_tests_is_estimated_without_them() {
+        let none = time_estimate(
+            &evidence(),
+            &work(&[], 1, 0),
+            Duration::from_secs(10),
+            7,
+            CAP,
+        );
+        assert_eq!(none.p_on_time, 1.0, "{none:?}");
+        assert_eq!(none.finish.basis, "no tests run: the edit and REVIEW only");
+        assert!(none.finish.p95_ms < 10_000, "{none:?}");
     }
 
     #[test]

@@ -687,8 +687,7 @@ impl<'a> Driver<'a> {
         // The test-file count MAP made (a replay has none yet).
         let (plan, counted) = match (mode, intent) {
             (Mode::Run { command } | Mode::Plan { command }, Some(intent)) => {
-                let is_plan = matches!(mode, Mode::Plan { .. });
-                let (plan, counted) = self.make_plan(command, &intent, is_plan).await?;
+                let (plan, counted) = self.make_plan(command, &intent).await?;
                 self.note_untracked(&intent);
                 self.plan = Some(plan.clone());
                 if matches!(mode, Mode::Plan { .. }) {
@@ -764,7 +763,6 @@ impl<'a> Driver<'a> {
         &mut self,
         command: &str,
         intent: &Intent,
-        mode_is_plan: bool,
     ) -> Result<(Plan, Option<usize>), Failure> {
         let ctx = self.ctx;
         let map = self
@@ -789,15 +787,15 @@ impl<'a> Driver<'a> {
             }),
         );
         self.kind = Some(phase::monte_carlo::intent_kind(intent));
-        let will_test = !mode_is_plan
-            && !ctx.settings.dry_run
-            && ctx.settings.tests == crate::cli::TestsMode::Affected;
+        // The estimate is of what a run of the plan does: a plan made now
+        // and replayed later, or a dry run, is estimated as a run would be.
+        let tests_mode = ctx.settings.tests;
         let (risk, test_files, tiers): (Risk, usize, Option<phase::optimize::Tiers>) = self
             .step(Phase::MonteCarlo, async || {
                 let test_files = test_files(ctx, map.test_files).await?;
                 // The tests OPTIMIZE will choose from: the estimate of
                 // when the run ends depends on them.
-                let tiers = if will_test && test_files > 0 {
+                let tiers = if tests_mode == crate::cli::TestsMode::Affected && test_files > 0 {
                     let mut changed: Vec<String> =
                         analysis.files.iter().map(|f| f.path.clone()).collect();
                     changed.extend(analysis.creates.iter().map(|f| f.path.clone()));
@@ -815,7 +813,16 @@ impl<'a> Driver<'a> {
                     None
                 };
                 let evidence = ctx.evidence().await;
-                let work = tiers.as_ref().and_then(|t| t.workload(ctx, &evidence));
+                let work = match tests_mode {
+                    // No tests: only the run's own time.
+                    crate::cli::TestsMode::None => Some(phase::monte_carlo::Workload {
+                        units: Vec::new(),
+                        workers: 1,
+                        runs: 0,
+                        whole_files: 0,
+                    }),
+                    _ => tiers.as_ref().and_then(|t| t.workload(ctx, &evidence)),
+                };
                 let risk =
                     phase::monte_carlo::run(ctx, &analysis, intent, test_files, work).await?;
                 Ok((risk, test_files, tiers))
