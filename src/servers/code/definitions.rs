@@ -24,7 +24,21 @@ pub(crate) fn definitions(
     let shape = keyword.and_then(|keyword| {
         regex::Regex::new(&format!(r"\b{keyword}[\s\\]+{}\b", regex::escape(name))).ok()
     });
-    let candidates: Vec<(String, String)> = read_all(jail, &files)
+    // Most files lack the name: a byte search rules them out before any
+    // decoding (an ASCII name has the same bytes in every encoding a
+    // Python file can declare).
+    let named: Vec<String> = if name.is_ascii() && !name.is_empty() {
+        crate::parallel::par_map(&files, |relative| {
+            let bytes = std::fs::read(jail.resolve(relative).ok()?).ok()?;
+            memchr::memmem::find(&bytes, name.as_bytes()).map(|_| relative.clone())
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    } else {
+        files.clone()
+    };
+    let candidates: Vec<(String, String)> = read_all(jail, &named)
         .into_iter()
         .filter(|(_, source)| match &shape {
             Some(shape) => shape.is_match(source),
