@@ -123,6 +123,11 @@ pub struct GlobalArgs {
     /// Apply the edits in orch's private worktree and print the diff; run no tests, commit nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// `run`, `replay`: once REVIEW passes, write the verified change into your checkout
+    /// (every planned file must still be as the plan found it) instead of committing it
+    /// to orch's branch; nothing is committed or pushed.
+    #[arg(long, global = true)]
+    pub apply: bool,
     /// Approve in advance whatever would otherwise ask.
     #[arg(long, global = true)]
     pub yes: bool,

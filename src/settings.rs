@@ -30,6 +30,9 @@ pub(crate) struct Settings {
     /// Canonical project directory.
     pub repo: PathBuf,
     pub dry_run: bool,
+    /// `--apply`: the verified change goes into the user's checkout, not a
+    /// commit.
+    pub apply: bool,
     pub yes: bool,
     /// Renames also edit uncertain sites / mentions in strings and comments.
     pub include_uncertain: bool,
@@ -292,6 +295,7 @@ impl Settings {
         Ok(Settings {
             repo,
             dry_run: args.dry_run,
+            apply: args.apply,
             yes: args.yes,
             include_uncertain: args.include_uncertain,
             keep_alias: args.keep_alias,

@@ -221,6 +221,11 @@ impl Owners {
         }
     }
 
+    /// The common git directory they live in.
+    pub(crate) fn git_dir(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
     /// Claims `run_id` for this process.
     pub(crate) fn claim(&self, run_id: &str) -> anyhow::Result<()> {
         let pid = std::process::id();

@@ -64,6 +64,26 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
             stats::stats(&printer, &cli.global, stats::Scope { all_projects }, sql)
         }
         Command::Servers { action } => servers::run(&cli.global, action, printer).await,
+        Command::Run { .. } | Command::Plan { .. } | Command::Replay { .. }
+            if cli.global.apply
+                && (cli.global.dry_run
+                    || matches!(
+                        cli.command,
+                        Command::Plan { .. }
+                            | Command::Run {
+                                github_event: Some(_),
+                                ..
+                            }
+                    )) =>
+        {
+            printer.error(
+                &anyhow::anyhow!(
+                    "--apply writes a verified change into your checkout: it goes with `orch run` and `orch replay`, not with `orch plan`, --dry-run or --github-event"
+                ),
+                None,
+            );
+            ExitCode::Usage
+        }
         Command::Run {
             github_event: Some(path),
             ..

@@ -100,7 +100,21 @@ pub(crate) fn report(printer: &Printer, finished: &Finished, json: bool, is_plan
         if let Some(plan) = &finished.plan {
             summarise_plan(printer, plan);
         }
-        if record.success {
+        let applied: Option<Vec<String>> = record
+            .details
+            .get("applied")
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        if record.success
+            && let Some(files) = &applied
+        {
+            let shown: Vec<&str> = files.iter().take(10).map(String::as_str).collect();
+            printer.note(&format!(
+                "done: applied to your checkout, {} file(s): {}{}; nothing was committed (review with `git diff`)",
+                files.len(),
+                shown.join(", "),
+                if files.len() > shown.len() { ", …" } else { "" }
+            ));
+        } else if record.success {
             match (&record.branch, &record.commit) {
                 (Some(branch), Some(commit)) => printer.note(&format!(
                     "done: committed {} on branch `{branch}`; your checkout was not touched",

@@ -174,7 +174,7 @@ pub(crate) async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result
 
     let mut branch = None;
     let mut commit = None;
-    if !ctx.settings.dry_run {
+    if !ctx.settings.dry_run && !ctx.settings.apply {
         let (name, message, files) = plan
             .nodes
             .iter()
@@ -217,4 +217,73 @@ pub(crate) async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result
         branch,
         commit,
     })
+}
+
+/// `--apply`: writes the verified change (the worktree's files, which
+/// REVIEW has just checked) into the user's checkout, all or nothing; the
+/// files it changed. Every planned file there must still be the plan's
+/// preimage (a created one must not exist), else nothing is written.
+pub(crate) async fn apply(ctx: &Context, plan: &Plan) -> Result<Vec<String>, Failure> {
+    use crate::apply::Change;
+    let worktree = ctx
+        .worktree
+        .lock()
+        .map_err(|_| Failure::internal("worktree lock poisoned"))?
+        .project_path(&ctx.subdir, "");
+    let read = |file: &str| {
+        std::fs::read(worktree.join(file))
+            .map_err(|e| Failure::internal(format!("cannot read `{file}` in the worktree: {e}")))
+    };
+    let mut changes = Vec::new();
+    for (file, preimage, _) in plan.edits() {
+        changes.push(Change {
+            path: file.to_owned(),
+            before: Some(preimage.to_owned()),
+            after: Some(read(file)?),
+        });
+    }
+    for (file, _) in plan.creates() {
+        changes.push(Change {
+            path: file.to_owned(),
+            before: None,
+            after: Some(read(file)?),
+        });
+    }
+    for (file, preimage) in plan.deletes() {
+        changes.push(Change {
+            path: file.to_owned(),
+            before: Some(preimage.to_owned()),
+            after: None,
+        });
+    }
+    let git_dir = ctx.owners.git_dir().to_owned();
+    let root = ctx.settings.repo.clone();
+    let run_id = ctx.run_id.clone();
+    let files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
+    // Test hook: a pause between the steps, so a test can kill orch there.
+    let pause = std::env::var("ORCH_TEST_APPLY_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
+    ctx.printer.progress(&format!(
+        "applying the change to your checkout ({} files)",
+        files.len()
+    ));
+    tokio::task::spawn_blocking(move || {
+        crate::apply::apply(&git_dir, &run_id, &root, &changes, |_| {
+            if let Some(pause) = pause {
+                std::thread::sleep(pause);
+            }
+        })
+    })
+    .await
+    .map_err(Failure::internal)?
+    .map_err(|error| match error {
+        crate::apply::Error::Drifted(_) => Failure::input(
+            error.to_string(),
+            Some("commit, stash or undo your changes to those files, then replay the plan (`orch replay`) or run again".into()),
+        ),
+        other => Failure::internal(other),
+    })?;
+    Ok(files)
 }

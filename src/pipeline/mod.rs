@@ -194,6 +194,14 @@ async fn prepare(
             swept.join(", ")
         ));
     }
+    // A change a killed run was applying to the checkout is finished (or,
+    // not yet committed to, dropped): under the project lock.
+    if locks {
+        let is_live = |run: &str| run == run_id || owners.is_live(run);
+        for recovered in crate::apply::recover(&repo.common_dir(), is_live) {
+            printer.note(&recovered.to_string());
+        }
+    }
     owners.claim(&run_id)?;
     let started_at = std::time::SystemTime::now();
     let history = begin_history(&settings, &project, &run_id, mode, started_at, &printer);
@@ -726,9 +734,14 @@ impl<'a> Driver<'a> {
         self.outcome = Some(outcome.clone());
         let phases = self.phases.clone();
         // REVIEW's verdict, then (not on dry runs) the commit published.
-        let (verdict, published) = self
+        let (verdict, published, applied) = self
             .step(Phase::Review, async || {
                 let verdict = phase::review::run(ctx, &plan, &outcome).await?;
+                let applied = if ctx.settings.apply && !verdict.changed_files.is_empty() {
+                    Some(phase::review::apply(ctx, &plan).await?)
+                } else {
+                    None
+                };
                 let published = match &verdict.branch {
                     Some(branch) => {
                         let facts = Facts {
@@ -742,9 +755,12 @@ impl<'a> Driver<'a> {
                     }
                     None => None,
                 };
-                Ok((verdict, published))
+                Ok((verdict, published, applied))
             })
             .await?;
+        if let Some(applied) = &applied {
+            self.detail("applied", applied);
+        }
         self.detail(
             "review",
             &serde_json::json!({

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod apply;
 mod asyncify;
 mod cleanup;
 mod github;
