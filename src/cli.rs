@@ -35,6 +35,8 @@ pub enum Command {
         /// A plan file written by `orch plan`, `--plan-out` or a run.
         plan: PathBuf,
     },
+    /// Serve orch as an MCP server on stdio, for coding agents (tools: refactors, plan, apply, explain).
+    Mcp,
     /// Print the plan's JSON Schema.
     Schema,
     /// Clean up after killed runs in every project, and prune orch's state:
@@ -180,6 +182,9 @@ pub struct GlobalArgs {
     /// Push the branch but open no pull request.
     #[arg(long, global = true)]
     pub no_pr: bool,
+    /// Commit to orch's branch but push nothing (and open no pull request).
+    #[arg(long, global = true)]
+    pub no_push: bool,
     /// The GitHub repository for the pull request [env: GITHUB_REPOSITORY] [default: from the remote's URL].
     #[arg(long, global = true, value_name = "OWNER/REPO")]
     pub github_repo: Option<String>,

@@ -35,6 +35,7 @@
 // call's futures: its layout is deeper than the default limit of 128.
 #![recursion_limit = "256"]
 
+pub(crate) mod agent;
 pub(crate) mod apply;
 pub mod budget;
 pub(crate) mod cache;

@@ -8,11 +8,28 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// What a run reports as it goes, for an observer (`orch mcp` turns it
+/// into MCP progress notifications).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Phase `index` (0-based) of `total` started.
+    Phase {
+        index: usize,
+        total: usize,
+        phase: String,
+    },
+    /// What the current phase is doing.
+    Step(String),
+}
+
+type Observer = std::sync::Arc<dyn Fn(&Progress) + Send + Sync>;
+
 pub struct Printer {
     json: bool,
     quiet: bool,
     bars: bool,
     bar: Mutex<Option<ProgressBar>>,
+    observer: Mutex<Option<Observer>>,
 }
 
 impl Printer {
@@ -22,6 +39,21 @@ impl Printer {
             quiet,
             bars: !json && !quiet && std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
+            observer: Mutex::new(None),
+        }
+    }
+
+    /// Calls `observer` with every phase start and progress message.
+    pub(crate) fn observe(&self, observer: impl Fn(&Progress) + Send + Sync + 'static) {
+        if let Ok(mut slot) = self.observer.lock() {
+            *slot = Some(std::sync::Arc::new(observer));
+        }
+    }
+
+    fn notify(&self, progress: Progress) {
+        let observer = self.observer.lock().ok().and_then(|slot| slot.clone());
+        if let Some(observer) = observer {
+            observer(&progress);
         }
     }
 
@@ -32,6 +64,11 @@ impl Printer {
 
     /// Shows `[n/total] PHASE` with a spinner.
     pub fn phase_started(&self, index: usize, total: usize, phase: &str) {
+        self.notify(Progress::Phase {
+            index,
+            total,
+            phase: phase.to_owned(),
+        });
         if !self.bars {
             return;
         }
@@ -53,6 +90,7 @@ impl Printer {
 
     /// Updates the current phase's message.
     pub fn progress(&self, message: &str) {
+        self.notify(Progress::Step(message.to_owned()));
         if let Ok(slot) = self.bar.lock()
             && let Some(bar) = slot.as_ref()
         {

@@ -69,6 +69,10 @@ pub(crate) async fn run(
 ) -> Result<Published, Failure> {
     let settings = &ctx.settings.publish;
     let mut published = Published::default();
+    if settings.no_push {
+        published.skipped = Some("--no-push: the branch stays local".into());
+        return Ok(published);
+    }
     let remote = settings.remote.clone().unwrap_or_else(|| "origin".into());
     let repo = crate::forge::Repo::open(&ctx.settings.repo).map_err(Failure::internal)?;
     let Some(url) = repo

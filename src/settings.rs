@@ -87,6 +87,8 @@ pub(crate) struct Publish {
     pub remote: Option<String>,
     /// `--no-pr`: stop after the push.
     pub no_pr: bool,
+    /// `--no-push`: stop after the commit.
+    pub no_push: bool,
     /// `--github-repo OWNER/REPO`, else `GITHUB_REPOSITORY`.
     pub github_repo: Option<String>,
     /// `GITHUB_API_URL` [default: https://api.github.com].
@@ -283,6 +285,7 @@ impl Settings {
             author,
             remote: args.remote.clone(),
             no_pr: args.no_pr,
+            no_push: args.no_push,
             github_repo,
             api_url,
             github_hosts,

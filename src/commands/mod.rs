@@ -3,7 +3,7 @@
 
 mod gc;
 mod github;
-mod run;
+pub(crate) mod run;
 mod servers;
 mod stats;
 
@@ -55,6 +55,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Gc { keep_runs } => gc::run(&printer, keep_runs),
+        Command::Mcp => crate::agent::serve(&cli.global).await,
         Command::Cache { action } => cache(&printer, action, cli.global.json),
         Command::History {
             all_projects,

@@ -72,7 +72,18 @@ pub(crate) async fn run(
     mode: Mode,
     printer: Arc<Printer>,
 ) -> anyhow::Result<Finished> {
-    run_with(settings, mode, printer, Transport::Processes).await
+    run_with(settings, mode, printer, Transport::Processes, None).await
+}
+
+/// [`run`], stopped like an interrupt (servers, worktree cleaned up,
+/// nothing committed) when `cancel` is cancelled.
+pub(crate) async fn run_cancellable(
+    settings: Settings,
+    mode: Mode,
+    printer: Arc<Printer>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Finished> {
+    run_with(settings, mode, printer, Transport::Processes, Some(cancel)).await
 }
 
 /// How orch's own servers run.
@@ -89,8 +100,10 @@ async fn run_with(
     mode: Mode,
     printer: Arc<Printer>,
     transport: Transport,
+    cancel: Option<tokio_util::sync::CancellationToken>,
 ) -> anyhow::Result<Finished> {
     let mut signals = Signals::catch();
+    let cancel = cancel.unwrap_or_default();
     let prepared = prepare(settings, &mode, printer, transport).await?;
     let ctx = &prepared.ctx;
     let mut driver = Driver::new(ctx, &mode);
@@ -100,6 +113,7 @@ async fn run_with(
         tokio::select! {
             outcome = &mut drive => outcome,
             _ = signals.received() => Err(Failure::stop(StopReason::Interrupted, "interrupted; nothing was committed")),
+            _ = cancel.cancelled() => Err(Failure::stop(StopReason::Interrupted, "cancelled by the client; nothing was committed")),
         }
     };
     if matches!(

@@ -89,9 +89,15 @@ impl Project {
     /// A whole run with its servers in process.
     pub(crate) async fn run(&self, flags: &[&str], mode: Mode) -> super::Finished {
         let printer = Arc::new(Printer::new(false, true));
-        super::run_with(self.settings(flags), mode, printer, Transport::InProcess)
-            .await
-            .unwrap()
+        super::run_with(
+            self.settings(flags),
+            mode,
+            printer,
+            Transport::InProcess,
+            None,
+        )
+        .await
+        .unwrap()
     }
 
     /// A prepared run (its servers in process); [`Run::clean_up`] ends it.

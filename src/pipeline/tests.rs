@@ -17,7 +17,7 @@ async fn a_dry_run_goes_through_every_phase_with_servers_in_process() {
     let project = Project::fixture("shop");
     let settings = project.settings(&["--dry-run", "--yes"]);
     let printer = Arc::new(Printer::new(false, true));
-    let finished = run_with(settings, rename(), printer, Transport::InProcess)
+    let finished = run_with(settings, rename(), printer, Transport::InProcess, None)
         .await
         .unwrap();
     let record = &finished.record;

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod agent;
 mod apply;
 mod asyncify;
 mod cleanup;

@@ -1,0 +1,171 @@
+//! `orch mcp` driven by a real MCP client: the official Python SDK
+//! (`tests/mcp_client.py`), as a coding agent would drive it.
+
+use crate::TestContext;
+use crate::support::git;
+
+/// Runs a scenario of `tests/mcp_client.py` against `orch mcp` on `t`.
+fn client(t: &TestContext, scenario: &str) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py");
+    let orch = t.command(&[]);
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(script)
+        .arg(scenario)
+        .arg(env!("CARGO_BIN_EXE_orch"))
+        .arg(&t.repo);
+    // The server gets the test's environment (state, worktrees, config).
+    for (name, value) in orch.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "the client failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// List the tools, learn the language, plan (with progress per phase and a
+/// page of the diff), explain, apply the plan to the checkout, and be
+/// refused with stable codes.
+#[test]
+fn an_agent_plans_explains_and_applies_through_the_python_sdk() {
+    let t = TestContext::fixture("shop");
+    let out = client(&t, "session");
+    let tools = &out["tools"];
+    assert_eq!(tools["plan"]["read_only"], true, "{tools}");
+    assert_eq!(tools["explain"]["read_only"], true, "{tools}");
+    assert_eq!(tools["refactors"]["read_only"], true, "{tools}");
+    assert_eq!(tools["apply"]["destructive"], true, "{tools}");
+    assert!(
+        out["refactors"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("rename function make_str to make_text"),
+        "{out}"
+    );
+    assert_eq!(out["plan_error"], false, "{out}");
+    let plan = &out["plan"];
+    assert_eq!(plan["edits"], 11, "{plan}");
+    assert_eq!(plan["files"].as_array().unwrap().len(), 5, "{plan}");
+    assert_eq!(plan["left_alone_total"], 2, "{plan}");
+    assert_eq!(plan["diff"]["offset"], 0);
+    assert!(
+        plan["diff"]["next_offset"].as_u64().unwrap() == 40,
+        "{plan}"
+    );
+    assert!(
+        plan["diff"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("+from .util import make_text, Price")
+    );
+    let phases: Vec<&str> = out["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[2].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "MAP",
+            "LOGIC",
+            "MONTE CARLO",
+            "PLAN",
+            "OPTIMIZE",
+            "EXECUTE",
+            "REVIEW"
+        ]
+    );
+    assert_eq!(out["progress"][0][0], 1.0);
+    assert_eq!(out["progress"][0][1], 7.0);
+    // explain: the plan's sites in one file, edited and left alone.
+    let sites = out["explain"]["sites"].as_array().unwrap();
+    let statuses: Vec<&str> = sites
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"edited") && statuses.contains(&"mention"),
+        "{statuses:?}"
+    );
+    assert!(sites.iter().all(|s| s["path"] == "shop/util.py"));
+    // apply: the plan, verified, in the checkout; nothing committed.
+    assert_eq!(out["apply_error"], false, "{out}");
+    let applied = &out["apply"];
+    assert_eq!(applied["to"], "checkout");
+    assert_eq!(applied["applied"].as_array().unwrap().len(), 5, "{applied}");
+    assert!(applied["tests_run"].as_u64().unwrap() > 0, "{applied}");
+    assert_eq!(applied["tests_run"], applied["tests_passed"], "{applied}");
+    assert!(applied["branch"].is_null(), "{applied}");
+    let status = git(&t.repo, &["status", "--porcelain"]);
+    assert_eq!(status.lines().count(), 5, "{status}");
+    assert_eq!(t.branches(), ["main"]);
+    // Refusals: stable codes, the CLI's message and hint.
+    assert_eq!(out["unknown_error"], true);
+    assert_eq!(out["unknown"]["code"], "unknown_name", "{out}");
+    assert_eq!(out["garbled"]["code"], "not_understood", "{out}");
+    assert!(
+        out["garbled"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("closest form"),
+        "{out}"
+    );
+    t.assert_no_processes_left();
+}
+
+/// A `notifications/cancelled` (the client abandons the call) stops the run
+/// as an interrupt does: pytest and the servers stopped, the worktree and
+/// temporary branch removed, nothing committed; the server keeps serving.
+#[test]
+fn a_cancelled_apply_stops_the_run_and_cleans_up() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("tests/test_slow.py"),
+        "import time\n\nimport shop  # noqa: F401\n\n\ndef test_slow():\n    time.sleep(60)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a slow test"]);
+    let out = client(&t, "cancel");
+    assert_eq!(out["cancelled"], true, "{out}");
+    assert!(out["seconds"].as_f64().unwrap() < 30.0, "{out}");
+    assert_eq!(out["after"], true, "{out}");
+    let progress: Vec<&str> = out["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(progress.contains(&"EXECUTE"), "{progress:?}");
+    // orch mcp has exited (the client closed it) after cleaning up.
+    assert_eq!(t.branches(), ["main"]);
+    assert_eq!(t.worktrees(), 1);
+    assert_eq!(git(&t.repo, &["status", "--porcelain"]), "");
+    t.assert_no_processes_left();
+    let history = t.run(&["history", "--json"]).json();
+    let outcome = history["sections"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c == "stop_reason")
+        .unwrap();
+    assert_eq!(
+        history["sections"][0]["rows"][0][outcome], "interrupted",
+        "{history}"
+    );
+}
