@@ -116,8 +116,19 @@ pub(crate) struct LeftAlone {
     pub why: String,
 }
 
+/// A request orch's grammar did not parse, and the command the client's
+/// model restated it as (which it did parse).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct Translated {
+    pub from: String,
+    pub command: String,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct PlanResult {
+    /// Set when the command was restated through the client's model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translated: Option<Translated>,
     pub plan_id: String,
     pub summary: String,
     pub edits: usize,
@@ -136,6 +147,9 @@ pub(crate) struct PlanResult {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ApplyResult {
+    /// Set when the command was restated through the client's model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translated: Option<Translated>,
     pub plan_id: Option<String>,
     pub summary: String,
     /// `checkout`, `branch` or `pull_request`.
@@ -381,6 +395,109 @@ impl Agent {
         Ok(finished)
     }
 
+    /// A command orch's grammar does not parse, restated in orch's
+    /// language by the client's model (MCP sampling) when the client
+    /// offers it: the grammar and the project's closest names go with the
+    /// request, and the answer must parse, or nothing runs. `None`: the
+    /// command parses as it is, or the client cannot sample (the run then
+    /// refuses with the closest commands).
+    #[allow(deprecated)] // sampling/createMessage: what clients offer today
+    async fn restate(
+        &self,
+        command: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<String>, String> {
+        if crate::intent::parse(command).is_ok() {
+            return Ok(None);
+        }
+        let samples = context
+            .peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.sampling.is_some());
+        if !samples {
+            return Ok(None);
+        }
+        let symbols = self.candidate_symbols(command);
+        let forms: Vec<String> = crate::intent::FORMS
+            .iter()
+            .map(|f| format!("- {f}"))
+            .collect();
+        let prompt = format!(
+            "Restate this refactoring request as one command of the language below. Answer with the command alone, on one line.\n\nCommand forms:\n{}\n\nNames defined in this project that the request may mean: {}\n\nRequest: {command}",
+            forms.join("\n"),
+            if symbols.is_empty() {
+                "(none found)".to_owned()
+            } else {
+                symbols.join(", ")
+            }
+        );
+        let mut params = rmcp::model::CreateMessageRequestParams::new(
+            vec![rmcp::model::SamplingMessage::user_text(prompt)],
+            200,
+        );
+        params.system_prompt = Some(
+            "You translate requests into orch's refactoring command language. You answer with exactly one command and nothing else."
+                .into(),
+        );
+        params.temperature = Some(0.0);
+        let answer = context.peer.create_message(params).await.map_err(|e| {
+            refuse(
+                "not_understood",
+                format!("orch does not understand `{command}`, and asking the client's model to restate it failed: {e}"),
+                Some(format!("write it as one of: {}", crate::intent::FORMS.join("; "))),
+            )
+        })?;
+        let text = answer
+            .message
+            .content
+            .first()
+            .and_then(|block| block.as_text())
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        let restated = restated_command(&text);
+        match crate::intent::parse(&restated) {
+            Ok(_) => Ok(Some(restated)),
+            Err(_) => Err(refuse(
+                "not_understood",
+                format!(
+                    "orch does not understand `{command}`; the client's model restated it as `{}`, which orch does not understand either: nothing was run",
+                    restated.chars().take(200).collect::<String>()
+                ),
+                Some(format!(
+                    "write it as one of: {}",
+                    crate::intent::FORMS.join("; ")
+                )),
+            )),
+        }
+    }
+
+    /// The project's module-level names closest to the request's words.
+    fn candidate_symbols(&self, command: &str) -> Vec<String> {
+        let Some(jail) = self
+            .repo
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .and_then(|root| crate::servers::Jail::new(&root).ok())
+        else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = Vec::new();
+        let words = command
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .filter(|w| w.len() >= 3)
+            .take(12);
+        for word in words {
+            let last = word.rsplit('.').next().unwrap_or(word);
+            for similar in crate::servers::code::similar_names(&jail, last, 3).names {
+                if !names.contains(&similar.name) {
+                    names.push(similar.name);
+                }
+            }
+        }
+        names.truncate(20);
+        names
+    }
+
     fn stored_plan(&self, id: &str) -> Result<(PathBuf, Plan), String> {
         let settings = Settings::resolve(&self.args(), &|name| std::env::var(name).ok())
             .map_err(|e| refuse("input", e.to_string(), None))?;
@@ -472,21 +589,19 @@ impl Agent {
             include_strings: args.include_strings,
             ..self.args()
         };
-        let finished = self
-            .run(
-                global,
-                Mode::Run {
-                    command: args.command.clone(),
-                },
-                &context,
-            )
-            .await?;
+        let restated = self.restate(&args.command, &context).await?;
+        let command = restated.clone().unwrap_or_else(|| args.command.clone());
+        let finished = self.run(global, Mode::Run { command }, &context).await?;
         let plan = finished
             .plan
             .ok_or_else(|| refuse("error", "the run made no plan", None))?;
         let left = left_alone(&plan);
         let total = left.len();
         Ok(Json(PlanResult {
+            translated: restated.map(|command| Translated {
+                from: args.command.clone(),
+                command,
+            }),
             plan_id: plan.id.clone(),
             summary: summary(&plan),
             edits: plan.edits().map(|(_, _, e)| e.len()).sum(),
@@ -542,10 +657,18 @@ impl Agent {
             include_strings: args.include_strings,
             ..self.args()
         };
+        let mut translated = None;
         let mode = match (&args.command, &args.plan_id) {
-            (Some(command), None) => Mode::Run {
-                command: command.clone(),
-            },
+            (Some(command), None) => {
+                let restated = self.restate(command, &context).await?;
+                translated = restated.clone().map(|to| Translated {
+                    from: command.clone(),
+                    command: to,
+                });
+                Mode::Run {
+                    command: restated.unwrap_or_else(|| command.clone()),
+                }
+            }
             (None, Some(id)) => {
                 let (_, plan) = self.stored_plan(id)?;
                 Mode::Replay {
@@ -573,6 +696,7 @@ impl Agent {
         let run = count("passed") + count("failed") + count("errors");
         let published = record.published.as_ref();
         Ok(Json(ApplyResult {
+            translated,
             plan_id: record.plan_id.clone(),
             summary: finished.plan.as_ref().map(summary).unwrap_or_default(),
             to: args.to,
@@ -645,6 +769,33 @@ impl Agent {
             sites,
             total,
         }))
+    }
+}
+
+/// The command in a model's answer: its first non-empty line, without
+/// quotes, backticks or a `command:` label.
+fn restated_command(answer: &str) -> String {
+    let line = answer
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("```"))
+        .unwrap_or("");
+    let line = line
+        .strip_prefix("Command:")
+        .or_else(|| line.strip_prefix("command:"))
+        .unwrap_or(line)
+        .trim();
+    let line = line.strip_prefix("- ").unwrap_or(line);
+    let quoted = line.len() >= 2
+        && ((line.starts_with('"') && line.ends_with('"'))
+            || (line.starts_with('\'') && line.ends_with('\''))
+            || (line.starts_with('`')
+                && line.ends_with('`')
+                && !line[1..line.len() - 1].contains('`')));
+    if quoted {
+        line[1..line.len() - 1].trim().to_owned()
+    } else {
+        line.to_owned()
     }
 }
 
@@ -734,6 +885,26 @@ mod tests {
             "budget.tokens"
         );
         assert_eq!(refusal_code(Some(StopReason::Interrupted), ""), "cancelled");
+    }
+
+    #[test]
+    fn a_models_answer_is_read_as_one_command() {
+        for (answer, command) in [
+            ("rename function a to b", "rename function a to b"),
+            ("  `rename function a to b`\n", "rename function a to b"),
+            ("```\nrename function a to b\n```", "rename function a to b"),
+            (
+                "Command: \"rename function a to b\"",
+                "rename function a to b",
+            ),
+            (
+                "replace `f($A)` with `g($A)`",
+                "replace `f($A)` with `g($A)`",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(restated_command(answer), command, "{answer:?}");
+        }
     }
 
     #[test]

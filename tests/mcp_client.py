@@ -8,6 +8,9 @@ Scenarios:
              the checkout, and get a refusal with a stable code.
   cancel   - start `apply` on a project whose tests take a minute, cancel
              the request after a few seconds, and report what came back.
+  sampling - a client with a sampling callback (its "model" is this script):
+             a request outside orch's language is restated through it, and
+             a restatement orch cannot parse either runs nothing.
 
 Prints one JSON document on stdout; the Rust test checks it.
 """
@@ -125,9 +128,45 @@ async def cancel(orch, repo):
     return out
 
 
+async def sampling(orch, repo):
+    import mcp_types as types
+
+    out = {"asked": []}
+
+    async def sample(context, params):
+        message = params.messages[0]
+        content = message.content
+        if isinstance(content, list):
+            content = content[0]
+        text = content.text
+        out["asked"].append({"prompt": text, "system": params.system_prompt})
+        if "frobnicate" in text:
+            answer = "frobnicate the cart, please"
+        else:
+            answer = "`rename function make_str to make_text`"
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=answer),
+            model="the-test-script",
+        )
+
+    # Sampling is a request from the server to the client: the handshake-era
+    # protocol (what coding agents speak today), not the 2026 one.
+    async with Client(server(orch, repo), sampling_callback=sample, mode="legacy") as client:
+        plan = await client.call_tool(
+            "plan", {"command": "could make_str please be known as make_text from now on"}
+        )
+        out["plan_error"] = is_error(plan)
+        out["plan"] = content_json(plan)
+        bad = await client.call_tool("plan", {"command": "frobnicate the cart totally"})
+        out["bad_error"] = is_error(bad)
+        out["bad"] = content_json(bad)
+    return out
+
+
 def main():
     scenario, orch, repo = sys.argv[1:4]
-    run = {"session": session, "cancel": cancel}[scenario]
+    run = {"session": session, "cancel": cancel, "sampling": sampling}[scenario]
     print(json.dumps(anyio.run(run, orch, repo)))
 
 

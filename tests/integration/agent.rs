@@ -2,7 +2,7 @@
 //! (`tests/mcp_client.py`), as a coding agent would drive it.
 
 use crate::TestContext;
-use crate::support::git;
+use crate::support::{git, npm_bin};
 
 /// Runs a scenario of `tests/mcp_client.py` against `orch mcp` on `t`.
 fn client(t: &TestContext, scenario: &str) -> serde_json::Value {
@@ -168,4 +168,126 @@ fn a_cancelled_apply_stops_the_run_and_cleans_up() {
         history["sections"][0]["rows"][0][outcome], "interrupted",
         "{history}"
     );
+}
+
+/// A request outside orch's language goes to the client's model
+/// (`sampling/createMessage`) with the grammar and the project's closest
+/// names; orch parses the answer itself and says what it ran. An answer it
+/// cannot parse runs nothing.
+#[test]
+fn requests_outside_the_language_are_restated_by_the_clients_model() {
+    let t = TestContext::fixture("shop");
+    let out = client(&t, "sampling");
+    assert_eq!(out["plan_error"], false, "{out}");
+    let translated = &out["plan"]["translated"];
+    assert_eq!(
+        translated["from"],
+        "could make_str please be known as make_text from now on"
+    );
+    assert_eq!(
+        translated["command"],
+        "rename function make_str to make_text"
+    );
+    assert_eq!(out["plan"]["edits"], 11, "{out}");
+    let asked = &out["asked"][0];
+    let prompt = asked["prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("rename method [CLASS.]OLD to NEW"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("may mean: make_str"), "{prompt}");
+    assert!(
+        asked["system"]
+            .as_str()
+            .unwrap()
+            .contains("exactly one command")
+    );
+    assert_eq!(out["bad_error"], true, "{out}");
+    assert_eq!(out["bad"]["code"], "not_understood", "{out}");
+    assert!(
+        out["bad"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("restated it as `frobnicate the cart, please`"),
+        "{out}"
+    );
+    // Nothing ran for it: one plan run recorded (the restated one).
+    let history = t.run(&["history", "--json"]).json();
+    assert_eq!(history["records"], 1, "{history}");
+}
+
+/// The official MCP Inspector, in CLI mode, lists orch's tools and calls
+/// `refactors` and `plan`.
+#[test]
+fn the_mcp_inspector_lists_and_calls_the_tools() {
+    let t = TestContext::fixture("shop");
+    let inspector = npm_bin().join("mcp-inspector");
+    let orch = t.command(&[]);
+    let catalog = t.scratch.join("inspector.json");
+    let call = |args: &[&str]| -> serde_json::Value {
+        let mut command = std::process::Command::new(&inspector);
+        command.arg("--cli").env("MCP_CATALOG_PATH", &catalog);
+        // The server's environment: the test's state and worktrees.
+        for (name, value) in orch.get_envs() {
+            if let Some(value) = value {
+                command.arg("-e").arg(format!(
+                    "{}={}",
+                    name.to_string_lossy(),
+                    value.to_string_lossy()
+                ));
+            }
+        }
+        command
+            .args(args)
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_orch"))
+            .args(["mcp", "--repo"])
+            .arg(&t.repo);
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let listed = call(&["--method", "tools/list"]);
+    let mut names: Vec<&str> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["apply", "explain", "plan", "refactors"]);
+    let apply = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "apply")
+        .unwrap();
+    assert_eq!(apply["annotations"]["destructiveHint"], true, "{apply}");
+    let refactors = call(&["--method", "tools/call", "--tool-name", "refactors"]);
+    assert!(
+        refactors
+            .to_string()
+            .contains("rename function make_str to make_text")
+    );
+    let plan = call(&[
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "plan",
+        "--tool-arg",
+        "command=rename function make_str to make_text",
+        "diff_lines=5",
+    ]);
+    let text = plan["content"][0]["text"].as_str().unwrap();
+    let result: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(result["edits"], 11, "{result}");
+    assert_eq!(result["diff"]["next_offset"], 5, "{result}");
+    assert_eq!(t.branches(), ["main"]);
+    assert_eq!(git(&t.repo, &["status", "--porcelain"]), "");
 }
