@@ -318,6 +318,32 @@ impl Db {
 
     /// By refactor kind, the runs whose tests ran: (runs, runs whose tests
     /// were no worse after the edit).
+    /// Every run whose tests ran (not dry), with what P(tests pass) is
+    /// fitted on.
+    pub(crate) fn scored_runs(&self) -> Result<Vec<Scored>, Error> {
+        let table = self.table(
+            "SELECT kind, coalesce(sites, 0) AS sites, coalesce(files, 0) AS files,
+                    coalesce(uncertain, 0) AS uncertain,
+                    CASE WHEN tiers = 'all' OR coalesce(test_files, 0) = 0 THEN 1.0
+                         ELSE least(1.0, coalesce(selected_files, 0) / test_files) END AS coverage,
+                    tests_passed
+             FROM runs WHERE tests_passed IS NOT NULL AND kind IS NOT NULL AND NOT dry_run
+             ORDER BY started_at",
+        )?;
+        Ok((0..table.rows.len())
+            .filter_map(|i| {
+                Some(Scored {
+                    kind: table.get(i, "kind")?.to_owned(),
+                    sites: table.f64(i, "sites").unwrap_or(0.0),
+                    files: table.f64(i, "files").unwrap_or(0.0),
+                    uncertain: table.f64(i, "uncertain").unwrap_or(0.0),
+                    coverage: table.f64(i, "coverage").unwrap_or(1.0),
+                    passed: table.get(i, "tests_passed") == Some("true"),
+                })
+            })
+            .collect())
+    }
+
     pub(crate) fn test_outcomes(&self) -> Result<BTreeMap<String, (u64, u64)>, Error> {
         let table = self.table(
             "SELECT kind, count(*) AS n, count(*) FILTER (WHERE tests_passed) AS passed FROM runs
@@ -332,6 +358,18 @@ impl Db {
             })
             .collect())
     }
+}
+
+/// A past run, as P(tests pass) is fitted on it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scored {
+    pub kind: String,
+    pub sites: f64,
+    pub files: f64,
+    pub uncertain: f64,
+    /// The share of the project's test files that ran (1: all).
+    pub coverage: f64,
+    pub passed: bool,
 }
 
 #[cfg(test)]
@@ -443,6 +481,14 @@ mod tests {
         assert_eq!(db.ms_per_test_file().unwrap(), Some((1500.0, 2)));
         assert_eq!(db.phase_samples("EXECUTE").unwrap(), vec![4000.0, 4000.0]);
         assert_eq!(db.test_outcomes().unwrap()["rename"], (2, 2));
+        let scored = db.scored_runs().unwrap();
+        assert_eq!(scored.len(), 2);
+        assert!(
+            scored
+                .iter()
+                .all(|s| s.passed && s.kind == "rename" && s.coverage == 1.0),
+            "{scored:?}"
+        );
         // Text survives quoting; timestamps are timestamps.
         let table = db
             .table("SELECT command, started_at + INTERVAL 1 HOUR AS later FROM runs LIMIT 1;")

@@ -69,6 +69,167 @@ pub(crate) struct Evidence {
     /// By refactor kind: runs whose tests ran, and those that passed (this
     /// project's; every project's when this one has none of the kind).
     pub outcomes: BTreeMap<String, (u64, u64)>,
+    /// P(tests pass) fitted on past runs, once there are enough of them.
+    pub pass_model: Option<PassModel>,
+}
+
+/// Runs with tests needed before P(tests pass) comes from the fitted model
+/// rather than the per-site prior (updated by kind).
+pub(crate) const MIN_FIT_RUNS: usize = 30;
+
+/// P(tests pass) fitted on past runs: a logistic regression over the
+/// refactor kind (kinds with 3 runs or more), the blast radius (log sites
+/// and files), the uncertain sites and the share of the test files that ran,
+/// ridge-penalised (which is its prior: no effect until the runs show one)
+/// and fitted by Newton's method.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PassModel {
+    kinds: Vec<String>,
+    weights: Vec<f64>,
+    pub runs: usize,
+    pub passed: usize,
+}
+
+impl PassModel {
+    fn features(
+        kinds: &[String],
+        kind: &str,
+        sites: f64,
+        files: f64,
+        uncertain: f64,
+        coverage: f64,
+    ) -> Vec<f64> {
+        let mut x = vec![
+            1.0,
+            sites.max(0.0).ln_1p(),
+            files.max(0.0).ln_1p(),
+            uncertain.max(0.0).ln_1p(),
+            coverage.clamp(0.0, 1.0),
+        ];
+        x.extend(kinds.iter().map(|k| f64::from(u8::from(k == kind))));
+        x
+    }
+
+    /// The model of `runs`; `None` with fewer than [`MIN_FIT_RUNS`] or when
+    /// they all passed or all failed (nothing to tell apart).
+    pub(crate) fn fit(runs: &[crate::history::query::Scored]) -> Option<PassModel> {
+        let passed = runs.iter().filter(|r| r.passed).count();
+        if runs.len() < MIN_FIT_RUNS || passed == 0 || passed == runs.len() {
+            return None;
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for run in runs {
+            *counts.entry(run.kind.as_str()).or_default() += 1;
+        }
+        let kinds: Vec<String> = counts
+            .into_iter()
+            .filter(|(_, n)| *n >= 3)
+            .map(|(k, _)| k.to_owned())
+            .collect();
+        let rows: Vec<(Vec<f64>, f64)> = runs
+            .iter()
+            .map(|r| {
+                (
+                    Self::features(&kinds, &r.kind, r.sites, r.files, r.uncertain, r.coverage),
+                    f64::from(u8::from(r.passed)),
+                )
+            })
+            .collect();
+        let n = rows[0].0.len();
+        let mut w = vec![0.0; n];
+        // The intercept starts at the pass rate's log-odds.
+        let rate = passed as f64 / runs.len() as f64;
+        w[0] = (rate / (1.0 - rate)).ln();
+        const RIDGE: f64 = 1.0;
+        for _ in 0..50 {
+            // Gradient and Hessian of the penalised log-likelihood.
+            let mut gradient = vec![0.0; n];
+            let mut hessian = vec![vec![0.0; n]; n];
+            for (x, y) in &rows {
+                let p = sigmoid(dot(&w, x));
+                let weight = (p * (1.0 - p)).max(1e-9);
+                for i in 0..n {
+                    gradient[i] += (y - p) * x[i];
+                    for j in 0..n {
+                        hessian[i][j] += weight * x[i] * x[j];
+                    }
+                }
+            }
+            for i in 1..n {
+                gradient[i] -= RIDGE * w[i];
+                hessian[i][i] += RIDGE;
+            }
+            hessian[0][0] += 1e-6;
+            let step = solve(hessian, gradient)?;
+            let size: f64 = step.iter().map(|d| d.abs()).fold(0.0, f64::max);
+            for (wi, di) in w.iter_mut().zip(&step) {
+                *wi += di;
+            }
+            if !size.is_finite() {
+                return None;
+            }
+            if size < 1e-8 {
+                break;
+            }
+        }
+        Some(PassModel {
+            kinds,
+            weights: w,
+            runs: runs.len(),
+            passed,
+        })
+    }
+
+    pub(crate) fn predict(
+        &self,
+        kind: &str,
+        sites: f64,
+        files: f64,
+        uncertain: f64,
+        coverage: f64,
+    ) -> f64 {
+        sigmoid(dot(
+            &self.weights,
+            &Self::features(&self.kinds, kind, sites, files, uncertain, coverage),
+        ))
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None`
+/// if `a` is singular.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for (offset, row) in lower.iter_mut().enumerate() {
+            let factor = row[col] / pivot_row[col];
+            for (cell, above) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *cell -= factor * above;
+            }
+            b[col + 1 + offset] -= factor * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let rest: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - rest) / a[row][row];
+    }
+    Some(x)
 }
 
 impl Evidence {
@@ -148,6 +309,15 @@ impl Evidence {
         for (kind, counts) in machine.test_outcomes()? {
             evidence.outcomes.entry(kind).or_insert(counts);
         }
+        // Fitted on this project's runs once there are enough, else on
+        // every project's.
+        let here = db.scored_runs()?;
+        evidence.pass_model = PassModel::fit(&here).or_else(|| {
+            machine
+                .scored_runs()
+                .ok()
+                .and_then(|all| PassModel::fit(&all))
+        });
         Ok(evidence)
     }
 
@@ -183,6 +353,8 @@ pub(crate) struct Workload {
     pub runs: u32,
     /// The whole suite, with `whole_files` test files (units are empty).
     pub whole_files: usize,
+    /// The share of the project's test files it runs (1: all of them).
+    pub coverage: f64,
 }
 
 /// Shards `units` over `workers` by time, longest first onto the least
@@ -343,6 +515,7 @@ pub(crate) async fn run(
         workers: 1,
         runs: 2,
         whole_files: test_files,
+        coverage: 1.0,
     });
     tokio::task::spawn_blocking(move || {
         estimate(&analysis, &old_name, &kind, &evidence, &work, budget, cap)
@@ -420,14 +593,30 @@ pub(crate) fn estimate(
         }
     }
     let prior = f64::from(passes) / f64::from(trials.max(1));
-    let (p_tests_pass, pass_model) = match evidence.outcomes.get(kind) {
-        Some(&(runs, passed)) => (
+    let fitted = evidence.pass_model.as_ref().map(|model| {
+        (
+            model.predict(
+                kind,
+                blast.sites as f64,
+                blast.files as f64,
+                analysis.uncertain_total as f64,
+                work.coverage,
+            ),
+            format!(
+                "P(tests pass): fitted on {} past runs with tests, {} passed (logistic over kind, sites, files, uncertain sites and test coverage)",
+                model.runs, model.passed
+            ),
+        )
+    });
+    let (p_tests_pass, pass_model) = match (fitted, evidence.outcomes.get(kind)) {
+        (Some(fitted), _) => fitted,
+        (None, Some(&(runs, passed))) => (
             (passed as f64 + PRIOR_RUNS * prior) / (runs as f64 + PRIOR_RUNS),
             format!(
-                "P(tests pass): the per-site prior {prior:.3} updated with {passed} of {runs} past `{kind}` runs whose tests passed"
+                "P(tests pass): the per-site prior {prior:.3} updated with {passed} of {runs} past `{kind}` runs whose tests passed (the fitted model needs {MIN_FIT_RUNS} runs)"
             ),
         ),
-        None => (
+        (None, None) => (
             prior,
             format!("P(tests pass): the per-site prior (no past `{kind}` runs with tests yet)"),
         ),
@@ -537,6 +726,7 @@ mod tests {
             workers,
             runs,
             whole_files: 0,
+            coverage: 1.0,
         }
     }
 
@@ -573,6 +763,7 @@ mod tests {
                 workers: 1,
                 runs: 2,
                 whole_files: 0,
+                coverage: 1.0,
             },
             Duration::from_secs(10),
             CAP,
@@ -583,6 +774,83 @@ mod tests {
             "{}",
             late.model
         );
+    }
+
+    fn scored(
+        kind: &str,
+        sites: f64,
+        uncertain: f64,
+        coverage: f64,
+        passed: bool,
+    ) -> crate::history::query::Scored {
+        crate::history::query::Scored {
+            kind: kind.into(),
+            sites,
+            files: (sites / 4.0).ceil(),
+            uncertain,
+            coverage,
+            passed,
+        }
+    }
+
+    /// With enough runs, P(tests pass) comes from the model fitted on them:
+    /// it learns what the runs show (here: uncertain sites and thin test
+    /// coverage fail) and says so; with too few, the prior stays.
+    #[test]
+    fn p_tests_pass_is_fitted_on_past_runs_once_there_are_enough() {
+        let mut runs = Vec::new();
+        let mut x = 17u64;
+        for i in 0..80 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let uncertain = f64::from(((x >> 33) % 6) as u32);
+            let coverage = if i % 3 == 0 { 0.2 } else { 1.0 };
+            let kind = if i % 2 == 0 { "rename" } else { "replace" };
+            // Fails with uncertain sites left, or when few tests ran (and
+            // one in ten at random).
+            let passed = uncertain < 2.0 && coverage > 0.5 && !(x >> 20).is_multiple_of(10);
+            runs.push(scored(
+                kind,
+                5.0 + f64::from(i % 7),
+                uncertain,
+                coverage,
+                passed,
+            ));
+        }
+        assert_eq!(PassModel::fit(&runs[..MIN_FIT_RUNS - 1]), None);
+        assert_eq!(
+            PassModel::fit(&vec![scored("rename", 3.0, 0.0, 1.0, true); 40]),
+            None
+        );
+        let model = PassModel::fit(&runs).unwrap();
+        let safe = model.predict("rename", 8.0, 2.0, 0.0, 1.0);
+        let uncertain = model.predict("rename", 8.0, 2.0, 4.0, 1.0);
+        let thin = model.predict("rename", 8.0, 2.0, 0.0, 0.2);
+        assert!(safe > 0.6, "{safe}");
+        assert!(uncertain < safe - 0.3, "{uncertain} vs {safe}");
+        assert!(thin < safe - 0.3, "{thin} vs {safe}");
+        // In the estimate, with the basis stated.
+        let ev = Evidence {
+            pass_model: Some(model),
+            ..evidence()
+        };
+        let w = work(&["t/test_a.py"], 1, 2);
+        let risk = estimate(
+            &analysis(3, 0),
+            "f",
+            "rename",
+            &ev,
+            &w,
+            Duration::from_secs(90),
+            CAP,
+        );
+        assert!(
+            risk.model.contains("fitted on 80 past runs"),
+            "{}",
+            risk.model
+        );
+        assert!(risk.p_tests_pass > 0.6, "{risk:?}");
     }
 
     /// With `--tests none` only the edit and REVIEW take time, and the

@@ -134,7 +134,13 @@ impl Tiers {
         let (_, files) = self.prefixes().into_iter().next()?;
         let workers = workers(ctx, evidence, &files);
         let runs = runs(ctx, &files);
+        let total = self.impact.a + self.impact.b + self.impact.c + self.impact.d;
         Some(Workload {
+            coverage: if total == 0 {
+                1.0
+            } else {
+                (files.len() as f64 / total as f64).min(1.0)
+            },
             units: files,
             workers,
             runs,
@@ -419,6 +425,8 @@ fn choose(
             workers: workers(ctx, evidence, files),
             runs: runs(ctx, files),
             whole_files: 0,
+            // Time only: coverage matters to P(tests pass), not here.
+            coverage: 1.0,
         };
         let estimate =
             monte_carlo::time_estimate(evidence, &work, budget, seed, cap / prefixes.len() as u32);

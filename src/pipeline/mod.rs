@@ -850,6 +850,7 @@ impl<'a> Driver<'a> {
                         workers: 1,
                         runs: 0,
                         whole_files: 0,
+                        coverage: 0.0,
                     }),
                     _ => tiers.as_ref().and_then(|t| t.workload(ctx, &evidence)),
                 };
