@@ -92,10 +92,20 @@ fn collect(dir: &Path, keep_runs: usize, report: &mut Report) {
         .flatten()
         .flatten()
     {
+        // `HEAD-KEY.json` (a selection's) or `HEAD/` (its test files').
         let name = baseline.file_name().to_string_lossy().into_owned();
         let head = name.split('-').next().unwrap_or_default();
         let known = repo.as_ref().is_some_and(|r| r.has_commit(head));
-        if !known && std::fs::remove_file(baseline.path()).is_ok() {
+        if known {
+            continue;
+        }
+        let path = baseline.path();
+        if path.is_dir() {
+            let files = std::fs::read_dir(&path).map_or(0, |d| d.count());
+            if std::fs::remove_dir_all(&path).is_ok() {
+                report.baselines += files;
+            }
+        } else if std::fs::remove_file(&path).is_ok() {
             report.baselines += 1;
         }
     }

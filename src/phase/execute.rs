@@ -8,6 +8,8 @@
 //! before, is re-run once alone: if it passes it is flaky, reported, and
 //! does not block the commit.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::optimize::Schedule;
@@ -492,9 +494,99 @@ async fn baseline_tests(
     {
         return Ok((cached, true, Vec::new()));
     }
+    // Every selected file ran at this commit before, in other selections.
+    if let Some(cached) = cached_by_file(ctx, &schedule.paths()) {
+        return Ok((cached, true, Vec::new()));
+    }
     let (result, rows) = run_tests(ctx, schedule, Stage::Baseline).await?;
     cache_baseline(ctx, schedule, &result);
+    if !result.exit_code_only && matches!(result.exit_code, 0 | 1) {
+        cache_by_file(ctx, &rows);
+    }
     Ok((result, false, rows))
+}
+
+/// One test file's baseline at one commit, from its tests' results.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct FileBaseline {
+    passed: usize,
+    failed: usize,
+    errors: usize,
+    skipped: usize,
+    duration_ms: f64,
+    /// Its failing tests, as run results name them.
+    failures: Vec<String>,
+}
+
+fn file_baseline_path(ctx: &Context, file: &str) -> std::path::PathBuf {
+    let key = crate::plan::sha1_hex(format!("{}\0{file}", ctx.subdir).as_bytes());
+    ctx.project
+        .dir
+        .join("baselines")
+        .join(&ctx.head)
+        .join(format!("{}.json", &key[..16]))
+}
+
+/// Keeps each file's baseline (by its tests' results): a later run at this
+/// commit whose selection holds only such files need not run a baseline.
+fn cache_by_file(ctx: &Context, rows: &[TestRow]) {
+    let mut files: BTreeMap<&str, FileBaseline> = BTreeMap::new();
+    for row in rows {
+        let Some(file) = row.file.as_deref() else {
+            continue;
+        };
+        let entry = files.entry(file).or_default();
+        entry.duration_ms += row.duration_ms;
+        use crate::junit::Outcome;
+        match row.outcome {
+            Outcome::Passed => entry.passed += 1,
+            Outcome::Failed => {
+                entry.failed += 1;
+                entry.failures.push(row.junit_id.clone());
+            }
+            Outcome::Error => {
+                entry.errors += 1;
+                entry.failures.push(row.junit_id.clone());
+            }
+            Outcome::Skipped => entry.skipped += 1,
+        }
+    }
+    for (file, baseline) in files {
+        let path = file_baseline_path(ctx, file);
+        if let Some(dir) = path.parent()
+            && std::fs::create_dir_all(dir).is_ok()
+            && let Ok(text) = serde_json::to_vec(&baseline)
+        {
+            let temporary = path.with_extension("json.tmp");
+            if std::fs::write(&temporary, text).is_ok() {
+                let _ = std::fs::rename(&temporary, &path);
+            }
+        }
+    }
+}
+
+/// The baseline of `files` from their per-file baselines at this commit;
+/// `None` unless every one of them has one.
+fn cached_by_file(ctx: &Context, files: &[String]) -> Option<RunResult> {
+    if files.is_empty() {
+        return None;
+    }
+    let mut result = RunResult::default();
+    let mut ms = 0.0;
+    for file in files {
+        let text = std::fs::read(file_baseline_path(ctx, file)).ok()?;
+        let baseline: FileBaseline = serde_json::from_slice(&text).ok()?;
+        result.passed += baseline.passed;
+        result.failed += baseline.failed;
+        result.errors += baseline.errors;
+        result.skipped += baseline.skipped;
+        result.failures.extend(baseline.failures);
+        ms += baseline.duration_ms;
+    }
+    result.failures.sort();
+    result.duration_ms = ms.round() as u64;
+    result.exit_code = i32::from(result.failed + result.errors > 0);
+    Some(result)
 }
 
 /// Keeps a baseline for later runs at this HEAD on the same test files.

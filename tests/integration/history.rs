@@ -317,3 +317,42 @@ fn slow_suites_are_sharded_over_workers() {
         .unwrap();
     assert!(fastest >= 1000.0, "{section}");
 }
+
+/// Baselines are kept per test file at the base commit: a later run there
+/// whose selection is made of files that already ran (here, in a run of the
+/// whole suite) runs no baseline, and counts what they gave.
+#[test]
+fn a_baseline_is_reused_per_test_file_at_the_same_commit() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("tests/test_other.py"),
+        "def test_unrelated():\n    assert 1 + 1 == 2\n\n\ndef test_fails_already():\n    assert False\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "another test file"]);
+    let first = t.run(&[
+        "run",
+        "--json",
+        "--tests",
+        "all",
+        "rename function make_str to make_text",
+    ]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let first = first.record();
+    assert_eq!(first["details"]["execute"]["baseline_cached"], false);
+    // Another change at the same commit, selecting test_shop.py alone.
+    let out = t.run(&["run", "--json", "rename function describe to summarize"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let second = out.record();
+    let execute = &second["details"]["execute"];
+    assert_eq!(
+        second["details"]["schedule"]["selection"],
+        serde_json::json!(["tests/test_shop.py"]),
+        "{second}"
+    );
+    assert_eq!(execute["baseline_cached"], true, "{execute}");
+    let baseline = &execute["baseline"];
+    assert_eq!(baseline["failed"], 0, "{baseline}");
+    assert!(baseline["passed"].as_u64().unwrap() >= 3, "{baseline}");
+}
