@@ -79,8 +79,15 @@ pub(crate) struct ApplyArgs {
     /// Which tests run: `affected` (default), `all` or `none`.
     #[serde(default)]
     pub tests: Option<String>,
+    /// Renames: also edit the sites orch cannot resolve with confidence.
     #[serde(default)]
     pub include_uncertain: bool,
+    /// Apply even though the plan leaves uncertain sites alone (without
+    /// this or `include_uncertain`, such a plan is refused with
+    /// `uncertain_sites`, listing them).
+    #[serde(default)]
+    pub accept_uncertain: bool,
+    /// Renames: also edit mentions in strings and comments.
     #[serde(default)]
     pub include_strings: bool,
 }
@@ -570,7 +577,7 @@ impl Agent {
              - make fetch_prices async\n\
              - move function helper from util.py to shop/helpers.py\n\
              - remove unused imports in shop/\n\
-             \nUse `plan` to see the change (read-only), `apply` to make it: the selected tests run on the change before it goes anywhere. Refusals carry a `code` (ambiguous_name, unknown_name, name_clash, not_understood, drift, tests_failed, budget.tokens, budget.deadline, review, cancelled, ...) and a hint.\n",
+             \nUse `plan` to see the change (read-only), `apply` to make it: the selected tests run on the change before it goes anywhere. Refusals carry a `code` (ambiguous_name, unknown_name, name_clash, not_understood, uncertain_sites, drift, tests_failed, budget.tokens, budget.deadline, review, cancelled, ...) and a hint.\n",
         );
         text
     }
@@ -658,26 +665,55 @@ impl Agent {
             ..self.args()
         };
         let mut translated = None;
-        let mode = match (&args.command, &args.plan_id) {
+        let plan = match (&args.command, &args.plan_id) {
             (Some(command), None) => {
                 let restated = self.restate(command, &context).await?;
                 translated = restated.clone().map(|to| Translated {
                     from: command.clone(),
                     command: to,
                 });
-                Mode::Run {
-                    command: restated.unwrap_or_else(|| command.clone()),
-                }
+                // Planned first (MAP to PLAN), so that uncertain sites are
+                // known before anything is made.
+                let planning = GlobalArgs {
+                    include_uncertain: args.include_uncertain,
+                    include_strings: args.include_strings,
+                    ..self.args()
+                };
+                let command = restated.unwrap_or_else(|| command.clone());
+                self.run(planning, Mode::Plan { command }, &context)
+                    .await?
+                    .plan
+                    .ok_or_else(|| refuse("error", "the run made no plan", None))?
             }
-            (None, Some(id)) => {
-                let (_, plan) = self.stored_plan(id)?;
-                Mode::Replay {
-                    plan: Box::new(plan),
-                }
-            }
+            (None, Some(id)) => self.stored_plan(id)?.1,
             _ => {
                 return Err(refuse("input", "give either `command` or `plan_id`", None));
             }
+        };
+        if !plan.report.uncertain.is_empty() && !args.include_uncertain && !args.accept_uncertain {
+            let listed: Vec<String> = plan
+                .report
+                .uncertain
+                .iter()
+                .take(20)
+                .map(|s| format!("  {}:{}:{}: {}", s.file, s.line, s.column, s.note))
+                .collect();
+            return Err(refuse(
+                "uncertain_sites",
+                format!(
+                    "plan {} leaves {} site(s) orch could not resolve with confidence:\n{}",
+                    plan.short_id(),
+                    plan.report.uncertain.len(),
+                    listed.join("\n")
+                ),
+                Some(format!(
+                    "check them, then apply with accept_uncertain (left as they are) or include_uncertain (edited too); plan_id {}",
+                    plan.id
+                )),
+            ));
+        }
+        let mode = Mode::Replay {
+            plan: Box::new(plan),
         };
         let finished = self.run(global, mode, &context).await?;
         let record = &finished.record;

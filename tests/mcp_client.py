@@ -8,6 +8,8 @@ Scenarios:
              the checkout, and get a refusal with a stable code.
   cancel   - start `apply` on a project whose tests take a minute, cancel
              the request after a few seconds, and report what came back.
+  uncertain - `apply` of a plan that leaves uncertain sites: refused with
+             `uncertain_sites`, then applied with `accept_uncertain`.
   sampling - a client with a sampling callback (its "model" is this script):
              a request outside orch's language is restated through it, and
              a restatement orch cannot parse either runs nothing.
@@ -164,9 +166,31 @@ async def sampling(orch, repo):
     return out
 
 
+async def uncertain(orch, repo):
+    out = {}
+    command = "rename method Cart.total to grand_total"
+    async with Client(server(orch, repo)) as client:
+        first = await client.call_tool("apply", {"command": command, "tests": "none"})
+        out["first_error"] = is_error(first)
+        out["first"] = content_json(first)
+        plan = await client.call_tool("plan", {"command": command})
+        plan_id = content_json(plan)["plan_id"]
+        second = await client.call_tool(
+            "apply", {"plan_id": plan_id, "accept_uncertain": True, "to": "branch"}
+        )
+        out["second_error"] = is_error(second)
+        out["second"] = content_json(second)
+    return out
+
+
 def main():
     scenario, orch, repo = sys.argv[1:4]
-    run = {"session": session, "cancel": cancel, "sampling": sampling}[scenario]
+    run = {
+        "session": session,
+        "cancel": cancel,
+        "sampling": sampling,
+        "uncertain": uncertain,
+    }[scenario]
     print(json.dumps(anyio.run(run, orch, repo)))
 
 

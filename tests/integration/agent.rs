@@ -291,3 +291,43 @@ fn the_mcp_inspector_lists_and_calls_the_tools() {
     assert_eq!(t.branches(), ["main"]);
     assert_eq!(git(&t.repo, &["status", "--porcelain"]), "");
 }
+
+/// A plan that leaves sites orch could not resolve is not applied behind
+/// the agent's back: `uncertain_sites` lists them, and `accept_uncertain`
+/// (or `include_uncertain`) is the agent's decision.
+#[test]
+fn uncertain_sites_need_the_agents_decision() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/report.py"),
+        "def grand(anything):\n    return anything.total()\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "an untyped receiver"]);
+    let out = client(&t, "uncertain");
+    assert_eq!(out["first_error"], true, "{out}");
+    assert_eq!(out["first"]["code"], "uncertain_sites", "{out}");
+    let message = out["first"]["message"].as_str().unwrap();
+    assert!(message.contains("shop/report.py:2:"), "{message}");
+    assert!(
+        out["first"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("accept_uncertain")
+    );
+    assert_eq!(git(&t.repo, &["status", "--porcelain"]), "");
+    assert_eq!(out["second_error"], false, "{out}");
+    let branch = out["second"]["branch"].as_str().unwrap();
+    let report = git(&t.repo, &["show", &format!("{branch}:shop/report.py")]);
+    assert!(
+        report.contains("anything.total()"),
+        "left as it was: {report}"
+    );
+    let cart = git(&t.repo, &["show", &format!("{branch}:shop/cart.py")]);
+    assert!(cart.contains("def grand_total("), "{cart}");
+    assert_eq!(
+        out["second"]["not_published"],
+        "--no-push: the branch stays local"
+    );
+}
