@@ -51,8 +51,219 @@ pub(crate) fn suggest(command: &str) -> String {
             .copied()
             .unwrap_or(FORMS[0])
     };
-    format!(
+    let mut text = String::new();
+    let filled = did_you_mean(command);
+    // The form of the first filled-in command, when there is one.
+    let closest = match filled.first() {
+        Some(first) => FORMS
+            .iter()
+            .max_by(|a, b| {
+                strsim::jaro_winkler(first, a).total_cmp(&strsim::jaro_winkler(first, b))
+            })
+            .copied()
+            .unwrap_or(closest),
+        None => closest,
+    };
+    if !filled.is_empty() {
+        let quoted: Vec<String> = filled.iter().map(|c| format!("`{c}`")).collect();
+        text.push_str(&format!("did you mean: {}\n", quoted.join(" or ")));
+    }
+    text.push_str(&format!(
         "closest form: {closest}\norch understands: {}",
         FORMS.join("; ")
-    )
+    ));
+    text
+}
+
+/// Words of a request that are not names: verbs, articles, filler and the
+/// kinds of thing a command names.
+const NOT_NAMES: &[&str] = &[
+    "a",
+    "all",
+    "an",
+    "and",
+    "argument",
+    "arguments",
+    "as",
+    "async",
+    "asynchronous",
+    "be",
+    "by",
+    "call",
+    "called",
+    "calls",
+    "change",
+    "class",
+    "code",
+    "could",
+    "coroutine",
+    "drop",
+    "every",
+    "everywhere",
+    "for",
+    "from",
+    "function",
+    "get",
+    "give",
+    "have",
+    "in",
+    "instead",
+    "into",
+    "is",
+    "it",
+    "its",
+    "keyword",
+    "make",
+    "method",
+    "module",
+    "move",
+    "name",
+    "named",
+    "new",
+    "now",
+    "of",
+    "old",
+    "on",
+    "optional",
+    "param",
+    "parameter",
+    "patterns",
+    "please",
+    "refactor",
+    "remove",
+    "rename",
+    "rid",
+    "should",
+    "so",
+    "that",
+    "the",
+    "then",
+    "this",
+    "to",
+    "turn",
+    "use",
+    "using",
+    "variable",
+    "want",
+    "we",
+    "with",
+    "would",
+    "you",
+    "occurrences",
+    "called",
+    "known",
+    "renamed",
+];
+
+/// The names a request mentions, in order: code-like words (with `_`, `.`,
+/// `=`, `/`, a digit or a capital) first, then other words that are not
+/// filler.
+fn names_in(command: &str) -> Vec<String> {
+    let cleaned: String = command
+        .chars()
+        .map(|c| {
+            if matches!(c, '`' | '"' | '\'' | ',' | '(' | ')' | '?' | '!') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned
+        .replace("->", " ")
+        .replace('→', " ")
+        .replace("=>", " ");
+    let mut names: Vec<String> = Vec::new();
+    for word in cleaned.split_whitespace() {
+        let word = word.trim_end_matches(['.', ':', ';']);
+        let lowered = word.to_ascii_lowercase();
+        let plain = word
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '=' | '/' | '-'));
+        let possessive = lowered.ends_with("'s");
+        if word.is_empty() || !plain || possessive || NOT_NAMES.contains(&lowered.as_str()) {
+            continue;
+        }
+        if !names.iter().any(|n| n == word) {
+            names.push(word.to_owned());
+        }
+    }
+    names
+}
+
+fn code_like(word: &str) -> bool {
+    word.chars()
+        .any(|c| matches!(c, '_' | '.' | '=' | '/') || c.is_ascii_digit() || c.is_uppercase())
+}
+
+/// Up to three commands orch does understand, made of the request's own
+/// names and the refactor its words point to; each one parses.
+pub(crate) fn did_you_mean(command: &str) -> Vec<String> {
+    let lowered = command.to_ascii_lowercase();
+    let has = |words: &[&str]| {
+        lowered
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| words.contains(&w))
+    };
+    let mut names = names_in(command);
+    // Code-like names first (a stray English word is less likely meant).
+    names.sort_by_key(|n| !code_like(n));
+    let mut candidates: Vec<String> = Vec::new();
+    let first = names.first().cloned().unwrap_or_default();
+    let second = names.get(1).cloned().unwrap_or_default();
+    if has(&["async", "asynchronous", "coroutine", "coroutines", "await"]) && !first.is_empty() {
+        if has(&["module"]) {
+            candidates.push(format!("make the {first} module async"));
+        }
+        candidates.push(format!("make {first} async"));
+    }
+    if has(&["argument", "parameter", "param", "keyword", "kwarg"]) && names.len() >= 2 {
+        let (value, function) = match names.iter().position(|n| n.contains('=')) {
+            Some(i) => (names[i].clone(), names[if i == 0 { 1 } else { 0 }].clone()),
+            None => (first.clone(), second.clone()),
+        };
+        if has(&["remove", "drop", "delete", "rid"]) {
+            let name = value.split('=').next().unwrap_or(&value).to_owned();
+            candidates.push(format!("remove parameter {name} from {function}"));
+        } else if value.contains('=') {
+            candidates.push(format!("add parameter {value} to {function}"));
+        } else if has(&["rename", "call", "called", "name", "named"]) && names.len() >= 3 {
+            candidates.push(format!(
+                "rename parameter {first} of {} to {second}",
+                names[2]
+            ));
+        }
+    }
+    if has(&["move", "relocate", "transfer", "put"]) && names.len() >= 2 {
+        candidates.push(format!("move {first} to {second}"));
+    }
+    if has(&["unused", "dead"]) && has(&["import", "imports"]) {
+        candidates.push("remove unused imports".to_owned());
+    }
+    // A rename of the first name to the second, when the words say so or
+    // the names look like code (two English words are no guess to make).
+    let renaming = has(&[
+        "rename", "renamed", "call", "called", "name", "named", "become", "known", "as",
+    ]);
+    if names.len() >= 2 && (renaming || code_like(&first)) {
+        let (old, new) = (&first, &second);
+        if old.contains('.') && old.chars().next().is_some_and(char::is_uppercase) {
+            candidates.push(format!("rename method {old} to {new}"));
+        } else if old.chars().next().is_some_and(char::is_uppercase) {
+            candidates.push(format!("rename class {old} to {new}"));
+        } else {
+            candidates.push(format!("rename function {old} to {new}"));
+        }
+        candidates.push(format!("rename {old} to {new}"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for candidate in candidates {
+        if super::parse(&candidate).is_ok() && !out.contains(&candidate) {
+            out.push(candidate);
+        }
+        if out.len() == 3 {
+            break;
+        }
+    }
+    out
 }

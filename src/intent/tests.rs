@@ -886,12 +886,83 @@ fn phrasing_table() {
     }
 }
 
+/// Requests orch does not parse get up to three commands it does, filled
+/// in with the request's own names (each of them parses).
+#[test]
+fn suggestions_fill_in_the_users_names() {
+    for (request, first) in [
+        (
+            "make_str should be called make_text",
+            "rename function make_str to make_text",
+        ),
+        (
+            "change the name of make_str to make_text",
+            "rename function make_str to make_text",
+        ),
+        (
+            "please call make_str make_text instead",
+            "rename function make_str to make_text",
+        ),
+        (
+            "Cart.total ought to become grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        (
+            "HelpFormatter is better known as HelpWriter",
+            "rename class HelpFormatter to HelpWriter",
+        ),
+        (
+            "give describe a new keyword argument strict=False",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "get rid of the cents argument of describe",
+            "remove parameter cents from describe",
+        ),
+        (
+            "Refactor the util module to use async patterns",
+            "make the util module async",
+        ),
+        (
+            "turn fetch_prices into a coroutine",
+            "make fetch_prices async",
+        ),
+        (
+            "relocate make_str over to shop/helpers.py",
+            "move make_str to shop/helpers.py",
+        ),
+    ] {
+        let filled = super::suggest::did_you_mean(request);
+        assert_eq!(
+            filled.first().map(String::as_str),
+            Some(first),
+            "{request}: {filled:?}"
+        );
+        assert!(filled.len() <= 3, "{filled:?}");
+        for command in &filled {
+            assert!(parse(command).is_ok(), "{command}");
+        }
+        assert!(
+            suggest(request).starts_with(&format!("did you mean: `{first}`")),
+            "{}",
+            suggest(request)
+        );
+    }
+    assert!(
+        suggest("make_str should be called make_text").contains("closest form: rename ["),
+        "{}",
+        suggest("make_str should be called make_text")
+    );
+    // Nothing to fill in: no guess.
+    assert!(super::suggest::did_you_mean("frobnicate everything").is_empty());
+}
+
 #[test]
 fn suggestions_name_the_closest_form() {
-    assert!(suggest("renmae foo bar").starts_with("closest form: rename ["));
-    assert!(suggest("replace foo").starts_with("closest form: replace `"));
-    assert!(suggest("delete unused stuff").starts_with("closest form: remove unused"));
-    assert!(suggest("make everything faster").starts_with("closest form: make"));
+    assert!(suggest("renmae foo bar").contains("closest form: rename ["));
+    assert!(suggest("replace foo").contains("closest form: replace `"));
+    assert!(suggest("delete unused stuff").contains("closest form: remove unused"));
+    assert!(suggest("make everything faster").contains("closest form: make"));
     assert!(suggest("frobnicate everything").contains("orch understands:"));
 }
 
