@@ -209,6 +209,11 @@ pub(crate) fn did_you_mean(command: &str) -> Vec<String> {
     // Code-like names first (a stray English word is less likely meant).
     names.sort_by_key(|n| !code_like(n));
     let mut candidates: Vec<String> = Vec::new();
+    // Two quoted snippets: a pattern and its rewrite.
+    let snippets: Vec<&str> = command.split('`').skip(1).step_by(2).collect();
+    if let [pattern, rewrite, ..] = snippets.as_slice() {
+        candidates.push(format!("replace `{pattern}` with `{rewrite}`"));
+    }
     let first = names.first().cloned().unwrap_or_default();
     let second = names.get(1).cloned().unwrap_or_default();
     if has(&["async", "asynchronous", "coroutine", "coroutines", "await"]) && !first.is_empty() {

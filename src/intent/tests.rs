@@ -931,6 +931,14 @@ fn suggestions_fill_in_the_users_names() {
             "relocate make_str over to shop/helpers.py",
             "move make_str to shop/helpers.py",
         ),
+        (
+            "replce `print($A)` with `log($A)`",
+            "replace `print($A)` with `log($A)`",
+        ),
+        (
+            "rewrite `os.getcwd()` as `Path.cwd()`",
+            "replace `os.getcwd()` with `Path.cwd()`",
+        ),
     ] {
         let filled = super::suggest::did_you_mean(request);
         assert_eq!(
