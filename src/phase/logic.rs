@@ -182,12 +182,30 @@ async fn page_edits<C: Paged<Output = ReplaceOutput>>(
 /// many tokens it would need (from the pages so far) and how to allow them.
 /// `progress`: files answered so far, and in all.
 fn over_budget(ctx: &Context, what: &str, progress: Option<(usize, usize)>) -> Failure {
+    over_budget_at(ctx, what, progress, None)
+}
+
+/// [`over_budget`], with what a file of the rest costs when it is known
+/// (measured on the files alone: the first page's notes are paid once).
+fn over_budget_at(
+    ctx: &Context,
+    what: &str,
+    progress: Option<(usize, usize)>,
+    per_file: Option<usize>,
+) -> Failure {
     let used = ctx.tokens.phase_used("LOGIC");
     let budget = ctx.tokens.phase_limit();
     let message = match progress {
         Some((files_done, total)) if files_done > 0 && total > files_done => {
-            // The rest at the rate so far, rounded up to a kilo-token.
-            let needed = (used * total).div_ceil(files_done).div_ceil(1024) * 1024;
+            // The rest at the rate so far (a page's frame included), rounded
+            // up to a kilo-token.
+            let rest = total - files_done;
+            let needed = match per_file {
+                Some(per_file) => used + (per_file + 150 / 8) * rest,
+                None => (used * total).div_ceil(files_done),
+            }
+            .div_ceil(1024)
+                * 1024;
             format!(
                 "LOGIC: {what} need about {needed} tokens ({files_done} of {total} files took {used}, over the phase budget of {budget}); pass --phase-tokens {needed} (and a --total-tokens that leaves room for it)"
             )
@@ -628,7 +646,13 @@ async fn analyse_rename(
         if room < per_file {
             // Not even one more file fits: say what the rest needs.
             let progress = all.as_ref().map(|all| (all.files.len(), all.total_files));
-            return Err(over_budget(ctx, "the rename's sites", progress));
+            let measured = all.as_ref().map(|_| per_file);
+            return Err(over_budget_at(
+                ctx,
+                "the rename's sites",
+                progress,
+                measured,
+            ));
         }
         // A first page of a few files measures what a file costs (and how
         // many files there are), so that later pages are sized from it and
@@ -664,7 +688,13 @@ async fn analyse_rename(
                     .as_ref()
                     .map_or(map.candidates.len(), |all| all.total_files)
                     .max(done + 1);
-                return Err(over_budget(ctx, "the rename's sites", Some((done, total))));
+                let measured = all.as_ref().map(|_| per_file);
+                return Err(over_budget_at(
+                    ctx,
+                    "the rename's sites",
+                    Some((done, total)),
+                    measured,
+                ));
             }
             Err(other) => return Err(other.into()),
         };
