@@ -1002,3 +1002,187 @@ fn slug_is_branch_safe() {
     let intent = parse("rename function make_str to make_text").unwrap();
     assert_eq!(intent.slug(), "rename-make-str-to-make-text");
 }
+
+/// The ways people say it (the examples a new user typed) mean what the
+/// canonical command means.
+#[test]
+fn people_phrase_it_their_way() {
+    for (said, canonical) in [
+        (
+            "Rename the make_str function to make_text",
+            "rename function make_str to make_text",
+        ),
+        (
+            "make_str should be called make_text",
+            "rename make_str to make_text",
+        ),
+        (
+            "make_str should be renamed to make_text",
+            "rename make_str to make_text",
+        ),
+        (
+            "the make_str function should become make_text",
+            "rename function make_str to make_text",
+        ),
+        (
+            "change the name of make_str to make_text",
+            "rename make_str to make_text",
+        ),
+        (
+            "call make_str make_text instead",
+            "rename make_str to make_text",
+        ),
+        (
+            "rename make_str → make_text",
+            "rename make_str to make_text",
+        ),
+        (
+            "rename make_str => make_text",
+            "rename make_str to make_text",
+        ),
+        (
+            "please rename make_str to make_text everywhere",
+            "rename make_str to make_text",
+        ),
+        (
+            "could you rename all occurrences of make_str to make_text, thanks",
+            "rename make_str to make_text",
+        ),
+        (
+            "rename every use of make_str to make_text throughout the codebase",
+            "rename make_str to make_text",
+        ),
+        (
+            "rename the cents argument of describe to amount",
+            "rename parameter cents of describe to amount",
+        ),
+        (
+            "rename the Cart class to Basket",
+            "rename class Cart to Basket",
+        ),
+        (
+            "rename Cart's total method to grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        (
+            "rename the total method of Cart to grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        (
+            "give describe a new keyword argument strict=False",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "give describe an optional parameter strict=False",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "rewrite `os.getcwd()` as `Path.cwd()`",
+            "replace `os.getcwd()` with `Path.cwd()`",
+        ),
+        (
+            "transform `print($A)` into `log($A)`",
+            "replace `print($A)` with `log($A)`",
+        ),
+        (
+            "get rid of unused imports in shop/",
+            "remove unused imports in shop/",
+        ),
+        (
+            "Refactor the util module to use async patterns",
+            "make the util module async",
+        ),
+        (
+            "update the pricing module to be asynchronous",
+            "make the pricing module async",
+        ),
+        (
+            "i want to move function make_str to shop/helpers.py",
+            "move function make_str to shop/helpers.py",
+        ),
+    ] {
+        let expected = parse(canonical).unwrap_or_else(|e| panic!("{canonical}: {e}"));
+        assert_eq!(parse(said), Ok(expected), "{said}");
+    }
+}
+
+/// Filler around a valid command, or the case of its words, never changes
+/// what it means (names keep their case: they are code).
+#[test]
+fn filler_and_case_never_change_the_intent() {
+    let commands = [
+        "rename function make_str to make_text",
+        "rename class Cart to Basket in shop/cart.py",
+        "rename method Cart.total to grand_total",
+        "rename parameter cents of describe to amount",
+        "replace `os.path.join($A, $B)` with `Path($A) / $B` in src/",
+        "remove unused imports in shop/",
+        "add parameter strict=False to describe",
+        "remove parameter cents from describe",
+        "make describe async",
+        "make the util module async",
+        "move function make_str to shop/helpers.py",
+    ];
+    let before = [
+        "please",
+        "could you",
+        "kindly",
+        "please could you",
+        "i want to",
+        "go ahead and",
+    ];
+    let after = [
+        "please",
+        "everywhere",
+        "thanks",
+        "thank you",
+        "throughout the project",
+        "please thanks",
+    ];
+    for command in commands {
+        let expected = parse(command).unwrap_or_else(|e| panic!("{command}: {e}"));
+        for prefix in before {
+            let said = format!("{prefix} {command}");
+            assert_eq!(parse(&said).as_ref(), Ok(&expected), "{said}");
+        }
+        for suffix in after {
+            let said = format!("{command} {suffix}");
+            assert_eq!(parse(&said).as_ref(), Ok(&expected), "{said}");
+        }
+        // The command's words in any case (its first word, and every
+        // lowercase keyword), names untouched.
+        let mut words: Vec<String> = command.split(' ').map(str::to_owned).collect();
+        for word in &mut words {
+            if [
+                "rename",
+                "function",
+                "class",
+                "method",
+                "parameter",
+                "of",
+                "to",
+                "in",
+                "with",
+                "remove",
+                "unused",
+                "imports",
+                "add",
+                "from",
+                "make",
+                "async",
+                "the",
+                "module",
+                "move",
+                "replace",
+            ]
+            .contains(&word.as_str())
+            {
+                *word = word.to_uppercase();
+            }
+        }
+        let shouted = words.join(" ");
+        assert_eq!(parse(&shouted).as_ref(), Ok(&expected), "{shouted}");
+        let capitalised = format!("{}{}", command[..1].to_uppercase(), &command[1..]);
+        assert_eq!(parse(&capitalised).as_ref(), Ok(&expected), "{capitalised}");
+    }
+}
