@@ -1151,3 +1151,20 @@ fn a_configured_test_command_runs_instead_of_pytest() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("orch.toml"), "{}", out.stderr);
 }
+
+/// `rename Cart.total to ...` reads as a module's `total`; when `Cart` is a
+/// class with that method, the refusal gives the command that renames it.
+#[test]
+fn a_method_named_like_a_module_member_gets_the_method_command() {
+    let t = TestContext::fixture("shop");
+    let out = t.run(&["plan", "rename Cart.total to grand_total"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "`Cart.total` is a method of a class: `rename method Cart.total to grand_total`"
+        ),
+        "{out:?}"
+    );
+    let out = t.run(&["plan", "rename method Cart.total to grand_total"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
