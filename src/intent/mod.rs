@@ -8,8 +8,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod normalize;
 mod parse;
 mod suggest;
+mod token;
 
 pub(crate) use parse::parse;
 pub(crate) use suggest::suggest;

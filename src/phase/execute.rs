@@ -156,11 +156,7 @@ pub(crate) async fn run(
         async move { ctx.pool.request(&call).await }
     }))
     .await;
-    let root = ctx
-        .worktree
-        .lock()
-        .map(|w| w.project_path(&ctx.subdir, ""))
-        .map_err(|_| Failure::internal("worktree lock poisoned"))?;
+    let root = ctx.worktree_root()?;
     for ((file, preimage, _), result) in plan.edits().zip(results) {
         let result = result?;
         // A brief answer leaves the SHA-1s to orch: the one before is the

@@ -12,10 +12,13 @@ use crate::edit::{Edit, EditKind};
 use crate::intent::{Intent, Rename, Replace};
 use crate::protocol::Paged;
 use crate::protocol::code::{
-    AddParameter, Cleanup, Definition, DefinitionKind, DeletedFile, FileSites, MakeAsync,
-    MoveSymbol, NewFile, NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences,
-    ReplaceOutput, Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
+    AddParameter, Cleanup, Definition, DefinitionKind, DeletedFile, MakeAsync, MoveSymbol, NewFile,
+    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
+    Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
 };
+use sites::{edits_at_sites, sites_in_file};
+
+mod sites;
 
 /// The exact edits of one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -489,12 +492,7 @@ async fn analyse_replace(
         },
     )
     .await?;
-    let root = ctx
-        .worktree
-        .lock()
-        .map(|w| w.project_path(&ctx.subdir, ""))
-        .map_err(|_| Failure::internal("the worktree lock is poisoned"))?;
-    let jail = crate::servers::Jail::new(&root).map_err(Failure::internal)?;
+    let jail = crate::servers::Jail::new(&ctx.worktree_root()?).map_err(Failure::internal)?;
     let pattern = (replace.pattern.as_str(), replace.rewrite.as_str());
     let derived = crate::parallel::par_map(&all.files, |file| edits_at_sites(&jail, pattern, file));
     for (file, derived) in all.files.iter_mut().zip(derived) {
@@ -526,94 +524,6 @@ async fn analyse_replace(
         ));
     }
     Ok(edits_analysis(all, EditKind::Structural, map))
-}
-
-/// The edits of a file the `code` server answered with `sites`: the
-/// pattern's rewrites in the file as it is in the worktree that start
-/// there (each site must have one).
-fn edits_at_sites(
-    jail: &crate::servers::Jail,
-    (pattern, rewrite): (&str, &str),
-    file: &crate::protocol::code::FileReplacements,
-) -> Result<crate::protocol::code::FileReplacements, String> {
-    use crate::lang::structural;
-    if file.sites.is_empty() {
-        return Ok(file.clone());
-    }
-    let sites = crate::protocol::code::decode_sites(&file.sites)?;
-    let (language, lang) =
-        structural::language_of(&file.path).ok_or("not a file of a language orch rewrites")?;
-    let path = jail.resolve(&file.path)?;
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read it: {e}"))?;
-    let source = if file.path.ends_with(".py") {
-        crate::lang::python::encoding::decode(&bytes)
-            .map_err(|e| e.to_string())?
-            .0
-    } else {
-        String::from_utf8(bytes.clone()).map_err(|_| "it is not UTF-8".to_owned())?
-    };
-    let rewriter =
-        structural::Rewriter::new(language, lang, pattern, rewrite).map_err(|e| e.to_string())?;
-    // The server left out the rewrites that would not parse: the sites are
-    // the ones it kept, so they need not be re-checked one by one here.
-    let wanted: std::collections::BTreeSet<usize> = sites.iter().copied().collect();
-    let kept: Vec<Edit> = rewriter
-        .replacements(&source)
-        .into_iter()
-        .filter(|e| wanted.contains(&e.start))
-        .collect();
-    let found: std::collections::BTreeSet<usize> = kept.iter().map(|e| e.start).collect();
-    if found.len() != wanted.len() {
-        let missing: Vec<&usize> = wanted.difference(&found).collect();
-        return Err(format!(
-            "the code server found rewrites at offsets {missing:?} where orch finds none"
-        ));
-    }
-    Ok(crate::protocol::code::FileReplacements {
-        path: file.path.clone(),
-        sha1: crate::plan::sha1_hex(&bytes),
-        language: language.to_owned(),
-        sites: String::new(),
-        replacements: kept,
-        rows: Vec::new(),
-        errors: file.errors,
-    })
-}
-
-/// A file's SHA-1 and its sites' (start, line, kind).
-type FileSitesRead = (String, Vec<(usize, usize, EditKind)>);
-
-/// The SHA-1 and the (start, line, kind) of a file's brief sites, read from
-/// the file, which must hold `old` at each.
-fn sites_in_file(
-    jail: &crate::servers::Jail,
-    file: &FileSites,
-    old: &str,
-) -> Result<FileSitesRead, String> {
-    let sites = file.decode_brief().ok_or("a site offset overflows")?;
-    let path = jail.resolve(&file.path)?;
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read it: {e}"))?;
-    let text = if file.path.ends_with(".py") {
-        crate::lang::python::encoding::decode(&bytes)
-            .map_err(|e| e.to_string())?
-            .0
-    } else {
-        String::from_utf8(bytes.clone()).map_err(|_| "it is not UTF-8".to_owned())?
-    };
-    let (mut line, mut at) = (1, 0);
-    let mut out = Vec::with_capacity(sites.len());
-    for (start, kind) in sites {
-        if text.get(start..start + old.len()) != Some(old) {
-            return Err(format!("no `{old}` at byte {start}"));
-        }
-        line += text.as_bytes()[at..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        at = start;
-        out.push((start, line, kind));
-    }
-    Ok((crate::plan::sha1_hex(&bytes), out))
 }
 
 async fn analyse_rename(
@@ -743,12 +653,7 @@ async fn analyse_rename(
     // Brief sites carry starts alone: lines and SHA-1s come from the files
     // as the worktree has them, where every site must hold the old name.
     let jail = if all.brief {
-        let root = ctx
-            .worktree
-            .lock()
-            .map(|w| w.project_path(&ctx.subdir, ""))
-            .map_err(|_| Failure::internal("the worktree lock is poisoned"))?;
-        Some(crate::servers::Jail::new(&root).map_err(Failure::internal)?)
+        Some(crate::servers::Jail::new(&ctx.worktree_root()?).map_err(Failure::internal)?)
     } else {
         None
     };
@@ -971,99 +876,5 @@ async fn choose_definition(
                 }),
             ))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::edits_at_sites;
-    use crate::protocol::code::{FileReplacements, encode_sites};
-
-    fn answered(path: &str, sites: &[usize]) -> FileReplacements {
-        FileReplacements {
-            path: path.into(),
-            sha1: String::new(),
-            language: String::new(),
-            sites: encode_sites(sites.iter().copied()),
-            replacements: Vec::new(),
-            rows: Vec::new(),
-            errors: 0,
-        }
-    }
-
-    /// The edits at the server's sites come from the file as the worktree
-    /// has it; a site where orch finds no rewrite (a server that disagrees,
-    /// or a file changed in between) stops the analysis.
-    #[test]
-    fn edits_are_derived_at_the_sites_and_a_site_without_one_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        // Latin-1, declared: offsets are in the decoded text.
-        let source = b"# -*- coding: latin-1 -*-\nimport os\nname = '\xe9t\xe9'\nx = os.path.join(r, name)\ny = os.path.join(r, 'b')\n";
-        std::fs::write(dir.path().join("m.py"), source).unwrap();
-        let jail = crate::servers::Jail::new(dir.path()).unwrap();
-        let text = "# -*- coding: latin-1 -*-\nimport os\nname = 'été'\nx = os.path.join(r, name)\ny = os.path.join(r, 'b')\n";
-        let first = text.find("os.path.join(r, name)").unwrap();
-        let second = text.find("os.path.join(r, 'b')").unwrap();
-        let pattern = ("os.path.join($A, $B)", "Path($A) / $B");
-        // The server kept only the second (say the first would not parse).
-        let file = edits_at_sites(&jail, pattern, &answered("m.py", &[second])).unwrap();
-        assert_eq!(file.sha1, crate::plan::sha1_hex(source));
-        assert_eq!(file.language, "python");
-        assert_eq!(file.replacements.len(), 1);
-        let edit = &file.replacements[0];
-        assert_eq!((edit.start, edit.line), (second, 5));
-        assert_eq!(edit.old, "os.path.join(r, 'b')");
-        assert_eq!(edit.new, "Path(r) / 'b'");
-        let both = edits_at_sites(&jail, pattern, &answered("m.py", &[first, second])).unwrap();
-        assert_eq!(both.replacements.len(), 2);
-        let error = edits_at_sites(&jail, pattern, &answered("m.py", &[first + 1])).unwrap_err();
-        assert!(error.contains("finds none"), "{error}");
-        assert!(edits_at_sites(&jail, pattern, &answered("../m.py", &[first])).is_err());
-    }
-
-    /// Brief rename sites get their lines and the file's SHA-1 from the
-    /// file, and a site that does not hold the old name is refused.
-    #[test]
-    fn brief_rename_sites_are_read_against_the_file() {
-        use crate::edit::EditKind;
-        use crate::protocol::code::{FileSites, Site};
-        let dir = tempfile::tempdir().unwrap();
-        let text = "def old():\n    pass\n\n\nx = old()\ny = [old,\n     old]\n";
-        std::fs::write(dir.path().join("m.py"), text).unwrap();
-        let jail = crate::servers::Jail::new(dir.path()).unwrap();
-        let starts: Vec<usize> = text.match_indices("old").map(|(i, _)| i).collect();
-        let site = |start, kind| Site {
-            start,
-            line: 0,
-            kind,
-        };
-        let file = FileSites::encode(
-            "m.py".into(),
-            String::new(),
-            0,
-            [
-                site(starts[0], EditKind::Definition),
-                site(starts[1], EditKind::Attribute),
-                site(starts[2], EditKind::Reference),
-                site(starts[3], EditKind::Reference),
-            ],
-        )
-        .brief()
-        .unwrap();
-        let (sha1, sites) = super::sites_in_file(&jail, &file, "old").unwrap();
-        assert_eq!(sha1, crate::plan::sha1_hex(text.as_bytes()));
-        let lines: Vec<usize> = sites.iter().map(|s| s.1).collect();
-        assert_eq!(lines, [1, 5, 6, 7]);
-        assert_eq!(sites[0].2, EditKind::Definition);
-        let shifted = FileSites::encode(
-            "m.py".into(),
-            String::new(),
-            0,
-            [site(starts[1] + 1, EditKind::Attribute)],
-        )
-        .brief()
-        .unwrap();
-        let error = super::sites_in_file(&jail, &shifted, "old").unwrap_err();
-        assert!(error.contains("no `old` at byte"), "{error}");
     }
 }

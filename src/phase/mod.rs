@@ -51,6 +51,14 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// The project's directory in the run's private worktree.
+    pub(crate) fn worktree_root(&self) -> Result<std::path::PathBuf, Failure> {
+        self.worktree
+            .lock()
+            .map(|w| w.project_path(&self.subdir, ""))
+            .map_err(|_| Failure::internal("the worktree lock is poisoned"))
+    }
+
     /// The run history's evidence (loaded once, off the async threads).
     pub(crate) async fn evidence(&self) -> Arc<monte_carlo::Evidence> {
         self.evidence

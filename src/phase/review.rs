@@ -225,11 +225,7 @@ pub(crate) async fn run(ctx: &Context, plan: &Plan, outcome: &Outcome) -> Result
 /// preimage (a created one must not exist), else nothing is written.
 pub(crate) async fn apply(ctx: &Context, plan: &Plan) -> Result<Vec<String>, Failure> {
     use crate::apply::Change;
-    let worktree = ctx
-        .worktree
-        .lock()
-        .map_err(|_| Failure::internal("worktree lock poisoned"))?
-        .project_path(&ctx.subdir, "");
+    let worktree = ctx.worktree_root()?;
     let read = |file: &str| {
         std::fs::read(worktree.join(file))
             .map_err(|e| Failure::internal(format!("cannot read `{file}` in the worktree: {e}")))

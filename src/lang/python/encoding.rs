@@ -57,6 +57,18 @@ fn declared(bytes: &[u8]) -> Option<String> {
     None
 }
 
+/// The text of the project file `path` whose bytes are `bytes`: a Python
+/// source in the encoding it declares, any other file as UTF-8.
+pub(crate) fn decode_file(path: &str, bytes: &[u8]) -> Result<String, String> {
+    if path.ends_with(".py") {
+        decode(bytes)
+            .map(|(text, _)| text)
+            .map_err(|e| e.to_string())
+    } else {
+        String::from_utf8(bytes.to_vec()).map_err(|_| "it is not UTF-8".to_owned())
+    }
+}
+
 /// Decodes a Python source as Python would.
 pub(crate) fn decode(bytes: &[u8]) -> Result<(String, Encoding), DecodeError> {
     let encoding = match declared(bytes).as_deref() {
