@@ -5,7 +5,7 @@ tests, and at what share of the suite's test time?
 For a real project (a git checkout with its tests passing), each edit in a
 corpus is applied to a scratch copy:
 
-- mutations: in a top-level function of a non-test module, the first
+- mutations: in a top-level function or a method of a non-test module, the first
   `return EXPR` becomes `return None`, or the first `==`/`<`/`+`/`and`
   flips (`!=`/`>=`/`-`/`or`); deterministic from --seed;
 - renames that miss string references: `orch run --dry-run` renames a
@@ -18,14 +18,19 @@ orch's `test_impact` (through `orch servers call`) gives tiers a, b and c;
 a prefix of tiers catches the edit when a failing test is in one of its
 files, and costs the test time of its files (both read from the whole
 run's report, so no run is repeated). Printed per project: edits, edits
-that broke tests, recall and share of test-seconds for tiers a-c, a-b, a.
+that broke tests, recall and share of test-seconds for tiers a-c, a-b, a;
+then the same with a call map ("+calls"): the suite is run once more with
+orch's pytest plugin tracing which functions each test file runs (what a
+traced baseline of orch's records), and the selection is given that
+evidence as OPTIMIZE gives it (a test file that ran a changed function is
+in tier a, one that ran none drops to tier c).
 
     benches/selection_recall.py --project DIR [--mutations N] [--renames NAME,...] [--seed S]
 
 needs a debug or release build of orch (`cargo build`), pytest, and the
 project's test dependencies installed.
 """
-import argparse, ast, json, os, random, re, shutil, subprocess, sys, tempfile, time
+import argparse, ast, difflib, json, os, random, re, shutil, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,6 +77,11 @@ def mutations(repo, count, rng):
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.end_lineno:
                 candidates.append((path, node.name, node.lineno, node.end_lineno, lines))
+            elif isinstance(node, ast.ClassDef):
+                for member in node.body:
+                    if isinstance(member, ast.FunctionDef) and member.end_lineno:
+                        candidates.append((path, f"{node.name}.{member.name}", member.lineno,
+                                           member.end_lineno, lines))
     rng.shuffle(candidates)
     out = []
     for path, name, start, end, lines in candidates:
@@ -109,16 +119,23 @@ def mutations(repo, count, rng):
     return out
 
 
-def run_suite(repo, python, timeout=3600):
+def run_suite(repo, python, timeout=3600, calls=None):
     """Whole suite: {test file: seconds}, set of failing test files, wall
-    seconds; None when it did not finish in `timeout` (a mutant that loops)."""
+    seconds; None when it did not finish in `timeout` (a mutant that loops).
+    With `calls` (a path), orch's pytest plugin records which functions
+    each test file runs there, as a traced baseline of orch's does."""
     report = os.path.join(tempfile.mkdtemp(), "junit.xml")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     paths = [repo] + ([os.path.join(repo, "src")] if os.path.isdir(os.path.join(repo, "src")) else [])
+    plugin = []
+    if calls:
+        paths.append(os.path.join(ROOT, "src", "servers", "python"))
+        env.update(ORCH_CALLS_OUT=calls, ORCH_CALLS_ROOT=repo)
+        plugin = ["-p", "orch_calls"]
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
     started = time.time()
     try:
-        subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin,
                         f"--junitxml={report}"], cwd=repo, env=env, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         subprocess.run(["pkill", "-f", report])
@@ -146,9 +163,43 @@ def locate(repo, classname):
     return None
 
 
-def tiers(orch, repo, changed, old_names):
+def edited_ranges(before, after):
+    """The byte ranges of `before` (text) whose lines `after` changes, as
+    orch's plan edits would give them."""
+    a, b = before.split("\n"), after.split("\n")
+    starts, at = [], 0
+    for line in a:
+        starts.append(at)
+        at += len(line.encode("utf-8")) + 1
+    starts.append(at)
+    out = []
+    for op, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal":
+            out.append([starts[i1], max(starts[i2] - 1, starts[i1] + 1)])
+    return out
+
+
+def evidence(call_map, edited):
+    """What orch's OPTIMIZE sends from its call map for `edited` files (the
+    map was recorded on this very tree, so every entry is current)."""
+    if call_map is None:
+        return None
+    ran, traced = {}, {}
+    for path in edited:
+        traced[path] = sorted(call_map)
+        for test, functions in call_map.items():
+            for function in functions:
+                if function.startswith(path + "::"):
+                    ran.setdefault(function, []).append(test)
+    return {"ran": ran, "traced": traced}
+
+
+def tiers(orch, repo, changed, old_names, edited, calls=None):
+    args = {"changed": changed, "old_names": old_names, "edited": edited}
+    if calls is not None:
+        args["calls"] = calls
     out = subprocess.run([orch, "servers", "call", "--yes", "--repo", repo, "orch", "test_impact",
-                          json.dumps({"changed": changed, "old_names": old_names})],
+                          json.dumps(args)],
                          capture_output=True, text=True, timeout=600)
     data = json.loads(out.stdout)
     expanded = []
@@ -185,6 +236,17 @@ def main():
     base_seconds, base_failing, base_wall = run_suite(repo, args.python)
     print(f"{os.path.basename(os.path.abspath(args.project))}: whole suite {base_wall:.1f} s, "
           f"{len(base_seconds)} test files, {len(base_failing)} failing before any edit")
+    # The call map a traced run of the whole suite records (the history a
+    # project has after orch has run its tests once).
+    calls_file = os.path.join(work, "run.calls.json")
+    _, _, traced_wall = run_suite(repo, args.python, calls=calls_file)
+    call_map = {}
+    for part in os.listdir(work):
+        if part.startswith("run.calls.json."):
+            for test, functions in json.load(open(os.path.join(work, part))).items():
+                call_map.setdefault(test, set()).update(functions)
+    print(f"  traced run (call map of {len(call_map)} test files): {traced_wall:.1f} s, "
+          f"{traced_wall / max(base_wall, 0.001):.1f}x the untraced suite")
     edits = [("mutation", path, what, text, []) for path, what, text in mutations(repo, args.mutations, rng)]
     for name in filter(None, args.renames.split(",")):
         out = subprocess.run([orch, "run", "--dry-run", "--json", "--yes", "--repo", repo,
@@ -197,13 +259,27 @@ def main():
         edits.append(("rename", None, f"rename {name} (strings left)", diff, [name]))
     rows = []
     for kind, path, what, payload, old_names in edits:
+        # The selection is made on the tree before the edit, as OPTIMIZE
+        # makes it from the plan: the changed files and the byte ranges
+        # each edit replaces.
         if kind == "mutation":
             original = open(os.path.join(repo, path), encoding="utf-8").read()
-            open(os.path.join(repo, path), "w", encoding="utf-8").write(payload)
             changed = [path]
+            after = {path: payload}
+        else:
+            changed = [l[6:] for l in payload.split("\n") if l.startswith("+++ b/")]
+            subprocess.run(["git", "-C", repo, "apply", "-"], input=payload, text=True, check=True)
+            after = {f: open(os.path.join(repo, f), encoding="utf-8").read() for f in changed}
+            git(repo, "checkout", "--", ".")
+        edited = {f: edited_ranges(open(os.path.join(repo, f), encoding="utf-8").read(), text)
+                  for f, text in after.items() if f.endswith(".py")}
+        selected = tiers(orch, repo, changed, old_names, edited)
+        with_calls = tiers(orch, repo, changed, old_names, edited, evidence(call_map, edited))
+        selected.update({f"{k}+calls": v for k, v in with_calls.items()})
+        if kind == "mutation":
+            open(os.path.join(repo, path), "w", encoding="utf-8").write(payload)
         else:
             subprocess.run(["git", "-C", repo, "apply", "-"], input=payload, text=True, check=True)
-            changed = [l[6:] for l in payload.split("\n") if l.startswith("+++ b/")]
         try:
             finished = run_suite(repo, args.python, timeout=5 * base_wall + 30)
             if finished is None:
@@ -211,7 +287,8 @@ def main():
                 continue
             seconds, failing, wall = finished
             new_failing = failing - base_failing
-            selected = tiers(orch, repo, changed, old_names) if new_failing else {}
+            if not new_failing:
+                selected = {}
         finally:
             if kind == "mutation":
                 open(os.path.join(repo, path), "w", encoding="utf-8").write(original)
@@ -223,16 +300,17 @@ def main():
             row[prefix] = (bool(new_failing & files), sum(s for f, s in seconds.items() if f in files) / total)
         rows.append(row)
         status = "survived" if not new_failing else "  ".join(
-            f"{p}: {'caught' if row[p][0] else 'MISSED'} {100 * row[p][1]:.0f}%" for p in ("a-c", "a-b", "a"))
+            f"{p}: {'caught' if row[p][0] else 'MISSED'} {100 * row[p][1]:.0f}%"
+            for p in ("a-c", "a-b", "a", "a-b+calls", "a+calls"))
         print(f"  {what[:70]:<70} {status}", flush=True)
     broke = [r for r in rows if r["broke"]]
     print(f"{len(rows)} edits, {len(broke)} broke tests")
-    for prefix in ("a-c", "a-b", "a"):
+    for prefix in ("a-c", "a-b", "a", "a-c+calls", "a-b+calls", "a+calls"):
         if not broke:
             break
         caught = sum(1 for r in broke if r[prefix][0])
         share = sum(r[prefix][1] for r in broke) / len(broke)
-        print(f"  tiers {prefix:<4} recall {caught}/{len(broke)} = {100 * caught / len(broke):.1f}%, "
+        print(f"  tiers {prefix:<10} recall {caught}/{len(broke)} = {100 * caught / len(broke):.1f}%, "
               f"mean share of test-seconds {100 * share:.1f}%")
     shutil.rmtree(work, ignore_errors=True)
 

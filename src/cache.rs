@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Bumped when a fact's format or derivation changes.
-pub(crate) const FACTS_VERSION: u32 = 1;
+pub(crate) const FACTS_VERSION: u32 = 3;
 
 /// How the cache failed.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,9 @@
 //! - `forge` (git: repository, worktrees, commits, pushes), `github` (the
 //!   REST API) and `event` (GitHub Actions events) are the outside world;
 //!   `state` is the per-project state directory and lock; `cache` the
-//!   analysis cache (per-file facts in SQLite, shared by every project).
+//!   analysis cache (per-file facts in SQLite, shared by every project);
+//!   `calls` the call map (which functions each test file ran, recorded
+//!   by traced baselines).
 //! - `budget` (tokens, memory, deadline) with `tokenizer` (o200k_base
 //!   token counts); `printer`, the one owner of user-facing output;
 //!   `parallel` (work over all cores), `secret` (credentials that are
@@ -39,6 +41,7 @@ pub(crate) mod agent;
 pub(crate) mod apply;
 pub mod budget;
 pub(crate) mod cache;
+pub(crate) mod calls;
 pub mod cli;
 mod commands;
 pub(crate) mod edit;

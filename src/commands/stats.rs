@@ -115,7 +115,7 @@ const SECTIONS: &[(&str, &str)] = &[
     (
         "flakiest tests",
         "WITH t AS (
-           SELECT tests.*, CASE WHEN stage = 'baseline' THEN 'base:' || coalesce(runs.base_commit, '')
+           SELECT tests.*, CASE WHEN stage IN ('baseline', 'traced') THEN 'base:' || coalesce(runs.base_commit, '')
                                 ELSE 'edit:' || tests.run_id END AS code
            FROM tests JOIN runs USING (run_id)),
          flips AS (

@@ -294,6 +294,10 @@ pub(crate) enum Stage {
     After,
     /// Alone again, after failing (flaky or not).
     Rerun,
+    /// On the untouched tree, with orch's call tracing (the outcomes are
+    /// the baseline's; the times, about twice the untraced ones, are not
+    /// used to estimate runs).
+    Traced,
 }
 
 impl Stage {
@@ -302,6 +306,7 @@ impl Stage {
             Stage::Baseline => "baseline",
             Stage::After => "after",
             Stage::Rerun => "rerun",
+            Stage::Traced => "traced",
         }
     }
 }

@@ -219,7 +219,7 @@ impl Db {
             "SELECT file, ms FROM (
                SELECT file, run_id, stage, sum(tests.duration_ms) AS ms,
                       row_number() OVER (PARTITION BY file ORDER BY any_value(started_at) DESC, run_id DESC, stage) AS n
-               FROM tests JOIN runs USING (run_id) WHERE file IS NOT NULL AND stage <> 'rerun'
+               FROM tests JOIN runs USING (run_id) WHERE file IS NOT NULL AND stage NOT IN ('rerun', 'traced')
                GROUP BY file, run_id, stage)
              WHERE n <= 20 ORDER BY file, n",
         )?;
@@ -237,7 +237,7 @@ impl Db {
         let table = self.table(
             "WITH t AS (
                SELECT tests.*, runs.base_commit, epoch_ms(runs.started_at) AS at_ms,
-                      CASE WHEN stage = 'baseline' THEN 'base:' || coalesce(runs.base_commit, '')
+                      CASE WHEN stage IN ('baseline', 'traced') THEN 'base:' || coalesce(runs.base_commit, '')
                            ELSE 'edit:' || tests.run_id END AS code
                FROM tests JOIN runs USING (run_id)
                WHERE test_id IN (SELECT test_id FROM tests WHERE outcome IN ('failed', 'error'))),
@@ -246,7 +246,7 @@ impl Db {
                HAVING bool_or(outcome IN ('failed', 'error')) AND bool_or(outcome = 'passed'))
              SELECT test_id, count(*) AS runs,
                     count(*) FILTER (WHERE outcome IN ('failed', 'error')) AS failures,
-                    arg_max(outcome, at_ms * 100 + CASE stage WHEN 'baseline' THEN 0 WHEN 'after' THEN 10 ELSE 20 END + attempt) AS last,
+                    arg_max(outcome, at_ms * 100 + CASE stage WHEN 'baseline' THEN 0 WHEN 'traced' THEN 0 WHEN 'after' THEN 10 ELSE 20 END + attempt) AS last,
                     test_id IN (SELECT test_id FROM flips) AS flipped
              FROM t GROUP BY test_id",
         )?;

@@ -8,7 +8,8 @@
 //! before, is re-run once alone: if it passes it is flaky, reported, and
 //! does not block the commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,10 @@ pub(crate) struct Outcome {
     /// Workers the tests ran on.
     #[serde(default)]
     pub workers: usize,
+    /// The baseline traced which functions each test file runs, for the
+    /// call map (see [`crate::calls`]): test files recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traced: Option<usize>,
 }
 
 /// Most failing tests re-run alone to check for flakiness.
@@ -97,9 +102,18 @@ pub(crate) async fn run(
     let mut tests = Vec::new();
     let mut schedule = schedule.clone();
     let mut shard_safe = None;
+    let mut traced = None;
     if schedule.run_tests {
         ctx.printer.progress("baseline tests on the untouched tree");
-        let (result, cached, rows) = baseline_tests(ctx, &schedule).await?;
+        let (result, cached, rows) = baseline_tests(ctx, plan, &schedule).await?;
+        if rows.iter().any(|r| r.stage == Stage::Traced) {
+            traced = Some(
+                rows.iter()
+                    .filter_map(|r| r.file.as_deref())
+                    .collect::<BTreeSet<_>>()
+                    .len(),
+            );
+        }
         tests.extend(rows);
         // Tests that fail only when the files are split over workers rely
         // on the ones pytest runs before them: then one worker, both runs.
@@ -119,7 +133,7 @@ pub(crate) async fn run(
                     failing - (whole.failed + whole.errors)
                 ));
                 // The sharded run's results are not the code's: not kept.
-                tests.retain(|row| row.stage != Stage::Baseline);
+                tests.retain(|row| !matches!(row.stage, Stage::Baseline | Stage::Traced));
                 tests.extend(whole_rows);
                 schedule = single;
                 shard_safe = Some(false);
@@ -245,6 +259,7 @@ pub(crate) async fn run(
         flaky,
         tests,
         shard_safe,
+        traced,
     })
 }
 
@@ -367,8 +382,18 @@ async fn run_tests(
     let timeout_s = ctx.deadline.remaining().as_secs().max(1);
     let reports = ctx.run_dir.join("tests");
     let _ = std::fs::create_dir_all(&reports);
-    let shards: Vec<Vec<String>> = if schedule.shards.len() > 1 {
+    // With xdist, one pytest spreads the files itself.
+    let xdist_workers = schedule.xdist.then(|| {
+        schedule
+            .shards
+            .len()
+            .max(1)
+            .min(schedule.parallelism.max(1))
+    });
+    let shards: Vec<Vec<String>> = if schedule.shards.len() > 1 && !schedule.xdist {
         schedule.shards.clone()
+    } else if schedule.xdist {
+        vec![schedule.selection.clone()]
     } else {
         vec![schedule.paths()]
     };
@@ -377,11 +402,22 @@ async fn run_tests(
         .enumerate()
         .map(|(i, selection)| {
             let report = unique_report(&reports, stage, i);
+            let calls_path = (stage == Stage::Traced)
+                .then(|| {
+                    report
+                        .as_ref()
+                        .map(|r| r.with_extension("").with_extension("calls.json"))
+                })
+                .flatten();
             let call = RunTests {
                 selection,
                 timeout_s: Some(timeout_s),
                 max_failures: Some(100),
                 junit_path: report.as_ref().map(|p| p.to_string_lossy().into_owned()),
+                xdist_workers,
+                calls_path: calls_path
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
             };
             (call, report.unwrap_or_default())
         })
@@ -411,7 +447,88 @@ async fn run_tests(
             Some(total) => merge(total, result),
         });
     }
+    if stage == Stage::Traced {
+        let paths = calls.iter().filter_map(|(c, _)| c.calls_path.as_deref());
+        record_calls(ctx, paths);
+    }
     Ok((merged.unwrap_or_default(), rows))
+}
+
+/// Whether the baseline should trace calls for the call map: the run uses
+/// pytest (orch's plugin loads there), the map has no current entry for
+/// some selected file or does not cover an edited file as it is, and the
+/// tests, twice as slow on the baseline, still fit the time left.
+/// `ORCH_TRACE_CALLS=never|always` overrides.
+fn should_trace(ctx: &Context, plan: &Plan, schedule: &Schedule) -> bool {
+    match std::env::var("ORCH_TRACE_CALLS").as_deref() {
+        Ok("never") => return false,
+        Ok("always") => return schedule.runner == "pytest",
+        _ => {}
+    }
+    if schedule.runner != "pytest" {
+        return false;
+    }
+    // The baseline is about half of both runs; tracing doubles it.
+    let fits = schedule.finish.as_ref().is_some_and(|finish| {
+        let traced = Duration::from_millis(finish.p95_ms + finish.p95_ms / 2);
+        traced < ctx.deadline.remaining().mul_f64(0.8)
+    });
+    if !fits {
+        return false;
+    }
+    let Ok(root) = ctx.worktree_root() else {
+        return false;
+    };
+    let map = crate::calls::CallMap::load(&ctx.project.dir.join(crate::calls::FILE));
+    let sha1 = |path: &str| {
+        std::fs::read(root.join(path))
+            .ok()
+            .map(|b| crate::plan::sha1_hex(&b))
+    };
+    let current = map.current_tests(sha1);
+    let edited: BTreeMap<String, String> = plan
+        .edits()
+        .filter(|(file, _, _)| file.ends_with(".py"))
+        .map(|(file, preimage, _)| (file.to_owned(), preimage.to_owned()))
+        .collect();
+    let selection = schedule.paths();
+    if selection.is_empty() {
+        map.tests.is_empty() || map.wants(&[], &current, &edited)
+    } else {
+        map.wants(&selection, &current, &edited)
+    }
+}
+
+/// Adds what a traced run recorded to the project's call map (hashes from
+/// the worktree, untouched while the baseline runs). A failure costs the
+/// evidence, not the run.
+fn record_calls<'a>(ctx: &Context, paths: impl Iterator<Item = &'a str>) {
+    let mut ran: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in paths {
+        let part: BTreeMap<String, Vec<String>> = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        for (test, functions) in part {
+            ran.entry(test).or_default().extend(functions);
+        }
+    }
+    let Ok(root) = ctx.worktree_root() else {
+        return;
+    };
+    if ran.is_empty() {
+        return;
+    }
+    let file = ctx.project.dir.join(crate::calls::FILE);
+    let mut map = crate::calls::CallMap::load(&file);
+    map.record(&ran, |path| {
+        std::fs::read(root.join(path))
+            .ok()
+            .map(|b| crate::plan::sha1_hex(&b))
+    });
+    if let Err(error) = map.save(&file) {
+        tracing::warn!(%error, "call map not saved");
+    }
 }
 
 /// A new report path in `dir` for this stage and shard (`None` if the
@@ -481,6 +598,7 @@ fn read_report(ctx: &Context, report: &std::path::Path, stage: Stage) -> Vec<Tes
 /// The baseline, from the per-HEAD cache when the same tests ran before.
 async fn baseline_tests(
     ctx: &Context,
+    plan: &Plan,
     schedule: &Schedule,
 ) -> Result<(RunResult, bool, Vec<TestRow>), Failure> {
     let path = super::optimize::baseline_path(ctx, &schedule.paths());
@@ -494,7 +612,14 @@ async fn baseline_tests(
     if let Some(cached) = cached_by_file(ctx, &schedule.paths()) {
         return Ok((cached, true, Vec::new()));
     }
-    let (result, rows) = run_tests(ctx, schedule, Stage::Baseline).await?;
+    let stage = if should_trace(ctx, plan, schedule) {
+        ctx.printer
+            .progress("baseline tests, recording which functions each test file runs");
+        Stage::Traced
+    } else {
+        Stage::Baseline
+    };
+    let (result, rows) = run_tests(ctx, schedule, stage).await?;
     cache_baseline(ctx, schedule, &result);
     if !result.exit_code_only && matches!(result.exit_code, 0 | 1) {
         cache_by_file(ctx, &rows);

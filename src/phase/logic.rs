@@ -716,37 +716,6 @@ async fn analyse_rename(
     })
 }
 
-/// For `rename Q.OLD to NEW` where `Q` is no module but a class of the
-/// project that defines the method `OLD`: the method rename to suggest.
-async fn method_of_qualifier(ctx: &Context, rename: &Rename) -> Result<Option<String>, Failure> {
-    let Some(qualifier) = rename.scope.as_deref() else {
-        return Ok(None);
-    };
-    let class = qualifier.rsplit('.').next().unwrap_or(qualifier);
-    let looks_like_class = class.chars().next().is_some_and(char::is_uppercase)
-        && !qualifier.contains('/')
-        && !qualifier.ends_with(".py");
-    if rename.symbol != crate::intent::SymbolKind::Any
-        || rename.class.is_some()
-        || !looks_like_class
-    {
-        return Ok(None);
-    }
-    let methods = ctx
-        .pool
-        .request(&crate::protocol::code::Definitions {
-            name: rename.old.clone(),
-            kind: DefinitionKind::Method,
-            focused: true,
-        })
-        .await?;
-    Ok(methods
-        .definitions
-        .iter()
-        .any(|d| d.class.as_deref() == Some(class))
-        .then(|| format!("rename method {class}.{} to {}", rename.old, rename.new)))
-}
-
 /// The one definition the command means, or an input error that lists
 /// candidates or the closest names.
 async fn choose_definition(
@@ -777,18 +746,6 @@ async fn choose_definition(
             "method of a module-level class".to_owned()
         } else {
             format!("module-level {what}")
-        };
-        // `rename Cart.total to ...`: the qualifier is a class with that
-        // method, not a module. Say the command that renames it.
-        let hint = match method_of_qualifier(ctx, rename).await? {
-            Some(command) => Some(format!(
-                "`{}` is a method of a class: `{command}`",
-                rename
-                    .scope
-                    .as_deref()
-                    .map_or(rename.old.clone(), |q| format!("{q}.{}", rename.old))
-            )),
-            None => hint,
         };
         return Err(Failure::input(
             format!("no {what} named `{}` in this project", rename.old),

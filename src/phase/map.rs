@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod entity;
+
 use super::{Context, Failure, StopReason, page_size};
 use crate::intent::{Cleanup, Intent, Rename, Replace};
 use crate::protocol::code::{Definition, DefinitionKind, Definitions, ModuleMatch, Modules};

@@ -15,7 +15,7 @@
 //! request (a draft then). `--tests all` runs the whole suite, `--tests
 //! none` nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,10 @@ pub(crate) struct Schedule {
     /// How the order was chosen.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub order: String,
+    /// The project has pytest-xdist: one pytest spreads the selection over
+    /// `parallelism` workers (the shards are the estimate's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub xdist: bool,
 }
 
 impl Schedule {
@@ -101,6 +105,57 @@ pub(crate) fn old_names(intent: &Intent) -> Vec<String> {
         Intent::MakeAsync(m) => m.function.iter().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// The byte ranges `edits` change, per Python file that is not a test
+/// module (pytest files are tiered by being edited).
+pub(crate) fn edited_ranges<'a, E: IntoIterator<Item = [usize; 2]>>(
+    edits: impl IntoIterator<Item = (&'a str, E)>,
+) -> BTreeMap<String, Vec<[usize; 2]>> {
+    edits
+        .into_iter()
+        .filter(|(path, _)| {
+            path.ends_with(".py") && !crate::lang::python::names::is_pytest_file(path)
+        })
+        .map(|(path, ranges)| (path.to_owned(), ranges.into_iter().collect::<Vec<_>>()))
+        .filter(|(_, ranges)| !ranges.is_empty())
+        .collect()
+}
+
+/// What the project's call map says about the edited files (none when no
+/// traced run was recorded yet).
+fn call_evidence(
+    ctx: &Context,
+    edited: &BTreeMap<String, Vec<[usize; 2]>>,
+) -> Option<crate::calls::CallEvidence> {
+    let map = crate::calls::CallMap::load(&ctx.project.dir.join(crate::calls::FILE));
+    if map.tests.is_empty() || edited.is_empty() {
+        return None;
+    }
+    let root = ctx.worktree_root().ok()?;
+    let sha1 = |path: &str| {
+        std::fs::read(root.join(path))
+            .ok()
+            .map(|b| crate::plan::sha1_hex(&b))
+    };
+    let current = map.current_tests(sha1);
+    let hashes: BTreeMap<String, String> = edited
+        .keys()
+        .filter_map(|path| Some((path.clone(), sha1(path)?)))
+        .collect();
+    let evidence = map.evidence(&hashes, &current);
+    (!evidence.traced.is_empty()).then_some(evidence)
+}
+
+/// [`edited_ranges`] of a plan's edit nodes.
+fn plan_edits(plan: &Plan) -> BTreeMap<String, Vec<[usize; 2]>> {
+    edited_ranges(plan.nodes.iter().filter_map(|node| match &node.action {
+        Action::Edit { file, edits, .. } => Some((
+            file.as_str(),
+            edits.iter().map(|e| [e.start, e.end]).collect::<Vec<_>>(),
+        )),
+        _ => None,
+    }))
 }
 
 /// The tiers a change's tests fall in, expanded to test files.
@@ -153,11 +208,21 @@ impl Tiers {
 pub(crate) async fn tiers(
     ctx: &Context,
     changed: Vec<String>,
+    edited: BTreeMap<String, Vec<[usize; 2]>>,
     old_names: Vec<String>,
 ) -> Result<Tiers, crate::mcp::Error> {
     ctx.printer
         .progress("choosing the tests the change can affect");
-    let impact = ctx.pool.request(&TestImpact { changed, old_names }).await?;
+    let calls = call_evidence(ctx, &edited);
+    let impact = ctx
+        .pool
+        .request(&TestImpact {
+            changed,
+            old_names,
+            edited,
+            calls,
+        })
+        .await?;
     let root = ctx
         .worktree
         .lock()
@@ -293,6 +358,7 @@ pub(crate) async fn run(
         p_on_time: None,
         finish: None,
         order: String::new(),
+        xdist: false,
     };
     if ctx.settings.dry_run {
         schedule.reason = "dry run: no tests run".to_owned();
@@ -354,7 +420,9 @@ pub(crate) async fn run(
         TestsMode::Affected => {
             let tiers = match known {
                 Some(tiers) => tiers,
-                None => match tiers(ctx, plan.files(), old_names(&plan.intent)).await {
+                None => match tiers(ctx, plan.files(), plan_edits(plan), old_names(&plan.intent))
+                    .await
+                {
                     Ok(tiers) => tiers,
                     // A code server that cannot tier the tests (a
                     // third-party one without `test_impact`, or a
@@ -383,7 +451,42 @@ pub(crate) async fn run(
             );
         }
     }
+    if command.is_none() && schedule.run_tests {
+        use_xdist(ctx, &mut schedule).await;
+    }
     Ok(schedule)
+}
+
+/// With pytest-xdist in the project, one pytest runs the selection on the
+/// schedule's workers: xdist hands the next file (longest first, as
+/// sharded) to whichever worker is idle, so a file slower than its history
+/// does not hold up the rest.
+async fn use_xdist(ctx: &Context, schedule: &mut Schedule) {
+    let Ok(root) = ctx.worktree_root() else {
+        return;
+    };
+    let python = ctx.settings.python.as_deref().unwrap_or("python3");
+    if !crate::servers::test::project_has_xdist(&root, python).await {
+        return;
+    }
+    schedule.xdist = true;
+    if schedule.shards.len() > 1 {
+        // Likely failures first, then longest first: xdist hands files out
+        // in the order it collects them.
+        let evidence = ctx.evidence().await;
+        schedule.selection.sort_by(|x, y| {
+            let (fx, fy) = (order_key(&evidence, x), order_key(&evidence, y));
+            (fx.0, fx.1)
+                .cmp(&(fy.0, fy.1))
+                .then_with(|| evidence.file_ms(y).total_cmp(&evidence.file_ms(x)))
+        });
+        schedule.order += &format!(
+            "; pytest-xdist (the project has it) runs them on {} workers",
+            schedule.parallelism
+        );
+    } else {
+        schedule.order += "; one pytest-xdist worker (`-n 0`)";
+    }
 }
 
 /// Fits the tiers to the time left: the widest prefix with P(on time) ≥

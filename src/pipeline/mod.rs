@@ -795,9 +795,25 @@ impl<'a> Driver<'a> {
         intent: &Intent,
     ) -> Result<(Plan, Option<usize>), Failure> {
         let ctx = self.ctx;
-        let map = self
-            .step(Phase::Map, async || phase::map::run(ctx, intent).await)
+        // Where the words leave the kind open, the project decides first.
+        let (resolved, map) = self
+            .step(Phase::Map, async || {
+                let resolved = phase::map::entity::resolve(ctx, intent).await?;
+                let target = resolved.as_ref().map_or(intent, |(i, _)| i);
+                let map = phase::map::run(ctx, target).await?;
+                Ok((resolved, map))
+            })
             .await?;
+        let reading;
+        let intent = match resolved {
+            Some((resolved, why)) => {
+                ctx.printer.note(&why);
+                self.detail("reading", &why);
+                reading = resolved;
+                &reading
+            }
+            None => intent,
+        };
         self.detail("map", &map);
         let analysis = self
             .step(Phase::Logic, async || {
@@ -830,8 +846,17 @@ impl<'a> Driver<'a> {
                         analysis.files.iter().map(|f| f.path.clone()).collect();
                     changed.extend(analysis.creates.iter().map(|f| f.path.clone()));
                     changed.extend(analysis.deletes.iter().map(|f| f.path.clone()));
-                    match phase::optimize::tiers(ctx, changed, phase::optimize::old_names(intent))
-                        .await
+                    let edited = phase::optimize::edited_ranges(analysis.files.iter().map(|f| {
+                        let ranges = f.edits.iter().map(|e| [e.edit.start, e.edit.end]);
+                        (f.path.as_str(), ranges)
+                    }));
+                    match phase::optimize::tiers(
+                        ctx,
+                        changed,
+                        edited,
+                        phase::optimize::old_names(intent),
+                    )
+                    .await
                     {
                         Ok(tiers) => Some(tiers),
                         Err(error) => {

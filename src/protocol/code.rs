@@ -345,6 +345,31 @@ pub struct TestImpact {
     /// in tier a.
     #[serde(default)]
     pub old_names: Vec<String>,
+    /// Byte ranges the change edits, per file (offsets before the change):
+    /// the functions and classes around them are the changed symbols, and
+    /// tests that name them, or name code that calls them, are tiered
+    /// before the rest of their module's importers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub edited: BTreeMap<String, Vec<[usize; 2]>>,
+    /// What traced runs recorded about the edited files' functions (see
+    /// [`CallEvidence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<CallEvidence>,
+}
+
+/// Recorded evidence of which test files run which functions of the
+/// edited files: a test file that ran a changed function is in tier a; one
+/// whose recording covers every edited file and ran none of the changed
+/// functions drops to tier c (when every edit is inside a function or
+/// class: module-level code runs on import).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CallEvidence {
+    /// `path::qualname` → test files that ran it.
+    #[serde(default)]
+    pub ran: BTreeMap<String, Vec<String>>,
+    /// Edited file → test files whose recording covers it as it is.
+    #[serde(default)]
+    pub traced: BTreeMap<String, Vec<String>>,
 }
 
 /// The selection of tiers a–c, and how many test files each tier holds.

@@ -19,6 +19,17 @@ pub struct RunTests {
     /// path: a new file ending in `.junit.xml` in an existing directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub junit_path: Option<String>,
+    /// Spread the files over this many pytest-xdist workers (`-n N
+    /// --dist loadfile`; 1 runs them in one process, `-n 0`, whatever the
+    /// project's `addopts` say). Only for projects that have pytest-xdist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xdist_workers: Option<usize>,
+    /// Record which of the project's functions each test file runs (a
+    /// trace of every Python call: the tests take about twice as long),
+    /// written as `{test file: ["path::qualname", ...]}` to this absolute
+    /// path: a new file ending in `.calls.json` in an existing directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

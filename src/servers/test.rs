@@ -142,7 +142,14 @@ pub(crate) async fn run_pytest(
         crate::plan::check_test_id(test)?;
     }
     let (_report_dir, report) = report_path(args)?;
+    let calls = match &args.calls_path {
+        Some(path) => Some(CallsRecorder::new(path)?),
+        None => None,
+    };
     let mut python_path = vec![root.to_path_buf()];
+    if let Some(calls) = &calls {
+        python_path.push(calls.plugin_dir.path().to_path_buf());
+    }
     if root.join("src").is_dir() {
         python_path.insert(0, root.join("src"));
     }
@@ -154,6 +161,15 @@ pub(crate) async fn run_pytest(
     command
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no"])
         .arg(format!("--junitxml={}", report.display()))
+        .args(match args.xdist_workers {
+            Some(n) if n > 1 => vec![format!("--numprocesses={n}"), "--dist=loadfile".into()],
+            Some(_) => vec!["--numprocesses=0".to_owned()],
+            None => Vec::new(),
+        })
+        .args(match &calls {
+            Some(_) => vec!["-p", "orch_calls"],
+            None => Vec::new(),
+        })
         .arg("--")
         .args(&args.selection)
         .current_dir(root)
@@ -164,11 +180,19 @@ pub(crate) async fn run_pytest(
         .stderr(std::process::Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(calls) = &calls {
+        command
+            .env("ORCH_CALLS_OUT", &calls.out)
+            .env("ORCH_CALLS_ROOT", root);
+    }
     let started = Instant::now();
     let child = command.spawn().map_err(|e| {
         format!("cannot start `{python} -m pytest`: {e} (set --python or ORCH_PYTHON)")
     })?;
     let output = wait_or_kill(child, args.timeout_s, "pytest").await?;
+    if let Some(calls) = calls {
+        calls.merge()?;
+    }
     let exit_code = output.status.code().unwrap_or(-1);
     let mut result = RunResult {
         exit_code,
@@ -192,6 +216,139 @@ pub(crate) async fn run_pytest(
         result.output_tail = tail(&combined, 2000);
     }
     Ok(result)
+}
+
+/// Whether the project runs its tests with pytest-xdist: it declares it
+/// (a dependency, or `-n` in pytest's `addopts`) and `python` imports it.
+/// orch then spreads the tests with xdist's own scheduler (idle workers
+/// take the next file) instead of starting pytest once per shard, and its
+/// `-n` replaces one in `addopts` (which would otherwise run under every
+/// shard).
+pub(crate) async fn project_has_xdist(root: &Path, python: &str) -> bool {
+    if !declares_xdist(root) {
+        return false;
+    }
+    let mut command = tokio::process::Command::new(python);
+    command
+        .args(["-c", "import xdist"])
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(10), command.status()).await,
+        Ok(Ok(status)) if status.success()
+    )
+}
+
+/// Whether the project's configuration names pytest-xdist.
+fn declares_xdist(root: &Path) -> bool {
+    let mut files: Vec<std::path::PathBuf> = [
+        "pyproject.toml",
+        "setup.cfg",
+        "setup.py",
+        "tox.ini",
+        "pytest.ini",
+        "noxfile.py",
+    ]
+    .iter()
+    .map(|f| root.join(f))
+    .collect();
+    for dir in [root.to_path_buf(), root.join("requirements")] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            files.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with("requirements") || (dir != root && n.ends_with(".txt"))
+                })
+            }));
+        }
+    }
+    files.iter().any(|path| {
+        std::fs::read_to_string(path).is_ok_and(|text| {
+            text.contains("pytest-xdist")
+                || text.contains("pytest_xdist")
+                || text.lines().any(|line| {
+                    let line = line.trim();
+                    line.starts_with("addopts")
+                        && line
+                            .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '=')
+                            .any(|word| {
+                                word == "-n"
+                                    || word == "--numprocesses"
+                                    || (word.starts_with("-n")
+                                        && word[2..].chars().all(|c| c.is_ascii_alphanumeric())
+                                        && word.len() > 2
+                                        && !word.starts_with("--"))
+                            })
+                })
+        })
+    })
+}
+
+/// The call map a traced run writes: orch's plugin in a directory of its
+/// own on `PYTHONPATH`, one part per process (pytest-xdist workers each
+/// write theirs), merged into the path asked for.
+struct CallsRecorder {
+    plugin_dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+}
+
+/// orch's pytest plugin (see the file).
+const CALLS_PLUGIN: &str = include_str!("python/orch_calls.py");
+
+impl CallsRecorder {
+    fn new(path: &str) -> Result<Self, String> {
+        let out = Path::new(path);
+        let named = out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".calls.json"));
+        if !out.is_absolute() || !named || !out.parent().is_some_and(Path::is_dir) {
+            return Err(format!(
+                "calls_path must be an absolute path ending in `.calls.json` in an existing directory: {path}"
+            ));
+        }
+        if std::fs::symlink_metadata(out).is_ok() {
+            return Err(format!("calls_path exists already: {path}"));
+        }
+        let plugin_dir =
+            tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        std::fs::write(plugin_dir.path().join("orch_calls.py"), CALLS_PLUGIN)
+            .map_err(|e| format!("cannot write orch's pytest plugin: {e}"))?;
+        Ok(CallsRecorder {
+            plugin_dir,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Merges the processes' parts into the one file (a test file's
+    /// functions are the union of what each process saw of it).
+    fn merge(self) -> Result<(), String> {
+        let dir = self.out.parent().unwrap_or(Path::new("."));
+        let prefix = format!(
+            "{}.",
+            self.out.file_name().and_then(|n| n.to_str()).unwrap_or("")
+        );
+        let mut merged: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+        let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let part: std::collections::BTreeMap<String, Vec<String>> = std::fs::read(entry.path())
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .unwrap_or_default();
+            for (test, functions) in part {
+                merged.entry(test).or_default().extend(functions);
+            }
+            let _ = std::fs::remove_file(entry.path());
+        }
+        let text = serde_json::to_vec(&merged).map_err(|e| e.to_string())?;
+        std::fs::write(&self.out, text).map_err(|e| format!("cannot write the call map: {e}"))
+    }
 }
 
 /// Where the JUnit report goes: where the caller asked to keep it (a new
@@ -278,4 +435,41 @@ fn tail(text: &str, max: usize) -> String {
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(text.len());
     text[start..].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declares_xdist;
+
+    #[test]
+    fn xdist_is_declared_by_a_dependency_or_by_addopts() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(!declares_xdist(root));
+        std::fs::write(root.join("pytest.ini"), "[pytest]\naddopts = -ra\n").unwrap();
+        assert!(!declares_xdist(root), "another option");
+        std::fs::write(root.join("pytest.ini"), "[pytest]\naddopts = -ra -n auto\n").unwrap();
+        assert!(declares_xdist(root));
+        std::fs::remove_file(root.join("pytest.ini")).unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[tool.pytest.ini_options]\naddopts = \"--numprocesses=4\"\n",
+        )
+        .unwrap();
+        assert!(declares_xdist(root));
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[tool.pytest.ini_options]\naddopts = \"-ra -n4\"\n",
+        )
+        .unwrap();
+        assert!(declares_xdist(root));
+        std::fs::remove_file(root.join("pyproject.toml")).unwrap();
+        std::fs::create_dir(root.join("requirements")).unwrap();
+        std::fs::write(
+            root.join("requirements/tests.txt"),
+            "pytest\npytest-xdist>=3\n",
+        )
+        .unwrap();
+        assert!(declares_xdist(root));
+    }
 }

@@ -318,6 +318,181 @@ fn slow_suites_are_sharded_over_workers() {
     assert!(fastest >= 1000.0, "{section}");
 }
 
+/// A project that has pytest-xdist (declared, importable) runs its
+/// selection in one pytest on xdist's workers, with orch's worker count
+/// in place of the `-n` its `addopts` ask for: one worker (`-n 0`) while
+/// nothing is measured, then as many as the schedule chose.
+#[test]
+fn a_project_with_pytest_xdist_runs_its_tests_on_xdist_workers() {
+    let t = TestContext::fixture("shop");
+    let log = t.scratch.join("workers");
+    std::fs::create_dir_all(&log).unwrap();
+    std::fs::write(
+        t.repo.join("pytest.ini"),
+        "[pytest]\n# pytest-xdist is a test dependency\naddopts = -n 3\n",
+    )
+    .unwrap();
+    for i in 0..5 {
+        std::fs::write(
+            t.repo.join(format!("tests/test_slow_{i}.py")),
+            format!(
+                "import os\nimport time\n\nimport shop  # noqa: F401\n\n\ndef test_slow_{i}():\n    time.sleep(0.8)\n    worker = os.environ.get('PYTEST_XDIST_WORKER', 'main')\n    with open(os.path.join(os.environ['ORCH_XDIST_LOG'], '{i}-' + worker), 'a'):\n        pass\n"
+            ),
+        )
+        .unwrap();
+    }
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "slow tests, xdist"]);
+    let workers = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(&log)
+            .unwrap()
+            .map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.split_once('-').unwrap().1.to_owned()
+            })
+            .collect()
+    };
+    let run = |command: &str| {
+        let out = t.output(
+            t.command(&["run", "--json", command, "--yes"])
+                .env("ORCH_XDIST_LOG", &log),
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        out.record()
+    };
+    let first = run("rename function make_str to make_text");
+    let schedule = &first["details"]["schedule"];
+    assert_eq!(schedule["xdist"], true, "{schedule}");
+    assert_eq!(schedule["parallelism"], 1, "{schedule}");
+    // `-n 0` replaced the project's `-n 3`: every test in the main process.
+    assert_eq!(workers(), ["main".to_owned()].into(), "{schedule}");
+    assert_eq!(first["details"]["execute"]["after"]["passed"], 9, "{first}");
+    for entry in std::fs::read_dir(&log).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let second = run("rename function describe to summarize");
+    let schedule = &second["details"]["schedule"];
+    assert_eq!(schedule["xdist"], true, "{schedule}");
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    assert_eq!(schedule["parallelism"], cores as u64, "{schedule}");
+    let execute = &second["details"]["execute"];
+    assert_eq!(execute["after"]["passed"], 9, "{execute}");
+    // Every test once, per-test results from xdist's JUnit report.
+    let ran = std::fs::read_dir(&log).unwrap().count();
+    assert_eq!(ran, 5, "{execute}");
+    let used = workers();
+    if cores > 1 {
+        assert!(used.iter().all(|w| w.starts_with("gw")), "{used:?}");
+        assert!(used.len() > 1 && used.len() <= cores, "{used:?}");
+    } else {
+        assert_eq!(used, ["main".to_owned()].into());
+    }
+    let rows = t
+        .run(&[
+            "stats",
+            "--json",
+            "--sql",
+            "SELECT count(*) AS n FROM tests WHERE file LIKE 'tests/test_slow_%' \
+             AND stage = 'after' AND run_id = (SELECT max(run_id) FROM runs)",
+        ])
+        .json();
+    assert_eq!(column(&rows["sections"][0], "n"), ["5"], "{rows}");
+}
+
+/// The first run's baseline traces which functions each test file runs
+/// (orch's pytest plugin) into the project's call map; a later change
+/// inside one function's body then selects by that evidence: the test file
+/// that ran the function first, the ones that ran none of it in tier c,
+/// although one of them names the function and the other imports its
+/// module. A test file edited since its recording falls back to the static
+/// tiers.
+#[test]
+fn a_recorded_call_map_tiers_tests_by_the_functions_they_ran() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("tests/test_price.py"),
+        "from shop.util import Price\n\n\ndef test_price():\n    assert str(Price(5)) == \"0.05\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("tests/test_label.py"),
+        "from shop import util\n\n\ndef test_label():\n    assert util.describe.__name__ == \"describe\"\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "more tests"]);
+    let first = t.run(&["run", "--json", "rename function make_str to make_text"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let first = first.record();
+    assert_eq!(first["details"]["execute"]["traced"], 3, "{first}");
+    let map_path = walk_for(&t.state, "calls.json").expect("a call map");
+    let map: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
+    let ran = |test: &str| -> Vec<String> {
+        map["tests"][test]["ran"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{test}: {map}"))
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(ran("tests/test_shop.py").contains(&"shop/util.py::describe".to_owned()));
+    assert!(ran("tests/test_price.py").contains(&"shop/util.py::Price.__str__".to_owned()));
+    assert!(!ran("tests/test_label.py").contains(&"shop/util.py::describe".to_owned()));
+    // The traced times are not the suite's: not used for estimates.
+    let stages = t
+        .run(&[
+            "stats",
+            "--json",
+            "--sql",
+            "SELECT DISTINCT stage FROM tests ORDER BY stage",
+        ])
+        .json();
+    assert_eq!(
+        column(&stages["sections"][0], "stage"),
+        ["after", "traced"],
+        "{stages}"
+    );
+    // A change inside `describe`'s body alone.
+    let second = t.run(&["run", "--json", "rename parameter label of describe to tag"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    let second = second.record();
+    let reason = second["details"]["schedule"]["reason"].as_str().unwrap();
+    assert!(reason.contains("(a: 1, b: 0, c: 2;"), "{reason}");
+    assert!(second["details"]["execute"]["traced"].is_null(), "{second}");
+    // test_label.py edited: its entry no longer holds, so it names
+    // `describe` again (tier a) and its baseline traces it anew.
+    std::fs::write(
+        t.repo.join("tests/test_label.py"),
+        "from shop import util\n\n\ndef test_label():\n    assert util.describe.__name__.startswith(\"desc\")\n",
+    )
+    .unwrap();
+    git(&t.repo, &["commit", "-q", "-am", "edit a test"]);
+    let third = t.run(&["run", "--json", "rename parameter label of describe to tag"]);
+    assert_eq!(third.code, 0, "{third:?}");
+    let third = third.record();
+    let reason = third["details"]["schedule"]["reason"].as_str().unwrap();
+    assert!(reason.contains("(a: 2, b: 0, c: 1;"), "{reason}");
+    assert_eq!(third["details"]["execute"]["traced"], 3, "{third}");
+}
+
+/// The first file named `name` under `dir`.
+fn walk_for(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = walk_for(&path, name) {
+                return Some(found);
+            }
+        } else if entry.file_name() == name {
+            return Some(path);
+        }
+    }
+    None
+}
+
 /// Baselines are kept per test file at the base commit: a later run there
 /// whose selection is made of files that already ran (here, in a run of the
 /// whole suite) runs no baseline, and counts what they gave.

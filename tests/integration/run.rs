@@ -1152,19 +1152,71 @@ fn a_configured_test_command_runs_instead_of_pytest() {
     assert!(out.stderr.contains("orch.toml"), "{}", out.stderr);
 }
 
-/// `rename Cart.total to ...` reads as a module's `total`; when `Cart` is a
-/// class with that method, the refusal gives the command that renames it.
+/// Where the words leave the kind open, the project decides: a qualified
+/// method, a bare method name, a bare module name are each read as what
+/// the project defines (and the reading is said); two readings are listed
+/// as commands to copy (exit 2); an attribute is refused as such.
 #[test]
-fn a_method_named_like_a_module_member_gets_the_method_command() {
+fn the_project_decides_what_a_name_is_when_the_words_do_not() {
     let t = TestContext::fixture("shop");
-    let out = t.run(&["plan", "rename Cart.total to grand_total"]);
+    let plan_nodes = |command: &str| {
+        let out = t.run(&["plan", command]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("a plan");
+        (plan["nodes"].clone(), out.stderr)
+    };
+    let (read, stderr) = plan_nodes("rename Cart.total to grand_total");
+    assert!(
+        stderr.contains(
+            "read as `rename method Cart.total to grand_total`: `Cart.total` is a method"
+        ),
+        "{stderr}"
+    );
+    let (explicit, _) = plan_nodes("rename method Cart.total to grand_total");
+    assert_eq!(read, explicit);
+    let (read, stderr) = plan_nodes("rename receipt to summary");
+    assert!(
+        stderr.contains("read as `rename method Cart.receipt to summary`"),
+        "{stderr}"
+    );
+    assert_eq!(read, plan_nodes("rename method Cart.receipt to summary").0);
+    let (read, stderr) = plan_nodes("rename util to helpers");
+    assert!(
+        stderr.contains(
+            "read as `rename module shop.util to helpers`: `util` is the module shop/util.py"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(read, plan_nodes("rename module shop.util to helpers").0);
+    // Two classes with `total`: both readings, nothing guessed.
+    std::fs::write(
+        t.repo.join("shop/ledger.py"),
+        "class Ledger:\n    def total(self):\n        return 0\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "ledger"]);
+    let out = t.run(&["plan", "rename total to grand_total"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains(
-            "`Cart.total` is a method of a class: `rename method Cart.total to grand_total`"
-        ),
+        out.stderr
+            .contains("`total` could mean 2 things in this project; say which:")
+            && out
+                .stderr
+                .contains("orch run \"rename method Cart.total to grand_total\"")
+            && out
+                .stderr
+                .contains("orch run \"rename method Ledger.total to grand_total\""),
         "{out:?}"
     );
-    let out = t.run(&["plan", "rename method Cart.total to grand_total"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    // The qualifier still picks one.
+    assert_eq!(t.run(&["plan", "rename Ledger.total to sum_all"]).code, 0);
+    // An attribute is not a method.
+    let out = t.run(&["plan", "rename Price.cents to amount"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("`cents` is not a method of the class `Price`: if it is one of its attributes, orch does not rename attributes yet"),
+        "{out:?}"
+    );
 }

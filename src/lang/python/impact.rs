@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::modules::ModuleIndex;
 use super::names::is_test_file;
 use super::scope::{Binding, FileModel};
+use super::symbols::SymbolFacts;
 
 /// A test file's tier and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,15 +71,32 @@ pub(crate) fn import_facts(source: &str) -> Option<Vec<ImportFact>> {
     Some(out)
 }
 
-/// [`import_facts`] of every file, from the analysis cache where it has
+/// What the analysis cache keeps per file content: its imports and its
+/// symbol facts, derived from one parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileFacts {
+    pub imports: Vec<ImportFact>,
+    pub symbols: SymbolFacts,
+}
+
+/// The [`FileFacts`] of one source; `None` if it cannot be parsed.
+pub(crate) fn file_facts(source: &str) -> Option<FileFacts> {
+    let tree = super::parse(source)?;
+    Some(FileFacts {
+        imports: import_facts(source)?,
+        symbols: super::symbols::symbol_facts(&tree, source),
+    })
+}
+
+/// [`file_facts`] of every file, from the analysis cache where it has
 /// them (by content), derived and stored otherwise.
-pub(crate) fn all_import_facts(
+pub(crate) fn all_file_facts(
     files: &[(String, String)],
     cache: Option<&crate::cache::Cache>,
-) -> Vec<Option<Vec<ImportFact>>> {
+) -> Vec<Option<FileFacts>> {
     let keys: Vec<String> = files
         .iter()
-        .map(|(_, s)| crate::cache::key("imports", s.as_bytes()))
+        .map(|(_, s)| crate::cache::key("file", s.as_bytes()))
         .collect();
     let cached = cache
         .map(|c| {
@@ -92,10 +110,10 @@ pub(crate) fn all_import_facts(
         &files.iter().zip(&keys).collect::<Vec<_>>(),
         |((_, source), key)| match cached
             .get(*key)
-            .and_then(|bytes| serde_json::from_slice::<Vec<ImportFact>>(bytes).ok())
+            .and_then(|bytes| serde_json::from_slice::<FileFacts>(bytes).ok())
         {
             Some(facts) => (Some(facts), false),
-            None => (import_facts(source), true),
+            None => (file_facts(source), true),
         },
     );
     if let Some(cache) = cache {
@@ -107,8 +125,8 @@ pub(crate) fn all_import_facts(
                 Some((key.clone(), serde_json::to_vec(facts).ok()?))
             })
             .collect();
-        tracing::debug!(files = files.len(), derived = fresh.len(), "import facts");
-        if let Err(error) = cache.put_many("imports", &fresh) {
+        tracing::debug!(files = files.len(), derived = fresh.len(), "file facts");
+        if let Err(error) = cache.put_many("file", &fresh) {
             tracing::warn!(%error, "analysis cache write failed");
         }
     }
@@ -117,12 +135,21 @@ pub(crate) fn all_import_facts(
 
 /// The project files each Python file imports (any scope; a submodule
 /// import also imports its packages' `__init__.py`).
+#[cfg(test)]
 pub(crate) fn import_graph(
     index: &ModuleIndex,
     files: &[(String, String)],
     cache: Option<&crate::cache::Cache>,
 ) -> BTreeMap<String, BTreeSet<String>> {
-    let facts = all_import_facts(files, cache);
+    graph_of(index, files, &all_file_facts(files, cache))
+}
+
+/// [`import_graph`] from facts already derived.
+fn graph_of(
+    index: &ModuleIndex,
+    files: &[(String, String)],
+    facts: &[Option<FileFacts>],
+) -> BTreeMap<String, BTreeSet<String>> {
     files
         .iter()
         .zip(facts)
@@ -137,11 +164,11 @@ pub(crate) fn import_graph(
                     }
                 }
             };
-            for fact in facts.unwrap_or_default() {
+            for fact in facts.iter().flat_map(|f| f.imports.iter()) {
                 match fact {
-                    ImportFact::Module(module) => add(&module),
+                    ImportFact::Module(module) => add(module),
                     ImportFact::From(dots, module, name) => {
-                        if let Some(base) = index.absolute(path, dots, &module) {
+                        if let Some(base) = index.absolute(path, *dots, module) {
                             if !base.is_empty() {
                                 add(&base);
                             }
@@ -156,7 +183,7 @@ pub(crate) fn import_graph(
                         }
                     }
                     ImportFact::Star(dots, module) => {
-                        if let Some(base) = index.absolute(path, dots, &module) {
+                        if let Some(base) = index.absolute(path, *dots, module) {
                             add(&base);
                         }
                     }
@@ -186,20 +213,31 @@ fn under(path: &str, dir: &str) -> bool {
     dir.is_empty() || path.starts_with(&format!("{dir}/"))
 }
 
+/// Byte ranges a change edits, per file (offsets into the file as it is
+/// before the change).
+pub(crate) type Edited = BTreeMap<String, Vec<[usize; 2]>>;
+
 /// Every test file of `files` with its tier, test files first by tier then
 /// path; `changed` are the files the plan edits, creates or deletes (any
-/// kind), `old_names` the names it renames away, `doctests` whether the
-/// project runs its modules' doctests (then changed modules are listed in
-/// tier a as test paths of their own).
+/// kind), `edited` the byte ranges it edits in them (the definitions
+/// around those are the changed symbols), `old_names` the names it renames
+/// away, `doctests` whether the project runs its modules' doctests (then
+/// changed modules are listed in tier a as test paths of their own).
 pub(crate) fn tiers(
     index: &ModuleIndex,
     files: &[(String, String)],
-    changed: &[String],
-    old_names: &[String],
+    change: &Change<'_>,
     doctests: bool,
     cache: Option<&crate::cache::Cache>,
 ) -> Vec<Tiered> {
-    let graph = import_graph(index, files, cache);
+    let Change {
+        changed,
+        edited,
+        old_names,
+        calls,
+    } = change;
+    let facts = all_file_facts(files, cache);
+    let graph = graph_of(index, files, &facts);
     let changed_set: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
     let changed_modules: BTreeSet<&str> = changed
         .iter()
@@ -221,6 +259,100 @@ pub(crate) fn tiers(
             break;
         }
     }
+    // The changed definitions and what reaches them through calls, among
+    // the files that can call them (the test files themselves are leaves).
+    let mut changed_defs = Vec::new();
+    for (f, (path, _)) in files.iter().enumerate() {
+        if let (Some(ranges), Some(facts)) = (edited.get(path), &facts[f]) {
+            for [start, end] in ranges {
+                changed_defs.extend(
+                    facts
+                        .symbols
+                        .enclosing(*start, *end)
+                        .into_iter()
+                        .map(|d| (f, d)),
+                );
+            }
+        }
+    }
+    // Recorded runs: which test files ran a changed function, and which
+    // ran none (when every edit is inside a definition: a module-level
+    // edit runs on import, which no recording attributes to a test).
+    let mut changed_keys: BTreeSet<String> = BTreeSet::new();
+    for &(f, d) in &changed_defs {
+        if let Some(facts) = &facts[f] {
+            changed_keys.insert(format!(
+                "{}::{}",
+                files[f].0, facts.symbols.defs[d].qualname
+            ));
+        }
+    }
+    let inside_definitions = changed_modules.iter().all(|module| {
+        let position = files.iter().position(|(p, _)| p == module);
+        match (
+            edited.get(*module),
+            position.and_then(|f| facts[f].as_ref()),
+        ) {
+            (Some(ranges), Some(facts)) => ranges
+                .iter()
+                .all(|[start, end]| facts.symbols.runs_when_called(*start, *end)),
+            _ => false,
+        }
+    });
+    let mut ran_changed: BTreeMap<&str, &str> = BTreeMap::new();
+    if let Some(calls) = calls {
+        for key in &changed_keys {
+            for test in calls.ran.get(key).into_iter().flatten() {
+                ran_changed.entry(test.as_str()).or_insert(key.as_str());
+            }
+        }
+    }
+    let covered = |test: &str| {
+        calls.is_some_and(|calls| {
+            inside_definitions
+                && !changed_modules.is_empty()
+                && changed_modules.iter().all(|m| {
+                    calls
+                        .traced
+                        .get(*m)
+                        .is_some_and(|tests| tests.iter().any(|t| t == test))
+                })
+        })
+    };
+    let symbols: Vec<Option<&SymbolFacts>> = facts
+        .iter()
+        .map(|f| f.as_ref().map(|f| &f.symbols))
+        .collect();
+    let callers = |f: usize| {
+        let path = files[f].0.as_str();
+        !super::names::is_pytest_file(path)
+            && (reaches.contains(path) || changed_set.contains(path))
+    };
+    let reach = super::symbols::reach(&symbols, &changed_defs, callers);
+    let run_changed: BTreeSet<&str> = reach
+        .modules
+        .iter()
+        .map(|&f| files[f].0.as_str())
+        .filter(|p| !is_test_file(p))
+        .collect();
+    // Fixtures: what each conftest defines that reaches the change, for
+    // the tests below it (they name a fixture without importing it).
+    let fixtures: Vec<(&str, BTreeSet<&str>)> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, (p, _))| p.ends_with("conftest.py"))
+        .filter_map(|(f, (p, _))| {
+            let facts = symbols[f]?;
+            let names: BTreeSet<&str> = facts
+                .defs
+                .iter()
+                .filter(|d| d.parent.is_none())
+                .map(|d| d.qualname.as_str())
+                .filter(|n| reach.closure.contains(*n))
+                .collect();
+            (!names.is_empty()).then(|| (dir_of(p), names))
+        })
+        .collect();
     let stems: BTreeSet<&str> = changed_modules
         .iter()
         .map(|p| {
@@ -244,12 +376,28 @@ pub(crate) fn tiers(
         .map(|p| dir_of(p))
         .collect();
     let mut out = Vec::new();
-    for (path, source) in files {
+    for (f, (path, source)) in files.iter().enumerate() {
         if !is_test_file(path) || path.ends_with("conftest.py") {
             continue;
         }
         let imports = graph.get(path);
         let file = path.rsplit('/').next().unwrap_or(path);
+        // The names it can use from the change: any it names when it
+        // imports its way there, the fixtures of its conftests otherwise.
+        let reachable = reaches.contains(path.as_str());
+        let names: BTreeSet<&str> = symbols[f]
+            .map(|s| s.all_names().collect())
+            .unwrap_or_default();
+        let named = |set: &BTreeSet<String>| -> Option<String> {
+            let found = names.iter().find(|n| {
+                set.contains(**n)
+                    && (reachable
+                        || fixtures
+                            .iter()
+                            .any(|(dir, defs)| under(path, dir) && defs.contains(**n)))
+            });
+            found.map(|n| (*n).to_owned())
+        };
         let (tier, why) = if changed_set.contains(path.as_str()) {
             ('a', "the plan edits it".to_owned())
         } else if everything {
@@ -264,6 +412,16 @@ pub(crate) fn tiers(
             .find(|old| !super::find_word(source, old).is_empty())
         {
             ('a', format!("it mentions `{old}`"))
+        } else if let Some(key) = ran_changed.get(path.as_str()) {
+            ('a', format!("it ran `{key}` in a recorded run"))
+        } else if covered(path) {
+            let tier = if reachable { 'c' } else { 'd' };
+            (
+                tier,
+                "recorded runs show it runs none of the changed functions".to_owned(),
+            )
+        } else if let Some(name) = named(&reach.direct) {
+            ('a', format!("it names `{name}`, which the change edits"))
         } else if let Some(module) =
             imports.and_then(|i| i.iter().find(|m| changed_modules.contains(m.as_str())))
         {
@@ -273,7 +431,19 @@ pub(crate) fn tiers(
             .find(|s| file == format!("test_{s}.py") || file == format!("{s}_test.py"))
         {
             ('b', format!("it is named after `{stem}`"))
-        } else if reaches.contains(path.as_str()) {
+        } else if let Some(name) = named(&reach.closure) {
+            (
+                'b',
+                format!("it names `{name}`, which calls what the change edits"),
+            )
+        } else if let Some(module) =
+            imports.and_then(|i| i.iter().find(|m| run_changed.contains(m.as_str())))
+        {
+            (
+                'b',
+                format!("it imports `{module}`, whose module-level code runs the change"),
+            )
+        } else if reachable {
             ('c', "it imports a changed module through others".to_owned())
         } else {
             ('d', "it does not import a changed module".to_owned())
@@ -295,6 +465,19 @@ pub(crate) fn tiers(
     }
     out.sort_by(|x, y| x.tier.cmp(&y.tier).then_with(|| x.path.cmp(&y.path)));
     out
+}
+
+/// What a change is, for [`tiers`].
+#[derive(Debug)]
+pub(crate) struct Change<'a> {
+    /// Files it edits, creates or deletes.
+    pub changed: &'a [String],
+    /// Byte ranges it edits, per file.
+    pub edited: &'a Edited,
+    /// Names it renames or moves away.
+    pub old_names: &'a [String],
+    /// What traced runs recorded about the edited files.
+    pub calls: Option<&'a crate::protocol::code::CallEvidence>,
 }
 
 /// `selected` (in order) with every directory whose test files are all
@@ -365,7 +548,14 @@ mod tests {
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
         let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
         let old: Vec<String> = old.iter().map(|s| s.to_string()).collect();
-        tiers(&index, &files, &changed, &old, doctests, None)
+        let edited = Edited::new();
+        let change = Change {
+            changed: &changed,
+            edited: &edited,
+            old_names: &old,
+            calls: None,
+        };
+        tiers(&index, &files, &change, doctests, None)
             .into_iter()
             .map(|t| (t.path, t.tier))
             .collect()
@@ -420,10 +610,16 @@ mod tests {
             let uncached = import_graph(&index, &files, None);
             let cached = import_graph(&index, &files, Some(&cache));
             assert_eq!(cached, uncached, "round {round}");
+            // Every fact, the symbols included, read back exactly.
+            assert_eq!(
+                all_file_facts(&files, Some(&cache)),
+                all_file_facts(&files, None),
+                "round {round}"
+            );
             // Warm: every fact is in the cache now.
             let keys: Vec<String> = files
                 .iter()
-                .map(|(_, s)| crate::cache::key("imports", s.as_bytes()))
+                .map(|(_, s)| crate::cache::key("file", s.as_bytes()))
                 .collect();
             assert_eq!(
                 cache.get_many(&keys).unwrap().len(),
@@ -451,6 +647,75 @@ mod tests {
                 };
             }
         }
+    }
+
+    #[test]
+    fn tests_that_name_a_changed_function_or_its_callers_come_first() {
+        let files = project();
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let util = &files.iter().find(|(p, _)| p == "pkg/util.py").unwrap().1;
+        let at = util.find("return 1").unwrap();
+        let changed = vec!["pkg/util.py".to_owned()];
+        let edited = Edited::from([("pkg/util.py".to_owned(), vec![[at, at + 8]])]);
+        let change = Change {
+            changed: &changed,
+            edited: &edited,
+            old_names: &[],
+            calls: None,
+        };
+        let tiers = tiers(&index, &files, &change, false, None);
+        let tier = |path: &str| {
+            let t = tiers.iter().find(|t| t.path == path).unwrap();
+            (t.tier, t.why.as_str())
+        };
+        // It calls `helper` itself.
+        assert_eq!(
+            tier("tests/test_direct.py"),
+            ('a', "it names `helper`, which the change edits")
+        );
+        // `run` calls `helper`: through `pkg.core` or the package.
+        assert_eq!(tier("tests/test_core.py").0, 'b');
+        assert_eq!(
+            tier("tests/test_pkg.py"),
+            ('b', "it names `run`, which calls what the change edits")
+        );
+        // Named after the module.
+        assert_eq!(tier("tests/test_util.py").0, 'b');
+        // Imports the package (which imports util) but names neither; a
+        // string naming `helper` is not a call.
+        assert_eq!(tier("tests/test_other.py").0, 'c');
+        assert_eq!(tier("tests/test_patch.py").0, 'c');
+        assert_eq!(tier("tests/sub/test_deep.py").0, 'd');
+    }
+
+    #[test]
+    fn a_fixture_that_calls_the_change_selects_the_tests_that_use_it() {
+        let mut files = project();
+        files.push((
+            "tests/sub/conftest.py".into(),
+            "import pytest\nfrom pkg.util import helper\n\n@pytest.fixture\ndef value():\n    return helper()\n".into(),
+        ));
+        files.push((
+            "tests/sub/test_fixture.py".into(),
+            "def test_value(value):\n    assert value == 1\n".into(),
+        ));
+        files.retain(|(p, s)| p != "tests/sub/conftest.py" || !s.is_empty());
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let util = &files.iter().find(|(p, _)| p == "pkg/util.py").unwrap().1;
+        let at = util.find("return 1").unwrap();
+        let changed = vec!["pkg/util.py".to_owned()];
+        let edited = Edited::from([("pkg/util.py".to_owned(), vec![[at, at + 8]])]);
+        let change = Change {
+            changed: &changed,
+            edited: &edited,
+            old_names: &[],
+            calls: None,
+        };
+        let tiers = tiers(&index, &files, &change, false, None);
+        let tier = |path: &str| tiers.iter().find(|t| t.path == path).unwrap().tier;
+        // It imports nothing: the fixture's name is the link.
+        assert_eq!(tier("tests/sub/test_fixture.py"), 'b');
+        assert_eq!(tier("tests/sub/test_deep.py"), 'd');
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub(crate) mod names;
 pub(crate) mod parameters;
 pub(crate) mod rename;
 pub(crate) mod scope;
+pub(crate) mod symbols;
 
 use serde::Serialize;
 use tree_sitter::{Node, Parser, Tree};

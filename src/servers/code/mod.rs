@@ -407,14 +407,13 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         ..TestImpactOutput::default()
     };
     let cache = crate::cache::Cache::open_default();
-    let tiers = python::impact::tiers(
-        &index,
-        &files,
-        &args.changed,
-        &args.old_names,
-        doctests,
-        cache.as_ref(),
-    );
+    let change = python::impact::Change {
+        changed: &args.changed,
+        edited: &args.edited,
+        old_names: &args.old_names,
+        calls: args.calls.as_ref(),
+    };
+    let tiers = python::impact::tiers(&index, &files, &change, doctests, cache.as_ref());
     let mut all_tests = Vec::new();
     let mut by_tier: [Vec<String>; 3] = Default::default();
     for tiered in tiers {
