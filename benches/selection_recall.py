@@ -198,8 +198,8 @@ def tiers(orch, repo, changed, old_names, edited, calls=None):
     args = {"changed": changed, "old_names": old_names, "edited": edited}
     if calls is not None:
         args["calls"] = calls
-    out = subprocess.run([orch, "servers", "call", "--yes", "--repo", repo, "orch", "test_impact",
-                          json.dumps(args)],
+    out = subprocess.run([orch, "servers", "call", "--yes", "--repo", repo, "orch", "test_impact", "-"],
+                         input=json.dumps(args),
                          capture_output=True, text=True, timeout=600)
     data = json.loads(out.stdout)
     expanded = []

@@ -111,7 +111,8 @@ pub enum ServersAction {
         server: String,
         /// The server's tool name.
         tool: String,
-        /// The arguments as a JSON object.
+        /// The arguments as a JSON object (`-`: read them from standard
+        /// input, for arguments too long for a command line).
         #[arg(default_value = "{}")]
         arguments: String,
     },

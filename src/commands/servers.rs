@@ -161,6 +161,20 @@ pub(crate) async fn run(
                 );
                 return ExitCode::Usage;
             }
+            let arguments = if arguments == "-" {
+                let mut text = String::new();
+                if let Err(error) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                {
+                    printer.error(
+                        &anyhow::anyhow!("cannot read the arguments from standard input: {error}"),
+                        None,
+                    );
+                    return ExitCode::Usage;
+                }
+                text
+            } else {
+                arguments
+            };
             let arguments: serde_json::Value = match serde_json::from_str(&arguments) {
                 Ok(value @ serde_json::Value::Object(_)) => value,
                 _ => {

@@ -31,6 +31,7 @@ pub(crate) const FORMS: &[&str] = &[
     "make the MODULE module async",
     "move [function|class] NAME [from PATH] to PATH [and keep an alias]",
     "rename module OLD to NEW (a path, dotted or bare name)",
+    "safe delete [function|class|method|variable] [CLASS.]NAME [in PATH]",
 ];
 
 /// A parsed command.
@@ -56,6 +57,39 @@ pub enum Intent {
     Move(Move),
     /// Rename or move a module file; imports follow.
     RenameModule(RenameModule),
+    /// Delete a function, class, method or module-level variable that
+    /// nothing references.
+    SafeDelete(SafeDelete),
+}
+
+/// `safe delete [function|class|method|variable] [CLASS.]NAME [in PATH]`:
+/// the definition goes only when nothing refers to it (code, `__all__`,
+/// strings); otherwise the references are listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SafeDelete {
+    pub symbol: SymbolKind,
+    pub name: String,
+    /// For a method: the class that defines it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// A file, package directory or dotted module that holds the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl SafeDelete {
+    /// The definition and its references, found as a rename finds them.
+    pub fn lookup(&self) -> Rename {
+        Rename {
+            symbol: self.symbol,
+            old: self.name.clone(),
+            new: format!("{}_orch_deleted", self.name),
+            scope: self.scope.clone(),
+            class: self.class.clone(),
+            function: None,
+        }
+    }
 }
 
 /// `rename module OLD to NEW`: OLD is a path, dotted or bare module name;
@@ -298,6 +332,7 @@ impl Intent {
             Intent::MakeAsync(a) => format!("make {} async", a.target()),
             Intent::Move(m) => format!("move {} to {}", m.name, m.to),
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
+            Intent::SafeDelete(d) => format!("delete {}", d.name),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -369,6 +404,18 @@ impl Intent {
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
+            Intent::SafeDelete(d) => {
+                let name = match &d.class {
+                    Some(class) => format!("{class}.{}", d.name),
+                    None => d.name.clone(),
+                };
+                let scope = d
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                format!("safe delete {} {name}{scope}", d.symbol.as_str())
+            }
             Intent::Move(m) => {
                 let from = m
                     .from

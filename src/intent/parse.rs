@@ -57,8 +57,23 @@ fn parse_tokens(command: &str, tokens: Vec<Token>) -> Result<Intent, Error> {
         {
             parse_remove_parameter(&tokens, &lowered).ok_or_else(unknown)
         }
+        "safe" | "safely"
+            if matches!(
+                lowered.get(1).map(String::as_str),
+                Some("delete" | "remove" | "drop")
+            ) =>
+        {
+            parse_safe_delete(&tokens, &lowered, 2).ok_or_else(unknown)?
+        }
+        "safe-delete" => parse_safe_delete(&tokens, &lowered, 1).ok_or_else(unknown)?,
         "remove" | "delete" | "drop" | "strip" | "clean" | "cleanup" | "prune" | "tidy" => {
-            parse_cleanup(&tokens, &lowered).ok_or_else(unknown)
+            match parse_cleanup(&tokens, &lowered) {
+                Some(cleanup) => Ok(cleanup),
+                None if matches!(first.as_str(), "remove" | "delete" | "drop") => {
+                    parse_safe_delete(&tokens, &lowered, 1).ok_or_else(unknown)?
+                }
+                None => Err(unknown()),
+            }
         }
         "add" | "introduce" => parse_add_parameter(&tokens, &lowered).ok_or_else(unknown)?,
         _ => Err(unknown()),
@@ -459,6 +474,138 @@ pub(super) fn parse_cleanup(tokens: &[Token], lowered: &[String]) -> Option<Inte
         _ => None,
     }
 }
+
+/// `[safe] delete|remove [the] [unused] [function|class|method|variable]
+/// [CLASS.]NAME [in PATH] [if unused]`, from token `i` (after the verb).
+pub(super) fn parse_safe_delete(
+    tokens: &[Token],
+    lowered: &[String],
+    mut i: usize,
+) -> Option<Result<Intent, Error>> {
+    let mut symbol = SymbolKind::Any;
+    while i < tokens.len() && !tokens[i].quoted {
+        match lowered[i].as_str() {
+            "the" | "a" | "an" | "unused" | "unreferenced" | "dead" | "obsolete" => i += 1,
+            "function" | "def" => {
+                symbol = SymbolKind::Function;
+                i += 1;
+            }
+            "class" => {
+                symbol = SymbolKind::Class;
+                i += 1;
+            }
+            "method" => {
+                symbol = SymbolKind::Method;
+                i += 1;
+            }
+            "variable" | "constant" | "global" => {
+                symbol = SymbolKind::Variable;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let target = strip_call(&tokens.get(i)?.text);
+    i += 1;
+    let mut scope = None;
+    while i < tokens.len() {
+        let word = if tokens[i].quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        match word {
+            "in" | "from" | "within" | "inside" if scope.is_none() => {
+                let mut j = i + 1;
+                while lowered
+                    .get(j)
+                    .is_some_and(|w| matches!(w.as_str(), "the" | "module" | "file" | "package"))
+                {
+                    j += 1;
+                }
+                scope = Some(tokens.get(j)?.text.clone());
+                i = j + 1;
+                if matches!(
+                    lowered.get(i).map(String::as_str),
+                    Some("module" | "file" | "package")
+                ) {
+                    i += 1;
+                }
+            }
+            // "if unused", "if nothing uses it", "safely", "everywhere".
+            "if" | "when" | "unless" => i = tokens.len(),
+            "safely" | "everywhere" => i += 1,
+            _ => return None,
+        }
+    }
+    let (name, class, scope) = split_target(&target, scope)?;
+    // Without a kind, an English word is no name (`remove unused code`,
+    // `delete imports`).
+    if symbol == SymbolKind::Any && class.is_none() && NOT_NAMES.contains(&name.as_str()) {
+        return None;
+    }
+    if let Err(error) = validate_identifier(&name) {
+        return Some(Err(error));
+    }
+    // `Cart.total`: a method.
+    let symbol = match (&class, symbol) {
+        (Some(_), SymbolKind::Any) => SymbolKind::Method,
+        (_, symbol) => symbol,
+    };
+    if symbol == SymbolKind::Method && class.is_none() {
+        return None;
+    }
+    Some(Ok(Intent::SafeDelete(SafeDelete {
+        symbol,
+        name,
+        class,
+        scope,
+    })))
+}
+
+/// Words that follow "remove"/"delete" in requests that are not a safe
+/// delete of one name.
+const NOT_NAMES: &[&str] = &[
+    "import",
+    "imports",
+    "code",
+    "function",
+    "functions",
+    "class",
+    "classes",
+    "method",
+    "methods",
+    "everything",
+    "all",
+    "it",
+    "this",
+    "that",
+    "them",
+    "these",
+    "those",
+    "unused",
+    "dead",
+    "file",
+    "files",
+    "comment",
+    "comments",
+    "whitespace",
+    "duplicates",
+    "duplicate",
+    "test",
+    "tests",
+    "line",
+    "lines",
+    "blank",
+    "parameter",
+    "parameters",
+    "argument",
+    "arguments",
+    "helpers",
+    "helper",
+    "variables",
+    "constants",
+];
 
 /// `replace [all] [occurrences of] `P` with `R` [in PATH] [in LANG files]`.
 pub(super) fn parse_replace(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {

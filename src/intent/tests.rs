@@ -173,6 +173,86 @@ fn cleanup_phrasings() {
     );
 }
 
+/// Safe delete, the way people ask for it; the clean-ups keep their
+/// meaning.
+#[test]
+fn safe_delete_phrasings() {
+    use SymbolKind::*;
+    let d = |symbol, name: &str, class: Option<&str>, scope: Option<&str>| {
+        Intent::SafeDelete(SafeDelete {
+            symbol,
+            name: name.to_owned(),
+            class: class.map(str::to_owned),
+            scope: scope.map(str::to_owned),
+        })
+    };
+    let cases = [
+        (
+            "safe delete function _orphan",
+            d(Function, "_orphan", None, None),
+        ),
+        ("safely delete _orphan", d(Any, "_orphan", None, None)),
+        ("safe-delete class Ledger", d(Class, "Ledger", None, None)),
+        (
+            "delete the unused function _orphan",
+            d(Function, "_orphan", None, None),
+        ),
+        ("remove _orphan if unused", d(Any, "_orphan", None, None)),
+        (
+            "remove _orphan() if nothing uses it",
+            d(Any, "_orphan", None, None),
+        ),
+        (
+            "delete method Cart.receipt",
+            d(Method, "receipt", Some("Cart"), None),
+        ),
+        (
+            "delete Cart.receipt",
+            d(Method, "receipt", Some("Cart"), None),
+        ),
+        (
+            "drop the constant UNUSED_LIMIT from shop/util.py",
+            d(Variable, "UNUSED_LIMIT", None, Some("shop/util.py")),
+        ),
+        (
+            "safely remove variable LIMIT in the util module",
+            d(Variable, "LIMIT", None, Some("util")),
+        ),
+        (
+            "Please get rid of the dead function _old_helper",
+            d(Function, "_old_helper", None, None),
+        ),
+        (
+            "delete function shop.util._orphan",
+            d(Function, "_orphan", None, Some("shop.util")),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(parse(text), Ok(expected), "{text}");
+    }
+    // The clean-ups are what they were.
+    assert!(matches!(
+        parse("remove unused imports"),
+        Ok(Intent::RemoveUnusedImports(_))
+    ));
+    assert!(matches!(
+        parse("delete unused private functions in shop/"),
+        Ok(Intent::RemoveUnusedFunctions(_))
+    ));
+    assert!(matches!(
+        parse("remove parameter label from describe"),
+        Ok(Intent::RemoveParameter(_))
+    ));
+    // A method needs its class; a sentence is not a name.
+    assert!(parse("delete method total").is_err());
+    assert!(parse("remove unused code").is_err());
+    assert!(parse("delete 3rd_thing").is_err());
+    assert_eq!(
+        parse("safe delete function _orphan").unwrap().slug(),
+        "delete-orphan"
+    );
+}
+
 /// At least 100 phrasings across every form orch understands.
 #[test]
 fn phrasing_table() {

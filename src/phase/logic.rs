@@ -18,6 +18,7 @@ use crate::protocol::code::{
 };
 use sites::{edits_at_sites, sites_in_file};
 
+mod delete;
 mod sites;
 
 /// The exact edits of one file.
@@ -78,6 +79,10 @@ pub(crate) async fn run(
 ) -> Result<Analysis, Failure> {
     match intent {
         Intent::Rename(rename) => analyse_rename(ctx, rename, map).await,
+        Intent::SafeDelete(delete) => {
+            let references = analyse_rename(ctx, &delete.lookup(), map).await?;
+            delete::analyse(ctx, delete, references)
+        }
         Intent::Replace(replace) => analyse_replace(ctx, replace, map).await,
         Intent::RemoveUnusedImports(_) => analyse_cleanup(ctx, map).await,
         Intent::AddParameter(add) => {

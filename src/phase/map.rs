@@ -84,6 +84,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
         Intent::AddParameter(add) => map_rename(ctx, &add.lookup(), false).await,
         Intent::RemoveUnusedFunctions(cleanup) => map_cleanup(ctx, cleanup).await,
         Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup(), false).await,
+        Intent::SafeDelete(delete) => map_rename(ctx, &delete.lookup(), true).await,
         Intent::MakeAsync(make) => match (make.lookup(), &make.module) {
             (Some(lookup), _) => map_rename(ctx, &lookup, false).await,
             (None, Some(module)) => {

@@ -102,6 +102,7 @@ pub(crate) fn old_names(intent: &Intent) -> Vec<String> {
             vec![last.to_owned()]
         }
         Intent::RemoveParameter(p) => vec![p.function.clone()],
+        Intent::SafeDelete(d) => vec![d.name.clone()],
         Intent::MakeAsync(m) => m.function.iter().cloned().collect(),
         _ => Vec::new(),
     }

@@ -147,6 +147,22 @@ fn build(
             analysis.files.len(),
             analysis.uncertain_total
         ),
+        Intent::SafeDelete(d) => format!(
+            "`{}` deleted from {}: nothing in the project refers to it{}.",
+            d.name,
+            analysis
+                .files
+                .first()
+                .map_or("its module", |f| f.path.as_str()),
+            if analysis.mentions_total > 0 {
+                format!(
+                    " ({} mentions in comments left as they are)",
+                    analysis.mentions_total
+                )
+            } else {
+                String::new()
+            }
+        ),
         Intent::Move(m) => format!(
             "{} edits in {} files{}{}{}",
             analysis.sites,

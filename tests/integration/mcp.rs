@@ -888,3 +888,40 @@ fn on_a_terminal_third_party_edits_are_one_question_with_their_diffs() {
     assert!(!text.contains("run from a terminal"), "{text}");
     assert_eq!(t.snapshot(), before);
 }
+
+/// `orch servers call SERVER TOOL -` reads the arguments from standard
+/// input (a test-impact call with the edited ranges of many files does not
+/// fit on a command line).
+#[test]
+fn servers_call_reads_long_arguments_from_standard_input() {
+    use std::io::Write;
+    let t = TestContext::fixture("shop");
+    let util = std::fs::read_to_string(t.repo.join("shop/util.py")).unwrap();
+    let at = util.find("return f\"{cents").unwrap();
+    let args = serde_json::json!({
+        "changed": ["shop/util.py"],
+        "edited": {"shop/util.py": [[at, at + 6]]},
+        // Long, as a real call's can be.
+        "old_names": (0..20_000).map(|i| format!("unused_name_{i}")).collect::<Vec<_>>(),
+    });
+    let mut command = t.command(&["servers", "call", "--yes", "orch", "test_impact", "-"]);
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(args.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let impact: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // test_shop.py (the only test file: `tests/`) names make_str, the
+    // function the range is in.
+    assert_eq!(impact["tier_a"], serde_json::json!(["tests/"]), "{impact}");
+    assert_eq!(impact["a"], 1, "{impact}");
+    t.assert_no_processes_left();
+}

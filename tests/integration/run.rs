@@ -1220,3 +1220,65 @@ fn the_project_decides_what_a_name_is_when_the_words_do_not() {
         "{out:?}"
     );
 }
+
+/// Safe delete: what nothing refers to goes (with its decorators and
+/// spacing, the tests run, the commit made); what something refers to
+/// stays, and the refusal lists every reference: code, imports,
+/// `__all__`, a string naming it, a call orch cannot tie to a class.
+#[test]
+fn safe_delete_removes_only_what_nothing_refers_to() {
+    let t = TestContext::fixture("shop");
+    let util = t.repo.join("shop/util.py");
+    let mut source = std::fs::read_to_string(&util).unwrap();
+    source.push_str(
+        "\n\n# Kept for a release.\ndef _orphan():\n    return 42\n\n\ndef _reflected():\n    return 1\n\n\nHANDLER = \"_reflected\"\nUNUSED_LIMIT = 10\n",
+    );
+    std::fs::write(&util, &source).unwrap();
+    git(&t.repo, &["commit", "-q", "-am", "helpers"]);
+    let before = t.snapshot();
+    // Referenced: code, an import, `__all__`.
+    let out = t.run(&["run", "safe delete function make_str"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    for place in [
+        "`make_str` is still referenced",
+        "shop/__init__.py:3: an import of it",
+        "shop/__init__.py:5: an entry of `__all__`",
+        "shop/util.py:11: a use",
+        "tests/test_shop.py:",
+    ] {
+        assert!(out.stderr.contains(place), "{place}: {}", out.stderr);
+    }
+    // Named in a string (a getattr lookup, say): it stays.
+    let out = t.run(&["run", "remove _reflected if unused"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("`_reflected` in a string"),
+        "{}",
+        out.stderr
+    );
+    // A method called on receivers: listed.
+    let out = t.run(&["run", "delete Cart.receipt"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("tests/test_shop.py:17"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.snapshot(), before, "refusals change nothing");
+    // Nothing refers to it: it goes, with its comment and spacing.
+    let out = t.run(&["run", "--json", "safe delete function _orphan"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let after = git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
+    let expected = source.replace(
+        "# Kept for a release.\ndef _orphan():\n    return 42\n\n\n",
+        "",
+    );
+    assert_eq!(after, expected);
+    let out = t.run(&["run", "--json", "safe delete variable UNUSED_LIMIT"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let after = git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
+    assert_eq!(after, source.replace("UNUSED_LIMIT = 10\n", ""));
+    assert_eq!(t.snapshot(), before, "the checkout is untouched");
+}
