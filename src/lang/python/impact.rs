@@ -261,17 +261,24 @@ pub(crate) fn tiers(
     }
     // The changed definitions and what reaches them through calls, among
     // the files that can call them (the test files themselves are leaves).
+    // An edit that only renames a name (its text is an old name) changes
+    // what the code calls, not what it does: its definition leads to the
+    // tests through its callers (tier b), not by name (tier a), or a
+    // rename's many call sites would put most tests in tier a.
     let mut changed_defs = Vec::new();
-    for (f, (path, _)) in files.iter().enumerate() {
+    let mut renamed_in = Vec::new();
+    for (f, (path, source)) in files.iter().enumerate() {
         if let (Some(ranges), Some(facts)) = (edited.get(path), &facts[f]) {
             for [start, end] in ranges {
-                changed_defs.extend(
-                    facts
-                        .symbols
-                        .enclosing(*start, *end)
-                        .into_iter()
-                        .map(|d| (f, d)),
-                );
+                let renames = source
+                    .get(*start..*end)
+                    .is_some_and(|text| old_names.iter().any(|old| old == text));
+                let defs = facts.symbols.enclosing(*start, *end).into_iter();
+                if renames {
+                    renamed_in.extend(defs.map(|d| (f, d)));
+                } else {
+                    changed_defs.extend(defs.map(|d| (f, d)));
+                }
             }
         }
     }
@@ -279,7 +286,7 @@ pub(crate) fn tiers(
     // ran none (when every edit is inside a definition: a module-level
     // edit runs on import, which no recording attributes to a test).
     let mut changed_keys: BTreeSet<String> = BTreeSet::new();
-    for &(f, d) in &changed_defs {
+    for &(f, d) in changed_defs.iter().chain(&renamed_in) {
         if let Some(facts) = &facts[f] {
             changed_keys.insert(format!(
                 "{}::{}",
@@ -328,7 +335,7 @@ pub(crate) fn tiers(
         !super::names::is_pytest_file(path)
             && (reaches.contains(path) || changed_set.contains(path))
     };
-    let reach = super::symbols::reach(&symbols, &changed_defs, callers);
+    let reach = super::symbols::reach(&symbols, &changed_defs, &renamed_in, callers);
     let run_changed: BTreeSet<&str> = reach
         .modules
         .iter()
@@ -686,6 +693,41 @@ mod tests {
         assert_eq!(tier("tests/test_other.py").0, 'c');
         assert_eq!(tier("tests/test_patch.py").0, 'c');
         assert_eq!(tier("tests/sub/test_deep.py").0, 'd');
+    }
+
+    /// A rename's edits rename calls: the functions holding them lead to
+    /// tests through their callers (tier b), not by name (tier a).
+    #[test]
+    fn a_renamed_call_is_not_a_changed_function() {
+        let files = project();
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let mut edited = Edited::new();
+        for (path, source) in &files {
+            if path.starts_with("pkg/") {
+                let ranges: Vec<[usize; 2]> = crate::lang::python::find_word(source, "helper")
+                    .into_iter()
+                    .map(|at| [at, at + 6])
+                    .collect();
+                if !ranges.is_empty() {
+                    edited.insert(path.clone(), ranges);
+                }
+            }
+        }
+        let changed: Vec<String> = edited.keys().cloned().collect();
+        let old = vec!["helper".to_owned()];
+        let change = Change {
+            changed: &changed,
+            edited: &edited,
+            old_names: &old,
+            calls: None,
+        };
+        let tiers = tiers(&index, &files, &change, false, None);
+        let tier = |path: &str| tiers.iter().find(|t| t.path == path).unwrap().tier;
+        assert_eq!(tier("tests/test_direct.py"), 'a', "it names `helper`");
+        // `run` holds a renamed call: b (it imports pkg.core), not a.
+        assert_eq!(tier("tests/test_core.py"), 'b');
+        let why = &tiers.iter().find(|t| t.path == "tests/test_pkg.py").unwrap().why;
+        assert_eq!(why, "it names `run`, which calls what the change edits");
     }
 
     #[test]

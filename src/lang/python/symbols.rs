@@ -269,12 +269,14 @@ pub(crate) struct Reach {
     pub modules: BTreeSet<usize>,
 }
 
-/// The callers' closure of `changed` over the definitions of `facts`
-/// (only files for which `eligible` holds can call: in practice those that
-/// reach a changed module through imports).
+/// The callers' closure of `changed` and `also` over the definitions of
+/// `facts` (only files for which `eligible` holds can call: in practice
+/// those that reach a changed module through imports); `direct` names
+/// `changed` alone.
 pub(crate) fn reach(
     facts: &[Option<&SymbolFacts>],
     changed: &[DefRef],
+    also: &[DefRef],
     eligible: impl Fn(usize) -> bool,
 ) -> Reach {
     // Which definitions name an identifier.
@@ -296,10 +298,12 @@ pub(crate) fn reach(
     let mut out = Reach::default();
     let mut seen: HashSet<DefRef> = HashSet::new();
     let mut queue: Vec<DefRef> = Vec::new();
-    for &(f, d) in changed {
+    for (i, &(f, d)) in changed.iter().chain(also).enumerate() {
         let known = facts.get(f).copied().flatten();
         if let Some(facts) = known.filter(|facts| d < facts.defs.len() && seen.insert((f, d))) {
-            out.direct.extend(facts.reached_by(d));
+            if i < changed.len() {
+                out.direct.extend(facts.reached_by(d));
+            }
             queue.push((f, d));
         }
     }
@@ -417,7 +421,7 @@ class Cart(Base, metaclass=Meta):
             "def main():\n    return Cart().show()\n\ndef other():\n    return unrelated()\n",
         );
         let all = [Some(&util), Some(&cart), Some(&app)];
-        let reach = reach(&all, &[(0, 0)], |_| true);
+        let reach = reach(&all, &[(0, 0)], &[], |_| true);
         assert_eq!(reach.direct, BTreeSet::from(["fmt".to_owned()]));
         // fmt -> Cart.show -> main (by the method's name: making a Cart
         // does not call it).
@@ -428,7 +432,11 @@ class Cart(Base, metaclass=Meta):
         // `SHOWN = EMPTY.show()` runs the change when cart.py is imported.
         assert_eq!(reach.modules, BTreeSet::from([1]));
         // A file that cannot reach the change does not call it.
-        let reach = super::reach(&all, &[(0, 0)], |f| f != 2);
+        let reach = super::reach(&all, &[(0, 0)], &[], |f| f != 2);
         assert!(!reach.closure.contains("main"));
+        // Reached only through a rename of a call in it: no direct name.
+        let reach = super::reach(&all, &[], &[(1, 1)], |_| true);
+        assert!(reach.direct.is_empty());
+        assert!(reach.closure.contains("main"), "{:?}", reach.closure);
     }
 }
