@@ -285,6 +285,21 @@ impl Db {
         })
     }
 
+    /// The time of one test (ms): all measured tests' time over their
+    /// number (a mean: test times have long tails, and an estimate that
+    /// errs should err long), once tests of at least 5 files were measured
+    /// (not the traced runs, nor re-runs); `None` before.
+    pub(crate) fn ms_per_test(&self) -> Result<Option<f64>, Error> {
+        let table = self.table(
+            "SELECT sum(duration_ms) / count(*) AS per_test, count(DISTINCT file) AS files
+             FROM tests WHERE file IS NOT NULL AND stage IN ('baseline', 'after')",
+        )?;
+        Ok(match (table.f64(0, "per_test"), table.f64(0, "files")) {
+            (Some(ms), Some(files)) if files >= 5.0 && ms.is_finite() && ms >= 0.0 => Some(ms),
+            _ => None,
+        })
+    }
+
     /// The recent durations (ms) of `phase` where it succeeded (the last 50).
     pub(crate) fn phase_samples(&self, phase: &str) -> Result<Vec<f64>, Error> {
         let table = self.table(&format!(

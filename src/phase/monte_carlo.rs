@@ -55,6 +55,8 @@ pub(crate) struct Evidence {
     /// A test file's time when it has no samples, and where that comes from.
     pub per_file_ms: f64,
     pub per_file_basis: String,
+    /// This project's mean time per test (ms), once enough was measured.
+    pub per_test_ms: Option<f64>,
     /// How unsure that figure is: the sigma of a log-normal factor drawn
     /// once per trial for every file without samples (the speed of a
     /// project's tests is shared by its files): 0.3 from this project's
@@ -264,6 +266,7 @@ impl Evidence {
             review_ms: db.phase_samples("REVIEW")?,
             shard_unsafe: db.shard_unsafe()?,
             overhead_ms: db.run_overhead_ms()?,
+            per_test_ms: db.ms_per_test()?,
             ..Evidence::default()
         };
         // Other projects' runs only: their one-row records, not their tests.
@@ -346,7 +349,7 @@ fn median(samples: &[f64]) -> f64 {
 
 /// What is to run: test files (or paths), on how many workers, how many
 /// times (2: baseline and after the edit; 1: the baseline is cached).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Workload {
     pub units: Vec<String>,
     pub workers: usize,
@@ -355,6 +358,10 @@ pub(crate) struct Workload {
     pub whole_files: usize,
     /// The share of the project's test files it runs (1: all of them).
     pub coverage: f64,
+    /// How many tests the units without recent runs define (`def test_`):
+    /// with a time per test from history, their estimate scales with it
+    /// (a file of 300 tests is not a file of 3).
+    pub tests: BTreeMap<String, usize>,
 }
 
 /// Shards `units` over `workers` by time, longest first onto the least
@@ -397,11 +404,30 @@ pub(crate) fn time_estimate(
     seed: u64,
     cap: Duration,
 ) -> TimeEstimate {
-    let shards = shard(&work.units, work.workers, |u| evidence.file_ms(u));
+    let shards = shard(&work.units, work.workers, |u| {
+        match evidence.file_samples.get(u) {
+            Some(samples) if !samples.is_empty() => evidence.file_ms(u),
+            _ => match (evidence.per_test_ms, work.tests.get(u)) {
+                (Some(per_test), Some(&n)) if n > 0 => per_test * n as f64,
+                _ => evidence.per_file_ms,
+            },
+        }
+    });
     let known = work
         .units
         .iter()
         .filter(|u| evidence.file_samples.contains_key(*u))
+        .count();
+    // An unmeasured file's estimate: its tests at this project's time per
+    // test, when both are known; else the time per test file.
+    let unmeasured_ms = |unit: &str| match (evidence.per_test_ms, work.tests.get(unit)) {
+        (Some(per_test), Some(&n)) if n > 0 => per_test * n as f64,
+        _ => evidence.per_file_ms,
+    };
+    let by_count = work
+        .units
+        .iter()
+        .filter(|u| !evidence.file_samples.contains_key(*u) && work.tests.contains_key(*u))
         .count();
     let basis = if work.runs == 0 || (work.units.is_empty() && work.whole_files == 0) {
         "no tests run: the edit and REVIEW only".to_owned()
@@ -413,11 +439,18 @@ pub(crate) fn time_estimate(
     } else if known == work.units.len() {
         format!("{known} test files, each from its recent runs here")
     } else {
-        format!(
-            "{} test files, {known} from their recent runs here; the rest: {}",
-            work.units.len(),
-            evidence.per_file_basis
-        )
+        match evidence.per_test_ms.filter(|_| by_count > 0) {
+            Some(per_test) => format!(
+                "{} test files, {known} from their recent runs here; {by_count} from their test count at {per_test:.0} ms a test (this project's mean); the rest: {}",
+                work.units.len(),
+                evidence.per_file_basis
+            ),
+            None => format!(
+                "{} test files, {known} from their recent runs here; the rest: {}",
+                work.units.len(),
+                evidence.per_file_basis
+            ),
+        }
     };
     let startup = evidence.overhead_ms.unwrap_or(STARTUP_MS);
     let mut rng = XorShift(seed | 1);
@@ -432,7 +465,7 @@ pub(crate) fn time_estimate(
             Some(samples) if !samples.is_empty() => {
                 samples[(rng.next_u64() % samples.len() as u64) as usize]
             }
-            _ => evidence.per_file_ms * factor * (0.3 * rng.normal() - 0.045).exp(),
+            _ => unmeasured_ms(unit) * factor * (0.3 * rng.normal() - 0.045).exp(),
         }
     };
     while totals.len() < TIME_TRIALS
@@ -516,6 +549,7 @@ pub(crate) async fn run(
         runs: 2,
         whole_files: test_files,
         coverage: 1.0,
+        tests: BTreeMap::new(),
     });
     tokio::task::spawn_blocking(move || {
         estimate(&analysis, &old_name, &kind, &evidence, &work, budget, cap)
@@ -727,6 +761,7 @@ mod tests {
             runs,
             whole_files: 0,
             coverage: 1.0,
+            tests: BTreeMap::new(),
         }
     }
 
@@ -737,6 +772,28 @@ mod tests {
             per_file_basis: "a default".into(),
             ..Evidence::default()
         }
+    }
+
+    /// Unmeasured files are estimated by their number of tests once the
+    /// project's time per test is known: 14 files of 60 tests each at
+    /// 100 ms a test do not fit 81 s, though 14 "typical" files of 500 ms
+    /// would.
+    #[test]
+    fn unmeasured_files_are_estimated_by_their_tests() {
+        let units: Vec<String> = (0..14).map(|i| format!("t/test_{i}.py")).collect();
+        let names: Vec<&str> = units.iter().map(String::as_str).collect();
+        let mut w = work(&names, 1, 2);
+        let mut ev = evidence();
+        ev.per_file_sigma = 0.3;
+        let budget = Duration::from_secs(81);
+        let by_file = time_estimate(&ev, &w, budget, 7, CAP);
+        assert!(by_file.p_on_time > 0.9, "{by_file:?}");
+        ev.per_test_ms = Some(100.0);
+        w.tests = units.iter().map(|u| (u.clone(), 60)).collect();
+        let by_count = time_estimate(&ev, &w, budget, 7, CAP);
+        assert!(by_count.p_on_time < 0.1, "{by_count:?}");
+        assert!(by_count.finish.p50_ms > 150_000, "{by_count:?}");
+        assert!(by_count.finish.basis.contains("14 from their test count at 100 ms a test"));
     }
 
     #[test]
@@ -764,6 +821,7 @@ mod tests {
                 runs: 2,
                 whole_files: 0,
                 coverage: 1.0,
+                tests: BTreeMap::new(),
             },
             Duration::from_secs(10),
             CAP,

@@ -197,6 +197,7 @@ impl Tiers {
             } else {
                 (files.len() as f64 / total as f64).min(1.0)
             },
+            tests: test_counts(ctx, evidence, &files),
             units: files,
             workers,
             runs,
@@ -289,6 +290,27 @@ fn workers(ctx: &Context, evidence: &Evidence, files: &[String]) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let memory = usize::try_from(ctx.memory.headroom_mb() / WORKER_MB).unwrap_or(1);
     cores.min(memory).min(MAX_WORKERS).min(files.len()).max(1)
+}
+
+/// How many tests each of `files` without recent runs defines (`def
+/// test_` and `async def test_` lines), read from the worktree.
+fn test_counts(ctx: &Context, evidence: &Evidence, files: &[String]) -> BTreeMap<String, usize> {
+    let Ok(root) = ctx.worktree_root() else {
+        return BTreeMap::new();
+    };
+    files
+        .iter()
+        .filter(|f| f.ends_with(".py") && !evidence.file_samples.contains_key(*f))
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(root.join(f)).ok()?;
+            let n = text
+                .lines()
+                .map(str::trim_start)
+                .filter(|l| l.starts_with("def test") || l.starts_with("async def test"))
+                .count();
+            Some((f.clone(), n))
+        })
+        .collect()
 }
 
 /// Test runs still to make for `files`: 1 when their baseline is cached.
@@ -531,6 +553,7 @@ fn choose(
             whole_files: 0,
             // Time only: coverage matters to P(tests pass), not here.
             coverage: 1.0,
+            tests: test_counts(ctx, evidence, files),
         };
         let estimate =
             monte_carlo::time_estimate(evidence, &work, budget, seed, cap / prefixes.len() as u32);

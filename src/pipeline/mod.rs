@@ -876,6 +876,7 @@ impl<'a> Driver<'a> {
                         runs: 0,
                         whole_files: 0,
                         coverage: 0.0,
+                        tests: Default::default(),
                     }),
                     _ => tiers.as_ref().and_then(|t| t.workload(ctx, &evidence)),
                 };
