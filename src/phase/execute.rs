@@ -517,7 +517,9 @@ fn python_at_least(python: &str, version: (u32, u32)) -> bool {
         .output();
     let Ok(out) = out else { return false };
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut parts = text.split_whitespace().map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = text
+        .split_whitespace()
+        .map(|p| p.parse::<u32>().unwrap_or(0));
     let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     out.status.success() && found >= version
 }

@@ -793,7 +793,12 @@ mod tests {
         let by_count = time_estimate(&ev, &w, budget, 7, CAP);
         assert!(by_count.p_on_time < 0.1, "{by_count:?}");
         assert!(by_count.finish.p50_ms > 150_000, "{by_count:?}");
-        assert!(by_count.finish.basis.contains("14 from their test count at 100 ms a test"));
+        assert!(
+            by_count
+                .finish
+                .basis
+                .contains("14 from their test count at 100 ms a test")
+        );
     }
 
     #[test]

@@ -726,7 +726,11 @@ mod tests {
         assert_eq!(tier("tests/test_direct.py"), 'a', "it names `helper`");
         // `run` holds a renamed call: b (it imports pkg.core), not a.
         assert_eq!(tier("tests/test_core.py"), 'b');
-        let why = &tiers.iter().find(|t| t.path == "tests/test_pkg.py").unwrap().why;
+        let why = &tiers
+            .iter()
+            .find(|t| t.path == "tests/test_pkg.py")
+            .unwrap()
+            .why;
         assert_eq!(why, "it names `run`, which calls what the change edits");
     }
 
