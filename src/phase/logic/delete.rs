@@ -176,7 +176,7 @@ fn method_of<'t>(class_name: Node<'t>, name: &str, source: &[u8]) -> Option<(Nod
         .filter(|p| p.kind() == "class_definition")?;
     let body = class.child_by_field_name("body")?;
     let mut cursor = body.walk();
-    let found = body.named_children(&mut cursor).find_map(|statement| {
+    body.named_children(&mut cursor).find_map(|statement| {
         let function = match statement.kind() {
             "function_definition" => statement,
             "decorated_definition" => statement.child_by_field_name("definition")?,
@@ -186,8 +186,7 @@ fn method_of<'t>(class_name: Node<'t>, name: &str, source: &[u8]) -> Option<(Nod
         (function.kind() == "function_definition"
             && crate::lang::python::text(function_name, source) == name)
             .then_some((statement, function_name))
-    });
-    found
+    })
 }
 
 /// The statement a definition's name stands in: the function or class
