@@ -158,6 +158,8 @@ pub enum EditKind {
     AddParameter,
     #[serde(rename = "remove_parameter")]
     RemoveParameter,
+    #[serde(rename = "reorder_parameters")]
+    ReorderParameters,
     #[serde(rename = "async")]
     Async,
     #[serde(rename = "move")]

@@ -32,6 +32,8 @@ pub(crate) const FORMS: &[&str] = &[
     "move [function|class] NAME [from PATH] to PATH [and keep an alias]",
     "rename module OLD to NEW (a path, dotted or bare name)",
     "safe delete [function|class|method|variable] [CLASS.]NAME [in PATH]",
+    "move parameter NAME before|after OTHER in [CLASS.]FUNCTION [in PATH]",
+    "swap parameters A and B of [CLASS.]FUNCTION [in PATH]",
 ];
 
 /// A parsed command.
@@ -60,6 +62,37 @@ pub enum Intent {
     /// Delete a function, class, method or module-level variable that
     /// nothing references.
     SafeDelete(SafeDelete),
+    /// Move a parameter before or after another, or swap two, in the
+    /// definition (and overrides) and at every call.
+    ReorderParameters(ReorderParameters),
+}
+
+/// `move parameter P before|after Q in [CLASS.]FUNCTION [in PATH]`,
+/// `swap parameters A and B of [CLASS.]FUNCTION`, `swap the parameters of
+/// [CLASS.]FUNCTION` (its only two).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderParameters {
+    pub function: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The parameter that moves (swap: the first; empty: the only two).
+    #[serde(default)]
+    pub parameter: String,
+    /// Where it goes relative to (swap: the second).
+    #[serde(default)]
+    pub other: String,
+    /// `before`, `after` or `swap`.
+    pub placement: String,
+}
+
+impl ReorderParameters {
+    /// The function or method to look up.
+    pub fn lookup(&self) -> Rename {
+        function_lookup(&self.function, self.class.as_ref(), self.scope.as_ref())
+    }
 }
 
 /// `safe delete [function|class|method|variable] [CLASS.]NAME [in PATH]`:
@@ -333,6 +366,7 @@ impl Intent {
             Intent::Move(m) => format!("move {} to {}", m.name, m.to),
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
             Intent::SafeDelete(d) => format!("delete {}", d.name),
+            Intent::ReorderParameters(r) => format!("reorder parameters of {}", r.function),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -404,6 +438,28 @@ impl Intent {
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
+            Intent::ReorderParameters(r) => {
+                let function = match &r.class {
+                    Some(class) => format!("{class}.{}", r.function),
+                    None => r.function.clone(),
+                };
+                let scope = r
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                match (r.placement.as_str(), r.parameter.is_empty()) {
+                    ("swap", true) => format!("swap the parameters of {function}{scope}"),
+                    ("swap", false) => format!(
+                        "swap parameters {} and {} of {function}{scope}",
+                        r.parameter, r.other
+                    ),
+                    (placement, _) => format!(
+                        "move parameter {} {placement} {} in {function}{scope}",
+                        r.parameter, r.other
+                    ),
+                }
+            }
             Intent::SafeDelete(d) => {
                 let name = match &d.class {
                     Some(class) => format!("{class}.{}", d.name),

@@ -45,6 +45,16 @@ fn parse_tokens(command: &str, tokens: Vec<Token>) -> Result<Intent, Error> {
         {
             parse_async(&tokens, &lowered).ok_or_else(unknown)?
         }
+        "move" | "put" | "place"
+            if lowered.iter().zip(&tokens).any(|(w, t)| {
+                !t.quoted && matches!(w.as_str(), "parameter" | "param" | "argument" | "arg")
+            }) =>
+        {
+            parse_reorder(&tokens, &lowered).ok_or_else(unknown)?
+        }
+        "swap" | "switch" | "exchange" | "flip" => {
+            parse_swap(&tokens, &lowered).ok_or_else(unknown)?
+        }
         "move" | "relocate" | "transfer" => parse_move(&tokens, &lowered).ok_or_else(unknown)?,
         "rename" => parse_rename(&tokens, &lowered).ok_or_else(unknown)?,
         "replace" | "rewrite" | "substitute" | "change" => {
@@ -560,6 +570,98 @@ pub(super) fn parse_safe_delete(
         name,
         class,
         scope,
+    })))
+}
+
+const PARAMETER_WORDS: &[&str] = &["parameter", "param", "argument", "arg"];
+
+/// `move|put [the] parameter P before|after [the parameter] Q in|of
+/// [function|method] [CLASS.]F [in PATH]` (also `the P parameter`).
+pub(super) fn parse_reorder(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let skip = |mut i: usize, words: &[&str]| {
+        while lowered
+            .get(i)
+            .is_some_and(|w| !tokens[i].quoted && words.contains(&w.as_str()))
+        {
+            i += 1;
+        }
+        i
+    };
+    let mut i = skip(1, &["the", "a", "parameter", "param", "argument", "arg"]);
+    let parameter = tokens.get(i)?.text.clone();
+    i = skip(i + 1, PARAMETER_WORDS);
+    let placement = match lowered.get(i).map(String::as_str) {
+        Some("before" | "ahead") => "before",
+        Some("after" | "behind") => "after",
+        _ => return None,
+    };
+    i = skip(
+        i + 1,
+        &["of", "the", "parameter", "param", "argument", "arg"],
+    );
+    let other = tokens.get(i)?.text.clone();
+    i = skip(i + 1, PARAMETER_WORDS);
+    let (function, scope) = target_clauses(tokens, lowered, i, &["in", "of", "on", "for"])?;
+    reorder_intent(function, scope, parameter, other, placement)
+}
+
+/// `swap|switch [the] parameters [A and B] of|in [function|method]
+/// [CLASS.]F [in PATH]`; without names, the function's only two.
+pub(super) fn parse_swap(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    while lowered
+        .get(i)
+        .is_some_and(|w| !tokens[i].quoted && matches!(w.as_str(), "the" | "two"))
+    {
+        i += 1;
+    }
+    if !matches!(
+        lowered.get(i).map(String::as_str),
+        Some("parameters" | "params" | "arguments" | "args")
+    ) {
+        return None;
+    }
+    i += 1;
+    let (parameter, other) = if matches!(
+        lowered.get(i).map(String::as_str),
+        Some("of" | "in" | "for" | "on")
+    ) {
+        (String::new(), String::new())
+    } else {
+        let first = tokens.get(i)?.text.clone();
+        if lowered.get(i + 1).map(String::as_str) != Some("and") {
+            return None;
+        }
+        let second = tokens.get(i + 2)?.text.clone();
+        i += 3;
+        (first, second)
+    };
+    let (function, scope) = target_clauses(tokens, lowered, i, &["of", "in", "for", "on"])?;
+    reorder_intent(function, scope, parameter, other, "swap")
+}
+
+fn reorder_intent(
+    function: String,
+    scope: Option<String>,
+    parameter: String,
+    other: String,
+    placement: &str,
+) -> Option<Result<Intent, Error>> {
+    for name in [&parameter, &other] {
+        if !name.is_empty()
+            && let Err(error) = validate_identifier(name)
+        {
+            return Some(Err(error));
+        }
+    }
+    let (function, class, scope) = split_target(&function, scope)?;
+    Some(Ok(Intent::ReorderParameters(ReorderParameters {
+        function,
+        class,
+        scope,
+        parameter,
+        other,
+        placement: placement.to_owned(),
     })))
 }
 

@@ -253,6 +253,68 @@ fn safe_delete_phrasings() {
     );
 }
 
+/// Reordering parameters, as people ask; `move` of a function is still a
+/// move.
+#[test]
+fn reorder_phrasings() {
+    let r = |function: &str, class: Option<&str>, parameter: &str, other: &str, placement: &str| {
+        Intent::ReorderParameters(ReorderParameters {
+            function: function.to_owned(),
+            class: class.map(str::to_owned),
+            scope: None,
+            parameter: parameter.to_owned(),
+            other: other.to_owned(),
+            placement: placement.to_owned(),
+        })
+    };
+    let cases = [
+        (
+            "move parameter label before cents in describe",
+            r("describe", None, "label", "cents", "before"),
+        ),
+        (
+            "move the label parameter before cents in describe",
+            r("describe", None, "label", "cents", "before"),
+        ),
+        (
+            "put argument sep after the label parameter of describe",
+            r("describe", None, "sep", "label", "after"),
+        ),
+        (
+            "Move param cents after label in function describe",
+            r("describe", None, "cents", "label", "after"),
+        ),
+        (
+            "swap the parameters of Cart.add",
+            r("add", Some("Cart"), "", "", "swap"),
+        ),
+        (
+            "swap parameters name and cents of Cart.add",
+            r("add", Some("Cart"), "name", "cents", "swap"),
+        ),
+        (
+            "switch the arguments a and b in method Pair.join",
+            r("join", Some("Pair"), "a", "b", "swap"),
+        ),
+        (
+            "please swap the two parameters of describe",
+            r("describe", None, "", "", "swap"),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(parse(text), Ok(expected), "{text}");
+    }
+    assert!(matches!(
+        parse("move function make_str to shop/text.py"),
+        Ok(Intent::Move(_))
+    ));
+    assert!(parse("swap make_str").is_err());
+    assert_eq!(
+        parse("swap the parameters of Cart.add").unwrap().describe(),
+        "swap the parameters of Cart.add"
+    );
+}
+
 /// At least 100 phrasings across every form orch understands.
 #[test]
 fn phrasing_table() {

@@ -13,8 +13,8 @@ use crate::intent::{Intent, Rename, Replace};
 use crate::protocol::Paged;
 use crate::protocol::code::{
     AddParameter, Cleanup, Definition, DefinitionKind, DeletedFile, MakeAsync, MoveSymbol, NewFile,
-    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
-    Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
+    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReorderParameters,
+    ReplaceOutput, Signature, SimilarNames, StructuralReplace, UnusedFunctions, UnusedImports,
 };
 use sites::{edits_at_sites, sites_in_file};
 
@@ -91,6 +91,7 @@ pub(crate) async fn run(
         Intent::RemoveParameter(remove) => {
             analyse_signature(ctx, false, &remove.lookup(), &remove.parameter, "", map).await
         }
+        Intent::ReorderParameters(reorder) => analyse_reorder(ctx, reorder, map).await,
         Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
         Intent::Move(request) => analyse_move(ctx, request, map).await,
         Intent::RenameModule(request) => {
@@ -312,6 +313,41 @@ async fn analyse_signature(
         format!("cannot change `{parameter}` of `{}`", lookup.old),
     )?;
     let mut analysis = edits_analysis(all, kind, map);
+    analysis.definition = Some(definition);
+    Ok(analysis)
+}
+
+/// Reordering a function's parameters.
+async fn analyse_reorder(
+    ctx: &Context,
+    reorder: &crate::intent::ReorderParameters,
+    map: &RepoMap,
+) -> Result<Analysis, Failure> {
+    let lookup = reorder.lookup();
+    let definition = choose_definition(ctx, &lookup, map).await?;
+    let signature = Signature {
+        definition: definition.path.clone(),
+        class: definition.class.clone(),
+        name: lookup.old.clone(),
+        parameter: reorder.parameter.clone(),
+        default: String::new(),
+        files: map.candidates.clone(),
+        page: Default::default(),
+    };
+    let all = page_edits(
+        ctx,
+        ReorderParameters {
+            signature,
+            other: reorder.other.clone(),
+            placement: reorder.placement.clone(),
+        },
+    )
+    .await?;
+    refuse_problems(
+        &all,
+        format!("cannot reorder the parameters of `{}`", lookup.old),
+    )?;
+    let mut analysis = edits_analysis(all, EditKind::ReorderParameters, map);
     analysis.definition = Some(definition);
     Ok(analysis)
 }

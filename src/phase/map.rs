@@ -85,6 +85,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
         Intent::RemoveUnusedFunctions(cleanup) => map_cleanup(ctx, cleanup).await,
         Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup(), false).await,
         Intent::SafeDelete(delete) => map_rename(ctx, &delete.lookup(), true).await,
+        Intent::ReorderParameters(reorder) => map_rename(ctx, &reorder.lookup(), false).await,
         Intent::MakeAsync(make) => match (make.lookup(), &make.module) {
             (Some(lookup), _) => map_rename(ctx, &lookup, false).await,
             (None, Some(module)) => {

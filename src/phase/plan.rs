@@ -147,6 +147,11 @@ fn build(
             analysis.files.len(),
             analysis.uncertain_total
         ),
+        Intent::ReorderParameters(_) => format!(
+            "{} edits in {} files (the definitions and every call: positional arguments follow their parameters, keywords stay).",
+            analysis.sites,
+            analysis.files.len()
+        ),
         Intent::SafeDelete(d) => format!(
             "`{}` deleted from {}: nothing in the project refers to it{}.",
             d.name,

@@ -773,6 +773,20 @@ pub struct AddParameter {
     pub signature: Signature,
 }
 
+/// `reorder_parameters`: the edits that move `signature.parameter` before
+/// or after `other`, or swap the two (both empty with `swap`: the only two
+/// parameters that can be passed by position), in the definitions and at
+/// every call.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ReorderParameters {
+    #[serde(flatten)]
+    pub signature: Signature,
+    #[serde(default)]
+    pub other: String,
+    /// `before`, `after` or `swap`.
+    pub placement: String,
+}
+
 /// `remove_parameter`: the deletions that remove a parameter.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RemoveParameter {
@@ -886,6 +900,7 @@ crate::protocol::define_calls! {
         UnusedFunctions => "unused_functions" -> ReplaceOutput;
         AddParameter => "add_parameter" -> ReplaceOutput;
         RemoveParameter => "remove_parameter" -> ReplaceOutput;
+        ReorderParameters => "reorder_parameters" -> ReplaceOutput;
         MakeAsync => "make_async" -> ReplaceOutput;
         MoveSymbol => "move_symbol" -> ReplaceOutput;
         RenameModule => "rename_module" -> ReplaceOutput;
@@ -912,6 +927,7 @@ paged! {
     UnusedFunctions => cleanup.page;
     AddParameter => signature.page;
     RemoveParameter => signature.page;
+    ReorderParameters => signature.page;
     MakeAsync => page;
     MoveSymbol => page;
     RenameModule => page;

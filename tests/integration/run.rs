@@ -1069,13 +1069,13 @@ fn tests_the_change_cannot_reach_are_left_out_and_said_so() {
         "{}",
         out.stderr
     );
-    // The selection's import facts were cached (by content, in the state
+    // The selection's file facts were cached (by content, in the state
     // directory), and the cache can be inspected and emptied.
     let out = t.run(&["cache", "stats", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     let stats = out.json();
     assert!(stats["entries"].as_u64().unwrap() >= 6, "{stats}");
-    assert_eq!(stats["kinds"][0][0], "imports", "{stats}");
+    assert_eq!(stats["kinds"][0][0], "file", "{stats}");
     assert!(
         stats["path"]
             .as_str()
@@ -1281,4 +1281,65 @@ fn safe_delete_removes_only_what_nothing_refers_to() {
     let after = git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
     assert_eq!(after, source.replace("UNUSED_LIMIT = 10\n", ""));
     assert_eq!(t.snapshot(), before, "the checkout is untouched");
+}
+
+/// Reordering parameters: the definitions of a method family and every
+/// call follow (tests pass on the branch); an order Python refuses, and a
+/// call that passes `*args`, are refused with the place and the reason.
+#[test]
+fn parameters_are_reordered_in_definitions_and_calls() {
+    let t = TestContext::fixture("shop");
+    let before = t.snapshot();
+    let out = t.run(&["run", "--json", "swap the parameters of Cart.add"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let cart = git(&t.repo, &["show", &format!("{branch}:shop/cart.py")]);
+    assert!(cart.contains("def add(self, cents, name):"), "{cart}");
+    let invoice = git(
+        &t.repo,
+        &["show", &format!("{branch}:shop/checkout/invoice.py")],
+    );
+    assert!(invoice.contains("c.add(cents, name)"), "{invoice}");
+    let tests = git(&t.repo, &["show", &format!("{branch}:tests/test_shop.py")]);
+    assert!(tests.contains("cart.add(250, \"tea\")"), "{tests}");
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+    // `cents` has no default: it cannot follow `label`.
+    let out = t.run(&["run", "move parameter label before cents in describe"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(t.snapshot(), before, "the checkout is untouched");
+    assert!(
+        out.stderr
+            .contains("`cents` has no default and would follow `label`, which has one"),
+        "{}",
+        out.stderr
+    );
+    // A splat call cannot follow.
+    std::fs::write(
+        t.repo.join("shop/splat.py"),
+        "from .util import describe\n\nARGS = (150, \"x\")\nTEXT = describe(*ARGS)\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "a splat call"]);
+    std::fs::write(
+        t.repo.join("shop/util.py"),
+        std::fs::read_to_string(t.repo.join("shop/util.py"))
+            .unwrap()
+            .replace(
+                "def describe(cents, label=None):",
+                "def describe(cents, label=None, sep=\": \"):",
+            ),
+    )
+    .unwrap();
+    git(&t.repo, &["commit", "-q", "-am", "sep"]);
+    let committed = t.snapshot();
+    let out = t.run(&["run", "swap parameters label and sep of describe"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("shop/splat.py:4") && out.stderr.contains("passes `*args`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.snapshot(), committed, "a refusal changes nothing");
 }

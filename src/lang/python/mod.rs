@@ -16,6 +16,7 @@ pub(crate) mod moves;
 pub(crate) mod names;
 pub(crate) mod parameters;
 pub(crate) mod rename;
+pub(crate) mod reorder;
 pub(crate) mod scope;
 pub(crate) mod symbols;
 

@@ -17,9 +17,9 @@ use crate::plan::sha1_hex;
 use crate::protocol::code::{
     AddParameter, CheckResult, CheckSyntax, Cleanup, Definition, DefinitionKind, Definitions,
     DefinitionsResult, FileReplacements, FileSites, MakeAsync, Modules, ModulesResult, MoveSymbol,
-    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReplaceOutput,
-    Signature, SimilarName, SimilarNames, SimilarResult, Site, StructuralReplace, TestImpact,
-    TestImpactOutput, UnusedFunctions, UnusedImports, encode_sites,
+    NoteOut, RemoveParameter, RenameModule, RenameOutput, RenameReferences, ReorderParameters,
+    ReplaceOutput, Signature, SimilarName, SimilarNames, SimilarResult, Site, StructuralReplace,
+    TestImpact, TestImpactOutput, UnusedFunctions, UnusedImports, encode_sites,
 };
 
 pub(crate) mod asyncify;
@@ -120,6 +120,16 @@ impl CodeServer {
     ) -> Result<Json<ReplaceOutput>, String> {
         let jail = self.jail.clone();
         blocking(move || change_signature(&jail, args, false)).await
+    }
+
+    /// The edits that reorder a function's or method family's positional parameters (move one before or after another, or swap two) in the definitions and at every call; calls orch cannot tie to it or that pass `*args` are listed in `problems`.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn reorder_parameters(
+        &self,
+        Parameters(args): Parameters<ReorderParameters>,
+    ) -> Result<Json<ReplaceOutput>, String> {
+        let jail = self.jail.clone();
+        blocking(move || signature::reorder_parameters(&jail, args)).await
     }
 
     /// The deletions of module-level private functions nothing in the project refers to (doubtful ones in `refused`).

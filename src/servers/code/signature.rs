@@ -40,11 +40,73 @@ pub(super) fn change_signature(
         ..ReplaceOutput::default()
     };
     out.total_matches = edits.values().map(Vec::len).sum();
+    page_signature_edits(&mut out, edits, &sources, &hashes, &args.page);
+    Ok(out)
+}
+
+/// Reorders a function's positional parameters; edits in the
+/// `ReplaceOutput` shape, what prevents it in `problems`.
+pub(super) fn reorder_parameters(
+    jail: &Jail,
+    args: ReorderParameters,
+) -> Result<ReplaceOutput, String> {
+    let placement = match args.placement.as_str() {
+        "before" => python::reorder::Placement::Before,
+        "after" => python::reorder::Placement::After,
+        "swap" => python::reorder::Placement::Swap,
+        other => {
+            return Err(format!(
+                "placement must be before, after or swap, not `{other}`"
+            ));
+        }
+    };
+    let signature = args.signature;
+    let (index, sources, hashes) = load_sources(
+        jail,
+        &signature.definition,
+        signature.class.as_deref(),
+        &signature.files,
+    )?;
+    let function = function_analysis(
+        &index,
+        &signature.definition,
+        signature.class.as_deref(),
+        &signature.name,
+        "__orch_parameter_target__",
+        &sources,
+        Parsing::Whole,
+    );
+    let classes: Vec<String> = signature.class.iter().cloned().collect();
+    let (edits, problems) = python::reorder::reorder(
+        &sources,
+        &function,
+        &classes,
+        (&signature.parameter, &args.other, placement),
+    );
+    let mut out = ReplaceOutput {
+        files_scanned: sources.len(),
+        problems: problems.into_iter().map(NoteOut::from).collect(),
+        ..ReplaceOutput::default()
+    };
+    out.total_matches = edits.values().map(Vec::len).sum();
+    page_signature_edits(&mut out, edits, &sources, &hashes, &signature.page);
+    Ok(out)
+}
+
+/// One page of a signature change's edits into `out`, per file with its
+/// hash and syntax-error count.
+fn page_signature_edits(
+    out: &mut ReplaceOutput,
+    edits: std::collections::BTreeMap<String, Vec<crate::edit::Edit>>,
+    sources: &[(String, String)],
+    hashes: &std::collections::BTreeMap<String, String>,
+    page: &crate::protocol::Page,
+) {
     page_into(
-        &mut out,
+        out,
         edits.into_iter().collect(),
-        args.page.offset,
-        args.page.max_files,
+        page.offset,
+        page.max_files,
         |(path, replacements)| {
             let errors = sources
                 .iter()
@@ -62,7 +124,6 @@ pub(super) fn change_signature(
             (file, errors)
         },
     );
-    Ok(out)
 }
 
 /// The sites of a function or method as if renamed to `new`, its files
