@@ -50,6 +50,27 @@ pub(crate) struct Cache {
     limit_bytes: u64,
 }
 
+/// Runs `step` again while SQLite answers "busy" or "locked", for up to
+/// 10 seconds (backing off from 5 ms to 200 ms).
+fn retry_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -82,14 +103,13 @@ impl Cache {
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(sqlite)?;
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sqlite)?;
-        connection
-            .execute_batch(
+        // Switching to WAL and creating the table take locks SQLite does not
+        // always wait for (another process opening the cache at the same
+        // moment answers "database is locked" at once): retry for a while.
+        let setup = || -> rusqlite::Result<()> {
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            connection.execute_batch(
                 "CREATE TABLE IF NOT EXISTS facts (
                     key TEXT PRIMARY KEY,
                     kind TEXT NOT NULL,
@@ -99,7 +119,8 @@ impl Cache {
                 );
                 CREATE INDEX IF NOT EXISTS facts_used ON facts (used);",
             )
-            .map_err(sqlite)?;
+        };
+        retry_busy(setup).map_err(sqlite)?;
         Ok(Cache {
             path: path.to_owned(),
             connection: Mutex::new(connection),
@@ -131,13 +152,26 @@ impl Cache {
         }
     }
 
+    /// A write transaction, its lock taken at `BEGIN` (so SQLite's busy
+    /// timeout applies): a deferred one that reads first cannot wait for
+    /// the write lock in WAL mode and fails at once when another process
+    /// wrote meanwhile.
+    fn write<'c>(
+        &self,
+        connection: &'c mut Connection,
+    ) -> Result<rusqlite::Transaction<'c>, Error> {
+        connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.error(e))
+    }
+
     /// The cached values of `keys` that exist (and marks them used).
     pub(crate) fn get_many(&self, keys: &[String]) -> Result<HashMap<String, Vec<u8>>, Error> {
         let mut found = HashMap::new();
         let Ok(mut connection) = self.connection.lock() else {
             return Ok(found);
         };
-        let transaction = connection.transaction().map_err(|e| self.error(e))?;
+        let transaction = self.write(&mut connection)?;
         {
             let mut select = transaction
                 .prepare_cached("SELECT value FROM facts WHERE key = ?1")
@@ -171,7 +205,7 @@ impl Cache {
         let Ok(mut connection) = self.connection.lock() else {
             return Ok(());
         };
-        let transaction = connection.transaction().map_err(|e| self.error(e))?;
+        let transaction = self.write(&mut connection)?;
         {
             let mut insert = transaction
                 .prepare_cached(
@@ -307,17 +341,26 @@ mod tests {
         assert_ne!(key("imports", b"x"), key("imports", b"y"));
     }
 
+    /// Several processes at once (a connection each, opened over and over,
+    /// reading and marking entries used while others write): nothing is
+    /// lost and nobody fails with "database is locked" (a reader that
+    /// upgraded to a writer in WAL mode used to, under load).
     #[test]
     fn concurrent_writers_do_not_lose_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cache.sqlite");
-        let threads: Vec<_> = (0..4)
+        let threads: Vec<_> = (0..6)
             .map(|t| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    let cache = Cache::open(&path, 256).unwrap();
-                    for i in 0..50 {
+                    let mut cache = Cache::open(&path, 256).unwrap();
+                    for i in 0..40 {
+                        if i % 8 == 0 {
+                            cache = Cache::open(&path, 256).unwrap();
+                        }
                         let k = key("imports", format!("{t}-{i}").as_bytes());
+                        let earlier = key("imports", format!("{}-{i}", (t + 1) % 6).as_bytes());
+                        cache.get_many(&[earlier, k.clone()]).unwrap();
                         cache.put_many("imports", &[(k, vec![1, 2, 3])]).unwrap();
                     }
                 })
@@ -328,7 +371,7 @@ mod tests {
         }
         assert_eq!(
             Cache::open(&path, 256).unwrap().stats().unwrap().entries,
-            200
+            240
         );
     }
 }
