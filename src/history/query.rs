@@ -313,13 +313,17 @@ impl Db {
     }
 
     /// A test run's time besides its tests (start-up, collection), ms: the
-    /// median over one-worker runs of wall time less the tests' times.
+    /// median over runs of the wall time less the tests' times over the
+    /// workers (which ran side by side, each paying the start-up). Sharded
+    /// runs count: a project whose runs were all sharded (click's first
+    /// runs) used to fall back to a default far below its collection time.
     pub(crate) fn run_overhead_ms(&self) -> Result<Option<f64>, Error> {
         let table = self.table(
-            "SELECT median(greatest(runs.after_ms - t.ms, 0)) AS overhead FROM runs
+            "SELECT median(greatest(runs.after_ms - t.ms / greatest(coalesce(runs.workers, 1), 1), 0)) AS overhead
+             FROM runs
              JOIN (SELECT run_id, sum(duration_ms) AS ms FROM tests WHERE stage = 'after' GROUP BY run_id) AS t
              USING (run_id)
-             WHERE coalesce(runs.workers, 1) = 1 AND runs.after_ms IS NOT NULL",
+             WHERE runs.after_ms IS NOT NULL",
         )?;
         Ok(table.f64(0, "overhead"))
     }
@@ -469,6 +473,8 @@ mod tests {
                 ],
             ),
         ];
+        let mut records = records;
+        records[1].run.workers = Some(2);
         for record in &records {
             store
                 .begin(&record.run)
@@ -494,6 +500,11 @@ mod tests {
             (4, 1, false, true)
         );
         assert_eq!(db.ms_per_test_file().unwrap(), Some((1500.0, 2)));
+        // Start-up and collection: the wall time less the tests' (over the
+        // workers, which ran side by side): 3000 - 170 and 3000 - 12 / 2.
+        assert_eq!(db.run_overhead_ms().unwrap(), Some(2912.0));
+        // Tests of 2 files measured: too few for a time per test.
+        assert_eq!(db.ms_per_test().unwrap(), None);
         assert_eq!(db.phase_samples("EXECUTE").unwrap(), vec![4000.0, 4000.0]);
         assert_eq!(db.test_outcomes().unwrap()["rename"], (2, 2));
         let scored = db.scored_runs().unwrap();
