@@ -577,6 +577,9 @@ impl Agent {
              - make fetch_prices async\n\
              - move function helper from util.py to shop/helpers.py\n\
              - remove unused imports in shop/\n\
+             - safe delete function _old_helper\n\
+             - move parameter label before cents in describe\n\
+             - swap the parameters of Cart.add\n\
              \nUse `plan` to see the change (read-only), `apply` to make it: the selected tests run on the change before it goes anywhere. Refusals carry a `code` (ambiguous_name, unknown_name, name_clash, not_understood, uncertain_sites, drift, tests_failed, budget.tokens, budget.deadline, review, cancelled, ...) and a hint.\n",
         );
         text

@@ -118,6 +118,15 @@ pub(super) fn parse_add_parameter(
     // NAME=DEFAULT | NAME = DEFAULT | NAME with default DEFAULT | NAME defaulting to DEFAULT
     let first = tokens.get(i)?.text.clone();
     i += 1;
+    // `a strict=False parameter to describe`.
+    if first.contains('=') {
+        while lowered
+            .get(i)
+            .is_some_and(|w| !tokens[i].quoted && PARAMETER_WORDS.contains(&w.as_str()))
+        {
+            i += 1;
+        }
+    }
     let (parameter, mut default) = match first.split_once('=') {
         Some((name, value)) => (name.trim().to_owned(), value.trim().to_owned()),
         None => (first, String::new()),
@@ -414,7 +423,14 @@ pub(super) fn parse_remove_parameter(tokens: &[Token], lowered: &[String]) -> Op
     }
     let parameter = tokens.get(i)?.text.clone();
     i += 1;
-    let (function, scope) = target_clauses(tokens, lowered, i, &["from", "of", "on"])?;
+    // `the label argument from describe`, `... parameter in describe`.
+    while lowered
+        .get(i)
+        .is_some_and(|w| !tokens[i].quoted && PARAMETER_WORDS.contains(&w.as_str()))
+    {
+        i += 1;
+    }
+    let (function, scope) = target_clauses(tokens, lowered, i, &["from", "of", "on", "in"])?;
     validate_identifier(&parameter).ok()?;
     let (name, class, scope) = split_target(&function, scope)?;
     Some(Intent::RemoveParameter(RemoveParameter {

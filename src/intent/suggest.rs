@@ -239,6 +239,59 @@ pub(crate) fn did_you_mean(command: &str) -> Vec<String> {
             ));
         }
     }
+    // Parameters in another order: two named and their function, or the
+    // function alone (its only two).
+    if has(&["swap", "switch", "exchange", "reorder", "order", "flip"])
+        && has(&[
+            "argument",
+            "arguments",
+            "parameter",
+            "parameters",
+            "params",
+            "args",
+            "order",
+        ])
+    {
+        // "A and B of|in F", else "of|in F" at the end.
+        let words: Vec<&str> = command
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '?' || c == '!')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.trim_end_matches('.'))
+            .collect();
+        let function = words
+            .iter()
+            .rposition(|w| matches!(w.to_ascii_lowercase().as_str(), "of" | "in" | "for" | "on"))
+            .and_then(|i| {
+                words[i + 1..].iter().find(|w| {
+                    !matches!(
+                        w.to_ascii_lowercase().as_str(),
+                        "the" | "function" | "method"
+                    )
+                })
+            });
+        let pair = words
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case("and"))
+            .and_then(|i| Some((*words.get(i.checked_sub(1)?)?, *words.get(i + 1)?)));
+        match (pair, function) {
+            (Some((a, b)), Some(function)) => {
+                candidates.push(format!("swap parameters {a} and {b} of {function}"));
+            }
+            (None, Some(function)) => {
+                candidates.push(format!("swap the parameters of {function}"));
+            }
+            _ => {}
+        }
+    }
+    // One code-like name and a word for taking it away: a safe delete.
+    if has(&[
+        "delete", "remove", "drop", "rid", "erase", "unused", "dead", "obsolete",
+    ]) && !has(&["import", "imports", "argument", "parameter", "param"])
+        && code_like(&first)
+        && names.iter().filter(|n| code_like(n)).count() == 1
+    {
+        candidates.push(format!("safe delete {first}"));
+    }
     if has(&["move", "relocate", "transfer", "put"]) && names.len() >= 2 {
         candidates.push(format!("move {first} to {second}"));
     }

@@ -1081,6 +1081,18 @@ fn suggestions_fill_in_the_users_names() {
             "rewrite `os.getcwd()` as `Path.cwd()`",
             "replace `os.getcwd()` with `Path.cwd()`",
         ),
+        (
+            "reorder the arguments of Cart.add",
+            "swap the parameters of Cart.add",
+        ),
+        (
+            "exchange the order of name and cents in Cart.add",
+            "swap parameters name and cents of Cart.add",
+        ),
+        (
+            "_old_helper is dead code, get it out of here",
+            "safe delete _old_helper",
+        ),
     ] {
         let filled = super::suggest::did_you_mean(request);
         assert_eq!(
@@ -1327,4 +1339,219 @@ fn filler_and_case_never_change_the_intent() {
         let capitalised = format!("{}{}", command[..1].to_uppercase(), &command[1..]);
         assert_eq!(parse(&capitalised).as_ref(), Ok(&expected), "{capitalised}");
     }
+}
+
+/// More of the way people ask, for every refactor orch makes: each says
+/// what its canonical command says.
+#[test]
+fn every_refactor_said_several_ways() {
+    let pairs = [
+        // Renames.
+        (
+            "rename make_str() to make_text()",
+            "rename make_str to make_text",
+        ),
+        (
+            "Rename function `make_str` to `make_text`",
+            "rename function make_str to make_text",
+        ),
+        (
+            "rename the function make_str to make_text",
+            "rename function make_str to make_text",
+        ),
+        ("rename class Cart to Basket", "rename class Cart to Basket"),
+        (
+            "rename the Cart class to Basket",
+            "rename class Cart to Basket",
+        ),
+        ("Cart should be called Basket", "rename Cart to Basket"),
+        (
+            "rename constant LIMIT to MAX_ITEMS",
+            "rename variable LIMIT to MAX_ITEMS",
+        ),
+        (
+            "rename make_str to make_text in shop/util.py",
+            "rename make_str to make_text in shop/util.py",
+        ),
+        (
+            "rename method total of Cart to grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        (
+            "rename the total method of Cart to grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        (
+            "rename Cart's total method to grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        (
+            "rename the cents argument of describe to amount",
+            "rename parameter cents of describe to amount",
+        ),
+        (
+            "rename parameter cents in function describe to amount",
+            "rename parameter cents of describe to amount",
+        ),
+        (
+            "rename make_str -> make_text",
+            "rename make_str to make_text",
+        ),
+        (
+            "please rename make_str to make_text, thanks",
+            "rename make_str to make_text",
+        ),
+        (
+            "rename module util to helpers",
+            "rename module util to helpers",
+        ),
+        (
+            "rename shop/util.py to shop/helpers.py",
+            "rename module shop/util.py to shop/helpers.py",
+        ),
+        // Replacements.
+        (
+            "replace `print($A)` with `log($A)`",
+            "replace `print($A)` with `log($A)`",
+        ),
+        (
+            "replace all `print($A)` with `log($A)` in src/",
+            "replace `print($A)` with `log($A)` in src/",
+        ),
+        (
+            "rewrite `print($A)` as `log($A)`",
+            "replace `print($A)` with `log($A)`",
+        ),
+        (
+            "transform `print($A)` into `log($A)`",
+            "replace `print($A)` with `log($A)`",
+        ),
+        // Parameters.
+        (
+            "add parameter strict=False to describe",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "add a strict=False parameter to describe",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "add keyword argument strict=False to describe",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "add parameter strict with default False to describe",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "give describe a new keyword argument strict=False",
+            "add parameter strict=False to describe",
+        ),
+        (
+            "remove parameter label from describe",
+            "remove parameter label from describe",
+        ),
+        (
+            "remove the label argument from describe",
+            "remove parameter label from describe",
+        ),
+        (
+            "drop parameter label of describe",
+            "remove parameter label from describe",
+        ),
+        (
+            "get rid of the label parameter in describe",
+            "remove parameter label from describe",
+        ),
+        // Async.
+        ("make fetch_prices async", "make fetch_prices async"),
+        ("make fetch_prices asynchronous", "make fetch_prices async"),
+        ("convert fetch_prices to async", "make fetch_prices async"),
+        ("asyncify fetch_prices", "make fetch_prices async"),
+        (
+            "turn fetch_prices into a coroutine",
+            "make fetch_prices async",
+        ),
+        (
+            "make the pricing module async",
+            "make the pricing module async",
+        ),
+        (
+            "Refactor the pricing module to use async patterns",
+            "make the pricing module async",
+        ),
+        // Moves.
+        (
+            "move function helper to shop/helpers.py",
+            "move function helper to shop/helpers.py",
+        ),
+        (
+            "move helper from util.py to shop/helpers.py",
+            "move helper from util.py to shop/helpers.py",
+        ),
+        (
+            "relocate class Cart to shop/models.py",
+            "move class Cart to shop/models.py",
+        ),
+        ("move helper into the money module", "move helper to money"),
+        // Clean-ups.
+        ("remove unused imports", "remove unused imports"),
+        (
+            "clean up unused imports in shop/",
+            "remove unused imports in shop/",
+        ),
+        (
+            "delete unused private functions",
+            "remove unused private functions",
+        ),
+        // Safe delete.
+        ("safe delete _orphan", "safe delete _orphan"),
+        (
+            "safely delete the function _orphan",
+            "safe delete function _orphan",
+        ),
+        ("delete the unused class Ledger", "safe delete class Ledger"),
+        (
+            "remove method Cart.receipt if unused",
+            "safe delete method Cart.receipt",
+        ),
+        ("get rid of _orphan", "safe delete _orphan"),
+        (
+            "drop variable UNUSED_LIMIT",
+            "safe delete variable UNUSED_LIMIT",
+        ),
+        // Reordering.
+        (
+            "move parameter sep before label in describe",
+            "move parameter sep before label in describe",
+        ),
+        (
+            "put the sep parameter after cents in describe",
+            "move parameter sep after cents in describe",
+        ),
+        (
+            "swap parameters label and sep of describe",
+            "swap parameters label and sep of describe",
+        ),
+        (
+            "switch the params label and sep in describe",
+            "swap parameters label and sep of describe",
+        ),
+        (
+            "swap the arguments of Cart.add",
+            "swap the parameters of Cart.add",
+        ),
+        (
+            "please swap the parameters of Cart.add",
+            "swap the parameters of Cart.add",
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (said, canonical) in pairs {
+        let expected = parse(canonical).unwrap_or_else(|e| panic!("{canonical}: {e}"));
+        if parse(said) != Ok(expected) {
+            failed.push(format!("{said:?} -> {:?}", parse(said)));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
