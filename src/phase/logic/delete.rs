@@ -88,6 +88,9 @@ pub(super) fn analyse(
         })
         .collect();
     places.extend(strings);
+    // `from .m import NAME as NAME` is two sites on one line: one place.
+    let mut seen = std::collections::BTreeSet::new();
+    places.retain(|place| seen.insert(place.clone()));
     let unlisted = references
         .uncertain_total
         .saturating_sub(references.uncertain.len())
