@@ -160,6 +160,8 @@ pub enum EditKind {
     RemoveParameter,
     #[serde(rename = "reorder_parameters")]
     ReorderParameters,
+    #[serde(rename = "inline")]
+    Inline,
     #[serde(rename = "async")]
     Async,
     #[serde(rename = "move")]

@@ -34,6 +34,7 @@ pub(crate) const FORMS: &[&str] = &[
     "safe delete [function|class|method|variable] [CLASS.]NAME [in PATH]",
     "move parameter NAME before|after OTHER in [CLASS.]FUNCTION [in PATH]",
     "swap parameters A and B of [CLASS.]FUNCTION [in PATH]",
+    "inline variable NAME in [CLASS.]FUNCTION [in PATH]",
 ];
 
 /// A parsed command.
@@ -65,6 +66,27 @@ pub enum Intent {
     /// Move a parameter before or after another, or swap two, in the
     /// definition (and overrides) and at every call.
     ReorderParameters(ReorderParameters),
+    /// Replace a local assigned once by its value, and drop the assignment.
+    InlineVariable(InlineVariable),
+}
+
+/// `inline variable NAME in [CLASS.]FUNCTION [in PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineVariable {
+    pub name: String,
+    pub function: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl InlineVariable {
+    /// The function or method to look up.
+    pub fn lookup(&self) -> Rename {
+        function_lookup(&self.function, self.class.as_ref(), self.scope.as_ref())
+    }
 }
 
 /// `move parameter P before|after Q in [CLASS.]FUNCTION [in PATH]`,
@@ -367,6 +389,7 @@ impl Intent {
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
             Intent::SafeDelete(d) => format!("delete {}", d.name),
             Intent::ReorderParameters(r) => format!("reorder parameters of {}", r.function),
+            Intent::InlineVariable(v) => format!("inline {} in {}", v.name, v.function),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -438,6 +461,18 @@ impl Intent {
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
+            Intent::InlineVariable(v) => {
+                let function = match &v.class {
+                    Some(class) => format!("{class}.{}", v.function),
+                    None => v.function.clone(),
+                };
+                let scope = v
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default();
+                format!("inline variable {} in {function}{scope}", v.name)
+            }
             Intent::ReorderParameters(r) => {
                 let function = match &r.class {
                     Some(class) => format!("{class}.{}", r.function),

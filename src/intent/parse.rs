@@ -52,6 +52,7 @@ fn parse_tokens(command: &str, tokens: Vec<Token>) -> Result<Intent, Error> {
         {
             parse_reorder(&tokens, &lowered).ok_or_else(unknown)?
         }
+        "inline" => parse_inline(&tokens, &lowered).ok_or_else(unknown)?,
         "swap" | "switch" | "exchange" | "flip" => {
             parse_swap(&tokens, &lowered).ok_or_else(unknown)?
         }
@@ -654,6 +655,40 @@ pub(super) fn parse_swap(tokens: &[Token], lowered: &[String]) -> Option<Result<
     };
     let (function, scope) = target_clauses(tokens, lowered, i, &["of", "in", "for", "on"])?;
     reorder_intent(function, scope, parameter, other, "swap")
+}
+
+/// `inline [the] [variable|local] NAME in|of [function|method]
+/// [CLASS.]FUNCTION [in PATH]`.
+pub(super) fn parse_inline(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    let mut i = 1;
+    while lowered.get(i).is_some_and(|w| {
+        !tokens[i].quoted
+            && matches!(
+                w.as_str(),
+                "the" | "variable" | "var" | "local" | "temporary" | "temp"
+            )
+    }) {
+        i += 1;
+    }
+    let name = tokens.get(i)?.text.clone();
+    i += 1;
+    while lowered
+        .get(i)
+        .is_some_and(|w| !tokens[i].quoted && matches!(w.as_str(), "variable" | "var" | "local"))
+    {
+        i += 1;
+    }
+    let (function, scope) = target_clauses(tokens, lowered, i, &["in", "of", "inside", "within"])?;
+    if let Err(error) = validate_identifier(&name) {
+        return Some(Err(error));
+    }
+    let (function, class, scope) = split_target(&function, scope)?;
+    Some(Ok(Intent::InlineVariable(InlineVariable {
+        name,
+        function,
+        class,
+        scope,
+    })))
 }
 
 fn reorder_intent(

@@ -1545,6 +1545,23 @@ fn every_refactor_said_several_ways() {
             "please swap the parameters of Cart.add",
             "swap the parameters of Cart.add",
         ),
+        // Inline variable.
+        (
+            "inline variable factor in gross",
+            "inline variable factor in gross",
+        ),
+        (
+            "inline the local factor in function gross",
+            "inline variable factor in gross",
+        ),
+        (
+            "inline factor in Tax.gross",
+            "inline variable factor in Tax.gross",
+        ),
+        (
+            "inline the factor variable inside gross in shop/tax.py",
+            "inline variable factor in gross in shop/tax.py",
+        ),
     ];
     let mut failed = Vec::new();
     for (said, canonical) in pairs {

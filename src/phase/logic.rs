@@ -19,6 +19,7 @@ use crate::protocol::code::{
 use sites::{edits_at_sites, sites_in_file};
 
 mod delete;
+mod inline;
 mod sites;
 
 /// The exact edits of one file.
@@ -92,6 +93,10 @@ pub(crate) async fn run(
             analyse_signature(ctx, false, &remove.lookup(), &remove.parameter, "", map).await
         }
         Intent::ReorderParameters(reorder) => analyse_reorder(ctx, reorder, map).await,
+        Intent::InlineVariable(inline) => {
+            let definition = choose_definition(ctx, &inline.lookup(), map).await?;
+            inline::analyse(ctx, inline, definition)
+        }
         Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
         Intent::Move(request) => analyse_move(ctx, request, map).await,
         Intent::RenameModule(request) => {

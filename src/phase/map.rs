@@ -86,6 +86,7 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
         Intent::RemoveParameter(remove) => map_rename(ctx, &remove.lookup(), false).await,
         Intent::SafeDelete(delete) => map_rename(ctx, &delete.lookup(), true).await,
         Intent::ReorderParameters(reorder) => map_rename(ctx, &reorder.lookup(), false).await,
+        Intent::InlineVariable(inline) => map_rename(ctx, &inline.lookup(), true).await,
         Intent::MakeAsync(make) => match (make.lookup(), &make.module) {
             (Some(lookup), _) => map_rename(ctx, &lookup, false).await,
             (None, Some(module)) => {

@@ -147,6 +147,12 @@ fn build(
             analysis.files.len(),
             analysis.uncertain_total
         ),
+        Intent::InlineVariable(v) => format!(
+            "`{}` replaced by its value at {} places in {}; its assignment removed.",
+            v.name,
+            analysis.sites.saturating_sub(1),
+            v.function
+        ),
         Intent::ReorderParameters(_) => format!(
             "{} edits in {} files (the definitions and every call: positional arguments follow their parameters, keywords stay).",
             analysis.sites,

@@ -1343,3 +1343,42 @@ fn parameters_are_reordered_in_definitions_and_calls() {
     );
     assert_eq!(t.snapshot(), committed, "a refusal changes nothing");
 }
+
+/// Inline variable: a local assigned once is replaced by its value (in
+/// parentheses where precedence needs them) and its assignment goes, the
+/// tests run on the change; a value that calls and is used twice is
+/// refused with the reason, and nothing changes.
+#[test]
+fn a_local_assigned_once_is_inlined() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/tax.py"),
+        "def gross(cents, rate):\n    factor = 1 + rate\n    return round(cents * factor)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("tests/test_tax.py"),
+        "from shop.tax import gross\n\n\ndef test_gross():\n    assert gross(100, 0.2) == 120\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "tax"]);
+    let before = t.snapshot();
+    let out = t.run(&["run", "--json", "inline variable factor in gross"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    assert_eq!(
+        git(&t.repo, &["show", &format!("{branch}:shop/tax.py")]),
+        "def gross(cents, rate):\n    return round(cents * (1 + rate))\n"
+    );
+    let out = t.run(&["run", "inline the local text in describe"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "the value of `text` calls, awaits or yields, and is used at 2 places: inlined, it would run 2 times"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.snapshot(), before, "the checkout is untouched");
+}

@@ -9,6 +9,7 @@ pub(crate) mod encoding;
 pub(crate) mod focus;
 pub(crate) mod impact;
 pub(crate) mod imports;
+pub(crate) mod inline;
 pub(crate) mod methods;
 pub(crate) mod module_rename;
 pub(crate) mod modules;

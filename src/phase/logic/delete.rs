@@ -173,7 +173,11 @@ fn deletion(
 
 /// The method `name` of the class whose name is `class_name`: its
 /// statement (with decorators) and its name.
-fn method_of<'t>(class_name: Node<'t>, name: &str, source: &[u8]) -> Option<(Node<'t>, Node<'t>)> {
+pub(super) fn method_of<'t>(
+    class_name: Node<'t>,
+    name: &str,
+    source: &[u8],
+) -> Option<(Node<'t>, Node<'t>)> {
     let class = class_name
         .parent()
         .filter(|p| p.kind() == "class_definition")?;
