@@ -401,7 +401,12 @@ pub(super) fn split_target(
     let name = parts.pop()?.to_owned();
     let class = parts
         .last()
-        .filter(|c| c.chars().next().is_some_and(char::is_uppercase))
+        .filter(|c| {
+            c.trim_start_matches('_')
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase)
+        })
         .map(|c| (*c).to_owned());
     if class.is_some() {
         parts.pop();

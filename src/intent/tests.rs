@@ -1558,6 +1558,11 @@ fn every_refactor_said_several_ways() {
             "inline factor in Tax.gross",
             "inline variable factor in Tax.gross",
         ),
+        // A private class is still a class.
+        (
+            "inline x in _FixupStream.readable",
+            "inline variable x in method _FixupStream.readable",
+        ),
         (
             "inline the factor variable inside gross in shop/tax.py",
             "inline variable factor in gross in shop/tax.py",

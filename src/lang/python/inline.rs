@@ -129,6 +129,14 @@ pub(crate) fn inline_variable(
             uses.len()
         ));
     }
+    // `buf = []` read twice: each use would make an object of its own,
+    // and what one use changes the other would no longer see.
+    if uses.len() > 1 && makes_objects(value) {
+        return Err(format!(
+            "the value of `{name}` makes a new object (a list, dict, set, comprehension, lambda or generator), and is used at {} places: inlined, each would get its own",
+            uses.len()
+        ));
+    }
     if effects && uses.is_empty() {
         return Err(format!(
             "`{name}` is never used, but its value calls, awaits or yields: deleting it would change what runs"
@@ -291,6 +299,30 @@ fn nested_scope_binding(ident: Node, body: Node, bytes: &[u8], name: &str) -> Op
     None
 }
 
+/// Whether evaluating `node` makes a mutable object or a function: a list,
+/// dict or set display, a comprehension, a generator or a lambda.
+fn makes_objects(node: Node) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        if matches!(
+            current.kind(),
+            "list"
+                | "dictionary"
+                | "set"
+                | "list_comprehension"
+                | "dictionary_comprehension"
+                | "set_comprehension"
+                | "generator_expression"
+                | "lambda"
+        ) {
+            return true;
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
 /// Whether evaluating `node` may call, await or yield.
 fn has_effects(node: Node) -> bool {
     has_effects_in(node, (node.start_byte(), node.end_byte()), None)
@@ -437,6 +469,15 @@ mod tests {
         assert!(
             refused("def f():\n    x = 'a'\n    return f'{x}' + f\"{x}\"\n", "x")
                 .contains("f-string")
+        );
+        // A fresh object shared by two uses (click's progress bar: a list
+        // appended to, then joined).
+        assert!(
+            refused(
+                "def f(a):\n    bits = []\n    bits.append(a)\n    return ' '.join(bits)\n",
+                "bits"
+            )
+            .contains("each would get its own")
         );
         // Attributes and keywords of the same name are other names.
         assert_eq!(
