@@ -46,6 +46,16 @@ pub(crate) struct TestEntry {
     pub ran: Vec<String>,
 }
 
+/// The SHA-1 of a project file under `root` (`None`: unreadable or gone),
+/// as the map records files.
+pub(crate) fn file_sha1(root: &Path) -> impl Fn(&str) -> Option<String> + '_ {
+    move |path| {
+        std::fs::read(root.join(path))
+            .ok()
+            .map(|bytes| crate::plan::sha1_hex(&bytes))
+    }
+}
+
 impl CallMap {
     /// The map at `path`: empty when there is none or it cannot be read
     /// (it is a cache of evidence; a broken one is rebuilt by the next

@@ -411,11 +411,7 @@ impl Intent {
     pub fn describe(&self) -> String {
         match self {
             Intent::Rename(r) => {
-                let scope = r
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let scope = in_scope(&r.scope);
                 let old = match (&r.class, &r.function) {
                     (Some(class), Some(function)) => format!("{class}.{function}.{}", r.old),
                     (None, Some(function)) => format!("{function}.{}", r.old),
@@ -425,11 +421,7 @@ impl Intent {
                 format!("rename {} {old} to {}{scope}", r.symbol.as_str(), r.new)
             }
             Intent::Replace(r) => {
-                let scope = r
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let scope = in_scope(&r.scope);
                 let language = r
                     .language
                     .as_deref()
@@ -449,40 +441,19 @@ impl Intent {
                 None => "remove unreferenced private functions".to_owned(),
             },
             Intent::RemoveParameter(r) => {
-                let function = match &r.class {
-                    Some(class) => format!("{class}.{}", r.function),
-                    None => r.function.clone(),
-                };
-                let scope = r
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let function = qualified(&r.class, &r.function);
+                let scope = in_scope(&r.scope);
                 format!("remove parameter {} from {function}{scope}", r.parameter)
             }
             Intent::RenameModule(r) => format!("rename module {} to {}", r.old, r.new),
             Intent::InlineVariable(v) => {
-                let function = match &v.class {
-                    Some(class) => format!("{class}.{}", v.function),
-                    None => v.function.clone(),
-                };
-                let scope = v
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let function = qualified(&v.class, &v.function);
+                let scope = in_scope(&v.scope);
                 format!("inline variable {} in {function}{scope}", v.name)
             }
             Intent::ReorderParameters(r) => {
-                let function = match &r.class {
-                    Some(class) => format!("{class}.{}", r.function),
-                    None => r.function.clone(),
-                };
-                let scope = r
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let function = qualified(&r.class, &r.function);
+                let scope = in_scope(&r.scope);
                 match (r.placement.as_str(), r.parameter.is_empty()) {
                     ("swap", true) => format!("swap the parameters of {function}{scope}"),
                     ("swap", false) => format!(
@@ -496,15 +467,8 @@ impl Intent {
                 }
             }
             Intent::SafeDelete(d) => {
-                let name = match &d.class {
-                    Some(class) => format!("{class}.{}", d.name),
-                    None => d.name.clone(),
-                };
-                let scope = d
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let name = qualified(&d.class, &d.name);
+                let scope = in_scope(&d.scope);
                 format!("safe delete {} {name}{scope}", d.symbol.as_str())
             }
             Intent::Move(m) => {
@@ -526,11 +490,7 @@ impl Intent {
                 )
             }
             Intent::MakeAsync(a) => {
-                let scope = a
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let scope = in_scope(&a.scope);
                 match &a.module {
                     Some(_) if a.function.is_none() => {
                         format!("make the functions of {} async{scope}", a.target())
@@ -539,21 +499,30 @@ impl Intent {
                 }
             }
             Intent::AddParameter(a) => {
-                let function = match &a.class {
-                    Some(class) => format!("{class}.{}", a.function),
-                    None => a.function.clone(),
-                };
-                let scope = a
-                    .scope
-                    .as_deref()
-                    .map(|s| format!(" in {s}"))
-                    .unwrap_or_default();
+                let function = qualified(&a.class, &a.function);
+                let scope = in_scope(&a.scope);
                 format!(
                     "add parameter {}={} to {function}{scope}",
                     a.parameter, a.default
                 )
             }
         }
+    }
+}
+
+/// ` in SCOPE`, or nothing.
+fn in_scope(scope: &Option<String>) -> String {
+    scope
+        .as_deref()
+        .map(|s| format!(" in {s}"))
+        .unwrap_or_default()
+}
+
+/// `CLASS.NAME` for a method, `NAME` otherwise.
+fn qualified(class: &Option<String>, name: &str) -> String {
+    match class {
+        Some(class) => format!("{class}.{name}"),
+        None => name.to_owned(),
     }
 }
 

@@ -121,12 +121,7 @@ pub(super) fn parse_add_parameter(
     i += 1;
     // `a strict=False parameter to describe`.
     if first.contains('=') {
-        while lowered
-            .get(i)
-            .is_some_and(|w| !tokens[i].quoted && PARAMETER_WORDS.contains(&w.as_str()))
-        {
-            i += 1;
-        }
+        i = skip_words(tokens, lowered, i, PARAMETER_WORDS);
     }
     let (parameter, mut default) = match first.split_once('=') {
         Some((name, value)) => (name.trim().to_owned(), value.trim().to_owned()),
@@ -417,25 +412,23 @@ pub(super) fn split_target(
 
 /// `remove [the] parameter NAME from|of [function|method] [CLASS.]FUNCTION [in PATH]`.
 pub(super) fn parse_remove_parameter(tokens: &[Token], lowered: &[String]) -> Option<Intent> {
-    let mut i = 1;
-    while i < tokens.len()
-        && !tokens[i].quoted
-        && matches!(
-            lowered[i].as_str(),
-            "the" | "a" | "unused" | "parameter" | "param" | "argument" | "arg"
-        )
-    {
-        i += 1;
-    }
+    let i = skip_words(
+        tokens,
+        lowered,
+        1,
+        &[
+            "the",
+            "a",
+            "unused",
+            "parameter",
+            "param",
+            "argument",
+            "arg",
+        ],
+    );
     let parameter = tokens.get(i)?.text.clone();
-    i += 1;
     // `the label argument from describe`, `... parameter in describe`.
-    while lowered
-        .get(i)
-        .is_some_and(|w| !tokens[i].quoted && PARAMETER_WORDS.contains(&w.as_str()))
-    {
-        i += 1;
-    }
+    let i = skip_words(tokens, lowered, i + 1, PARAMETER_WORDS);
     let (function, scope) = target_clauses(tokens, lowered, i, &["from", "of", "on", "in"])?;
     validate_identifier(&parameter).ok()?;
     let (name, class, scope) = split_target(&function, scope)?;
@@ -597,18 +590,22 @@ pub(super) fn parse_safe_delete(
 
 const PARAMETER_WORDS: &[&str] = &["parameter", "param", "argument", "arg"];
 
+/// The first token from `i` on that is not one of `words` (a quoted token
+/// is never skipped).
+fn skip_words(tokens: &[Token], lowered: &[String], mut i: usize, words: &[&str]) -> usize {
+    while lowered
+        .get(i)
+        .is_some_and(|w| !tokens[i].quoted && words.contains(&w.as_str()))
+    {
+        i += 1;
+    }
+    i
+}
+
 /// `move|put [the] parameter P before|after [the parameter] Q in|of
 /// [function|method] [CLASS.]F [in PATH]` (also `the P parameter`).
 pub(super) fn parse_reorder(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
-    let skip = |mut i: usize, words: &[&str]| {
-        while lowered
-            .get(i)
-            .is_some_and(|w| !tokens[i].quoted && words.contains(&w.as_str()))
-        {
-            i += 1;
-        }
-        i
-    };
+    let skip = |i: usize, words: &[&str]| skip_words(tokens, lowered, i, words);
     let mut i = skip(1, &["the", "a", "parameter", "param", "argument", "arg"]);
     let parameter = tokens.get(i)?.text.clone();
     i = skip(i + 1, PARAMETER_WORDS);
@@ -630,13 +627,7 @@ pub(super) fn parse_reorder(tokens: &[Token], lowered: &[String]) -> Option<Resu
 /// `swap|switch [the] parameters [A and B] of|in [function|method]
 /// [CLASS.]F [in PATH]`; without names, the function's only two.
 pub(super) fn parse_swap(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
-    let mut i = 1;
-    while lowered
-        .get(i)
-        .is_some_and(|w| !tokens[i].quoted && matches!(w.as_str(), "the" | "two"))
-    {
-        i += 1;
-    }
+    let mut i = skip_words(tokens, lowered, 1, &["the", "two"]);
     if !matches!(
         lowered.get(i).map(String::as_str),
         Some("parameters" | "params" | "arguments" | "args")
@@ -665,24 +656,14 @@ pub(super) fn parse_swap(tokens: &[Token], lowered: &[String]) -> Option<Result<
 /// `inline [the] [variable|local] NAME in|of [function|method]
 /// [CLASS.]FUNCTION [in PATH]`.
 pub(super) fn parse_inline(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
-    let mut i = 1;
-    while lowered.get(i).is_some_and(|w| {
-        !tokens[i].quoted
-            && matches!(
-                w.as_str(),
-                "the" | "variable" | "var" | "local" | "temporary" | "temp"
-            )
-    }) {
-        i += 1;
-    }
+    let i = skip_words(
+        tokens,
+        lowered,
+        1,
+        &["the", "variable", "var", "local", "temporary", "temp"],
+    );
     let name = tokens.get(i)?.text.clone();
-    i += 1;
-    while lowered
-        .get(i)
-        .is_some_and(|w| !tokens[i].quoted && matches!(w.as_str(), "variable" | "var" | "local"))
-    {
-        i += 1;
-    }
+    let i = skip_words(tokens, lowered, i + 1, &["variable", "var", "local"]);
     let (function, scope) = target_clauses(tokens, lowered, i, &["in", "of", "inside", "within"])?;
     if let Err(error) = validate_identifier(&name) {
         return Some(Err(error));

@@ -471,41 +471,33 @@ fn should_trace(ctx: &Context, plan: &Plan, schedule: &Schedule) -> bool {
     // The baseline is about half of both runs, and tracing slows it: by
     // up to 1.5 times with sys.monitoring (Python 3.12 and later), up to
     // 7 times with a trace function before (more-itertools: 6.8 times).
-    let python = ctx.settings.python.as_deref().unwrap_or("python3");
-    let slowdown = if python_at_least(python, (3, 12)) {
-        1.5
-    } else {
-        7.0
+    // Python is asked its version only when the answer decides.
+    let Some(finish) = &schedule.finish else {
+        return false;
     };
-    let fits = schedule.finish.as_ref().is_some_and(|finish| {
-        let p95 = finish.p95_ms as f64;
-        let traced = Duration::from_millis((p95 / 2.0 * slowdown + p95 / 2.0) as u64);
-        traced < ctx.deadline.remaining().mul_f64(0.8)
-    });
-    if !fits {
+    let p95 = finish.p95_ms as f64;
+    let budget = ctx.deadline.remaining().mul_f64(0.8);
+    let fits =
+        |slowdown: f64| Duration::from_millis((p95 / 2.0 * slowdown + p95 / 2.0) as u64) < budget;
+    let python = ctx.settings.python.as_deref().unwrap_or("python3");
+    if !(fits(7.0) || fits(1.5) && python_at_least(python, (3, 12))) {
         return false;
     }
     let Ok(root) = ctx.worktree_root() else {
         return false;
     };
     let map = crate::calls::CallMap::load(&ctx.project.dir.join(crate::calls::FILE));
-    let sha1 = |path: &str| {
-        std::fs::read(root.join(path))
-            .ok()
-            .map(|b| crate::plan::sha1_hex(&b))
-    };
-    let current = map.current_tests(sha1);
+    let selection = schedule.paths();
+    if selection.is_empty() {
+        return map.tests.is_empty();
+    }
+    let current = map.current_tests(crate::calls::file_sha1(&root));
     let edited: BTreeMap<String, String> = plan
         .edits()
         .filter(|(file, _, _)| file.ends_with(".py"))
         .map(|(file, preimage, _)| (file.to_owned(), preimage.to_owned()))
         .collect();
-    let selection = schedule.paths();
-    if selection.is_empty() {
-        map.tests.is_empty() || map.wants(&[], &current, &edited)
-    } else {
-        map.wants(&selection, &current, &edited)
-    }
+    map.wants(&selection, &current, &edited)
 }
 
 /// Whether `python` is at least `version` (false when it cannot say).
@@ -546,11 +538,7 @@ fn record_calls<'a>(ctx: &Context, paths: impl Iterator<Item = &'a str>) {
     }
     let file = ctx.project.dir.join(crate::calls::FILE);
     let mut map = crate::calls::CallMap::load(&file);
-    map.record(&ran, |path| {
-        std::fs::read(root.join(path))
-            .ok()
-            .map(|b| crate::plan::sha1_hex(&b))
-    });
+    map.record(&ran, crate::calls::file_sha1(&root));
     if let Err(error) = map.save(&file) {
         tracing::warn!(%error, "call map not saved");
     }

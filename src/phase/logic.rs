@@ -266,6 +266,19 @@ fn edits_analysis(all: ReplaceOutput, kind: EditKind, map: &RepoMap) -> Analysis
     }
 }
 
+/// A project file as the worktree has it (inside the project: the path
+/// comes from a server): its bytes, for the plan's preimage hash, and its
+/// text.
+fn worktree_source(ctx: &Context, path: &str) -> Result<(Vec<u8>, String), Failure> {
+    let jail = crate::servers::Jail::new(&ctx.worktree_root()?).map_err(Failure::internal)?;
+    let resolved = jail.resolve(path).map_err(Failure::internal)?;
+    let bytes = std::fs::read(&resolved)
+        .map_err(|e| Failure::internal(format!("cannot read {path}: {e}")))?;
+    let source = crate::lang::python::encoding::decode_file(path, &bytes)
+        .map_err(|e| Failure::input(format!("{path}: {e}"), None))?;
+    Ok((bytes, source))
+}
+
 /// The change cannot be made where the tool found problems: an input
 /// error headed `headline`, one line per place.
 fn refuse_problems(all: &ReplaceOutput, headline: String) -> Result<(), Failure> {

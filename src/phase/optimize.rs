@@ -134,12 +134,8 @@ fn call_evidence(
         return None;
     }
     let root = ctx.worktree_root().ok()?;
-    let sha1 = |path: &str| {
-        std::fs::read(root.join(path))
-            .ok()
-            .map(|b| crate::plan::sha1_hex(&b))
-    };
-    let current = map.current_tests(sha1);
+    let sha1 = crate::calls::file_sha1(&root);
+    let current = map.current_tests(&sha1);
     let hashes: BTreeMap<String, String> = edited
         .keys()
         .filter_map(|path| Some((path.clone(), sha1(path)?)))
@@ -544,6 +540,11 @@ fn choose(
         // Seeded from the plan: the same plan gets the same schedule.
         u64::from_str_radix(&crate::plan::sha1_hex(plan_id.as_bytes())[..16], 16).unwrap_or(7);
     let cap = monte_carlo::CAP.min(ctx.deadline.remaining() / 10);
+    // Each prefix holds the next one's files: count the widest's tests once.
+    let tests_in = prefixes
+        .first()
+        .map(|(_, files)| test_counts(ctx, evidence, files))
+        .unwrap_or_default();
     let mut estimates = Vec::new();
     for (name, files) in &prefixes {
         let work = Workload {
@@ -553,7 +554,7 @@ fn choose(
             whole_files: 0,
             // Time only: coverage matters to P(tests pass), not here.
             coverage: 1.0,
-            tests: test_counts(ctx, evidence, files),
+            tests: tests_in.clone(),
         };
         let estimate =
             monte_carlo::time_estimate(evidence, &work, budget, seed, cap / prefixes.len() as u32);

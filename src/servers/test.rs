@@ -274,12 +274,11 @@ fn declares_xdist(root: &Path) -> bool {
                         && line
                             .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '=')
                             .any(|word| {
-                                word == "-n"
-                                    || word == "--numprocesses"
-                                    || (word.starts_with("-n")
-                                        && word[2..].chars().all(|c| c.is_ascii_alphanumeric())
-                                        && word.len() > 2
-                                        && !word.starts_with("--"))
+                                // `-n`, `-n4`, `-nauto`, `--numprocesses`.
+                                word == "--numprocesses"
+                                    || word.strip_prefix("-n").is_some_and(|n| {
+                                        n.chars().all(|c| c.is_ascii_alphanumeric())
+                                    })
                             })
                 })
         })

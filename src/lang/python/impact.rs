@@ -656,9 +656,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tests_that_name_a_changed_function_or_its_callers_come_first() {
-        let files = project();
+    /// The tiers of `files` when `helper`'s body (`return 1` in
+    /// pkg/util.py) is edited.
+    fn helper_body_edited(files: &[(String, String)]) -> Vec<Tiered> {
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
         let util = &files.iter().find(|(p, _)| p == "pkg/util.py").unwrap().1;
         let at = util.find("return 1").unwrap();
@@ -670,7 +670,13 @@ mod tests {
             old_names: &[],
             calls: None,
         };
-        let tiers = tiers(&index, &files, &change, false, None);
+        tiers(&index, files, &change, false, None)
+    }
+
+    #[test]
+    fn tests_that_name_a_changed_function_or_its_callers_come_first() {
+        let files = project();
+        let tiers = helper_body_edited(&files);
         let tier = |path: &str| {
             let t = tiers.iter().find(|t| t.path == path).unwrap();
             (t.tier, t.why.as_str())
@@ -746,18 +752,7 @@ mod tests {
             "def test_value(value):\n    assert value == 1\n".into(),
         ));
         files.retain(|(p, s)| p != "tests/sub/conftest.py" || !s.is_empty());
-        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
-        let util = &files.iter().find(|(p, _)| p == "pkg/util.py").unwrap().1;
-        let at = util.find("return 1").unwrap();
-        let changed = vec!["pkg/util.py".to_owned()];
-        let edited = Edited::from([("pkg/util.py".to_owned(), vec![[at, at + 8]])]);
-        let change = Change {
-            changed: &changed,
-            edited: &edited,
-            old_names: &[],
-            calls: None,
-        };
-        let tiers = tiers(&index, &files, &change, false, None);
+        let tiers = helper_body_edited(&files);
         let tier = |path: &str| tiers.iter().find(|t| t.path == path).unwrap().tier;
         // It imports nothing: the fixture's name is the link.
         assert_eq!(tier("tests/sub/test_fixture.py"), 'b');

@@ -107,12 +107,7 @@ pub(crate) fn add(
                 continue;
             };
             let at = def.start_position();
-            let note = |text: String| Note {
-                file: path.clone(),
-                line: at.row + 1,
-                column: at.column + 1,
-                note: text,
-            };
+            let note = |text: String| Note::at(path, at, text);
             if parameter_node(def, bytes, name).is_some() {
                 problems.push(note(format!(
                     "the function already has a parameter `{name}`"
@@ -223,12 +218,7 @@ pub(crate) fn remove(
                 continue;
             };
             let at = def.start_position();
-            let note = |text: String| Note {
-                file: path.clone(),
-                line: at.row + 1,
-                column: at.column + 1,
-                note: text,
-            };
+            let note = |text: String| Note::at(path, at, text);
             let Some(parameters) = def.child_by_field_name("parameters") else {
                 continue;
             };
@@ -312,25 +302,15 @@ pub(crate) fn remove(
                         .iter()
                         .any(|c| object == c || object.ends_with(&format!(".{c}")))
                 });
-            let Some(arguments) = call.child_by_field_name("arguments") else {
+            let Some(args) = call_arguments(call) else {
                 continue;
             };
-            let mut cursor = arguments.walk();
-            let args: Vec<Node> = arguments
-                .named_children(&mut cursor)
-                .filter(|c| c.kind() != "comment")
-                .collect();
-            let at = call.start_position();
-            if args
-                .iter()
-                .any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"))
-            {
-                problems.push(Note {
-                    file: path.clone(),
-                    line: at.row + 1,
-                    column: at.column + 1,
-                    note: "this call passes `*args`/`**kwargs`; orch cannot tell whether it passes the parameter".into(),
-                });
+            if passes_splat(&args) {
+                problems.push(Note::at(
+                    path,
+                    call.start_position(),
+                    "this call passes `*args`/`**kwargs`; orch cannot tell whether it passes the parameter",
+                ));
                 continue;
             }
             let keyword = args.iter().position(|a| {
@@ -361,6 +341,24 @@ pub(crate) fn remove(
         list.dedup_by_key(|e| e.start);
     }
     (edits, problems)
+}
+
+/// A call's arguments (comments left out); `None` without an argument list.
+pub(crate) fn call_arguments(call: Node) -> Option<Vec<Node>> {
+    let arguments = call.child_by_field_name("arguments")?;
+    let mut cursor = arguments.walk();
+    Some(
+        arguments
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .collect(),
+    )
+}
+
+/// Whether call arguments pass `*args` or `**kwargs`.
+pub(crate) fn passes_splat(args: &[Node]) -> bool {
+    args.iter()
+        .any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"))
 }
 
 /// The `def` whose name a function-rename `definition` site covers.

@@ -42,6 +42,18 @@ pub struct Note {
     pub note: String,
 }
 
+impl Note {
+    /// A note at a tree position (0-based row and column) of `file`.
+    pub(crate) fn at(file: &str, at: tree_sitter::Point, note: impl Into<String>) -> Note {
+        Note {
+            file: file.to_owned(),
+            line: at.row + 1,
+            column: at.column + 1,
+            note: note.into(),
+        }
+    }
+}
+
 /// The result for a set of files.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct RenameAnalysis {

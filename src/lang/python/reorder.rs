@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use tree_sitter::Node;
 
-use super::parameters::{call_at, definition_at};
+use super::parameters::{call_arguments, call_at, definition_at, passes_splat};
 use super::rename::{Note, RenameAnalysis};
 use super::{parse, text};
 use crate::edit::{Edit, EditKind};
@@ -149,12 +149,7 @@ pub(crate) fn reorder(
                 continue;
             };
             let at = def.start_position();
-            let note = |text: String| Note {
-                file: path.clone(),
-                line: at.row + 1,
-                column: at.column + 1,
-                note: text,
-            };
+            let note = |text: String| Note::at(path, at, text);
             let items = positional(def, bytes, method);
             let names: Vec<String> = items.iter().map(|(_, n, _)| n.clone()).collect();
             let order = match &plan {
@@ -230,30 +225,17 @@ pub(crate) fn reorder(
                 continue;
             };
             let at = call.start_position();
-            let note = |text: &str| Note {
-                file: path.clone(),
-                line: at.row + 1,
-                column: at.column + 1,
-                note: text.to_owned(),
-            };
+            let note = |text: &str| Note::at(path, at, text);
             if site.kind == EditKind::Uncertain {
                 problems.push(note(
                     "orch cannot tell whether this call is to the function: its arguments could not follow",
                 ));
                 continue;
             }
-            let Some(arguments) = call.child_by_field_name("arguments") else {
+            let Some(args) = call_arguments(call) else {
                 continue;
             };
-            let mut cursor = arguments.walk();
-            let args: Vec<Node> = arguments
-                .named_children(&mut cursor)
-                .filter(|c| c.kind() != "comment")
-                .collect();
-            if args
-                .iter()
-                .any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"))
-            {
+            if passes_splat(&args) {
                 problems.push(note(
                     "this call passes `*args`/`**kwargs`; orch cannot tell which parameters they fill",
                 ));

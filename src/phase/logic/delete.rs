@@ -31,11 +31,7 @@ pub(super) fn analyse(
         .clone()
         .ok_or_else(|| Failure::internal("a safe delete without its definition"))?;
     let name = &delete.name;
-    let root = ctx.worktree_root()?;
-    let bytes = std::fs::read(root.join(&definition.path))
-        .map_err(|e| Failure::internal(format!("cannot read {}: {e}", definition.path)))?;
-    let source = crate::lang::python::encoding::decode_file(&definition.path, &bytes)
-        .map_err(|e| Failure::input(format!("{}: {e}", definition.path), None))?;
+    let (bytes, source) = super::worktree_source(ctx, &definition.path)?;
     let (edit, own_line) = deletion(&source, &definition, name).ok_or_else(|| {
         Failure::input(
             format!(

@@ -13,11 +13,7 @@ pub(super) fn analyse(
     inline: &InlineVariable,
     definition: Definition,
 ) -> Result<Analysis, Failure> {
-    let root = ctx.worktree_root()?;
-    let bytes = std::fs::read(root.join(&definition.path))
-        .map_err(|e| Failure::internal(format!("cannot read {}: {e}", definition.path)))?;
-    let source = crate::lang::python::encoding::decode_file(&definition.path, &bytes)
-        .map_err(|e| Failure::input(format!("{}: {e}", definition.path), None))?;
+    let (bytes, source) = super::worktree_source(ctx, &definition.path)?;
     let tree = crate::lang::python::parse(&source)
         .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
     let point = tree_sitter::Point::new(definition.line.saturating_sub(1), definition.column);
