@@ -58,6 +58,18 @@ CLICK = [
     ("method", "ParamType.get_metavar", "metavar_for", "src/click/types.py"),
     ("method", "Context.lookup_default", "default_for", "src/click/core.py"),
     ("method", "Command.collect_usage_pieces", "usage_pieces", "src/click/core.py"),
+    # Attributes: rope renames from the first assignment (`self.x = ...`
+    # or the class body's `x = ...`).
+    ("attribute", "HelpFormatter.current_indent", "indent_level", "src/click/formatting.py"),
+    ("attribute", "Context.max_content_width", "content_width_limit", "src/click/core.py"),
+    ("attribute", "Context.terminal_width", "term_width", "src/click/core.py"),
+    ("attribute", "Context._depth", "_nesting", "src/click/core.py"),
+    ("attribute", "Context.resilient_parsing", "lenient_parsing", "src/click/core.py"),
+    ("attribute", "Context.token_normalize_func", "normalize_token", "src/click/core.py"),
+    ("attribute", "Choice.case_sensitive", "match_case", "src/click/types.py"),
+    ("attribute", "ParamType.envvar_list_splitter", "envvar_separator", "src/click/types.py"),
+    ("attribute", "ProgressBar.width", "bar_width", "src/click/_termui_impl.py"),
+    ("attribute", "Command.context_settings", "ctx_settings", "src/click/core.py"),
     # Parameters (`function.parameter`): the def, its body, keyword arguments.
     ("parameter", "wrap_text.preserve_paragraphs", "keep_paragraphs", "src/click/formatting.py"),
     ("parameter", "get_app_dir.force_posix", "posix", "src/click/utils.py"),
@@ -212,12 +224,25 @@ def rope_rename(repo, path, kind, old, new, soa=True):
             class_name, method = old.split(".")
             cls = re.search(rf"^class\s+{re.escape(class_name)}\b", source, re.M)
             match = re.compile(rf"^(\s+)def\s+({re.escape(method)})\b", re.M).search(source, cls.end())
+        elif kind == "attribute":
+            class_name, attribute = old.split(".")
+            cls = re.search(rf"^class\s+{re.escape(class_name)}\b", source, re.M)
+            # `self.NAME = ...` (or `self.NAME: T = ...`) in the class, else
+            # `NAME = ...` / `NAME: T` in its body (not a parameter line).
+            match = re.compile(
+                rf"^(\s+self\.)({re.escape(attribute)})\b\s*(:[^=\n]*)?=(?!=)", re.M
+            ).search(source, cls.end())
+            body = re.compile(
+                rf"^(    )({re.escape(attribute)})\b\s*[:=]", re.M
+            ).search(source, cls.end())
+            if body and (not match or body.start() < match.start()):
+                match = body
         else:
             keyword = {"function": r"def\s+", "class": r"class\s+", "variable": ""}[kind]
             match = re.search(rf"^(\s*){keyword}({re.escape(old)})\b", source, re.M)
         offset = match.start(2)
         changes = Rename(project, resource, offset).get_changes(
-            new, docs=False, unsure=lambda _: False, in_hierarchy=(kind == "method"))
+            new, docs=False, unsure=lambda _: False, in_hierarchy=(kind in ("method", "attribute")))
         project.do(changes)
     finally:
         project.close()
@@ -253,6 +278,7 @@ def main():
     parser.add_argument("--tests", action="store_true", help="also run orch for real: full test suite")
     parser.add_argument("--runs", type=int, default=1, help="timed runs of each tool per rename")
     parser.add_argument("--only", help="comma-separated old names to run")
+    parser.add_argument("--kind", help="only the renames of this kind (function, class, method, attribute, ...)")
     parser.add_argument("--orch-args", default="", help="extra flags for orch (e.g. --include-strings)")
     parser.add_argument("--orch", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/orch-target")), "release", "orch"))
@@ -272,6 +298,8 @@ def main():
             if kind == "parameter":
                 function, parameter = old.split(".")
                 command = f"rename parameter {parameter} of {function} to {new}"
+            if args.kind and kind != args.kind:
+                continue
             rope_times, orch_times = [], []
             rope_error = None
             for _ in range(args.runs):

@@ -580,6 +580,11 @@ impl Agent {
              - safe delete function _old_helper\n\
              - move parameter label before cents in describe\n\
              - swap the parameters of Cart.add\n\
+             - rename attribute Cart.items to lines\n\
+             - inline variable total in describe\n\
+             - inline function make_str\n\
+             - extract lines 12-18 of shop/cart.py into method receipt_lines\n\
+             - extract `price.cents * qty` in line_total into function cost\n\
              \nUse `plan` to see the change (read-only), `apply` to make it: the selected tests run on the change before it goes anywhere. Refusals carry a `code` (ambiguous_name, unknown_name, name_clash, not_understood, uncertain_sites, drift, tests_failed, budget.tokens, budget.deadline, review, cancelled, ...) and a hint.\n",
         );
         text

@@ -162,6 +162,8 @@ pub enum EditKind {
     ReorderParameters,
     #[serde(rename = "inline")]
     Inline,
+    #[serde(rename = "extract")]
+    Extract,
     #[serde(rename = "async")]
     Async,
     #[serde(rename = "move")]

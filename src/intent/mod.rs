@@ -20,6 +20,7 @@ pub(crate) use suggest::suggest;
 pub(crate) const FORMS: &[&str] = &[
     "rename [function|class|variable] OLD to NEW [in PATH]",
     "rename method [CLASS.]OLD to NEW [in PATH]",
+    "rename attribute [CLASS.]OLD to NEW [in PATH]",
     "rename parameter OLD of [CLASS.]FUNCTION to NEW [in PATH]",
     "rename MODULE.OLD to NEW",
     "replace `PATTERN` with `REWRITE` [in PATH] [in LANGUAGE files]",
@@ -35,6 +36,9 @@ pub(crate) const FORMS: &[&str] = &[
     "move parameter NAME before|after OTHER in [CLASS.]FUNCTION [in PATH]",
     "swap parameters A and B of [CLASS.]FUNCTION [in PATH]",
     "inline variable NAME in [CLASS.]FUNCTION [in PATH]",
+    "inline function NAME [in PATH]",
+    "extract lines A-B of PATH into function|method NAME",
+    "extract `EXPRESSION` in [CLASS.]FUNCTION into function|method NAME",
 ];
 
 /// A parsed command.
@@ -68,6 +72,78 @@ pub enum Intent {
     ReorderParameters(ReorderParameters),
     /// Replace a local assigned once by its value, and drop the assignment.
     InlineVariable(InlineVariable),
+    /// Move whole statements (a line range) or one expression of a
+    /// function into a new function or method, and call it there.
+    Extract(Extract),
+    /// Replace every call of a function by its body (one `return`
+    /// expression) with the arguments bound; the definition goes when no
+    /// use is left.
+    InlineFunction(InlineFunction),
+}
+
+/// `inline function NAME [in PATH]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineFunction {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl InlineFunction {
+    /// The function and its references, found as a rename finds them.
+    pub fn lookup(&self) -> Rename {
+        Rename {
+            symbol: SymbolKind::Function,
+            old: self.name.clone(),
+            new: format!("{}_orch_inlined", self.name),
+            scope: self.scope.clone(),
+            class: None,
+            function: None,
+        }
+    }
+}
+
+/// `extract lines A-B of PATH into function|method NAME`, or `extract
+/// `EXPR` in [CLASS.]FUNCTION into function|method NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extract {
+    /// The new function's (or method's) name.
+    pub name: String,
+    /// A method of the class the selection is in, not a function.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub method: bool,
+    /// The file of a line range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The line range, 1-based and inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<usize>,
+    /// The expression (whitespace aside), in `function`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl Extract {
+    /// The function an expression is in, to look up.
+    pub fn lookup(&self) -> Option<Rename> {
+        self.function
+            .as_ref()
+            .map(|f| function_lookup(f, self.class.as_ref(), self.scope.as_ref()))
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.method { "method" } else { "function" }
+    }
 }
 
 /// `inline variable NAME in [CLASS.]FUNCTION [in PATH]`.
@@ -349,6 +425,9 @@ pub enum SymbolKind {
     Variable,
     /// A method of a module-level class (and its overrides in subclasses).
     Method,
+    /// An attribute of a module-level class (and of its subclasses):
+    /// `self.x`, `C.x`, `__slots__`, dataclass fields.
+    Attribute,
     /// A parameter of a function or method (and keyword arguments at calls).
     Parameter,
 }
@@ -361,6 +440,7 @@ impl SymbolKind {
             SymbolKind::Class => "class",
             SymbolKind::Variable => "variable",
             SymbolKind::Method => "method",
+            SymbolKind::Attribute => "attribute",
             SymbolKind::Parameter => "parameter",
         }
     }
@@ -390,6 +470,8 @@ impl Intent {
             Intent::SafeDelete(d) => format!("delete {}", d.name),
             Intent::ReorderParameters(r) => format!("reorder parameters of {}", r.function),
             Intent::InlineVariable(v) => format!("inline {} in {}", v.name, v.function),
+            Intent::Extract(e) => format!("extract {} {}", e.kind(), e.name),
+            Intent::InlineFunction(f) => format!("inline function {}", f.name),
         };
         let mut slug = String::new();
         for c in text.chars() {
@@ -418,7 +500,7 @@ impl Intent {
                     (Some(class), None) => format!("{class}.{}", r.old),
                     (None, None) => r.old.clone(),
                 };
-                format!("rename {} {old} to {}{scope}", r.symbol.as_str(), r.new)
+                format!("rename {}{old} to {}{scope}", kind_prefix(r.symbol), r.new)
             }
             Intent::Replace(r) => {
                 let scope = in_scope(&r.scope);
@@ -451,6 +533,26 @@ impl Intent {
                 let scope = in_scope(&v.scope);
                 format!("inline variable {} in {function}{scope}", v.name)
             }
+            Intent::InlineFunction(f) => {
+                format!("inline function {}{}", f.name, in_scope(&f.scope))
+            }
+            Intent::Extract(e) => match (&e.expression, &e.function) {
+                (Some(expression), Some(function)) => format!(
+                    "extract `{expression}` in {}{} into {} {}",
+                    qualified(&e.class, function),
+                    in_scope(&e.scope),
+                    e.kind(),
+                    e.name
+                ),
+                _ => format!(
+                    "extract lines {}-{} of {} into {} {}",
+                    e.first_line.unwrap_or_default(),
+                    e.last_line.unwrap_or_default(),
+                    e.path.as_deref().unwrap_or_default(),
+                    e.kind(),
+                    e.name
+                ),
+            },
             Intent::ReorderParameters(r) => {
                 let function = qualified(&r.class, &r.function);
                 let scope = in_scope(&r.scope);
@@ -469,7 +571,7 @@ impl Intent {
             Intent::SafeDelete(d) => {
                 let name = qualified(&d.class, &d.name);
                 let scope = in_scope(&d.scope);
-                format!("safe delete {} {name}{scope}", d.symbol.as_str())
+                format!("safe delete {}{name}{scope}", kind_prefix(d.symbol))
             }
             Intent::Move(m) => {
                 let from = m
@@ -483,8 +585,8 @@ impl Intent {
                     ""
                 };
                 format!(
-                    "move {} {}{from} to {}{alias}",
-                    m.symbol.as_str(),
+                    "move {}{}{from} to {}{alias}",
+                    kind_prefix(m.symbol),
                     m.name,
                     m.to
                 )
@@ -516,6 +618,15 @@ fn in_scope(scope: &Option<String>) -> String {
         .as_deref()
         .map(|s| format!(" in {s}"))
         .unwrap_or_default()
+}
+
+/// `function `, `method `, ...; nothing when the kind is left open (the
+/// words of a command that says no kind).
+fn kind_prefix(symbol: SymbolKind) -> String {
+    match symbol {
+        SymbolKind::Any => String::new(),
+        other => format!("{} ", other.as_str()),
+    }
 }
 
 /// `CLASS.NAME` for a method, `NAME` otherwise.

@@ -208,7 +208,15 @@ pub(super) fn normalize(mut tokens: Vec<Token>) -> Vec<Token> {
 /// method" and "the m method of C" are "method C.m".
 fn normalize_rename(tokens: &mut Vec<Token>) {
     const KINDS: &[&str] = &[
-        "function", "class", "method", "variable", "constant", "symbol",
+        "function",
+        "class",
+        "method",
+        "variable",
+        "constant",
+        "symbol",
+        "attribute",
+        "field",
+        "property",
     ];
     // "all/every occurrence(s)/use(s)/reference(s) of".
     if is(tokens, 1, &["all", "every", "each"])
@@ -249,11 +257,20 @@ fn normalize_rename(tokens: &mut Vec<Token>) {
         .text
         .strip_suffix("'s")
         .or_else(|| name.text.strip_suffix("’s"))
-        && is(tokens, i + 2, &["method", "attribute", "function"])
+        && is(
+            tokens,
+            i + 2,
+            &["method", "attribute", "function", "field", "property"],
+        )
     {
         let member = tokens[i + 1].text.clone();
         let joined = word(&format!("{owner}.{member}"));
-        tokens.splice(1..i + 3, [word("method"), joined]);
+        let kind = if is(tokens, i + 2, &["attribute", "field"]) {
+            "attribute"
+        } else {
+            "method"
+        };
+        tokens.splice(1..i + 3, [word(kind), joined]);
         return;
     }
     if is(tokens, i + 1, &["argument", "parameter", "param", "arg"])
@@ -270,7 +287,12 @@ fn normalize_rename(tokens: &mut Vec<Token>) {
         .filter(|t| !t.quoted && KINDS.iter().any(|k| t.text.eq_ignore_ascii_case(k)))
     {
         let kind = word(&kind.text.to_ascii_lowercase());
-        if kind.text == "method" && is(tokens, i + 2, &["of", "in"]) && i + 3 < tokens.len() {
+        if matches!(
+            kind.text.as_str(),
+            "method" | "attribute" | "field" | "property"
+        ) && is(tokens, i + 2, &["of", "in", "on"])
+            && i + 3 < tokens.len()
+        {
             // "the m method of C": method C.m.
             let joined = word(&format!("{}.{}", tokens[i + 3].text, name.text));
             let mut out = vec![word("rename"), kind, joined];

@@ -52,7 +52,18 @@ fn parse_tokens(command: &str, tokens: Vec<Token>) -> Result<Intent, Error> {
         {
             parse_reorder(&tokens, &lowered).ok_or_else(unknown)?
         }
-        "inline" => parse_inline(&tokens, &lowered).ok_or_else(unknown)?,
+        "inline" => match parse_inline(&tokens, &lowered) {
+            Some(intent) => intent,
+            None => parse_inline_function(&tokens, &lowered).ok_or_else(unknown)?,
+        },
+        "extract" | "pull" | "factor" | "lift" | "refactor"
+            if first != "refactor"
+                || lowered.get(1).is_some_and(|w| {
+                    matches!(w.as_str(), "lines" | "line" | "out" | "the" | "expression")
+                }) =>
+        {
+            parse_extract(&tokens, &lowered).ok_or_else(unknown)?
+        }
         "swap" | "switch" | "exchange" | "flip" => {
             parse_swap(&tokens, &lowered).ok_or_else(unknown)?
         }
@@ -169,6 +180,15 @@ pub(super) fn parse_move(tokens: &[Token], lowered: &[String]) -> Option<Result<
     while i < tokens.len() && !tokens[i].quoted {
         match lowered[i].as_str() {
             "the" => i += 1,
+            // "the symbol X" (but `rename name to title` renames `name`).
+            "symbol" | "name" | "identifier"
+                if !matches!(
+                    lowered.get(i + 1).map(String::as_str),
+                    Some("to" | "into" | "as" | "->") | None
+                ) =>
+            {
+                i += 1
+            }
             "function" | "def" | "func" | "fn" => {
                 symbol = SymbolKind::Function;
                 i += 1;
@@ -656,6 +676,15 @@ pub(super) fn parse_swap(tokens: &[Token], lowered: &[String]) -> Option<Result<
 /// `inline [the] [variable|local] NAME in|of [function|method]
 /// [CLASS.]FUNCTION [in PATH]`.
 pub(super) fn parse_inline(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    // `inline [the] function ...`, `inline calls to ...`: a function.
+    if lowered.iter().skip(1).take(2).any(|w| {
+        matches!(
+            w.as_str(),
+            "function" | "func" | "def" | "helper" | "calls" | "call" | "all" | "every"
+        )
+    }) {
+        return None;
+    }
     let i = skip_words(
         tokens,
         lowered,
@@ -665,6 +694,10 @@ pub(super) fn parse_inline(tokens: &[Token], lowered: &[String]) -> Option<Resul
     let name = tokens.get(i)?.text.clone();
     let i = skip_words(tokens, lowered, i + 1, &["variable", "var", "local"]);
     let (function, scope) = target_clauses(tokens, lowered, i, &["in", "of", "inside", "within"])?;
+    // `inline NAME in shop/util.py`: a function, in a file.
+    if function.ends_with(".py") || function.contains('/') {
+        return None;
+    }
     if let Err(error) = validate_identifier(&name) {
         return Some(Err(error));
     }
@@ -675,6 +708,266 @@ pub(super) fn parse_inline(tokens: &[Token], lowered: &[String]) -> Option<Resul
         class,
         scope,
     })))
+}
+
+/// `extract [lines] A-B of|in|from PATH into|as [a|the|new] function|method
+/// [named|called] NAME`, `extract function|method NAME from lines A-B of
+/// PATH`, `extract PATH:A-B into ...`, `extract [the expression] `EXPR` in
+/// [CLASS.]FUNCTION [in PATH] into ...`; also `pull ... out`, `factor out`.
+/// A range is `12-18`, `12..18`, `12:18` or `12 to|through 18`.
+pub(super) fn parse_extract(tokens: &[Token], lowered: &[String]) -> Option<Result<Intent, Error>> {
+    const FILLER: &[&str] = &[
+        "out",
+        "the",
+        "a",
+        "an",
+        "new",
+        "code",
+        "block",
+        "statements",
+        "statement",
+        "this",
+        "these",
+        "expression",
+        "please",
+    ];
+    let range = |text: &str| -> Option<(usize, usize)> {
+        let text = text.trim_start_matches(['L', 'l']);
+        for separator in ["..", "-", ":", "–"] {
+            if let Some((a, b)) = text.split_once(separator) {
+                let a = a.trim_start_matches(['L', 'l']).parse().ok()?;
+                let b = b.trim_start_matches(['L', 'l']).parse().ok()?;
+                return Some((a, b));
+            }
+        }
+        let one: usize = text.parse().ok()?;
+        Some((one, one))
+    };
+    let mut name: Option<String> = None;
+    let mut method: Option<bool> = None;
+    let mut lines: Option<(usize, usize)> = None;
+    let mut path: Option<String> = None;
+    let mut expression: Option<String> = None;
+    let mut function: Option<String> = None;
+    let mut scope: Option<String> = None;
+    let mut i = 1;
+    let kind_word = |w: &str| match w {
+        "function" | "func" | "def" | "helper" => Some(false),
+        "method" => Some(true),
+        _ => None,
+    };
+    while i < tokens.len() {
+        let token = &tokens[i];
+        let word = if token.quoted {
+            ""
+        } else {
+            lowered[i].as_str()
+        };
+        if token.quoted {
+            if expression.is_some() {
+                return None;
+            }
+            expression = Some(token.text.clone());
+            i += 1;
+            continue;
+        }
+        if FILLER.contains(&word) {
+            i += 1;
+            continue;
+        }
+        match word {
+            "lines" | "line" => {
+                let first = tokens.get(i + 1)?;
+                match range(&first.text) {
+                    Some((a, b))
+                        if a != b
+                            || !matches!(
+                                lowered.get(i + 2).map(String::as_str),
+                                Some("to" | "through" | "thru" | "until" | "-")
+                            ) =>
+                    {
+                        lines = Some((a, b));
+                        i += 2;
+                    }
+                    Some((a, _)) => {
+                        let b = range(&tokens.get(i + 3)?.text)?.0;
+                        lines = Some((a, b));
+                        i += 4;
+                    }
+                    None => return None,
+                }
+            }
+            "of" | "in" | "from" | "inside" | "within" | "at" => {
+                let j = skip_words(
+                    tokens,
+                    lowered,
+                    i + 1,
+                    &["the", "file", "module", "function", "method", "def"],
+                );
+                let value = tokens.get(j)?;
+                let is_path = value.text.ends_with(".py")
+                    || value.text.contains('/')
+                    || value.text.contains(".py:");
+                if let Some((file, spot)) = value.text.rsplit_once(':')
+                    && let Some(found) = range(spot)
+                    && file.ends_with(".py")
+                {
+                    path = Some(file.to_owned());
+                    lines = Some(found);
+                } else if value.quoted {
+                    return None;
+                } else if lowered[j] == "lines" || lowered[j] == "line" {
+                    // `from lines 12-18 of ...`
+                    i = j;
+                    continue;
+                } else if lines.is_some() && path.is_none()
+                    || is_path && (lines.is_some() || function.is_some())
+                {
+                    if lines.is_some() && path.is_none() {
+                        path = Some(value.text.clone());
+                    } else {
+                        scope = Some(value.text.clone());
+                    }
+                } else if expression.is_some() && function.is_none() {
+                    function = Some(strip_call(&value.text));
+                } else if function.is_some() && scope.is_none() {
+                    scope = Some(value.text.clone());
+                } else {
+                    return None;
+                }
+                i = j + 1;
+            }
+            "into" | "as" | "to" => {
+                let mut j = skip_words(
+                    tokens,
+                    lowered,
+                    i + 1,
+                    &["a", "an", "the", "new", "its", "own"],
+                );
+                if let Some(kind) = lowered.get(j).and_then(|w| kind_word(w)) {
+                    method = Some(kind);
+                    j += 1;
+                }
+                j = skip_words(tokens, lowered, j, &["named", "called"]);
+                if let Some(next) = tokens.get(j)
+                    && !next.quoted
+                    && !matches!(lowered[j].as_str(), "of" | "in" | "from")
+                {
+                    name = Some(strip_call(&next.text));
+                    j += 1;
+                }
+                i = j;
+            }
+            "named" | "called" => {
+                name = Some(strip_call(&tokens.get(i + 1)?.text));
+                i += 2;
+            }
+            _ => {
+                if let Some(kind) = kind_word(word) {
+                    method = Some(kind);
+                    // `extract method NAME from ...`
+                    if name.is_none()
+                        && let Some(next) = tokens.get(i + 1)
+                        && !next.quoted
+                        && !matches!(
+                            lowered[i + 1].as_str(),
+                            "of" | "in" | "from" | "named" | "called" | "lines" | "line"
+                        )
+                    {
+                        name = Some(strip_call(&next.text));
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                } else if let Some((file, spot)) = token.text.rsplit_once(':')
+                    && file.ends_with(".py")
+                    && let Some(found) = range(spot)
+                {
+                    path = Some(file.to_owned());
+                    lines = Some(found);
+                    i += 1;
+                } else {
+                    return None;
+                }
+            }
+        }
+    }
+    let name = name?;
+    if let Err(error) = validate_identifier(&name) {
+        return Some(Err(error));
+    }
+    let method = method.unwrap_or(false);
+    let intent = match (lines, path, expression, function) {
+        (Some((first, last)), Some(path), None, None) => {
+            if first == 0 || last < first {
+                return None;
+            }
+            Extract {
+                name,
+                method,
+                path: Some(path),
+                first_line: Some(first),
+                last_line: Some(last),
+                expression: None,
+                function: None,
+                class: None,
+                scope: None,
+            }
+        }
+        (None, None, Some(expression), Some(function)) => {
+            let (function, class, scope) = split_target(&function, scope)?;
+            Extract {
+                name,
+                method,
+                path: None,
+                first_line: None,
+                last_line: None,
+                expression: Some(expression),
+                function: Some(function),
+                class,
+                scope,
+            }
+        }
+        _ => return None,
+    };
+    Some(Ok(Intent::Extract(intent)))
+}
+
+/// `inline [the] [function|helper] NAME [everywhere] [in PATH]`, `inline
+/// [all] calls to|of NAME`.
+pub(super) fn parse_inline_function(
+    tokens: &[Token],
+    lowered: &[String],
+) -> Option<Result<Intent, Error>> {
+    const LEAD: &[&str] = &[
+        "the", "all", "every", "each", "calls", "call", "uses", "to", "of", "function", "func",
+        "def", "helper",
+    ];
+    let i = skip_words(tokens, lowered, 1, LEAD);
+    let name = tokens.get(i).filter(|t| !t.quoted)?;
+    let mut i = skip_words(
+        tokens,
+        lowered,
+        i + 1,
+        &["function", "helper", "everywhere", "calls", "call"],
+    );
+    let mut scope = None;
+    if matches!(
+        lowered.get(i).map(String::as_str),
+        Some("in" | "from" | "within" | "inside")
+    ) {
+        let j = skip_words(tokens, lowered, i + 1, &["the", "module", "file"]);
+        scope = Some(tokens.get(j)?.text.clone());
+        i = skip_words(tokens, lowered, j + 1, &["module", "file", "everywhere"]);
+    }
+    if i != tokens.len() {
+        return None;
+    }
+    let (name, scope) = split_dotted(&strip_call(&name.text), scope);
+    if let Err(error) = validate_identifier(&name) {
+        return Some(Err(error));
+    }
+    Some(Ok(Intent::InlineFunction(InlineFunction { name, scope })))
 }
 
 fn reorder_intent(
@@ -899,6 +1192,15 @@ pub(super) fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Resul
     while i < tokens.len() && !tokens[i].quoted {
         match lowered[i].as_str() {
             "the" => i += 1,
+            // "the symbol X" (but `rename name to title` renames `name`).
+            "symbol" | "name" | "identifier"
+                if !matches!(
+                    lowered.get(i + 1).map(String::as_str),
+                    Some("to" | "into" | "as" | "->") | None
+                ) =>
+            {
+                i += 1
+            }
             "function" | "def" | "func" | "fn" => {
                 symbol = SymbolKind::Function;
                 i += 1;
@@ -911,9 +1213,23 @@ pub(super) fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Resul
                 symbol = SymbolKind::Variable;
                 i += 1;
             }
-            "method" | "meth" => {
+            "method" | "meth" | "property" => {
                 symbol = SymbolKind::Method;
                 i += 1;
+            }
+            "attribute" | "attr" | "field" | "member" if symbol == SymbolKind::Any => {
+                symbol = SymbolKind::Attribute;
+                i += 1;
+            }
+            // "the instance attribute", "the class attribute".
+            "instance" | "data"
+                if matches!(
+                    lowered.get(i + 1).map(String::as_str),
+                    Some("attribute" | "attr" | "field" | "member" | "variable")
+                ) =>
+            {
+                symbol = SymbolKind::Attribute;
+                i += 2;
             }
             "parameter" | "param" | "argument" | "arg" | "keyword" => {
                 symbol = SymbolKind::Parameter;
@@ -956,7 +1272,7 @@ pub(super) fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Resul
             // `method total of Cart`, `method total in class Cart`.
             "of" | "on" | "in" | "from"
                 if !tokens[i].quoted
-                    && symbol == SymbolKind::Method
+                    && matches!(symbol, SymbolKind::Method | SymbolKind::Attribute)
                     && class.is_none()
                     && (word != "in" && word != "from"
                         || lowered.get(i + 1).map(String::as_str) == Some("class")) =>
@@ -1020,7 +1336,7 @@ pub(super) fn parse_rename(tokens: &[Token], lowered: &[String]) -> Option<Resul
             }),
         );
     }
-    if symbol == SymbolKind::Method {
+    if matches!(symbol, SymbolKind::Method | SymbolKind::Attribute) {
         // `Cart.total`, `shop.cart.Cart.total`.
         let (old, class, scope) = match (old.rsplit_once('.'), class) {
             (Some((prefix, name)), None) => {

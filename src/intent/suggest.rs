@@ -153,6 +153,28 @@ const NOT_NAMES: &[&str] = &[
     "called",
     "known",
     "renamed",
+    "lines",
+    "line",
+    "inline",
+    "inlined",
+    "inlining",
+    "extract",
+    "take",
+    "them",
+    "really",
+    "i",
+    "at",
+    "site",
+    "sites",
+    "pull",
+    "out",
+    "attribute",
+    "attr",
+    "field",
+    "member",
+    "helper",
+    "local",
+    "body",
 ];
 
 /// The names a request mentions, in order: code-like words (with `_`, `.`,
@@ -291,6 +313,52 @@ pub(crate) fn did_you_mean(command: &str) -> Vec<String> {
         && names.iter().filter(|n| code_like(n)).count() == 1
     {
         candidates.push(format!("safe delete {first}"));
+    }
+    // Lines of a file into a new function: a range, a `.py` path, a name.
+    let range = names
+        .iter()
+        .find(|n| {
+            n.split_once('-')
+                .is_some_and(|(a, b)| a.parse::<usize>().is_ok() && b.parse::<usize>().is_ok())
+        })
+        .cloned();
+    if let Some(range) = range
+        && let Some(path) = names.iter().find(|n| n.ends_with(".py"))
+        && let Some(name) = names.iter().find(|n| {
+            *n != &range
+                && *n != path
+                && !n.chars().all(|c| c.is_ascii_digit())
+                && !n.eq_ignore_ascii_case("lines")
+        })
+    {
+        let kind = if has(&["method"]) {
+            "method"
+        } else {
+            "function"
+        };
+        candidates.push(format!(
+            "extract lines {range} of {path} into {kind} {name}"
+        ));
+    }
+    // Inlining: a function, or a local in a function.
+    if has(&["inline", "inlined", "inlining"]) && !first.is_empty() {
+        if names.len() >= 2 && has(&["variable", "local", "in"]) && !second.ends_with(".py") {
+            candidates.push(format!("inline variable {first} in {second}"));
+        }
+        candidates.push(format!("inline function {first}"));
+    }
+    // An attribute (`C.x`, or "the x attribute/field of C"), in the order
+    // the words came.
+    let said = names_in(command);
+    if has(&["attribute", "attr", "field", "member"]) && said.len() >= 2 {
+        if said[0].contains('.') {
+            candidates.push(format!("rename attribute {} to {}", said[0], said[1]));
+        } else if said.len() >= 3 && said[1].chars().next().is_some_and(char::is_uppercase) {
+            candidates.push(format!(
+                "rename attribute {}.{} to {}",
+                said[1], said[0], said[2]
+            ));
+        }
     }
     if has(&["move", "relocate", "transfer", "put"]) && names.len() >= 2 {
         candidates.push(format!("move {first} to {second}"));

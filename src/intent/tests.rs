@@ -1086,6 +1086,30 @@ fn suggestions_fill_in_the_users_names() {
             "swap the parameters of Cart.add",
         ),
         (
+            "take lines 12-18 of shop/cart.py and put them in a helper receipt_lines",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+        ),
+        (
+            "make a method receipt_lines out of shop/cart.py 12-18",
+            "extract lines 12-18 of shop/cart.py into method receipt_lines",
+        ),
+        (
+            "could you inline make_str at its call sites",
+            "inline function make_str",
+        ),
+        (
+            "get the local total inlined into describe",
+            "inline variable total in describe",
+        ),
+        (
+            "the items field of Cart should really be entries",
+            "rename attribute Cart.items to entries",
+        ),
+        (
+            "Cart.items is an attribute I want renamed to entries",
+            "rename attribute Cart.items to entries",
+        ),
+        (
             "exchange the order of name and cents in Cart.add",
             "swap parameters name and cents of Cart.add",
         ),
@@ -1268,6 +1292,9 @@ fn filler_and_case_never_change_the_intent() {
         "rename function make_str to make_text",
         "rename class Cart to Basket in shop/cart.py",
         "rename method Cart.total to grand_total",
+        "rename attribute Cart.items to entries",
+        "inline function make_str in shop/util.py",
+        "extract lines 12-18 of shop/cart.py into method receipt_lines",
         "rename parameter cents of describe to amount",
         "replace `os.path.join($A, $B)` with `Path($A) / $B` in src/",
         "remove unused imports in shop/",
@@ -1312,6 +1339,11 @@ fn filler_and_case_never_change_the_intent() {
                 "function",
                 "class",
                 "method",
+                "attribute",
+                "inline",
+                "extract",
+                "lines",
+                "into",
                 "parameter",
                 "of",
                 "to",
@@ -1383,6 +1415,128 @@ fn every_refactor_said_several_ways() {
         ),
         (
             "rename Cart's total method to grand_total",
+            "rename method Cart.total to grand_total",
+        ),
+        ("rename the symbol Cart to Basket", "rename Cart to Basket"),
+        ("rename name to title", "rename name to title"),
+        // Inline function.
+        ("inline function make_str", "inline function make_str"),
+        ("inline make_str", "inline function make_str"),
+        ("inline make_str()", "inline function make_str"),
+        ("inline all calls to make_str", "inline function make_str"),
+        (
+            "inline every call of make_str in shop/util.py",
+            "inline function make_str in shop/util.py",
+        ),
+        (
+            "please inline the helper make_str everywhere",
+            "inline function make_str",
+        ),
+        ("Inline the make_str function", "inline function make_str"),
+        (
+            "inline calls of shop.util.make_str",
+            "inline function make_str in shop.util",
+        ),
+        (
+            "inline the function make_str from the module shop.util",
+            "inline function make_str in shop.util",
+        ),
+        (
+            "inline total in describe",
+            "inline variable total in describe",
+        ),
+        (
+            "inline make_str in shop/util.py",
+            "inline function make_str in shop/util.py",
+        ),
+        // Extract function / method.
+        (
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+        ),
+        (
+            "extract lines 12 to 18 in shop/cart.py as a function named receipt_lines",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+        ),
+        (
+            "extract shop/cart.py:12-18 into receipt_lines",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+        ),
+        (
+            "pull lines 12..18 of shop/cart.py out into a new function called receipt_lines",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+        ),
+        (
+            "extract function receipt_lines from lines 12-18 of shop/cart.py",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
+        ),
+        (
+            "extract method receipt_lines from shop/cart.py:12-18",
+            "extract lines 12-18 of shop/cart.py into method receipt_lines",
+        ),
+        (
+            "Extract lines 12 through 18 from cart.py into a method receipt_lines",
+            "extract lines 12-18 of cart.py into method receipt_lines",
+        ),
+        (
+            "factor out lines 12-18 of shop/cart.py into its own method receipt_lines()",
+            "extract lines 12-18 of shop/cart.py into method receipt_lines",
+        ),
+        (
+            "extract line 14 of shop/cart.py into function add_line",
+            "extract lines 14-14 of shop/cart.py into function add_line",
+        ),
+        (
+            "extract the expression `price.cents * qty` in line_total into a function cost",
+            "extract `price.cents * qty` in line_total into function cost",
+        ),
+        (
+            "extract `sum(p.cents for _, p in self.items)` in Cart.total into a method subtotal",
+            "extract `sum(p.cents for _, p in self.items)` in Cart.total into method subtotal",
+        ),
+        (
+            "extract `price.cents * qty` from function line_total in shop/cart.py as cost",
+            "extract `price.cents * qty` in line_total in shop/cart.py into function cost",
+        ),
+        // Attributes.
+        (
+            "rename attribute Cart.items to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename the items attribute of Cart to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename Cart's items attribute to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename the field items of Cart to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename the items field on Cart to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename instance attribute Cart.items to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename attr items of class Cart to lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename attribute shop.cart.Cart.items -> lines",
+            "rename attribute Cart.items to lines in shop.cart",
+        ),
+        (
+            "Cart's items attribute should be called lines",
+            "rename attribute Cart.items to lines",
+        ),
+        (
+            "rename Cart's total property to grand_total",
             "rename method Cart.total to grand_total",
         ),
         (
@@ -1571,6 +1725,14 @@ fn every_refactor_said_several_ways() {
     let mut failed = Vec::new();
     for (said, canonical) in pairs {
         let expected = parse(canonical).unwrap_or_else(|e| panic!("{canonical}: {e}"));
+        // What orch says it read reads the same.
+        let described = expected.describe();
+        if parse(&described).as_ref() != Ok(&expected) {
+            failed.push(format!(
+                "described {described:?} -> {:?}",
+                parse(&described)
+            ));
+        }
         if parse(said) != Ok(expected) {
             failed.push(format!("{said:?} -> {:?}", parse(said)));
         }

@@ -19,7 +19,9 @@ use crate::protocol::code::{
 use sites::{edits_at_sites, sites_in_file};
 
 mod delete;
+mod extract;
 mod inline;
+mod inline_function;
 mod sites;
 
 /// The exact edits of one file.
@@ -97,6 +99,24 @@ pub(crate) async fn run(
             let definition = choose_definition(ctx, &inline.lookup(), map).await?;
             inline::analyse(ctx, inline, definition)
         }
+        Intent::InlineFunction(request) => {
+            let references = analyse_rename(ctx, &request.lookup(), map).await?;
+            inline_function::analyse(ctx, request, references)
+        }
+        Intent::Extract(request) => match request.lookup() {
+            Some(lookup) => {
+                let definition = choose_definition(ctx, &lookup, map).await?;
+                let path = definition.path.clone();
+                extract::analyse(ctx, request, &path, Some(definition))
+            }
+            None => {
+                let path = map
+                    .candidates
+                    .first()
+                    .ok_or_else(|| Failure::internal("MAP did not resolve the file"))?;
+                extract::analyse(ctx, request, path, None)
+            }
+        },
         Intent::MakeAsync(make) => analyse_async(ctx, make, map).await,
         Intent::Move(request) => analyse_move(ctx, request, map).await,
         Intent::RenameModule(request) => {
@@ -633,6 +653,7 @@ async fn analyse_rename(
                 definition: definition.path.clone(),
                 class: definition.class.clone(),
                 parameter: parameter.clone(),
+                attribute: rename.symbol == crate::intent::SymbolKind::Attribute,
                 include_uncertain: ctx.settings.include_uncertain,
                 include_strings: ctx.settings.include_strings,
                 name: lookup.old.clone(),
@@ -803,6 +824,8 @@ async fn choose_definition(
         };
         let what = if rename.symbol == crate::intent::SymbolKind::Method {
             "method of a module-level class".to_owned()
+        } else if rename.symbol == crate::intent::SymbolKind::Attribute {
+            "attribute of a module-level class".to_owned()
         } else {
             format!("module-level {what}")
         };

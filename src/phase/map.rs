@@ -87,6 +87,30 @@ async fn map_intent(ctx: &Context, intent: &Intent) -> Result<RepoMap, Failure> 
         Intent::SafeDelete(delete) => map_rename(ctx, &delete.lookup(), true).await,
         Intent::ReorderParameters(reorder) => map_rename(ctx, &reorder.lookup(), false).await,
         Intent::InlineVariable(inline) => map_rename(ctx, &inline.lookup(), true).await,
+        Intent::InlineFunction(inline) => map_rename(ctx, &inline.lookup(), true).await,
+        Intent::Extract(request) => match (request.lookup(), &request.path) {
+            (Some(lookup), _) => map_rename(ctx, &lookup, true).await,
+            (None, Some(path)) => {
+                let found = resolve_module(ctx, path).await?;
+                if found.package {
+                    return Err(Failure::input(
+                        format!("`{path}` is a package ({}): name a file", found.path),
+                        None,
+                    ));
+                }
+                Ok(RepoMap {
+                    definitions: Vec::new(),
+                    files_searched: 1,
+                    candidates: vec![found.path],
+                    importers: Vec::new(),
+                    textual_matches: 0,
+                    search_pages: 0,
+                    test_files: None,
+                    target: None,
+                })
+            }
+            (None, None) => Err(Failure::input("nothing to extract", None)),
+        },
         Intent::MakeAsync(make) => match (make.lookup(), &make.module) {
             (Some(lookup), _) => map_rename(ctx, &lookup, false).await,
             (None, Some(module)) => {
@@ -485,6 +509,7 @@ async fn map_rename(ctx: &Context, rename: &Rename, focused: bool) -> Result<Rep
         crate::intent::SymbolKind::Class => DefinitionKind::Class,
         crate::intent::SymbolKind::Variable => DefinitionKind::Variable,
         crate::intent::SymbolKind::Method => DefinitionKind::Method,
+        crate::intent::SymbolKind::Attribute => DefinitionKind::Attribute,
         crate::intent::SymbolKind::Parameter => DefinitionKind::Function,
     };
     let lookup = Definitions {

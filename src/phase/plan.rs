@@ -147,6 +147,17 @@ fn build(
             analysis.files.len(),
             analysis.uncertain_total
         ),
+        Intent::InlineFunction(f) => format!(
+            "calls of `{}` replaced by its body: {} edits in {} files.",
+            f.name,
+            analysis.sites,
+            analysis.files.len()
+        ),
+        Intent::Extract(e) => format!(
+            "new {} `{}`; the selection replaced by its call.",
+            if e.method { "method" } else { "function" },
+            e.name
+        ),
         Intent::InlineVariable(v) => format!(
             "`{}` replaced by its value at {} places in {}; its assignment removed.",
             v.name,

@@ -20,6 +20,9 @@ pub enum DefinitionKind {
     Class,
     Variable,
     Method,
+    /// An attribute of a module-level class (assigned in its body or by
+    /// its methods), not a method.
+    Attribute,
 }
 
 impl DefinitionKind {
@@ -30,6 +33,7 @@ impl DefinitionKind {
             DefinitionKind::Class => "class",
             DefinitionKind::Variable => "variable",
             DefinitionKind::Method => "method",
+            DefinitionKind::Attribute => "attribute",
         }
     }
 
@@ -122,6 +126,9 @@ pub struct RenameReferences {
     /// Rename this parameter of the function or method `name` (to `new_name`).
     #[serde(default)]
     pub parameter: Option<String>,
+    /// With `class`: `name` is an attribute of the class, not a method.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attribute: bool,
     /// Also edit the sites reported as uncertain.
     #[serde(default)]
     pub include_uncertain: bool,

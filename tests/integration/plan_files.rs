@@ -72,7 +72,7 @@ fn plan_ids_of_the_fixture_commands_are_pinned() {
         (
             "store",
             "move slug from store/util.py to store/text.py",
-            "dd7daa1db4fe454579d4c7bd4a38478dc90923be",
+            "77ac53d2f7677e148d794b5af70fa9621a23bec7",
         ),
         (
             "store",

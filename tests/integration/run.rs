@@ -1211,14 +1211,108 @@ fn the_project_decides_what_a_name_is_when_the_words_do_not() {
     );
     // The qualifier still picks one.
     assert_eq!(t.run(&["plan", "rename Ledger.total to sum_all"]).code, 0);
-    // An attribute is not a method.
-    let out = t.run(&["plan", "rename Price.cents to amount"]);
+    // An attribute is an attribute.
+    let (read, stderr) = plan_nodes("rename Price.cents to amount");
+    assert!(
+        stderr.contains(
+            "read as `rename attribute Price.cents to amount`: `Price.cents` is an attribute"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(read, plan_nodes("rename attribute Price.cents to amount").0);
+    // A class that neither defines nor assigns the name.
+    let out = t.run(&["plan", "rename Price.currency to unit"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
-            .contains("`cents` is not a method of the class `Price`: if it is one of its attributes, orch does not rename attributes yet"),
+            .contains("the class `Price` has no method or attribute `currency` of its own"),
         "{out:?}"
     );
+}
+
+/// Renaming an attribute: `self.items` across the class's methods, a
+/// dataclass field with its constructor keywords and `replace()`, the
+/// tests run and the commit made; an attribute read through receivers
+/// orch cannot type is listed, the tests catch what was left, nothing is
+/// committed, and `--include-uncertain` completes it.
+#[test]
+fn attribute_renames_follow_the_class_and_list_what_they_cannot_type() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/line.py"),
+        "from dataclasses import dataclass, replace\n\n\n@dataclass(frozen=True)\nclass Line:\n    name: str\n    qty: int = 1\n\n    def double(self):\n        return replace(self, qty=self.qty * 2)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("tests/test_line.py"),
+        "from shop.line import Line\n\n\ndef test_double():\n    line = Line(name=\"tea\", qty=2)\n    assert line.double().qty == 4\n    assert Line(\"cake\").qty == 1\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "lines"]);
+    let before = t.snapshot();
+
+    let out = t.run(&[
+        "run",
+        "--json",
+        "rename the items attribute of Cart to lines",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let cart = git(&t.repo, &["show", &format!("{branch}:shop/cart.py")]);
+    assert!(!cart.contains("items"), "{cart}");
+    assert_eq!(cart.matches("self.lines").count(), 4, "{cart}");
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    let out = t.run(&["run", "--json", "rename field Line.qty to quantity"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let line = git(&t.repo, &["show", &format!("{branch}:shop/line.py")]);
+    assert!(
+        line.contains("    quantity: int = 1\n")
+            && line.contains("replace(self, quantity=self.quantity * 2)"),
+        "{line}"
+    );
+    let test = git(&t.repo, &["show", &format!("{branch}:tests/test_line.py")]);
+    assert!(
+        test.contains("Line(name=\"tea\", quantity=2)")
+            && test.contains("line.double().quantity == 4")
+            && test.contains("Line(\"cake\").quantity == 1"),
+        "{test}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    // `price.cents` in a comprehension over `self.items`: not typed.
+    let branches = t.branches();
+    let out = t.run(&["run", "rename Price.cents to amount"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "shop/cart.py:15:26: `price.cents`: orch cannot tell whether `price` is a `Price`; left alone"
+        ) && out.stderr.contains("tests are worse after the edit"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.branches(), branches, "nothing committed");
+    let out = t.run(&[
+        "run",
+        "--json",
+        "--include-uncertain",
+        "rename Price.cents to amount",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let util = git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
+    // The constructor's parameter is not the attribute.
+    assert!(
+        util.contains("def __init__(self, cents):\n        self.amount = cents"),
+        "{util}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+    assert_eq!(t.snapshot(), before, "the checkout is untouched");
 }
 
 /// Safe delete: what nothing refers to goes (with its decorators and
@@ -1380,5 +1474,186 @@ fn a_local_assigned_once_is_inlined() {
         "{}",
         out.stderr
     );
+    assert_eq!(t.snapshot(), before, "the checkout is untouched");
+}
+
+/// Extract function / method: a line range becomes a method (a last
+/// `return` carried), a function with parameters and a returned value,
+/// an expression becomes a function; each commits with the suite green.
+/// A range that cuts a statement, and a `return` that cannot be carried,
+/// are refused with the reason (exit 2) and nothing changes.
+#[test]
+fn extract_makes_functions_and_methods_from_lines_and_expressions() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/report.py"),
+        "from .util import make_str\n\n\ndef report(rows, tax):\n    total = 0\n    count = 0\n    for name, cents in rows:\n        total += cents\n        count += 1\n    net = total * (100 - tax) // 100\n    if not rows:\n        return 'empty'\n    return f\"{count} rows, {make_str(net)} net\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("tests/test_report.py"),
+        "from shop.report import report\n\n\ndef test_report():\n    assert report([(\"a\", 150), (\"b\", 50)], 10) == \"2 rows, 1.80 net\"\n    assert report([], 10) == \"empty\"\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "report"]);
+    let before = t.snapshot();
+
+    let command = "extract lines 19-20 of shop/cart.py into a method receipt_lines";
+    let out = t.run(&["plan", command]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("new method receipt_lines(lines) (from `receipt`), at shop/cart.py:21"),
+        "{}",
+        out.stderr
+    );
+    let out = t.run(&["run", "--json", command]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let cart = git(&t.repo, &["show", &format!("{branch}:shop/cart.py")]);
+    assert!(
+        cart.contains("        return self.receipt_lines(lines)\n\n    def receipt_lines(self, lines):\n        lines.append("),
+        "{cart}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    let out = t.run(&[
+        "run",
+        "--json",
+        "pull lines 5-9 of shop/report.py out into a function called tally",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let report = git(&t.repo, &["show", &format!("{branch}:shop/report.py")]);
+    assert!(
+        report.contains("    total, count = tally(rows)\n    net = ")
+            && report.contains("\n\n\ndef tally(rows):\n    total = 0\n    count = 0\n    for name, cents in rows:\n        total += cents\n        count += 1\n    return total, count\n"),
+        "{report}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    let out = t.run(&[
+        "run",
+        "--json",
+        "extract the expression `total * (100 - tax) // 100` in report into function after_tax",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let report = git(&t.repo, &["show", &format!("{branch}:shop/report.py")]);
+    assert!(
+        report.contains("    net = after_tax(total, tax)\n")
+            && report
+                .contains("def after_tax(total, tax):\n    return total * (100 - tax) // 100\n"),
+        "{report}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    let branches = t.branches();
+    let out = t.run(&["run", "extract lines 6-8 of shop/report.py into function f"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("lines 6-8 cut the statement at lines 7-9: select whole statements"),
+        "{}",
+        out.stderr
+    );
+    let out = t.run(&[
+        "run",
+        "extract lines 11-12 of shop/report.py into function f",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("line 12 returns from `report`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.branches(), branches);
+    assert_eq!(t.snapshot(), before, "the checkout is untouched");
+}
+
+/// Inline function: every call gets the body with its arguments bound
+/// (defaults, keywords, `module.f(...)`, in a generator), the import left
+/// unused goes, and so does the definition; where a use remains (a
+/// re-export, `__all__`, a call whose argument would run twice, an
+/// f-string whose quotes the body would end) the definition stays and
+/// each use is listed; a function that is not one `return` is refused.
+#[test]
+fn inline_function_replaces_calls_and_removes_what_is_left_unused() {
+    let t = TestContext::fixture("shop");
+    std::fs::write(
+        t.repo.join("shop/pricing.py"),
+        "\"\"\"Pricing.\"\"\"\n\n\ndef gross(cents, tax=20):\n    \"\"\"Cents with tax.\"\"\"\n    return cents + cents * tax // 100\n\n\ndef total(items):\n    return sum(gross(c) for c in items)\n\n\ndef net(cents):\n    rate = 20\n    return cents - cents * rate // 100\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.repo.join("tests/test_pricing.py"),
+        "import shop.pricing as pricing\nfrom shop.pricing import gross, net, total\n\n\ndef test_pricing():\n    assert gross(100) == 120\n    assert pricing.gross(100, tax=10) == 110\n    assert total([100, 200]) == 360\n    assert net(100) == 80\n",
+    )
+    .unwrap();
+    git(&t.repo, &["add", "-A"]);
+    git(&t.repo, &["commit", "-q", "-m", "pricing"]);
+    let before = t.snapshot();
+
+    let out = t.run(&["run", "--json", "inline all calls to gross"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let pricing = git(&t.repo, &["show", &format!("{branch}:shop/pricing.py")]);
+    assert!(
+        !pricing.contains("def gross")
+            && pricing.contains("return sum((c + c * 20 // 100) for c in items)"),
+        "{pricing}"
+    );
+    let test = git(
+        &t.repo,
+        &["show", &format!("{branch}:tests/test_pricing.py")],
+    );
+    assert!(
+        test.contains("from shop.pricing import net, total\n")
+            && test.contains("assert (100 + 100 * 20 // 100) == 120")
+            && test.contains("assert (100 + 100 * 10 // 100) == 110"),
+        "{test}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    // Uses that stay keep the definition, each said.
+    let out = t.run(&["plan", "inline function make_str"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for kept in [
+        "shop/__init__.py:5: listed in `__all__`",
+        "shop/__init__.py:3: imported (a re-export)",
+        "shop/cart.py:19: the argument for `cents` has effects and the body uses it 2 times",
+        "shop/cart.py:18: the call is inside an f-string whose quotes (`\"`) the body's text would end",
+        "shop/checkout/invoice.py:3: imported under another name",
+    ] {
+        assert!(out.stderr.contains(kept), "{kept}: {}", out.stderr);
+    }
+    let out = t.run(&["run", "--json", "inline function make_str"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let branch = out.json()["branch"].as_str().unwrap().to_owned();
+    let util = git(&t.repo, &["show", &format!("{branch}:shop/util.py")]);
+    assert!(
+        util.contains("def make_str(cents):")
+            && util.contains("    text = f\"{cents // 100}.{cents % 100:02d}\"\n"),
+        "{util}"
+    );
+    t.pytest_on(&branch)
+        .expect("the suite passes on the branch");
+
+    // Not a single `return`.
+    let branches = t.branches();
+    let out = t.run(&["run", "inline net"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("the body of `net` is not a single `return` expression"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.branches(), branches);
     assert_eq!(t.snapshot(), before, "the checkout is untouched");
 }

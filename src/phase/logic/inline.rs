@@ -7,6 +7,28 @@ use crate::intent::InlineVariable;
 use crate::phase::{Context, Failure};
 use crate::protocol::code::{Definition, DefinitionKind};
 
+/// Where the `def` of `function` starts in `source`, from its definition
+/// (a method's definition points at its class).
+pub(super) fn def_start(
+    source: &str,
+    definition: &Definition,
+    function: &str,
+) -> Result<usize, Failure> {
+    let tree = crate::lang::python::parse(source)
+        .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
+    let point = tree_sitter::Point::new(definition.line.saturating_sub(1), definition.column);
+    let at = tree
+        .root_node()
+        .descendant_for_point_range(point, point)
+        .ok_or_else(|| Failure::internal("no definition at its position"))?;
+    match definition.kind {
+        DefinitionKind::Method => super::delete::method_of(at, function, source.as_bytes())
+            .map(|(statement, _)| statement.start_byte()),
+        _ => Some(at.start_byte()),
+    }
+    .ok_or_else(|| Failure::internal("the method is not in its class"))
+}
+
 /// The inlining of `inline.name` in the function `definition` points at.
 pub(super) fn analyse(
     ctx: &Context,
@@ -16,18 +38,7 @@ pub(super) fn analyse(
     let (bytes, source) = super::worktree_source(ctx, &definition.path)?;
     let tree = crate::lang::python::parse(&source)
         .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
-    let point = tree_sitter::Point::new(definition.line.saturating_sub(1), definition.column);
-    let at = tree
-        .root_node()
-        .descendant_for_point_range(point, point)
-        .ok_or_else(|| Failure::internal("no definition at its position"))?;
-    // A method's definition points at its class.
-    let def_start = match definition.kind {
-        DefinitionKind::Method => super::delete::method_of(at, &inline.function, source.as_bytes())
-            .map(|(statement, _)| statement.start_byte()),
-        _ => Some(at.start_byte()),
-    }
-    .ok_or_else(|| Failure::internal("the method is not in its class"))?;
+    let def_start = def_start(&source, &definition, &inline.function)?;
     let edits = crate::lang::python::inline::inline_variable(&source, def_start, &inline.name)
         .map_err(|why| {
             Failure::input(

@@ -4,8 +4,9 @@
 //!
 //! A name with a module-level definition keeps the reading the words give
 //! (the rename of that definition, with its own ambiguity rules). Else the
-//! readings are the methods of that name (of the class the qualifier
-//! names, if it names one) and, for a bare name, the module of that name.
+//! readings are the methods and the attributes of that name (of the class
+//! the qualifier names, if it names one) and, for a bare name, the module
+//! of that name.
 //! One reading is taken, and said; several are listed as full commands to
 //! copy (exit 2): orch never guesses.
 
@@ -75,10 +76,34 @@ pub(crate) async fn resolve(
         .collect();
     classes.sort_unstable();
     classes.dedup();
-    for class in classes {
+    for class in &classes {
         readings.push((
             format!("rename method {class}.{} to {}", rename.old, rename.new),
             format!("`{class}.{}` is a method", rename.old),
+        ));
+    }
+    // Attributes of classes that do not define the name as a method (a
+    // method rename renames the member family-wide already).
+    let attributes = ctx
+        .pool
+        .request(&Definitions {
+            name: rename.old.clone(),
+            kind: DefinitionKind::Attribute,
+            focused: true,
+        })
+        .await?;
+    let mut owners: Vec<&str> = attributes
+        .definitions
+        .iter()
+        .filter_map(|d| d.class.as_deref())
+        .filter(|c| class_name.is_none_or(|want| *c == want) && !classes.contains(c))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    for class in owners {
+        readings.push((
+            format!("rename attribute {class}.{} to {}", rename.old, rename.new),
+            format!("`{class}.{}` is an attribute", rename.old),
         ));
     }
     if qualifier.is_none() {
@@ -130,9 +155,8 @@ pub(crate) async fn resolve(
     }
 }
 
-/// `rename C.x` where `C` is a class of the project without a method `x`:
-/// `x` is an attribute, which orch does not rename (yet): say so rather
-/// than "no module-level symbol".
+/// `rename C.x` where `C` is a class of the project that neither defines
+/// nor assigns `x`: say so rather than "no module-level symbol".
 async fn refuse_attribute(ctx: &Context, rename: &Rename, class: &str) -> Result<(), Failure> {
     let classes = ctx
         .pool
@@ -147,12 +171,12 @@ async fn refuse_attribute(ctx: &Context, rename: &Rename, class: &str) -> Result
     }
     Err(Failure::input(
         format!(
-            "`{}` is not a method of the class `{class}`: if it is one of its attributes, orch does not rename attributes yet",
+            "the class `{class}` has no method or attribute `{}` of its own (an attribute inherited from a base class is renamed in that class)",
             rename.old
         ),
-        Some(
-            "orch renames functions, classes, module-level variables, methods, parameters and modules"
-                .into(),
-        ),
+        Some(format!(
+            "name the class that defines it: `rename attribute BASE.{} to {}`",
+            rename.old, rename.new
+        )),
     ))
 }

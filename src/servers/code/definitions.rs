@@ -19,7 +19,7 @@ pub(crate) fn definitions(
     let keyword = match kind {
         DefinitionKind::Function | DefinitionKind::Method => Some("def"),
         DefinitionKind::Class => Some("class"),
-        DefinitionKind::Any | DefinitionKind::Variable => None,
+        DefinitionKind::Any | DefinitionKind::Variable | DefinitionKind::Attribute => None,
     };
     let shape = keyword.and_then(|keyword| {
         regex::Regex::new(&format!(r"\b{keyword}[\s\\]+{}\b", regex::escape(name))).ok()
@@ -53,16 +53,21 @@ pub(crate) fn definitions(
     } else {
         python::parse_all(&candidates)
     };
-    if kind == DefinitionKind::Method {
+    if matches!(kind, DefinitionKind::Method | DefinitionKind::Attribute) {
         for ((relative, source), tree) in candidates.iter().zip(trees) {
             let Some(tree) = tree else {
                 continue;
             };
-            for (class, line, column) in python::methods::classes_defining(&tree, source, name) {
+            let classes = if kind == DefinitionKind::Method {
+                python::methods::classes_defining(&tree, source, name)
+            } else {
+                python::methods::classes_assigning(&tree, source, name)
+            };
+            for (class, line, column) in classes {
                 definitions.push(Definition {
                     path: relative.clone(),
                     module: index.module_of(relative).unwrap_or_default().to_owned(),
-                    kind: DefinitionKind::Method,
+                    kind,
                     line,
                     column,
                     class: Some(class),

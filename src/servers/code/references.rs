@@ -165,15 +165,27 @@ pub(super) fn analyse_rename(jail: &Jail, args: &RenameReferences) -> Result<Ren
         Some(_) => Parsing::Whole,
         None => Parsing::Focused,
     };
-    let analysis = function_analysis(
-        &index,
-        &args.definition,
-        args.class.as_deref(),
-        &args.name,
-        function_new,
-        &sources,
-        parsing,
-    );
+    let analysis = match (args.attribute, args.class.as_deref()) {
+        (true, Some(class)) => python::methods::analyse_member(
+            &index,
+            &args.definition,
+            class,
+            &args.name,
+            function_new,
+            &sources,
+            parsing,
+            python::methods::Member::Attribute,
+        ),
+        _ => function_analysis(
+            &index,
+            &args.definition,
+            args.class.as_deref(),
+            &args.name,
+            function_new,
+            &sources,
+            parsing,
+        ),
+    };
     let analysis = match &args.parameter {
         Some(parameter) => {
             python::parameters::analyse(parameter, &args.new_name, &sources, &analysis)

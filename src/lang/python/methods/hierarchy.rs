@@ -24,6 +24,48 @@ pub(crate) fn classes_defining(
     out
 }
 
+/// `(class name, line, column)` of every module-level class of `source`
+/// that assigns the attribute `name` (see [`attribute_positions`]) and
+/// does not define it as a method or nested class; the position is the
+/// attribute's first assignment.
+pub(crate) fn classes_assigning(
+    tree: &tree_sitter::Tree,
+    source: &str,
+    name: &str,
+) -> Vec<(String, usize, usize)> {
+    let bytes = source.as_bytes();
+    let mut out: Vec<(String, usize, usize)> = module_classes(tree.root_node())
+        .into_iter()
+        .filter(|(_, class)| !defines(*class, bytes, name))
+        .filter_map(|(class_name, class)| {
+            let (line, column) = *attribute_positions(class, bytes).get(name)?;
+            Some((text(class_name, bytes).to_owned(), line, column))
+        })
+        .collect();
+    out.sort_by_key(|c| (c.1, c.2));
+    out
+}
+
+/// Whether a class body holds `def name` or `class name`.
+fn defines(class: Node, source: &[u8], name: &str) -> bool {
+    let Some(body) = class.child_by_field_name("body") else {
+        return false;
+    };
+    let mut cursor = body.walk();
+    body.named_children(&mut cursor).any(|statement| {
+        let definition = if statement.kind() == "decorated_definition" {
+            statement.child_by_field_name("definition")
+        } else {
+            Some(statement)
+        };
+        definition.is_some_and(|d| {
+            matches!(d.kind(), "function_definition" | "class_definition")
+                && d.child_by_field_name("name")
+                    .is_some_and(|n| text(n, source) == name)
+        })
+    })
+}
+
 /// The files that can hold `class`'s family: those whose `class X(...)`
 /// lines name it or, transitively, a class that does, directly or under an
 /// import alias (a textual over-approximation; the analysis resolves bases
@@ -309,6 +351,191 @@ pub(super) fn members(class: Node, source: &[u8]) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// The attributes a class body and its methods assign, with where each is
+/// first assigned (line, column, 1-based): `x = ...` and `x: T` in the
+/// body, `__slots__` entries, and `self.x = ...` (`self.x: T`, tuple
+/// targets) in its methods, `self` being each method's first parameter.
+pub(crate) fn attribute_positions(class: Node, source: &[u8]) -> BTreeMap<String, (usize, usize)> {
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let note = |node: Node, out: &mut BTreeMap<String, (usize, usize)>| {
+        let at = node.start_position();
+        let name = text(node, source).to_owned();
+        let here = (at.row + 1, at.column + 1);
+        let entry = out.entry(name).or_insert(here);
+        if here < *entry {
+            *entry = here;
+        }
+    };
+    let Some(body) = class.child_by_field_name("body") else {
+        return out;
+    };
+    let mut cursor = body.walk();
+    for statement in body.named_children(&mut cursor) {
+        let definition = if statement.kind() == "decorated_definition" {
+            statement.child_by_field_name("definition")
+        } else {
+            Some(statement)
+        };
+        let Some(definition) = definition else {
+            continue;
+        };
+        match definition.kind() {
+            "expression_statement" => {
+                let Some(assignment) = definition.named_child(0) else {
+                    continue;
+                };
+                if assignment.kind() != "assignment" {
+                    continue;
+                }
+                let Some(left) = assignment.child_by_field_name("left") else {
+                    continue;
+                };
+                if left.kind() == "identifier" && text(left, source) == "__slots__" {
+                    if let Some(right) = assignment.child_by_field_name("right") {
+                        for entry in slot_strings(right, source) {
+                            note(entry, &mut out);
+                        }
+                    }
+                } else {
+                    for target in targets(left) {
+                        if target.kind() == "identifier" {
+                            note(target, &mut out);
+                        }
+                    }
+                }
+            }
+            "function_definition" if !is_static_method(definition, source) => {
+                let Some(receiver) = receivers::first_parameter(definition, source) else {
+                    continue;
+                };
+                let Some(function_body) = definition.child_by_field_name("body") else {
+                    continue;
+                };
+                for assignment in receivers::scope_assignments(function_body) {
+                    let Some(left) = assignment.child_by_field_name("left") else {
+                        continue;
+                    };
+                    for target in targets(left) {
+                        if target.kind() == "attribute"
+                            && let (Some(object), Some(attribute)) = (
+                                target.child_by_field_name("object"),
+                                target.child_by_field_name("attribute"),
+                            )
+                            && object.kind() == "identifier"
+                            && text(object, source) == receiver
+                        {
+                            note(attribute, &mut out);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The targets of an assignment's left side: itself, or the elements of a
+/// tuple or list of targets (`a, self.b = ...`), nested.
+fn targets(left: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack = vec![left];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "expression_list"
+            | "tuple"
+            | "list"
+            | "parenthesized_expression" => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+            _ => out.push(node),
+        }
+    }
+    out
+}
+
+/// The `string_content` nodes of the plain strings in a `__slots__` value
+/// (a string, or a tuple, list or set of strings).
+pub(super) fn slot_strings<'t>(value: Node<'t>, source: &[u8]) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "string" => {
+                let mut cursor = node.walk();
+                let parts: Vec<Node> = node.named_children(&mut cursor).collect();
+                let prefix = text(node, source)
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if prefix.contains('f') || prefix.contains('b') {
+                    continue;
+                }
+                if let [_, content, _] = parts.as_slice()
+                    && content.kind() == "string_content"
+                {
+                    out.push(*content);
+                }
+            }
+            "tuple" | "list" | "set" | "parenthesized_expression" | "expression_list" => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether a function is decorated `@staticmethod`.
+pub(super) fn is_static_method(function: Node, source: &[u8]) -> bool {
+    function.parent().is_some_and(|p| {
+        p.kind() == "decorated_definition" && {
+            let mut cursor = p.walk();
+            p.named_children(&mut cursor)
+                .filter(|c| c.kind() == "decorator")
+                .any(|d| text(d, source).trim() == "@staticmethod")
+        }
+    })
+}
+
+/// Whether a class's constructor takes its fields as keyword arguments:
+/// a dataclass, an attrs class, a `NamedTuple` or a pydantic model (by
+/// its decorators and bases, as written).
+pub(super) fn declares_fields(class: Node, source: &[u8]) -> bool {
+    let decorated = class
+        .parent()
+        .filter(|p| p.kind() == "decorated_definition")
+        .is_some_and(|p| {
+            let mut cursor = p.walk();
+            p.named_children(&mut cursor)
+                .filter(|c| c.kind() == "decorator")
+                .any(|d| {
+                    let written = text(d, source).trim_start_matches('@').trim();
+                    let callee = written.split('(').next().unwrap_or("").trim();
+                    let last = callee.rsplit('.').next().unwrap_or(callee);
+                    matches!(last, "dataclass" | "define" | "frozen" | "mutable")
+                        || matches!(callee, "attr.s" | "attr.attrs" | "attrs" | "s")
+                })
+        });
+    let based = class
+        .child_by_field_name("superclasses")
+        .is_some_and(|list| {
+            let mut cursor = list.walk();
+            list.named_children(&mut cursor).any(|base| {
+                let written = text(base, source);
+                let last = written.rsplit('.').next().unwrap_or(written);
+                matches!(last, "NamedTuple" | "BaseModel")
+            })
+        });
+    decorated || based
 }
 
 /// Module-level names of a file that denote project classes: its own

@@ -35,9 +35,38 @@ type ClassId = (String, String);
 
 struct Class {
     bases: Vec<ClassId>,
-    /// Names defined directly in the body (`def`, assignments).
+    /// Names defined directly in the body (`def`, assignments) and the
+    /// attributes its methods assign (`self.x = ...`).
     members: BTreeSet<String>,
     line: usize,
+    /// A dataclass, attrs class, `NamedTuple` or pydantic model: its
+    /// constructor takes its fields as keywords.
+    declares_fields: bool,
+    defines_init: bool,
+}
+
+/// The first parameter of a method (`self`, `cls`).
+pub(crate) fn receiver_of(function: Node, source: &[u8]) -> Option<String> {
+    first_parameter(function, source)
+}
+
+/// The names a class defines: its body's definitions and assignments, and
+/// the attributes its methods assign.
+pub(crate) fn class_members(class: Node, source: &[u8]) -> BTreeSet<String> {
+    let mut out = members(class, source);
+    out.extend(attribute_positions(class, source).into_keys());
+    out
+}
+
+/// What kind of class member is renamed. A member is one name across the
+/// family either way (an attribute a subclass overrides with a property
+/// is renamed with it); an attribute's sites also include `__slots__`
+/// entries and the keyword arguments of field-declaring constructors, and
+/// `getattr`-style strings are listed as uncertain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Member {
+    Method,
+    Attribute,
 }
 
 /// Analyses renaming method `old` of class `class` (defined at module level
@@ -77,6 +106,30 @@ pub(crate) fn analyse_with(
     new: &str,
     files: &[(String, String)],
     parsing: Parsing,
+) -> RenameAnalysis {
+    analyse_member(
+        index,
+        definition_file,
+        class,
+        old,
+        new,
+        files,
+        parsing,
+        Member::Method,
+    )
+}
+
+/// [`analyse_with`] for a member of the kind `member`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn analyse_member(
+    index: &ModuleIndex,
+    definition_file: &str,
+    class: &str,
+    old: &str,
+    new: &str,
+    files: &[(String, String)],
+    parsing: Parsing,
+    member: Member,
 ) -> RenameAnalysis {
     let started = std::time::Instant::now();
     let mut analysis = RenameAnalysis::default();
@@ -141,10 +194,15 @@ pub(crate) fn analyse_with(
                     node,
                     module_level.contains(&node.start_byte()),
                 );
+                let mut own = members(node, bytes);
+                let defines_init = own.contains("__init__");
+                own.extend(attribute_positions(node, bytes).into_keys());
                 let class = Class {
                     bases,
-                    members: members(node, bytes),
+                    members: own,
                     line: name.start_position().row + 1,
+                    declares_fields: declares_fields(node, bytes),
+                    defines_init,
                 };
                 (id, class)
             })
@@ -376,14 +434,21 @@ pub(crate) fn analyse_with(
         }
         if let Some(info) = classes.get(&base) {
             if info.members.contains(old) {
+                let note = match member {
+                    Member::Method => format!(
+                        "`{}.{old}` overrides `{}.{old}`; renaming it alone would break the override (rename it in `{}` instead)",
+                        class, base.1, base.1
+                    ),
+                    Member::Attribute => format!(
+                        "`{}` also defines `{old}` (`{class}` inherits from it); renaming it in `{class}` alone would split the attribute (rename it in `{}` instead)",
+                        base.1, base.1
+                    ),
+                };
                 analysis.clashes.push(Note {
                     file: base.0.clone(),
                     line: info.line,
                     column: 1,
-                    note: format!(
-                        "`{}.{old}` overrides `{}.{old}`; renaming it alone would break the override (rename it in `{}` instead)",
-                        class, base.1, base.1
-                    ),
+                    note,
                 });
             }
             stack.extend(info.bases.iter().cloned());
@@ -399,6 +464,46 @@ pub(crate) fn analyse_with(
                 column: 1,
                 note: format!("class `{}` already has a member `{new}`", id.1),
             });
+        }
+    }
+    // Every ancestor of a family class outside the family: in their
+    // methods, `self` may be a family instance.
+    let mut related: BTreeSet<ClassId> = BTreeSet::new();
+    let mut stack: Vec<ClassId> = family
+        .iter()
+        .filter_map(|id| classes.get(id))
+        .flat_map(|c| c.bases.iter().cloned())
+        .collect();
+    while let Some(base) = stack.pop() {
+        if family.contains(&base) || !related.insert(base.clone()) {
+            continue;
+        }
+        if let Some(info) = classes.get(&base) {
+            stack.extend(info.bases.iter().cloned());
+        }
+    }
+    // The family classes whose constructors take their fields as
+    // keywords: declared so and without an `__init__` of their own, or
+    // inheriting such a constructor.
+    let mut keyword_classes: BTreeSet<ClassId> = BTreeSet::new();
+    if member == Member::Attribute {
+        loop {
+            let grown: Vec<ClassId> = family
+                .iter()
+                .filter(|id| !keyword_classes.contains(*id))
+                .filter(|id| {
+                    classes.get(*id).is_some_and(|c| {
+                        !c.defines_init
+                            && (c.declares_fields
+                                || c.bases.iter().any(|b| keyword_classes.contains(b)))
+                    })
+                })
+                .cloned()
+                .collect();
+            if grown.is_empty() {
+                break;
+            }
+            keyword_classes.extend(grown);
         }
     }
     // With the files whose class headers put a class in the family by
@@ -436,6 +541,9 @@ pub(crate) fn analyse_with(
             family_functions: &family_functions,
             family_methods: &family_methods,
             local_family: BTreeSet::new(),
+            member,
+            keyword_classes: &keyword_classes,
+            related: &related,
             marks: {
                 let mut marks: Vec<usize> = source.match_indices(old).map(|(i, _)| i).collect();
                 marks.extend(find_word(source, "class"));
@@ -453,7 +561,18 @@ pub(crate) fn analyse_with(
         walker.collect_instances(tree.root_node(), &top, &mut instances);
         top.instances = instances;
         walker.visit(tree.root_node(), &top);
+        let named: BTreeSet<(usize, usize)> = walker
+            .uncertain
+            .iter()
+            .map(|n| (n.line, n.column))
+            .collect();
         for mention in mentions(tree, source, old) {
+            // A string the walk listed (`getattr(obj, "old")`) once.
+            if named.contains(&(mention.line, mention.column))
+                || walker.sites.iter().any(|site| site.start == mention.start)
+            {
+                continue;
+            }
             analysis.mentions.push(Note {
                 file: path.to_string(),
                 line: mention.line,
@@ -486,14 +605,33 @@ mod tests {
         old: &str,
         new: &str,
     ) -> (BTreeMap<String, String>, RenameAnalysis) {
+        run_member(files, class, old, new, Member::Method)
+    }
+
+    fn run_member(
+        files: &[(&str, &str)],
+        class: &str,
+        old: &str,
+        new: &str,
+        member: Member,
+    ) -> (BTreeMap<String, String>, RenameAnalysis) {
         let files: Vec<(String, String)> = files
             .iter()
             .map(|(p, s)| (p.to_string(), s.to_string()))
             .collect();
         let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
-        let analysis = analyse(&index, &files[0].0, class, old, new, &files);
+        let analysis = analyse_member(
+            &index,
+            &files[0].0,
+            class,
+            old,
+            new,
+            &files,
+            Parsing::Whole,
+            member,
+        );
         // Every case holds for the focused analysis too.
-        let focused = analyse_with(
+        let focused = analyse_member(
             &index,
             &files[0].0,
             class,
@@ -501,6 +639,7 @@ mod tests {
             new,
             &files,
             Parsing::FocusedOnly,
+            member,
         );
         assert_same(&analysis, &focused, &format!("{class}.{old}"));
         let mut out = BTreeMap::new();
@@ -845,5 +984,234 @@ mod tests {
             notes.iter().any(|n| n.contains("overrides `Root.sum`")),
             "{notes:?}"
         );
+    }
+
+    fn notes(notes: &[Note]) -> Vec<String> {
+        notes
+            .iter()
+            .map(|n| format!("{}:{}: {}", n.file, n.line, n.note))
+            .collect()
+    }
+
+    #[test]
+    fn attributes_follow_self_the_class_and_typed_receivers() {
+        let cart = "class Cart:\n    currency = 'EUR'\n    items: list\n\n    def __init__(self):\n        self.items = []\n        self.count, self.items = 0, []\n\n    def add(self, x):\n        self.items.append(x)\n        return len(self.items)\n\n    @classmethod\n    def empty(cls):\n        return cls.items\n\n\nclass Big(Cart):\n    def __init__(self):\n        super().__init__()\n        self.items = [1]\n\n\ndef use(other):\n    c = Cart()\n    c.items.clear()\n    print(getattr(c, \"items\"), Cart.items)\n    return other.items, {'items': 1}, c.add(items=2)\n";
+        let (out, analysis) = run_member(
+            &[("shop/cart.py", cart), ("shop/__init__.py", "")],
+            "Cart",
+            "items",
+            "lines",
+            Member::Attribute,
+        );
+        assert_eq!(
+            out["shop/cart.py"],
+            "class Cart:\n    currency = 'EUR'\n    lines: list\n\n    def __init__(self):\n        self.lines = []\n        self.count, self.lines = 0, []\n\n    def add(self, x):\n        self.lines.append(x)\n        return len(self.lines)\n\n    @classmethod\n    def empty(cls):\n        return cls.lines\n\n\nclass Big(Cart):\n    def __init__(self):\n        super().__init__()\n        self.lines = [1]\n\n\ndef use(other):\n    c = Cart()\n    c.lines.clear()\n    print(getattr(c, \"items\"), Cart.lines)\n    return other.items, {'items': 1}, c.add(items=2)\n"
+        );
+        assert_eq!(
+            notes(&analysis.uncertain),
+            [
+                "shop/cart.py:27: `getattr(c, \"items\")` names the attribute in a string; left alone",
+                "shop/cart.py:28: `other.items`: orch cannot tell whether `other` is a `Cart`; left alone",
+            ]
+        );
+        // The dict key is a mention; the getattr string is not listed twice.
+        assert_eq!(
+            notes(&analysis.mentions),
+            ["shop/cart.py:28: `items` in a string; left alone"]
+        );
+        assert!(analysis.clashes.is_empty());
+    }
+
+    #[test]
+    fn attribute_slots_dataclass_fields_and_named_tuples() {
+        let models = "from dataclasses import dataclass, field, replace\nfrom typing import NamedTuple\n\n\nclass Point:\n    __slots__ = ('x', \"y\")\n\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n\n\n@dataclass(frozen=True)\nclass Line:\n    x: int\n    tags: list = field(default_factory=list)\n\n\n@dataclass\nclass Thick(Line):\n    width: int = 1\n\n\nclass Pair(NamedTuple):\n    x: int\n    z: int\n";
+        let user = "from shop.models import Line, Pair, Point, Thick\nfrom dataclasses import replace\n\n\ndef f():\n    a = Line(x=1)\n    b = Thick(x=2, width=3)\n    c = replace(a, x=5)\n    p = Point(x=1, y=2)\n    return a.x + b.x + c.x + p.x + Pair(x=1, z=2).x\n";
+        let (out, _) = run_member(
+            &[
+                ("shop/models.py", models),
+                ("shop/user.py", user),
+                ("shop/__init__.py", ""),
+            ],
+            "Line",
+            "x",
+            "start",
+            Member::Attribute,
+        );
+        assert_eq!(
+            out["shop/user.py"],
+            "from shop.models import Line, Pair, Point, Thick\nfrom dataclasses import replace\n\n\ndef f():\n    a = Line(start=1)\n    b = Thick(start=2, width=3)\n    c = replace(a, start=5)\n    p = Point(x=1, y=2)\n    return a.start + b.start + c.start + p.x + Pair(x=1, z=2).x\n"
+        );
+        assert!(out["shop/models.py"].contains("class Line:\n    start: int\n"));
+        // `Point`'s slots and `__init__` parameter are another class's.
+        assert!(out["shop/models.py"].contains("__slots__ = ('x', \"y\")"));
+        let (out, analysis) = run_member(
+            &[
+                ("shop/models.py", models),
+                ("shop/user.py", user),
+                ("shop/__init__.py", ""),
+            ],
+            "Point",
+            "x",
+            "left",
+            Member::Attribute,
+        );
+        assert!(
+            out["shop/models.py"].contains(
+                "__slots__ = ('left', \"y\")\n\n    def __init__(self, x, y):\n        self.left = x\n"
+            ),
+            "{}",
+            out["shop/models.py"]
+        );
+        // A plain class's constructor keywords are its `__init__`'s
+        // parameters, not the attribute.
+        assert!(out["shop/user.py"].contains("Point(x=1, y=2)"));
+        assert!(out["shop/user.py"].contains("p.left"));
+        assert!(analysis.mentions.is_empty(), "{:?}", analysis.mentions);
+        let (out, _) = run_member(
+            &[
+                ("shop/models.py", models),
+                ("shop/user.py", user),
+                ("shop/__init__.py", ""),
+            ],
+            "Pair",
+            "x",
+            "first",
+            Member::Attribute,
+        );
+        assert!(out["shop/user.py"].contains("Pair(first=1, z=2).first"));
+        assert!(out["shop/user.py"].contains("Line(x=1)"));
+    }
+
+    #[test]
+    fn attribute_clashes_with_members_and_ancestors() {
+        let base = "class Base:\n    def __init__(self):\n        self.items = []\n";
+        let cart = "from .base import Base\n\n\nclass Cart(Base):\n    def __init__(self):\n        self.items = ()\n        self.lines = 0\n";
+        let (_, analysis) = run_member(
+            &[
+                ("shop/cart.py", cart),
+                ("shop/base.py", base),
+                ("shop/__init__.py", ""),
+            ],
+            "Cart",
+            "items",
+            "lines",
+            Member::Attribute,
+        );
+        let notes: Vec<&str> = analysis.clashes.iter().map(|c| c.note.as_str()).collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("`Base` also defines `items`"))
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("class `Cart` already has a member `lines`"))
+        );
+        // A method renamed to an attribute's name clashes too.
+        let shop = "class Cart:\n    def __init__(self):\n        self.total_cents = 0\n\n    def total(self):\n        return self.total_cents\n";
+        let (_, analysis) = run(
+            &[("shop/cart.py", shop), ("shop/__init__.py", "")],
+            "Cart",
+            "total",
+            "total_cents",
+        );
+        assert_eq!(analysis.clashes.len(), 1, "{:?}", analysis.clashes);
+    }
+
+    /// Attribute renames on real code: the focused analysis (the one runs
+    /// use) finds what the whole-file one does, and every edited file
+    /// still parses.
+    #[test]
+    fn focused_and_whole_attribute_analyses_agree_on_the_standard_library() {
+        let files = super::super::testing::stdlib_sample(2);
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let mut attributes = 0;
+        for (path, source) in files.iter().step_by(3) {
+            let tree = super::super::parse(source).unwrap();
+            let bytes = source.as_bytes();
+            for (name, class) in module_classes(tree.root_node()).into_iter().take(3) {
+                let class_name = text(name, bytes);
+                let defined = members(class, bytes);
+                let assigned: Vec<String> = attribute_positions(class, bytes)
+                    .into_keys()
+                    .filter(|a| !defined.contains(a) || !a.starts_with("__"))
+                    .collect();
+                for old in assigned.iter().step_by(assigned.len() / 2 + 1) {
+                    let mut subset: Vec<(String, String)> = files
+                        .iter()
+                        .filter(|(p, s)| {
+                            p == path
+                                || !find_word(s, old).is_empty()
+                                || !find_word(s, class_name).is_empty()
+                        })
+                        .cloned()
+                        .collect();
+                    subset.sort();
+                    let run = |parsing| {
+                        analyse_member(
+                            &index,
+                            path,
+                            class_name,
+                            old,
+                            "renamed_x",
+                            &subset,
+                            parsing,
+                            Member::Attribute,
+                        )
+                    };
+                    let whole = run(Parsing::Whole);
+                    let focused = run(Parsing::FocusedOnly);
+                    let what = format!("{path}: {class_name}.{old}");
+                    assert_same(&whole, &focused, &what);
+                    for (file, sites) in &whole.sites {
+                        let original = &subset.iter().find(|(p, _)| p == file).unwrap().1;
+                        let mut edited = original.clone();
+                        for site in sites.iter().rev() {
+                            assert_eq!(&original[site.start..site.end], old, "{what}: {file}");
+                            edited.replace_range(site.start..site.end, "renamed_x");
+                        }
+                        let tree = super::super::parse(&edited).unwrap();
+                        assert_eq!(
+                            super::super::syntax_errors(&tree),
+                            super::super::syntax_errors(&super::super::parse(original).unwrap()),
+                            "{what}: {file}"
+                        );
+                    }
+                    attributes += 1;
+                }
+            }
+        }
+        eprintln!("{attributes} attributes compared");
+        assert!(attributes > 40, "{attributes} attributes");
+    }
+
+    #[test]
+    fn parameters_of_the_same_name_are_not_the_method() {
+        let cart = "class Cart:\n    def total(self):\n        return 1\n\n    def show(self, total=None, *, fmt=total):\n        return total or self.total()\n";
+        let (out, _) = run(
+            &[("shop/cart.py", cart), ("shop/__init__.py", "")],
+            "Cart",
+            "total",
+            "amount",
+        );
+        // The default `fmt=total` is read in the class body: the method.
+        assert_eq!(
+            out["shop/cart.py"],
+            "class Cart:\n    def amount(self):\n        return 1\n\n    def show(self, total=None, *, fmt=amount):\n        return total or self.amount()\n"
+        );
+    }
+
+    #[test]
+    fn classes_assigning_finds_attributes_not_methods() {
+        let source = "class Cart:\n    kind = 1\n    __slots__ = ['slot']\n\n    def __init__(self):\n        self.items = []\n\n    def total(self):\n        self.total = 1\n\n    @staticmethod\n    def other(x):\n        x.nope = 1\n";
+        let tree = super::super::parse(source).unwrap();
+        let found = |name: &str| classes_assigning(&tree, source, name);
+        assert_eq!(found("items"), [("Cart".to_owned(), 6, 14)]);
+        assert_eq!(found("kind"), [("Cart".to_owned(), 2, 5)]);
+        assert_eq!(found("slot"), [("Cart".to_owned(), 3, 19)]);
+        assert!(found("total").is_empty());
+        assert!(found("nope").is_empty());
     }
 }

@@ -24,6 +24,10 @@ pub(super) struct Context {
     /// the class's family-typed attributes, so `self.attr.NAME` is known.
     pub(super) self_name: Option<String>,
     pub(super) self_typed: BTreeSet<String>,
+    /// In a class that is neither in the family nor an ancestor of one of
+    /// its classes (or in one of its methods): its `self` is no family
+    /// instance.
+    pub(super) unrelated: bool,
 }
 
 pub(super) struct Walker<'a> {
@@ -45,6 +49,11 @@ pub(super) struct Walker<'a> {
     pub(super) family_methods: &'a BTreeSet<String>,
     /// Family classes defined inside functions of this file, by name.
     pub(super) local_family: BTreeSet<String>,
+    pub(super) member: Member,
+    /// Family classes whose constructors take the fields as keywords.
+    pub(super) keyword_classes: &'a BTreeSet<ClassId>,
+    /// The ancestors of the family's classes (outside the family).
+    pub(super) related: &'a BTreeSet<ClassId>,
     /// Where `old` and the keyword `class` occur, sorted: a function with
     /// neither holds no site and defines no family class, and its local
     /// receivers are its own, so the walk skips it.
@@ -69,16 +78,113 @@ impl Walker<'_> {
         if node.kind() == "identifier" && self.local_family.contains(text(node, self.source)) {
             return true;
         }
-        resolve_expr(node, self.source, &self.names).is_some_and(|id| {
-            let id = self
-                .reexports
+        self.class_of(node)
+            .is_some_and(|id| self.family.contains(&id))
+    }
+
+    /// The project class an expression names (re-exports followed).
+    fn class_of(&self, node: Node) -> Option<ClassId> {
+        resolve_expr(node, self.source, &self.names).map(|id| {
+            self.reexports
                 .get(id.0.as_str())
                 .and_then(|names| names.get(&id.1))
                 .filter(|i| i.1 != "module:")
                 .cloned()
-                .unwrap_or(id);
-            self.family.contains(&id)
+                .unwrap_or(id)
         })
+    }
+
+    /// An attribute's sites and notes in a call: the keyword `old=` of a
+    /// field-declaring family constructor, of `obj._replace(...)`,
+    /// `dataclasses.replace(obj, ...)` or `attrs.evolve(obj, ...)` on a
+    /// known receiver; `getattr(obj, "old")` and its kin listed as
+    /// uncertain.
+    fn attribute_call(&mut self, call: Node, ctx: &Context) {
+        let (Some(function), Some(arguments)) = (
+            call.child_by_field_name("function"),
+            call.child_by_field_name("arguments"),
+        ) else {
+            return;
+        };
+        let mut cursor = arguments.walk();
+        let args: Vec<Node> = arguments.named_children(&mut cursor).collect();
+        let callee = text(function, self.source);
+        let last = callee.rsplit('.').next().unwrap_or(callee);
+        if matches!(callee, "getattr" | "setattr" | "hasattr" | "delattr") {
+            if let Some(name) = args.get(1)
+                && name.kind() == "string"
+                && let Some(content) = name.named_child(1).filter(|c| c.kind() == "string_content")
+                && name.named_child_count() == 3
+                && text(content, self.source) == self.old
+            {
+                let position = content.start_position();
+                let shown: String = args
+                    .first()
+                    .map(|a| text(*a, self.source))
+                    .unwrap_or("")
+                    .chars()
+                    .take(40)
+                    .collect();
+                self.uncertain.push(Note {
+                    file: self.path.to_owned(),
+                    line: position.row + 1,
+                    column: position.column + 1,
+                    note: format!(
+                        "`{callee}({shown}, \"{}\")` names the attribute in a string; left alone",
+                        self.old
+                    ),
+                });
+            }
+            return;
+        }
+        let keywords = if self
+            .class_of(function)
+            .is_some_and(|id| self.keyword_classes.contains(&id))
+        {
+            true
+        } else if last == "_replace" && function.kind() == "attribute" {
+            function
+                .child_by_field_name("object")
+                .is_some_and(|o| self.is_known(o, ctx))
+        } else if matches!(last, "replace" | "evolve") {
+            self.copies_known(function, call, ctx)
+        } else {
+            false
+        };
+        if !keywords {
+            return;
+        }
+        for argument in args {
+            if argument.kind() == "keyword_argument"
+                && let Some(name) = argument.child_by_field_name("name")
+                && text(name, self.source) == self.old
+            {
+                self.site(name, EditKind::Keyword);
+            }
+        }
+    }
+
+    /// `__slots__` entries naming the attribute in a family class body.
+    fn slots_in(&mut self, body: Node) {
+        let mut cursor = body.walk();
+        let statements: Vec<Node> = body.named_children(&mut cursor).collect();
+        for statement in statements {
+            if statement.kind() == "expression_statement"
+                && let Some(assignment) = statement.named_child(0)
+                && assignment.kind() == "assignment"
+                && let (Some(left), Some(right)) = (
+                    assignment.child_by_field_name("left"),
+                    assignment.child_by_field_name("right"),
+                )
+                && text(left, self.source) == "__slots__"
+            {
+                for entry in slot_strings(right, self.source) {
+                    if text(entry, self.source) == self.old {
+                        self.site(entry, EditKind::Definition);
+                    }
+                }
+            }
+        }
     }
 
     /// Whether a type annotation names a family class: `C`, `"C"`,
@@ -190,10 +296,14 @@ impl Walker<'_> {
                         .unwrap_or_default(),
                     self_name: None,
                     self_typed: BTreeSet::new(),
+                    unrelated: !family && !self.related.contains(&id),
                 };
                 if let Some(body) = node.child_by_field_name("body") {
                     if family {
                         self.definitions_in(body);
+                        if self.member == Member::Attribute {
+                            self.slots_in(body);
+                        }
                     }
                     // Class attributes assigned a family instance, for the
                     // class body's own statements.
@@ -219,6 +329,7 @@ impl Walker<'_> {
                     class_typed: BTreeSet::new(),
                     self_name: ctx.self_name.clone(),
                     self_typed: ctx.self_typed.clone(),
+                    unrelated: ctx.unrelated,
                 };
                 if ctx.in_class_body {
                     let method = !self.is_static(node);
@@ -238,8 +349,18 @@ impl Walker<'_> {
                     inner.instances = instances;
                     self.visit_children(body, &inner);
                 }
+                // Defaults and annotations run in the enclosing scope; the
+                // parameters' names are the function's own.
                 if let Some(parameters) = node.child_by_field_name("parameters") {
-                    self.visit_children(parameters, ctx);
+                    let mut cursor = parameters.walk();
+                    let list: Vec<Node> = parameters.named_children(&mut cursor).collect();
+                    for parameter in list {
+                        for field in ["value", "type"] {
+                            if let Some(part) = parameter.child_by_field_name(field) {
+                                self.visit(part, ctx);
+                            }
+                        }
+                    }
                 }
             }
             "attribute" => {
@@ -256,6 +377,10 @@ impl Walker<'_> {
             }
             "identifier" if ctx.in_family_body && text(node, self.source) == self.old => {
                 self.site(node, EditKind::Reference);
+            }
+            "call" if self.member == Member::Attribute => {
+                self.attribute_call(node, ctx);
+                self.visit_children(node, ctx);
             }
             "keyword_argument" => {
                 // `f(old=...)`: the keyword is not this method.
@@ -336,8 +461,24 @@ impl Walker<'_> {
                             let Some(body) = definition.child_by_field_name("body") else {
                                 continue;
                             };
+                            // `self.x = p` with a parameter `p: C`.
+                            let mut typed = BTreeSet::new();
+                            self.typed_parameters(definition, &mut typed);
                             for node in scope_assignments(body) {
                                 self.typed_assignment(node, Some(&receiver), &mut attrs);
+                                if let (Some(left), Some(right)) = (
+                                    node.child_by_field_name("left"),
+                                    node.child_by_field_name("right"),
+                                ) && right.kind() == "identifier"
+                                    && typed.contains(text(right, self.source))
+                                    && left.kind() == "attribute"
+                                    && left
+                                        .child_by_field_name("object")
+                                        .is_some_and(|o| text(o, self.source) == receiver)
+                                    && let Some(attribute) = left.child_by_field_name("attribute")
+                                {
+                                    attrs.insert(text(attribute, self.source).to_owned());
+                                }
                             }
                         }
                         _ => {}
@@ -421,21 +562,33 @@ impl Walker<'_> {
     /// anything [`Walker::is_known`] knows to be a family instance (the
     /// result of a call that returns one, `a + b` of family instances).
     pub(super) fn collect_instances(&self, body: Node, ctx: &Context, out: &mut BTreeSet<String>) {
-        for node in scope_assignments(body) {
-            if let (Some(left), Some(right)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) && left.kind() == "identifier"
-            {
+        let assignments: Vec<(Node, Node)> = scope_assignments(body)
+            .into_iter()
+            .filter_map(|node| {
+                let left = node.child_by_field_name("left")?;
+                let right = node.child_by_field_name("right")?;
+                (left.kind() == "identifier").then_some((left, right))
+            })
+            .collect();
+        // Instances made from instances (`b = replace(a)`), in any order:
+        // a few rounds, each knowing what the last found.
+        let mut known = ctx.clone();
+        for _ in 0..4 {
+            let before = out.len();
+            for (left, right) in &assignments {
                 let class = if right.kind() == "call" {
                     right.child_by_field_name("function")
                 } else {
-                    Some(right)
+                    Some(*right)
                 };
-                if class.is_some_and(|c| self.is_family(c)) || self.is_known(right, ctx) {
-                    out.insert(text(left, self.source).to_owned());
+                if class.is_some_and(|c| self.is_family(c)) || self.is_known(*right, &known) {
+                    out.insert(text(*left, self.source).to_owned());
                 }
             }
+            if out.len() == before {
+                break;
+            }
+            known.instances.extend(out.iter().cloned());
         }
     }
 
@@ -468,6 +621,12 @@ impl Walker<'_> {
         let known = self.is_known(object, ctx);
         if known {
             self.site(attribute, EditKind::Attribute);
+        } else if ctx.unrelated
+            && object.kind() == "identifier"
+            && ctx.self_name.as_deref() == Some(receiver)
+        {
+            // `self` of a class outside the family's hierarchy: another
+            // class's member of the same name.
         } else {
             let position = attribute.start_position();
             let shown: String = receiver.chars().take(40).collect();
@@ -481,6 +640,34 @@ impl Walker<'_> {
                 ),
             });
         }
+    }
+
+    /// A call that gives a copy of a known instance: `copy.copy(x)`,
+    /// `copy.deepcopy(x)`, `dataclasses.replace(x, ...)`,
+    /// `attrs.evolve(x, ...)` and `x._replace(...)`.
+    fn copies_known(&self, function: Node, call: Node, ctx: &Context) -> bool {
+        let callee = text(function, self.source);
+        let last = callee.rsplit('.').next().unwrap_or(callee);
+        if last == "_replace" && function.kind() == "attribute" {
+            return function
+                .child_by_field_name("object")
+                .is_some_and(|o| self.is_known(o, ctx));
+        }
+        matches!(last, "replace" | "evolve" | "copy" | "deepcopy")
+            && (function.kind() == "identifier"
+                || matches!(
+                    callee,
+                    "dataclasses.replace"
+                        | "attr.evolve"
+                        | "attrs.evolve"
+                        | "copy.copy"
+                        | "copy.deepcopy"
+                ))
+            && call
+                .child_by_field_name("arguments")
+                .and_then(|a| a.named_child(0))
+                .filter(|a| a.kind() != "keyword_argument")
+                .is_some_and(|a| self.is_known(a, ctx))
     }
 
     /// Whether `object` is known to be a family instance or class.
@@ -507,6 +694,7 @@ impl Walker<'_> {
                 (is_super && ctx.in_family_method)
                     || function.is_some_and(|f| self.is_family(f))
                     || self.returns_family(object, ctx)
+                    || function.is_some_and(|f| self.copies_known(f, object, ctx))
             }
             "parenthesized_expression" => object
                 .named_child(0)

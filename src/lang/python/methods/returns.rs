@@ -180,17 +180,39 @@ pub(super) fn chaining_methods(
     out
 }
 
-/// `self`, `cls(...)`, `type(self)(...)`, `self.__class__(...)` or
-/// `Class(...)`.
+/// `self`, `cls(...)`, `type(self)(...)`, `self.__class__(...)`,
+/// `Class(...)`, or a copy of `self`: `replace(self, ...)`,
+/// `evolve(self, ...)`, `copy(self)`, `deepcopy(self)` (plain or through
+/// their modules), `self._replace(...)`.
 fn is_self(value: Node, receiver: &str, class_name: &str, source: &[u8]) -> bool {
     match value.kind() {
         "identifier" => text(value, source) == receiver,
         "call" => value.child_by_field_name("function").is_some_and(|f| {
             let called = text(f, source);
+            let last = called.rsplit('.').next().unwrap_or(called);
+            let first_argument = value
+                .child_by_field_name("arguments")
+                .and_then(|a| a.named_child(0))
+                .map(|a| text(a, source));
             called == receiver
                 || called == class_name
                 || called == format!("type({receiver})")
                 || called == format!("{receiver}.__class__")
+                || called == format!("{receiver}._replace")
+                || matches!(last, "replace" | "evolve" | "copy" | "deepcopy")
+                    && matches!(
+                        called,
+                        "replace"
+                            | "evolve"
+                            | "copy"
+                            | "deepcopy"
+                            | "dataclasses.replace"
+                            | "attr.evolve"
+                            | "attrs.evolve"
+                            | "copy.copy"
+                            | "copy.deepcopy"
+                    )
+                    && first_argument == Some(receiver)
         }),
         _ => false,
     }
