@@ -116,6 +116,14 @@ PYPARSING = [
     ("class", "PrecededBy", "Preceded", "pyparsing/core.py"),
     ("class", "ParseBaseException", "ParseErrorBase", "pyparsing/exceptions.py"),
     ("class", "ParseSyntaxException", "ParseSyntaxError", "pyparsing/exceptions.py"),
+    # Attributes of the base class of every parser element (its subclasses
+    # assign and read them through `self`), and of the results class.
+    ("attribute", "ParserElement.callPreparse", "call_preparse", "pyparsing/core.py"),
+    ("attribute", "ParserElement.keepTabs", "keep_tabs", "pyparsing/core.py"),
+    ("attribute", "ParserElement.mayIndexError", "may_index_error", "pyparsing/core.py"),
+    ("attribute", "ParserElement.streamlined", "is_streamlined", "pyparsing/core.py"),
+    ("attribute", "ParserElement.customName", "custom_name", "pyparsing/core.py"),
+    ("attribute", "ParseResults._toklist", "_tokens", "pyparsing/results.py"),
 ]
 
 PROJECTS = {

@@ -91,10 +91,11 @@ pub struct InlineFunction {
 }
 
 impl InlineFunction {
-    /// The function and its references, found as a rename finds them.
+    /// The function and its references, found as a rename finds them (any
+    /// kind of definition: a class is refused as such, not as missing).
     pub fn lookup(&self) -> Rename {
         Rename {
-            symbol: SymbolKind::Function,
+            symbol: SymbolKind::Any,
             old: self.name.clone(),
             new: format!("{}_orch_inlined", self.name),
             scope: self.scope.clone(),
@@ -664,6 +665,10 @@ pub(crate) enum Error {
         "`{0}` is not a language orch rewrites (python, rust, javascript, typescript, tsx, go)"
     )]
     Language(String),
+    #[error(
+        "lines {first}-{last} are no range: lines count from 1, and the first comes before the last"
+    )]
+    LineRange { first: usize, last: usize },
 }
 
 #[cfg(test)]

@@ -900,7 +900,7 @@ pub(super) fn parse_extract(tokens: &[Token], lowered: &[String]) -> Option<Resu
     let intent = match (lines, path, expression, function) {
         (Some((first, last)), Some(path), None, None) => {
             if first == 0 || last < first {
-                return None;
+                return Some(Err(Error::LineRange { first, last }));
             }
             Extract {
                 name,

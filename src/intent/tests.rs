@@ -1173,6 +1173,18 @@ fn refusals() {
     ));
     assert!(matches!(parse("rename a to a"), Err(Error::SameName(_))));
     assert!(matches!(parse("rename `a to b"), Err(Error::Unbalanced(_))));
+    assert_eq!(
+        parse("extract lines 5-3 of shop/cart.py into function f"),
+        Err(Error::LineRange { first: 5, last: 3 })
+    );
+    assert_eq!(
+        parse("extract lines 0-3 of shop/cart.py into function f"),
+        Err(Error::LineRange { first: 0, last: 3 })
+    );
+    assert!(matches!(
+        parse("extract lines 1-3 of shop/cart.py into function class"),
+        Err(Error::Keyword { .. })
+    ));
 }
 
 #[test]
@@ -1448,6 +1460,10 @@ fn every_refactor_said_several_ways() {
         (
             "inline make_str in shop/util.py",
             "inline function make_str in shop/util.py",
+        ),
+        (
+            "extract lines 12..18 of shop/cart.py as receipt_lines",
+            "extract lines 12-18 of shop/cart.py into function receipt_lines",
         ),
         // Extract function / method.
         (

@@ -495,9 +495,22 @@ pub(crate) fn extract(
         .filter(|n| !globals.contains(n))
         .collect();
 
-    // The new name must be free where it goes and where it is called.
+    // The new name must be free where it goes and where it is called: a
+    // module-level function would also capture the module's uses of a
+    // builtin of that name.
     if !method && model.scopes[0].bound.contains(name) {
         return Err(format!("`{name}` is already defined in this module"));
+    }
+    if !method
+        && let Some(used) = model
+            .occurrences
+            .iter()
+            .find(|o| o.name == name && o.role == Role::Reference && !o.doctest)
+    {
+        return Err(format!(
+            "`{name}` is already used in this module (line {}): a new function of that name would change what it means",
+            used.line
+        ));
     }
     if model
         .occurrences
@@ -1269,11 +1282,16 @@ mod tests {
         );
         // The loop itself (with its `break`) moves whole.
         assert!(lines(source, 2, 5, "h", false).is_ok());
-        // A name taken.
+        // A name taken, or a builtin the module uses.
         assert!(
             lines(source, 5, 5, "g", false)
                 .unwrap_err()
                 .contains("already defined")
+        );
+        assert!(
+            lines(source, 5, 5, "print", false)
+                .unwrap_err()
+                .contains("already used in this module (line 8)")
         );
         // A method of nothing.
         assert!(
