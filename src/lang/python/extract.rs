@@ -1354,6 +1354,17 @@ mod tests {
             out,
             "from .util import rate\n\n\ndef price(item, qty):\n    base = item.cents * qty\n    return base + tax(item, qty)\n\n\ndef tax(item, qty):\n    return round(item.cents * qty * rate(item), 2)\n"
         );
+        // Into a method: `self` is the receiver, not a parameter.
+        let cart = "class Cart:\n    def total(self, tax):\n        return sum(p.cents for p in self.items) * (100 + tax) // 100\n";
+        let selection = Selection::Expression {
+            def_start: cart.find("def total").unwrap(),
+            text: "sum(p.cents for p in self.items)".into(),
+        };
+        let extracted = extract(cart, &selection, "subtotal", true).unwrap();
+        assert_eq!(
+            apply(cart, &extracted),
+            "class Cart:\n    def total(self, tax):\n        return self.subtotal() * (100 + tax) // 100\n\n    def subtotal(self):\n        return sum(p.cents for p in self.items)\n"
+        );
         // Twice in the function: which one is not guessed.
         let twice = Selection::Expression {
             def_start,

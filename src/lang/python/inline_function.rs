@@ -43,6 +43,10 @@ pub(crate) struct Body {
     /// expression, parameter index, inside a part that may not run or may
     /// run many times).
     pub uses: Vec<(usize, usize, usize, bool)>,
+    /// For the uses inside an f-string's braces (by start): the string's
+    /// quote, which an argument's text may not hold there (before Python
+    /// 3.12), nor a backslash.
+    pub quoted_uses: BTreeMap<usize, char>,
     /// Where calls of the body end (relative): an argument with effects
     /// must be evaluated before them, as it was.
     pub call_ends: Vec<usize>,
@@ -183,6 +187,7 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
     };
     let base = expression.start_byte();
     let mut uses = Vec::new();
+    let mut quoted_uses = BTreeMap::new();
     let mut call_ends = Vec::new();
     let mut inner_bound = BTreeSet::new();
     let mut free = BTreeSet::new();
@@ -221,6 +226,25 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
                     return Err(format!("`{name}` calls itself"));
                 }
                 if let Some(index) = parameters.iter().position(|p| p.name == word) {
+                    let mut up = node.parent();
+                    while let Some(n) = up {
+                        if n.kind() == "interpolation" {
+                            let quote = n
+                                .parent()
+                                .map(|s| text(s, bytes))
+                                .unwrap_or("")
+                                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                                .chars()
+                                .next()
+                                .unwrap_or('"');
+                            quoted_uses.insert(node.start_byte() - base, quote);
+                            break;
+                        }
+                        if n == expression {
+                            break;
+                        }
+                        up = n.parent();
+                    }
                     uses.push((
                         node.start_byte() - base,
                         node.end_byte() - base,
@@ -264,6 +288,7 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
         parameters,
         expression: text(expression, bytes).to_owned(),
         uses,
+        quoted_uses,
         call_ends,
         inner_bound,
         free,
@@ -526,6 +551,14 @@ pub(crate) fn inline_call(
     let mut expression = String::new();
     let mut at = 0;
     for (start, end, index, _) in &body.uses {
+        if let Some(quote) = body.quoted_uses.get(start)
+            && (values[*index].contains(*quote) || values[*index].contains('\\'))
+        {
+            return Err(format!(
+                "the argument for `{}` would be written inside an f-string of the body whose quotes (`{quote}`) it uses",
+                body.parameters[*index].name
+            ));
+        }
         expression.push_str(&body.expression[at..*start]);
         expression.push_str(&values[*index]);
         at = *end;
@@ -685,9 +718,138 @@ mod tests {
         // A local of the caller shadows a global of the body.
         let shadow = "LIMIT = 3\n\n\ndef f(x):\n    return min(x, LIMIT)\n\n\ndef g(x):\n    LIMIT = 5\n    return f(x)\n";
         assert!(refused(shadow, "f").contains("`LIMIT`, which means something else here"));
+        // An argument written into the body's f-string with its quotes.
+        let quoted = "def f(op):\n    return f'a {op} b'\n\n\ny = f('==')\nz = f(\"!=\")\n";
+        assert!(refused(quoted, "f").contains("inside an f-string of the body whose quotes (`'`)"));
         // A comprehension variable would capture the argument's name.
         let capture =
             "def f(x):\n    return [x for i in range(3)]\n\n\ndef g(i):\n    return f(i)\n";
         assert!(refused(capture, "f").contains("binds in a comprehension"));
+    }
+}
+
+/// Inlining over real code (the standard library sample and the PyPI
+/// corpora): every function of one `return` is inlined at each call of
+/// its own module that allows it, and every result compiles.
+#[cfg(test)]
+mod real_code {
+    use super::*;
+
+    #[test]
+    fn inlining_real_functions_gives_code_that_compiles() {
+        let mut files = super::super::testing::stdlib_sample(3);
+        for dir in ["more_itertools-11.2.1", "pyparsing-3.3.3"] {
+            if let Some(corpus) = super::super::testing::corpus(dir) {
+                files.extend(corpus);
+            }
+        }
+        let mut cases = Vec::new();
+        let (mut functions, mut inlined, mut kept) = (0, 0, 0);
+        for (path, source) in &files {
+            let Some(tree) = parse(source) else { continue };
+            if super::super::syntax_errors(&tree) > 0 {
+                continue;
+            }
+            let bytes = source.as_bytes();
+            let mut cursor = tree.root_node().walk();
+            let defs: Vec<Node> = tree
+                .root_node()
+                .named_children(&mut cursor)
+                .filter(|n| n.kind() == "function_definition")
+                .collect();
+            for def in defs {
+                let Ok(body) = body_of(source, def.start_byte()) else {
+                    continue;
+                };
+                functions += 1;
+                let mut names: Vec<&str> = body.free.iter().map(String::as_str).collect();
+                names.push(&body.name);
+                let model = FileModel::build(&tree, source, &names);
+                let module_names = model.scopes[0].bound.clone();
+                let mut edits = Vec::new();
+                let mut stack = vec![tree.root_node()];
+                while let Some(node) = stack.pop() {
+                    if node.kind() == "call"
+                        && node.start_byte() >= body.statement.1
+                        && node.child_by_field_name("function").is_some_and(|f| {
+                            f.kind() == "identifier" && text(f, bytes) == body.name
+                        })
+                    {
+                        let scope = scope_at(&model, node.start_byte()).unwrap_or(0);
+                        match inline_call(
+                            &body,
+                            source,
+                            &model,
+                            node,
+                            scope,
+                            true,
+                            &module_names,
+                            &BTreeSet::new(),
+                        ) {
+                            Ok(edit) => edits.push(edit),
+                            Err(_) => kept += 1,
+                        }
+                        continue;
+                    }
+                    let mut cursor = node.walk();
+                    stack.extend(node.named_children(&mut cursor));
+                }
+                if edits.is_empty() {
+                    continue;
+                }
+                inlined += edits.len();
+                edits.sort_by_key(|e| e.start);
+                // Calls inside calls of the same function: the outer one only.
+                let mut outer: Vec<Edit> = Vec::new();
+                for edit in edits {
+                    if outer.last().is_some_and(|o| o.end > edit.start) {
+                        continue;
+                    }
+                    outer.push(edit);
+                }
+                let edited = crate::edit::apply(source, &outer).unwrap();
+                cases.push(serde_json::json!({
+                    "what": format!("{path}: {}", body.name),
+                    "edited": edited,
+                }));
+            }
+        }
+        eprintln!(
+            "{functions} one-return functions, {inlined} calls inlined in {} modules, {kept} left",
+            cases.len()
+        );
+        assert!(inlined > 100, "{inlined} calls inlined");
+        let checker = r#"
+import json, sys
+bad = []
+for case in json.load(sys.stdin):
+    try:
+        compile(case["edited"], case["what"], "exec")
+    except SyntaxError as error:
+        bad.append(f"{case['what']}: {error}")
+print(json.dumps(bad))
+"#;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", checker])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is needed for this test");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin
+                .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let bad: Vec<String> = serde_json::from_slice(&out.stdout).expect("the checker's report");
+        assert!(
+            bad.is_empty(),
+            "{} of {}:\n{}",
+            bad.len(),
+            cases.len(),
+            bad.join("\n")
+        );
     }
 }
