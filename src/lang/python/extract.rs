@@ -778,6 +778,12 @@ fn finish(
 ) -> Result<Extracted, String> {
     let bytes = source.as_bytes();
     let function = picked.function;
+    // The file's line ending, for the lines written.
+    let eol = if source.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let indent_of = |at: usize| -> &str {
         let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
         let line = &source[line_start..];
@@ -854,15 +860,15 @@ fn finish(
     let body_indent = format!("{new_indent}{unit}");
     let mut def = String::new();
     if let Some(decorator) = &decorator {
-        def.push_str(&format!("{new_indent}{decorator}\n"));
+        def.push_str(&format!("{new_indent}{decorator}{eol}"));
     }
     def.push_str(&format!(
-        "{new_indent}{}def {name}({}):\n",
+        "{new_indent}{}def {name}({}):{eol}",
         if awaits { "async " } else { "" },
         signature.join(", ")
     ));
     if !globals.is_empty() {
-        def.push_str(&format!("{body_indent}global {}\n", globals.join(", ")));
+        def.push_str(&format!("{body_indent}global {}{eol}", globals.join(", ")));
     }
     let (replace_start, replace_end, replacement) = if picked.lines {
         let line_start = source[..picked.start].rfind('\n').map_or(0, |i| i + 1);
@@ -872,7 +878,8 @@ fn finish(
             .map_or(source.len(), |i| picked.end + i);
         let strings = string_spans(tree.root_node());
         let mut offset = line_start;
-        for line in source[line_start..line_end].split('\n') {
+        for raw in source[line_start..line_end].split('\n') {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
             let in_string = strings.iter().any(|(s, e)| *s < offset && offset < *e);
             if in_string {
                 def.push_str(line);
@@ -883,11 +890,11 @@ fn finish(
                 def.push_str(&body_indent);
                 def.push_str(stripped);
             }
-            def.push('\n');
-            offset += line.len() + 1;
+            def.push_str(eol);
+            offset += raw.len() + 1;
         }
         if !returns.is_empty() {
-            def.push_str(&format!("{body_indent}return {}\n", returns.join(", ")));
+            def.push_str(&format!("{body_indent}return {}{eol}", returns.join(", ")));
         }
         let statement = if carried {
             format!("return {call}")
@@ -913,9 +920,9 @@ fn finish(
                     | "concatenated_string"
             )
         {
-            def.push_str(&format!("{body_indent}return ({expression})\n"));
+            def.push_str(&format!("{body_indent}return ({expression}){eol}"));
         } else {
-            def.push_str(&format!("{body_indent}return {expression}\n"));
+            def.push_str(&format!("{body_indent}return {expression}{eol}"));
         }
         (picked.start, picked.end, call)
     };
@@ -924,9 +931,13 @@ fn finish(
     let insert_at = source[anchor_end..]
         .find('\n')
         .map_or(source.len(), |i| anchor_end + i + 1);
-    let separator = if method { "\n" } else { "\n\n" };
+    let separator = if method {
+        eol.to_owned()
+    } else {
+        eol.repeat(2)
+    };
     let inserted = if insert_at == source.len() && !source.ends_with('\n') {
-        format!("\n{separator}{def}")
+        format!("{eol}{separator}{def}")
     } else {
         format!("{separator}{def}")
     };
@@ -940,7 +951,7 @@ fn finish(
         - source[replace_start..replace_end].matches('\n').count();
     let line = before_insert
         + 1
-        + separator.len()
+        + separator.matches('\n').count()
         + usize::from(decorator.is_some())
         + usize::from(insert_at == source.len() && !source.ends_with('\n'));
     Ok(Extracted {
@@ -1325,6 +1336,16 @@ mod tests {
             lines(swallowed, 2, 5, "opened", false)
                 .unwrap_err()
                 .contains("`rv` is assigned on some paths")
+        );
+    }
+
+    #[test]
+    fn windows_line_endings_stay_windows_line_endings() {
+        let crlf = "def f(a):\r\n    b = a + 1\r\n    c = b * 2\r\n    return c\r\n";
+        let out = lines(crlf, 2, 3, "g", false).unwrap();
+        assert_eq!(
+            out,
+            "def f(a):\r\n    c = g(a)\r\n    return c\r\n\r\n\r\ndef g(a):\r\n    b = a + 1\r\n    c = b * 2\r\n    return c\r\n"
         );
     }
 
