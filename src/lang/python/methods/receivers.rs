@@ -253,11 +253,185 @@ impl Walker<'_> {
             };
             if let (Some(name), Some(annotation)) = (name, parameter.child_by_field_name("type"))
                 && name.kind() == "identifier"
-                && self.annotation_is_family(annotation)
             {
-                out.insert(text(name, self.source).to_owned());
+                if self.annotation_is_family(annotation) {
+                    out.insert(text(name, self.source).to_owned());
+                } else if self.container_of_family(annotation) {
+                    out.insert(container(text(name, self.source)));
+                }
             }
         }
+    }
+
+    /// Whether a type annotation is a collection of a family class:
+    /// `list[C]`, `Sequence[C]`, `Iterable[C]`, `tuple[C, ...]`, `set[C]`
+    /// (also under `Optional[...]` or `| None`).
+    fn container_of_family(&self, node: Node) -> bool {
+        match node.kind() {
+            "type" => node
+                .named_child(0)
+                .is_some_and(|n| self.container_of_family(n)),
+            "binary_operator" => ["left", "right"].iter().any(|f| {
+                node.child_by_field_name(f)
+                    .is_some_and(|n| self.container_of_family(n))
+            }),
+            "subscript" | "generic_type" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                let head = children
+                    .first()
+                    .map(|h| text(*h, self.source))
+                    .unwrap_or("");
+                let last = head.rsplit('.').next().unwrap_or(head);
+                // The type arguments: `type_parameter` holds them in
+                // annotations, the subscript's other children elsewhere.
+                let arguments: Vec<Node> = children
+                    .iter()
+                    .skip(1)
+                    .flat_map(|c| {
+                        if c.kind() == "type_parameter" {
+                            let mut cursor = c.walk();
+                            c.named_children(&mut cursor).collect::<Vec<_>>()
+                        } else {
+                            vec![*c]
+                        }
+                    })
+                    .collect();
+                if last == "Optional" {
+                    return arguments.iter().any(|a| self.container_of_family(*a));
+                }
+                matches!(
+                    last,
+                    "list"
+                        | "List"
+                        | "Sequence"
+                        | "MutableSequence"
+                        | "Iterable"
+                        | "Iterator"
+                        | "Collection"
+                        | "tuple"
+                        | "Tuple"
+                        | "set"
+                        | "Set"
+                        | "frozenset"
+                        | "FrozenSet"
+                        | "AbstractSet"
+                        | "deque"
+                        | "Deque"
+                ) && arguments
+                    .first()
+                    .is_some_and(|a| self.annotation_is_family(*a))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `node` is known to be a collection of family instances: a
+    /// name or `self.attr` annotated so, a slice of one, `list(...)`,
+    /// `tuple(...)`, `sorted(...)`, `reversed(...)` of one, or `a + b` of
+    /// two.
+    fn is_container(&self, node: Node, ctx: &Context) -> bool {
+        match node.kind() {
+            "identifier" => ctx.instances.contains(&container(text(node, self.source))),
+            "attribute" => {
+                node.child_by_field_name("object")
+                    .is_some_and(|o| ctx.self_name.as_deref() == Some(text(o, self.source)))
+                    && node
+                        .child_by_field_name("attribute")
+                        .is_some_and(|a| ctx.self_typed.contains(&container(text(a, self.source))))
+            }
+            "subscript" => {
+                node.child_by_field_name("subscript")
+                    .is_some_and(|s| s.kind() == "slice")
+                    && node
+                        .child_by_field_name("value")
+                        .is_some_and(|v| self.is_container(v, ctx))
+            }
+            "call" => {
+                node.child_by_field_name("function").is_some_and(|f| {
+                    matches!(
+                        text(f, self.source),
+                        "list" | "tuple" | "sorted" | "reversed" | "set" | "frozenset"
+                    )
+                }) && node
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(|a| self.is_container(a, ctx))
+            }
+            "binary_operator" => {
+                node.child_by_field_name("operator")
+                    .is_some_and(|o| text(o, self.source) == "+")
+                    && ["left", "right"].iter().all(|f| {
+                        node.child_by_field_name(f)
+                            .is_some_and(|n| self.is_container(n, ctx))
+                    })
+            }
+            "parenthesized_expression" => node
+                .named_child(0)
+                .is_some_and(|n| self.is_container(n, ctx)),
+            _ => false,
+        }
+    }
+
+    /// `isinstance(X, C)` (or a tuple of family classes) with a name `X`:
+    /// the name.
+    fn isinstance_of_family(&self, condition: Node) -> Option<String> {
+        let condition = if condition.kind() == "parenthesized_expression" {
+            condition.named_child(0)?
+        } else {
+            condition
+        };
+        if condition.kind() != "call"
+            || condition
+                .child_by_field_name("function")
+                .map(|f| text(f, self.source))
+                != Some("isinstance")
+        {
+            return None;
+        }
+        let arguments = condition.child_by_field_name("arguments")?;
+        let mut cursor = arguments.walk();
+        let args: Vec<Node> = arguments.named_children(&mut cursor).collect();
+        let [subject, classes] = args.as_slice() else {
+            return None;
+        };
+        if subject.kind() != "identifier" {
+            return None;
+        }
+        let family = if classes.kind() == "tuple" {
+            let mut cursor = classes.walk();
+            let all: Vec<Node> = classes.named_children(&mut cursor).collect();
+            !all.is_empty() && all.iter().all(|c| self.is_family(*c))
+        } else {
+            self.is_family(*classes)
+        };
+        family.then(|| text(*subject, self.source).to_owned())
+    }
+
+    /// After `if not isinstance(X, C): <return|raise|continue|break>`, `X`
+    /// is a family instance for the rest of the block.
+    fn narrowed_after(&self, statement: Node) -> Option<String> {
+        if statement.kind() != "if_statement"
+            || statement.child_by_field_name("alternative").is_some()
+        {
+            return None;
+        }
+        let condition = statement.child_by_field_name("condition")?;
+        if condition.kind() != "not_operator" {
+            return None;
+        }
+        let name = self.isinstance_of_family(condition.child_by_field_name("argument")?)?;
+        let body = statement.child_by_field_name("consequence")?;
+        let mut cursor = body.walk();
+        let last = body
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .last()?;
+        matches!(
+            last.kind(),
+            "return_statement" | "raise_statement" | "continue_statement" | "break_statement"
+        )
+        .then_some(name)
     }
 
     pub(super) fn visit(&mut self, node: Node, ctx: &Context) {
@@ -347,7 +521,7 @@ impl Walker<'_> {
                     let mut instances = inner.instances.clone();
                     self.collect_instances(body, &inner, &mut instances);
                     inner.instances = instances;
-                    self.visit_children(body, &inner);
+                    self.visit(body, &inner);
                 }
                 // Defaults and annotations run in the enclosing scope; the
                 // parameters' names are the function's own.
@@ -377,6 +551,68 @@ impl Walker<'_> {
             }
             "identifier" if ctx.in_family_body && text(node, self.source) == self.old => {
                 self.site(node, EditKind::Reference);
+            }
+            // Narrowing: after `if not isinstance(x, C): return`, and
+            // inside `if isinstance(x, C):`, `x` is a family instance.
+            "block" | "module" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                let mut narrowed: Option<Context> = None;
+                for child in children {
+                    self.visit(child, narrowed.as_ref().unwrap_or(ctx));
+                    if let Some(name) = self.narrowed_after(child) {
+                        narrowed
+                            .get_or_insert_with(|| ctx.clone())
+                            .instances
+                            .insert(name);
+                    }
+                }
+            }
+            "if_statement" => {
+                let positive = node
+                    .child_by_field_name("condition")
+                    .and_then(|c| self.isinstance_of_family(c));
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                let consequence = node.child_by_field_name("consequence");
+                for child in children {
+                    match (&positive, Some(child) == consequence) {
+                        (Some(name), true) => {
+                            let mut inner = ctx.clone();
+                            inner.instances.insert(name.clone());
+                            self.visit(child, &inner);
+                        }
+                        _ => self.visit(child, ctx),
+                    }
+                }
+            }
+            "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression" => {
+                let mut inner: Option<Context> = None;
+                let mut cursor = node.walk();
+                for clause in node.named_children(&mut cursor) {
+                    if clause.kind() == "for_in_clause"
+                        && let (Some(left), Some(right)) = (
+                            clause.child_by_field_name("left"),
+                            clause.child_by_field_name("right"),
+                        )
+                        && left.kind() == "identifier"
+                        && self.is_container(right, inner.as_ref().unwrap_or(ctx))
+                    {
+                        inner
+                            .get_or_insert_with(|| ctx.clone())
+                            .instances
+                            .insert(text(left, self.source).to_owned());
+                    }
+                }
+                let inner = inner.as_ref().unwrap_or(ctx);
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.visit(child, inner);
+                }
             }
             "call" if self.member == Member::Attribute => {
                 self.attribute_call(node, ctx);
@@ -470,14 +706,19 @@ impl Walker<'_> {
                                     node.child_by_field_name("left"),
                                     node.child_by_field_name("right"),
                                 ) && right.kind() == "identifier"
-                                    && typed.contains(text(right, self.source))
                                     && left.kind() == "attribute"
                                     && left
                                         .child_by_field_name("object")
                                         .is_some_and(|o| text(o, self.source) == receiver)
                                     && let Some(attribute) = left.child_by_field_name("attribute")
                                 {
-                                    attrs.insert(text(attribute, self.source).to_owned());
+                                    let value = text(right, self.source);
+                                    let attribute = text(attribute, self.source);
+                                    if typed.contains(value) {
+                                        attrs.insert(attribute.to_owned());
+                                    } else if typed.contains(&container(value)) {
+                                        attrs.insert(container(attribute));
+                                    }
                                 }
                             }
                         }
@@ -540,10 +781,12 @@ impl Walker<'_> {
                 .and_then(|_| left.child_by_field_name("attribute")),
             _ => None,
         };
-        if let Some(name) = name
-            && self.annotation_is_family(annotation)
-        {
-            out.insert(text(name, self.source).to_owned());
+        if let Some(name) = name {
+            if self.annotation_is_family(annotation) {
+                out.insert(text(name, self.source).to_owned());
+            } else if self.container_of_family(annotation) {
+                out.insert(container(text(name, self.source)));
+            }
         }
     }
 
@@ -570,6 +813,7 @@ impl Walker<'_> {
                 (left.kind() == "identifier").then_some((left, right))
             })
             .collect();
+        let loops = scope_loops(body);
         // Instances made from instances (`b = replace(a)`), in any order:
         // a few rounds, each knowing what the last found.
         let mut known = ctx.clone();
@@ -583,6 +827,14 @@ impl Walker<'_> {
                 };
                 if class.is_some_and(|c| self.is_family(c)) || self.is_known(*right, &known) {
                     out.insert(text(*left, self.source).to_owned());
+                } else if self.is_container(*right, &known) {
+                    out.insert(container(text(*left, self.source)));
+                }
+            }
+            // `for x in <collection of family instances>`.
+            for (target, iterable) in &loops {
+                if self.is_container(*iterable, &known) {
+                    out.insert(text(*target, self.source).to_owned());
                 }
             }
             if out.len() == before {
@@ -705,6 +957,13 @@ impl Walker<'_> {
                     && object
                         .child_by_field_name("value")
                         .is_some_and(|v| self.is_known(v, ctx))
+                    // An element of a collection of family instances.
+                    || object
+                        .child_by_field_name("subscript")
+                        .is_some_and(|s| s.kind() != "slice")
+                        && object
+                            .child_by_field_name("value")
+                            .is_some_and(|v| self.is_container(v, ctx))
             }
             // `a + b` on a family instance whose `__add__` (or the right
             // operand's `__radd__`) gives a family instance, `~a`, `-a`.
@@ -761,6 +1020,40 @@ fn binary_dunder(operator: &str) -> Option<&'static str> {
         "^" => "xor",
         _ => return None,
     })
+}
+
+/// How a collection of family instances is noted among the names of a
+/// context: `[]name`.
+pub(super) fn container(name: &str) -> String {
+    format!("[]{name}")
+}
+
+/// `(target, iterable)` of the `for` statements of a body whose target is
+/// a name, not those of functions, classes and lambdas nested in it.
+fn scope_loops(body: Node) -> Vec<(Node, Node)> {
+    let mut out = Vec::new();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "for_statement"
+            && let (Some(left), Some(right)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+        {
+            out.push((left, right));
+        }
+        if matches!(
+            node.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) && node != body
+        {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    out
 }
 
 /// The `assignment` nodes of a function body, not those of functions,
