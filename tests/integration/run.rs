@@ -1644,13 +1644,13 @@ fn inline_function_replaces_calls_and_removes_what_is_left_unused() {
     t.pytest_on(&branch)
         .expect("the suite passes on the branch");
 
-    // Not a single `return`.
+    // Neither one `return` nor statements that return no value.
     let branches = t.branches();
     let out = t.run(&["run", "inline net"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
-            .contains("the body of `net` is not a single `return` expression"),
+            .contains("the body of `net` returns at line 15 before its end: it cannot be placed where the call is"),
         "{}",
         out.stderr
     );

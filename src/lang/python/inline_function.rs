@@ -1,6 +1,9 @@
 //! Inline function: a module-level function whose body is one `return
 //! EXPR` (after an optional docstring) is replaced, at each call, by EXPR
-//! with the call's arguments bound to its parameters.
+//! with the call's arguments bound to its parameters. A body of plain
+//! statements that returns no value is placed where a call that is a
+//! statement of its own stands, when its arguments are names or literals,
+//! the names it assigns are free there and it assigns no parameter.
 //!
 //! Refused for the function, with the reason: decorators, `async`,
 //! `*args`/`**kwargs`, a body other than one `return`, a body that calls
@@ -60,6 +63,22 @@ pub(crate) struct Body {
     pub bare_tuple: bool,
     /// The `def` statement's byte range (with its decorators).
     pub statement: (usize, usize),
+    /// A body of statements (no value returned), placed where a call that
+    /// is a statement of its own stands: the names it assigns, which must
+    /// be free there, and its statements' indentation; `None` for one
+    /// `return` expression.
+    pub statements: Option<Placed>,
+}
+
+/// A body of statements, as [`Body::expression`] holds its text.
+#[derive(Debug, Clone)]
+pub(crate) struct Placed {
+    pub locals: BTreeSet<String>,
+    /// The indentation of the body's lines.
+    pub indent: String,
+    /// Offsets (relative) of line starts inside multi-line strings: their
+    /// text stays as it is.
+    pub in_strings: Vec<usize>,
 }
 
 const ATOMIC: &[&str] = &[
@@ -175,24 +194,101 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
         }
         all => all.to_vec(),
     };
-    let expression = match statements.as_slice() {
-        [only] if only.kind() == "return_statement" => only
-            .named_child(0)
-            .ok_or_else(|| format!("`{name}` returns nothing"))?,
-        _ => {
-            return Err(format!(
-                "the body of `{name}` is not a single `return` expression (orch inlines those)"
-            ));
+    // One `return EXPR`, or statements that return no value (a last bare
+    // `return` goes).
+    let (region, placed): (Vec<Node>, bool) = match statements.as_slice() {
+        [only] if only.kind() == "return_statement" => match only.named_child(0) {
+            Some(expression) => (vec![expression], false),
+            None => return Err(format!("`{name}` returns nothing")),
+        },
+        all => {
+            let mut all = all.to_vec();
+            if all
+                .last()
+                .is_some_and(|l| l.kind() == "return_statement" && l.named_child_count() == 0)
+            {
+                all.pop();
+            }
+            if all.is_empty() {
+                return Err(format!("`{name}` does nothing"));
+            }
+            (all, true)
         }
     };
+    let expression = region[0];
     let base = expression.start_byte();
+    let region_end = region.last().map_or(base, |n| n.end_byte());
+    // The names the statements bind: they land in the caller's scope.
+    let mut locals = BTreeSet::new();
+    if placed {
+        let mut stack: Vec<Node> = region.clone();
+        while let Some(node) = stack.pop() {
+            let line = node.start_position().row + 1;
+            match node.kind() {
+                "return_statement" => {
+                    return Err(format!(
+                        "the body of `{name}` returns at line {line} before its end: it cannot be placed where the call is"
+                    ));
+                }
+                "global_statement"
+                | "nonlocal_statement"
+                | "function_definition"
+                | "class_definition"
+                | "try_statement"
+                | "with_statement" => {
+                    return Err(format!(
+                        "the body of `{name}` has a `{}` (line {line}): orch places bodies of plain statements",
+                        node.kind()
+                            .trim_end_matches("_statement")
+                            .trim_end_matches("_definition")
+                    ));
+                }
+                "assignment" | "augmented_assignment" | "for_statement" => {
+                    if let Some(left) = node.child_by_field_name("left") {
+                        let mut targets = vec![left];
+                        while let Some(t) = targets.pop() {
+                            match t.kind() {
+                                "identifier" => {
+                                    locals.insert(text(t, bytes).to_owned());
+                                }
+                                "pattern_list" | "tuple_pattern" | "list_pattern"
+                                | "expression_list" | "tuple" | "list" => {
+                                    let mut c = t.walk();
+                                    targets.extend(t.named_children(&mut c));
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                "import_statement" | "import_from_statement" | "delete_statement" => {
+                    return Err(format!(
+                        "the body of `{name}` has a `{}` (line {line}): orch places bodies of plain statements",
+                        node.kind().trim_end_matches("_statement")
+                    ));
+                }
+                _ => {}
+            }
+            if matches!(node.kind(), "lambda") {
+                continue;
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        if let Some(p) = parameters.iter().find(|p| locals.contains(&p.name)) {
+            return Err(format!(
+                "the body of `{name}` assigns its parameter `{}`: placed, that would assign the caller's argument",
+                p.name
+            ));
+        }
+    }
     let mut uses = Vec::new();
     let mut quoted_uses = BTreeMap::new();
     let mut call_ends = Vec::new();
     let mut inner_bound = BTreeSet::new();
     let mut free = BTreeSet::new();
     // (node, conditional)
-    let mut stack = vec![(expression, false)];
+    let mut stack: Vec<(Node, bool)> = region.iter().map(|n| (*n, false)).collect();
     while let Some((node, conditional)) = stack.pop() {
         match node.kind() {
             "yield" | "await" | "named_expression" => {
@@ -240,7 +336,7 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
                             quoted_uses.insert(node.start_byte() - base, quote);
                             break;
                         }
-                        if n == expression {
+                        if region.contains(&n) {
                             break;
                         }
                         up = n.parent();
@@ -279,14 +375,38 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
             shadowed.name
         ));
     }
-    for bound in &inner_bound {
+    for bound in inner_bound.iter().chain(&locals) {
         free.remove(bound);
     }
     uses.sort_unstable();
+    let statements = placed.then(|| {
+        let line_start = source[..base].rfind('\n').map_or(0, |i| i + 1);
+        let mut in_strings = Vec::new();
+        let mut strings = vec![function];
+        while let Some(node) = strings.pop() {
+            if node.kind() == "string" {
+                for (i, _) in source[node.start_byte()..node.end_byte()].match_indices('\n') {
+                    let at = node.start_byte() + i + 1;
+                    if at > base && at < region_end {
+                        in_strings.push(at - base);
+                    }
+                }
+                continue;
+            }
+            let mut cursor = node.walk();
+            strings.extend(node.named_children(&mut cursor));
+        }
+        Placed {
+            locals: locals.clone(),
+            indent: source[line_start..base].to_owned(),
+            in_strings,
+        }
+    });
     Ok(Body {
+        statements,
         name,
         parameters,
-        expression: text(expression, bytes).to_owned(),
+        expression: source[base..region_end].to_owned(),
         uses,
         quoted_uses,
         call_ends,
@@ -564,6 +684,11 @@ pub(crate) fn inline_call(
         at = *end;
     }
     expression.push_str(&body.expression[at..]);
+    if let Some(placed) = &body.statements {
+        return place(
+            body, placed, source, model, call, call_scope, &bound, &values,
+        );
+    }
     let bare_context = call.parent().is_some_and(|p| {
         matches!(
             p.kind(),
@@ -610,6 +735,104 @@ pub(crate) fn inline_call(
     ))
 }
 
+/// A body of statements placed where `call` (a statement of its own)
+/// stands: its arguments must be names or literals (they are written at
+/// each use), the names it assigns free there, and its lines indented as
+/// the call's (lines inside multi-line strings stay as they are).
+#[allow(clippy::too_many_arguments)]
+fn place(
+    body: &Body,
+    placed: &Placed,
+    source: &str,
+    model: &FileModel,
+    call: Node,
+    call_scope: usize,
+    bound: &[Option<Node>],
+    values: &[String],
+) -> Result<Edit, String> {
+    let statement = call
+        .parent()
+        .filter(|p| p.kind() == "expression_statement" && p.named_child_count() == 1)
+        .ok_or_else(|| {
+            format!(
+                "the body of `{}` is statements: only a call that is a statement of its own can take them",
+                body.name
+            )
+        })?;
+    if let Some((index, _)) = bound
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.is_some_and(|n| !is_trivial(n)))
+    {
+        return Err(format!(
+            "the argument for `{}` is not a name or a literal, and the body's statements would evaluate it where it is used",
+            body.parameters[index].name
+        ));
+    }
+    for local in &placed.locals {
+        if model.resolve(local, call_scope) != Resolution::Free
+            || model
+                .occurrences
+                .iter()
+                .any(|o| o.name == *local && model.is_within(o.scope, call_scope))
+        {
+            return Err(format!(
+                "the body assigns `{local}`, which the caller already uses"
+            ));
+        }
+    }
+    let line_start = source[..statement.start_byte()]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let indent = &source[line_start..statement.start_byte()];
+    if !indent.trim().is_empty() {
+        return Err("the call shares its line with other code".into());
+    }
+    let eol = if source.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    // Line by line over the body's own text: each use replaced by its
+    // value, each line re-indented unless it starts inside a string.
+    let mut out = String::new();
+    let mut at = 0;
+    let text = &body.expression;
+    for (i, raw) in text.split('\n').enumerate() {
+        let line_end = at + raw.len();
+        let mut line = String::new();
+        let mut from = at;
+        for (start, end, index, _) in body.uses.iter().filter(|u| u.0 >= at && u.0 < line_end) {
+            line.push_str(&text[from..*start]);
+            line.push_str(&values[*index]);
+            from = *end;
+        }
+        line.push_str(&text[from..line_end]);
+        let line = line.strip_suffix('\r').unwrap_or(&line).to_owned();
+        if i > 0 {
+            out.push_str(eol);
+            if placed.in_strings.contains(&at) {
+                out.push_str(&line);
+            } else if !line.trim().is_empty() {
+                out.push_str(indent);
+                out.push_str(
+                    line.strip_prefix(placed.indent.as_str())
+                        .unwrap_or(line.trim_start()),
+                );
+            }
+        } else {
+            out.push_str(&line);
+        }
+        at = line_end + 1;
+    }
+    Ok(Edit::new(
+        source,
+        statement.start_byte(),
+        statement.end_byte(),
+        &out,
+    ))
+}
+
 /// The scope of the occurrence of `name` starting at `start` in `model`.
 pub(crate) fn scope_at(model: &FileModel, start: usize) -> Option<usize> {
     model
@@ -629,6 +852,9 @@ mod tests {
         let tree = parse(source).unwrap();
         let mut names: Vec<&str> = body.free.iter().map(String::as_str).collect();
         names.push(function);
+        if let Some(placed) = &body.statements {
+            names.extend(placed.locals.iter().map(String::as_str));
+        }
         let model = FileModel::build(&tree, source, &names);
         let module_names: BTreeSet<String> = model.scopes[0].bound.iter().cloned().collect();
         let mut edits = Vec::new();
@@ -705,10 +931,37 @@ mod tests {
     }
 
     #[test]
+    fn a_body_of_statements_is_placed_where_the_call_is_a_statement() {
+        let source = "def log_both(a, b):\n    \"\"\"Doc.\"\"\"\n    print(a)\n    total = a + b\n    print(f\"{total}\", \"\"\"x\n  y\"\"\")\n    return\n\n\ndef use(x):\n    log_both(x, 2)\n    if x:\n        log_both(x, b=x)\n";
+        let out = inline_all(source, "log_both").unwrap();
+        assert_eq!(
+            out,
+            "def log_both(a, b):\n    \"\"\"Doc.\"\"\"\n    print(a)\n    total = a + b\n    print(f\"{total}\", \"\"\"x\n  y\"\"\")\n    return\n\n\ndef use(x):\n    print(x)\n    total = x + 2\n    print(f\"{total}\", \"\"\"x\n  y\"\"\")\n    if x:\n        print(x)\n        total = x + x\n        print(f\"{total}\", \"\"\"x\n  y\"\"\")\n"
+        );
+        let refused = |source: &str| inline_all(source, "log").unwrap_err().join("; ");
+        let body = "def log(a):\n    print(a)\n    print(a)\n\n\n";
+        assert!(
+            refused(&format!("{body}y = log(1)\n"))
+                .contains("only a call that is a statement of its own")
+        );
+        let once = "def log(a):\n    print(a)\n    print(2)\n\n\nlog(x + 1)\n";
+        assert!(refused(once).contains("not a name or a literal"));
+        let local = "def log(a):\n    seen = a\n    print(seen)\n\n\ndef g(seen):\n    log(1)\n";
+        assert!(refused(local).contains("assigns `seen`, which the caller already uses"));
+        let rebinds = "def log(a):\n    a = a + 1\n    print(a)\n\n\nlog(1)\n";
+        assert!(refused(rebinds).contains("assigns its parameter `a`"));
+        let early = "def log(a):\n    if a:\n        return\n    print(a)\n\n\nlog(1)\n";
+        assert!(refused(early).contains("returns at line 3 before its end"));
+    }
+
+    #[test]
     fn what_cannot_be_inlined_says_why() {
         let refused = |source: &str, f: &str| inline_all(source, f).unwrap_err().join("; ");
         assert!(refused("@cache\ndef f(x):\n    return x\n", "f").contains("decorated"));
-        assert!(refused("def f(x):\n    y = x\n    return y\n", "f").contains("single `return`"));
+        assert!(
+            refused("def f(x):\n    y = x\n    return y\n\n\nf(1)\n", "f")
+                .contains("returns at line 3 before its end")
+        );
         assert!(refused("def f(*xs):\n    return xs\n", "f").contains("variable arguments"));
         assert!(refused("def f(x):\n    return f(x)\n", "f").contains("calls itself"));
         assert!(
@@ -815,7 +1068,7 @@ mod real_code {
             }
         }
         eprintln!(
-            "{functions} one-return functions, {inlined} calls inlined in {} modules, {kept} left",
+            "{functions} inlinable functions, {inlined} calls inlined in {} modules, {kept} left",
             cases.len()
         );
         assert!(inlined > 100, "{inlined} calls inlined");

@@ -62,6 +62,9 @@ pub(super) fn analyse(
             .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
         let mut names: Vec<&str> = body.free.iter().map(String::as_str).collect();
         names.push(name);
+        if let Some(placed) = &body.statements {
+            names.extend(placed.locals.iter().map(String::as_str));
+        }
         let model = FileModel::build(&tree, &source, &names);
         let here_imports = absolute_imports(&model);
         let shared: BTreeSet<String> = def_imports
