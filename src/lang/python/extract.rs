@@ -11,7 +11,8 @@
 //!
 //! Refused, with the reason: a selection that cuts a statement; one that
 //! is not inside a function; `return` other than as the selection's last
-//! statement (that one is carried: `return new(...)`), `yield`, `break` or
+//! statement (that one is carried: `return new(...)`; so is every `return`
+//! of a selection that ends the function's body), `yield`, `break` or
 //! `continue` of a loop outside the selection; a write to a name the
 //! function declares `nonlocal`; `del` of a local; `global`/`nonlocal`
 //! declarations; a returned name the selection assigns only on some
@@ -150,8 +151,21 @@ pub(crate) fn extract(
             stack.push((child, child_in_loop || in_loop));
         }
     }
+    // The selection ends the function's body: every path out of it leaves
+    // the function, so any `return` in it is carried (`return NAME(...)`,
+    // falling off the end returns None either way).
+    let tail = picked.lines
+        && picked.nodes.first().and_then(|n| n.parent()) == function.child_by_field_name("body")
+        && {
+            let mut next = picked.nodes.last().and_then(|n| n.next_named_sibling());
+            while next.is_some_and(|n| n.kind() == "comment") {
+                next = next.and_then(|n| n.next_named_sibling());
+            }
+            next.is_none()
+        };
     let carried = match returns_at.as_slice() {
         [] => false,
+        _ if tail => true,
         [only]
             if picked.lines
                 && picked
@@ -1274,6 +1288,14 @@ mod tests {
             refused(18, 20).contains("only a `return` that is the selection's last"),
             "{}",
             refused(18, 20)
+        );
+        // The tail of a body carries every `return` in it.
+        let tail = lines(source, 18, 21, "h", false).unwrap();
+        assert!(
+            tail.contains("def k(x):\n    return h(x)\n")
+                && tail
+                    .contains("def h(x):\n    if x:\n        return 1\n    x += 1\n    return x\n"),
+            "{tail}"
         );
         // A last `return` is carried.
         assert!(
