@@ -586,6 +586,28 @@ impl Walker<'_> {
                     }
                 }
             }
+            // `isinstance(x, C) and x.NAME`: narrowed on the right.
+            "boolean_operator"
+                if node
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| text(o, self.source) == "and") =>
+            {
+                let left = node.child_by_field_name("left");
+                let right = node.child_by_field_name("right");
+                if let Some(left) = left {
+                    self.visit(left, ctx);
+                }
+                if let Some(right) = right {
+                    match left.and_then(|l| self.isinstance_of_family(l)) {
+                        Some(name) => {
+                            let mut inner = ctx.clone();
+                            inner.instances.insert(name);
+                            self.visit(right, &inner);
+                        }
+                        None => self.visit(right, ctx),
+                    }
+                }
+            }
             "list_comprehension"
             | "set_comprehension"
             | "dictionary_comprehension"
@@ -943,7 +965,21 @@ impl Walker<'_> {
             "call" => {
                 let function = object.child_by_field_name("function");
                 let is_super = function.is_some_and(|f| text(f, self.source) == "super");
+                // `object.__new__(cls)`, `super().__new__(cls)` with the
+                // family method's own receiver.
+                let allocates = function.is_some_and(|f| {
+                    f.kind() == "attribute"
+                        && f.child_by_field_name("attribute")
+                            .is_some_and(|a| text(a, self.source) == "__new__")
+                }) && object
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(|first| {
+                        first.kind() == "identifier"
+                            && ctx.receiver.as_deref() == Some(text(first, self.source))
+                    });
                 (is_super && ctx.in_family_method)
+                    || allocates
                     || function.is_some_and(|f| self.is_family(f))
                     || self.returns_family(object, ctx)
                     || function.is_some_and(|f| self.copies_known(f, object, ctx))
