@@ -1189,7 +1189,7 @@ mod tests {
 
     #[test]
     fn isinstance_checks_and_collections_type_their_names() {
-        let core = "from typing import Optional\n\n\nclass Element:\n    def __new__(cls, *args):\n        self = object.__new__(cls)\n        self.flag = True\n        return self\n\n\nclass Group(Element):\n    def __init__(self, exprs: list[Element], first: Optional[list[Element]] = None):\n        super().__init__()\n        self.exprs: list[Element] = exprs\n        self.others = first\n\n    def merge(self, other):\n        if not isinstance(other, Element):\n            return NotImplemented\n        self.flag = other.flag and all(e.flag for e in self.exprs)\n        last = self.exprs[-1]\n        for e in self.exprs[1:]:\n            e.flag = last.flag\n        return self\n\n\ndef check(x, y, items: tuple[Element, ...]):\n    if isinstance(x, (Element, Group)):\n        x.flag = False\n    y.flag = isinstance(y, Element) and not y.flag\n    return [i.flag for i in items] + [items[0].flag]\n";
+        let core = "from typing import Optional\n\n\nclass Element:\n    def __new__(cls, *args):\n        self = object.__new__(cls)\n        self.flag = True\n        return self\n\n    def parts(self) -> list[\"Element\"]:\n        return []\n\n\ndef first_flag(e: Element):\n    parts = e.parts()\n    return parts[0].flag\n\n\nclass Group(Element):\n    def __init__(self, exprs: list[Element], first: Optional[list[Element]] = None):\n        super().__init__()\n        self.exprs: list[Element] = exprs\n        self.others = first\n\n    def merge(self, other):\n        if not isinstance(other, Element):\n            return NotImplemented\n        self.flag = other.flag and all(e.flag for e in self.exprs)\n        last = self.exprs[-1]\n        for e in self.exprs[1:]:\n            e.flag = last.flag\n        return self\n\n\ndef check(x, y, items: tuple[Element, ...]):\n    if isinstance(x, (Element, Group)):\n        x.flag = False\n    y.flag = isinstance(y, Element) and not y.flag\n    return [i.flag for i in items] + [items[0].flag]\n";
         let (out, analysis) = run_member(
             &[("pkg/core.py", core), ("pkg/__init__.py", "")],
             "Element",
@@ -1203,6 +1203,7 @@ mod tests {
             "            e.enabled = last.enabled\n",
             "        x.enabled = False\n",
             "        self.enabled = True\n",
+            "    return parts[0].enabled\n",
             "    y.flag = isinstance(y, Element) and not y.enabled\n",
             "    return [i.enabled for i in items] + [items[0].enabled]\n",
         ] {

@@ -347,6 +347,20 @@ impl Walker<'_> {
                         .child_by_field_name("value")
                         .is_some_and(|v| self.is_container(v, ctx))
             }
+            // A method of the family annotated `-> list[C]`.
+            "call"
+                if node.child_by_field_name("function").is_some_and(|f| {
+                    f.kind() == "attribute"
+                        && f.child_by_field_name("attribute").is_some_and(|a| {
+                            self.family_methods
+                                .contains(&container(text(a, self.source)))
+                        })
+                }) =>
+            {
+                node.child_by_field_name("function")
+                    .and_then(|f| f.child_by_field_name("object"))
+                    .is_some_and(|o| self.is_known(o, ctx))
+            }
             "call" => {
                 node.child_by_field_name("function").is_some_and(|f| {
                     matches!(

@@ -25,6 +25,54 @@ fn returns(body: Node) -> Option<Vec<Node>> {
     Some(out)
 }
 
+/// The class of the elements of a collection an annotation names:
+/// `list[C]`, `Sequence[C]`, `tuple[C, ...]`, `Iterable[C]`, `set[C]`.
+fn annotated_collection(
+    node: Node,
+    source: &[u8],
+    names: &BTreeMap<String, ClassId>,
+) -> Option<ClassId> {
+    let node = if node.kind() == "type" {
+        node.named_child(0)?
+    } else {
+        node
+    };
+    if !matches!(node.kind(), "subscript" | "generic_type") {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let children: Vec<Node> = node.named_children(&mut cursor).collect();
+    let head = text(*children.first()?, source);
+    let last = head.rsplit('.').next().unwrap_or(head);
+    if !matches!(
+        last,
+        "list"
+            | "List"
+            | "Sequence"
+            | "MutableSequence"
+            | "Iterable"
+            | "Iterator"
+            | "Collection"
+            | "tuple"
+            | "Tuple"
+            | "set"
+            | "Set"
+            | "frozenset"
+            | "FrozenSet"
+            | "deque"
+            | "Deque"
+    ) {
+        return None;
+    }
+    let first = children.get(1)?;
+    let first = if first.kind() == "type_parameter" {
+        first.named_child(0)?
+    } else {
+        *first
+    };
+    annotated(first, source, names)
+}
+
 /// The expression an annotation names a class with: `C`, `m.C`, `"C"`,
 /// `Optional[C]`, `C | None`, `Union[C, None]`.
 fn annotated(node: Node, source: &[u8], names: &BTreeMap<String, ClassId>) -> Option<ClassId> {
@@ -154,6 +202,13 @@ pub(super) fn chaining_methods(
         ) else {
             continue;
         };
+        // `-> list[C]` and the like: calls give a collection of the
+        // family (noted `[]name`).
+        if let Some(annotation) = method.child_by_field_name("return_type")
+            && annotated_collection(annotation, source, names).is_some_and(|id| is_family(&id))
+        {
+            out.insert(super::receivers::container(text(name, source)));
+        }
         let chains = match method.child_by_field_name("return_type") {
             Some(annotation) => {
                 let shown = text(annotation, source).trim_matches(|c| c == '"' || c == '\'');
