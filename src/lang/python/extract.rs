@@ -401,7 +401,7 @@ pub(crate) fn extract(
                 }
                 let mut targets = Vec::new();
                 if let Some(left) = assignment.child_by_field_name("left") {
-                    for t in plain_targets(left) {
+                    for t in super::assignment_targets(left) {
                         if t.kind() == "identifier" {
                             targets.push(text(t, bytes));
                         } else {
@@ -415,7 +415,7 @@ pub(crate) fn extract(
                 while let Some(r) = right.filter(|r| r.kind() == "assignment") {
                     if let Some(left) = r.child_by_field_name("left") {
                         targets.extend(
-                            plain_targets(left)
+                            super::assignment_targets(left)
                                 .into_iter()
                                 .filter(|t| t.kind() == "identifier")
                                 .map(|t| text(t, bytes)),
@@ -1020,28 +1020,6 @@ fn collect_identifiers<'s>(node: Node, source: &'s [u8], out: &mut BTreeSet<&'s 
     }
 }
 
-/// The targets of an assignment's left side, tuples and lists unpacked.
-fn plain_targets(left: Node) -> Vec<Node> {
-    let mut out = Vec::new();
-    let mut stack = vec![left];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "pattern_list"
-            | "tuple_pattern"
-            | "list_pattern"
-            | "expression_list"
-            | "tuple"
-            | "list"
-            | "parenthesized_expression" => {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-            }
-            _ => out.push(node),
-        }
-    }
-    out
-}
-
 /// The names a statement assigns on every path that goes on after it
 /// (`None`: no path goes on: it returns, raises, breaks or continues).
 fn definitely_assigned(statement: Node, source: &[u8]) -> Option<BTreeSet<String>> {
@@ -1061,7 +1039,7 @@ fn definitely_assigned(statement: Node, source: &[u8]) -> Option<BTreeSet<String
                     if assignment.child_by_field_name("right").is_some()
                         && let Some(left) = assignment.child_by_field_name("left")
                     {
-                        for target in plain_targets(left) {
+                        for target in super::assignment_targets(left) {
                             if target.kind() == "identifier" {
                                 out.insert(text(target, source).to_owned());
                             }
@@ -1538,21 +1516,7 @@ for case in json.load(sys.stdin):
             bad.append(f"{what}: `{s.get_name()}` is read after the call but no longer bound")
 print(json.dumps(bad))
 "#;
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", checker])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 is needed for this test");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            stdin
-                .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        let bad: Vec<String> = serde_json::from_slice(&out.stdout).expect("the checker's report");
+        let bad = super::super::testing::python_check(checker, &cases);
         assert!(
             bad.is_empty(),
             "{} of {}:\n{}",

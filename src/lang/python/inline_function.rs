@@ -1082,21 +1082,7 @@ for case in json.load(sys.stdin):
         bad.append(f"{case['what']}: {error}")
 print(json.dumps(bad))
 "#;
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", checker])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 is needed for this test");
-        {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            stdin
-                .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        let bad: Vec<String> = serde_json::from_slice(&out.stdout).expect("the checker's report");
+        let bad = super::super::testing::python_check(checker, &cases);
         assert!(
             bad.is_empty(),
             "{} of {}:\n{}",

@@ -385,6 +385,30 @@ fn collect_definitions(node: Node, source: &[u8], out: &mut Vec<Definition>) {
     }
 }
 
+/// The targets of an assignment's left side (or a `for` target): itself,
+/// or the elements of a tuple or list of targets (`a, self.b = ...`),
+/// nested.
+pub(crate) fn assignment_targets(left: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack = vec![left];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "expression_list"
+            | "tuple"
+            | "list"
+            | "parenthesized_expression" => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+            _ => out.push(node),
+        }
+    }
+    out
+}
+
 /// The text of a node (empty if it is not valid UTF-8, which cannot happen
 /// for nodes of a `&str` source).
 pub(crate) fn text<'a>(node: Node, source: &'a [u8]) -> &'a str {
@@ -488,6 +512,27 @@ pub(crate) mod testing {
         }
         out.sort();
         Some(out)
+    }
+
+    /// Runs `checker` (Python source reading a JSON list of `cases` on
+    /// stdin and printing a JSON list of problems) and returns the
+    /// problems.
+    pub(crate) fn python_check(checker: &str, cases: &[serde_json::Value]) -> Vec<String> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", checker])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is needed for this test");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(serde_json::to_string(cases).unwrap().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice(&out.stdout).expect("the checker's report")
     }
 
     /// The whole-file and focused analyses found the same sites, notes and

@@ -399,7 +399,7 @@ pub(crate) fn attribute_positions(class: Node, source: &[u8]) -> BTreeMap<String
                         }
                     }
                 } else {
-                    for target in targets(left) {
+                    for target in super::super::assignment_targets(left) {
                         if target.kind() == "identifier" {
                             note(target, &mut out);
                         }
@@ -417,7 +417,7 @@ pub(crate) fn attribute_positions(class: Node, source: &[u8]) -> BTreeMap<String
                     let Some(left) = assignment.child_by_field_name("left") else {
                         continue;
                     };
-                    for target in targets(left) {
+                    for target in super::super::assignment_targets(left) {
                         if target.kind() == "attribute"
                             && let (Some(object), Some(attribute)) = (
                                 target.child_by_field_name("object"),
@@ -432,29 +432,6 @@ pub(crate) fn attribute_positions(class: Node, source: &[u8]) -> BTreeMap<String
                 }
             }
             _ => {}
-        }
-    }
-    out
-}
-
-/// The targets of an assignment's left side: itself, or the elements of a
-/// tuple or list of targets (`a, self.b = ...`), nested.
-fn targets(left: Node) -> Vec<Node> {
-    let mut out = Vec::new();
-    let mut stack = vec![left];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "pattern_list"
-            | "tuple_pattern"
-            | "list_pattern"
-            | "expression_list"
-            | "tuple"
-            | "list"
-            | "parenthesized_expression" => {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-            }
-            _ => out.push(node),
         }
     }
     out

@@ -45,6 +45,27 @@ struct Class {
     defines_init: bool,
 }
 
+/// The generic types of collections whose first type argument is their
+/// elements' type (`list[C]`, `Sequence[C]`, `tuple[C, ...]`).
+pub(super) const COLLECTIONS: &[&str] = &[
+    "list",
+    "List",
+    "Sequence",
+    "MutableSequence",
+    "Iterable",
+    "Iterator",
+    "Collection",
+    "tuple",
+    "Tuple",
+    "set",
+    "Set",
+    "frozenset",
+    "FrozenSet",
+    "AbstractSet",
+    "deque",
+    "Deque",
+];
+
 /// The first parameter of a method (`self`, `cls`).
 pub(crate) fn receiver_of(function: Node, source: &[u8]) -> Option<String> {
     first_parameter(function, source)

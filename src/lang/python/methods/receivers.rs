@@ -300,27 +300,10 @@ impl Walker<'_> {
                 if last == "Optional" {
                     return arguments.iter().any(|a| self.container_of_family(*a));
                 }
-                matches!(
-                    last,
-                    "list"
-                        | "List"
-                        | "Sequence"
-                        | "MutableSequence"
-                        | "Iterable"
-                        | "Iterator"
-                        | "Collection"
-                        | "tuple"
-                        | "Tuple"
-                        | "set"
-                        | "Set"
-                        | "frozenset"
-                        | "FrozenSet"
-                        | "AbstractSet"
-                        | "deque"
-                        | "Deque"
-                ) && arguments
-                    .first()
-                    .is_some_and(|a| self.annotation_is_family(*a))
+                COLLECTIONS.contains(&last)
+                    && arguments
+                        .first()
+                        .is_some_and(|a| self.annotation_is_family(*a))
             }
             _ => false,
         }
@@ -827,14 +810,7 @@ impl Walker<'_> {
     }
 
     fn is_static(&self, function: Node) -> bool {
-        function.parent().is_some_and(|p| {
-            p.kind() == "decorated_definition" && {
-                let mut cursor = p.walk();
-                p.named_children(&mut cursor)
-                    .filter(|c| c.kind() == "decorator")
-                    .any(|d| text(d, self.source).trim() == "@staticmethod")
-            }
-        })
+        is_static_method(function, self.source)
     }
 
     /// Names assigned `FamilyClass(...)` or `FamilyClass` in a body, or

@@ -44,24 +44,7 @@ fn annotated_collection(
     let children: Vec<Node> = node.named_children(&mut cursor).collect();
     let head = text(*children.first()?, source);
     let last = head.rsplit('.').next().unwrap_or(head);
-    if !matches!(
-        last,
-        "list"
-            | "List"
-            | "Sequence"
-            | "MutableSequence"
-            | "Iterable"
-            | "Iterator"
-            | "Collection"
-            | "tuple"
-            | "Tuple"
-            | "set"
-            | "Set"
-            | "frozenset"
-            | "FrozenSet"
-            | "deque"
-            | "Deque"
-    ) {
+    if !COLLECTIONS.contains(&last) {
         return None;
     }
     let first = children.get(1)?;
