@@ -1415,12 +1415,7 @@ mod real_code {
 
     #[test]
     fn extractions_from_real_code_compile_and_keep_every_name_bound() {
-        let mut files = super::super::testing::stdlib_sample(6);
-        for dir in ["more_itertools-11.2.1", "pyparsing-3.3.3"] {
-            if let Some(corpus) = super::super::testing::corpus(dir) {
-                files.extend(corpus.into_iter().step_by(2));
-            }
-        }
+        let files = super::super::testing::real_code(6, 2);
         let mut cases = Vec::new();
         let (mut refused, mut tried) = (0, 0);
         for (path, source) in &files {

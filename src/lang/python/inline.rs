@@ -369,8 +369,9 @@ fn rebinds(node: Node, bytes: &[u8], name: &str, range: (usize, usize)) -> bool 
     })
 }
 
-/// The quote character of the f-string `ident` is interpolated in.
-fn fstring_quote(ident: Node, bytes: &[u8]) -> Option<char> {
+/// The quote character of the f-string `ident` is interpolated in: text
+/// written there may not hold it (nor a backslash) before Python 3.12.
+pub(crate) fn fstring_quote(ident: Node, bytes: &[u8]) -> Option<char> {
     let mut node = ident.parent();
     while let Some(current) = node {
         if current.kind() == "string" {

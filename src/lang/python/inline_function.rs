@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::Node;
 
+use super::inline::fstring_quote;
 use super::scope::{Binding, FileModel, Resolution, Role};
 use super::{parse, text};
 use crate::edit::Edit;
@@ -322,24 +323,8 @@ pub(crate) fn body_of(source: &str, def_start: usize) -> Result<Body, String> {
                     return Err(format!("`{name}` calls itself"));
                 }
                 if let Some(index) = parameters.iter().position(|p| p.name == word) {
-                    let mut up = node.parent();
-                    while let Some(n) = up {
-                        if n.kind() == "interpolation" {
-                            let quote = n
-                                .parent()
-                                .map(|s| text(s, bytes))
-                                .unwrap_or("")
-                                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-                                .chars()
-                                .next()
-                                .unwrap_or('"');
-                            quoted_uses.insert(node.start_byte() - base, quote);
-                            break;
-                        }
-                        if region.contains(&n) {
-                            break;
-                        }
-                        up = n.parent();
+                    if let Some(quote) = fstring_quote(node, bytes) {
+                        quoted_uses.insert(node.start_byte() - base, quote);
                     }
                     uses.push((
                         node.start_byte() - base,
@@ -703,29 +688,12 @@ pub(crate) fn inline_call(
     };
     // Inside an f-string's braces, before Python 3.12, the text may not
     // hold a backslash or the string's own quote.
-    let mut up = call.parent();
-    while let Some(node) = up {
-        if node.kind() == "interpolation" {
-            let string = node.parent().map(|s| text(s, bytes)).unwrap_or("");
-            let quote = string
-                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
-                .chars()
-                .next()
-                .unwrap_or('"');
-            if replacement.contains(quote)
-                || replacement.contains('\\')
-                || replacement.contains('#')
-            {
-                return Err(format!(
-                    "the call is inside an f-string whose quotes (`{quote}`) the body's text would end"
-                ));
-            }
-            break;
-        }
-        if node.kind().ends_with("statement") {
-            break;
-        }
-        up = node.parent();
+    if let Some(quote) = fstring_quote(call, bytes)
+        && (replacement.contains(quote) || replacement.contains('\\') || replacement.contains('#'))
+    {
+        return Err(format!(
+            "the call is inside an f-string whose quotes (`{quote}`) the body's text would end"
+        ));
     }
     Ok(Edit::new(
         source,
@@ -990,12 +958,7 @@ mod real_code {
 
     #[test]
     fn inlining_real_functions_gives_code_that_compiles() {
-        let mut files = super::super::testing::stdlib_sample(3);
-        for dir in ["more_itertools-11.2.1", "pyparsing-3.3.3"] {
-            if let Some(corpus) = super::super::testing::corpus(dir) {
-                files.extend(corpus);
-            }
-        }
+        let files = super::super::testing::real_code(3, 1);
         let mut cases = Vec::new();
         let (mut functions, mut inlined, mut kept) = (0, 0, 0);
         for (path, source) in &files {

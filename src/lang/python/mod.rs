@@ -514,6 +514,19 @@ pub(crate) mod testing {
         Some(out)
     }
 
+    /// Real code nobody here wrote: every `stdlib_step`-th module of the
+    /// standard library sample and every `corpus_step`-th file of the
+    /// PyPI corpora (more-itertools, pyparsing).
+    pub(crate) fn real_code(stdlib_step: usize, corpus_step: usize) -> Vec<(String, String)> {
+        let mut files = stdlib_sample(stdlib_step);
+        for dir in ["more_itertools-11.2.1", "pyparsing-3.3.3"] {
+            if let Some(corpus) = corpus(dir) {
+                files.extend(corpus.into_iter().step_by(corpus_step));
+            }
+        }
+        files
+    }
+
     /// Runs `checker` (Python source reading a JSON list of `cases` on
     /// stdin and printing a JSON list of problems) and returns the
     /// problems.

@@ -46,11 +46,11 @@ pub(super) fn analyse(
             None,
         )
     })?;
+    let def_tree = crate::lang::python::parse(&def_source)
+        .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
     let (module_names, def_imports) = {
-        let tree = crate::lang::python::parse(&def_source)
-            .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
         let names: Vec<&str> = body.free.iter().map(String::as_str).collect();
-        let model = FileModel::build(&tree, &def_source, &names);
+        let model = FileModel::build(&def_tree, &def_source, &names);
         (model.scopes[0].bound.clone(), absolute_imports(&model))
     };
     let mut kept: Vec<String> = Vec::new();
@@ -226,9 +226,7 @@ pub(super) fn analyse(
     }
     let removed = kept.is_empty();
     if removed {
-        let tree = crate::lang::python::parse(&def_source)
-            .ok_or_else(|| Failure::internal("the parser was cancelled"))?;
-        let statement = tree
+        let statement = def_tree
             .root_node()
             .descendant_for_byte_range(body.statement.0, body.statement.1)
             .ok_or_else(|| Failure::internal("the definition moved"))?;

@@ -407,13 +407,13 @@ pub(crate) fn attribute_positions(class: Node, source: &[u8]) -> BTreeMap<String
                 }
             }
             "function_definition" if !is_static_method(definition, source) => {
-                let Some(receiver) = receivers::first_parameter(definition, source) else {
+                let Some(receiver) = first_parameter(definition, source) else {
                     continue;
                 };
                 let Some(function_body) = definition.child_by_field_name("body") else {
                     continue;
                 };
-                for assignment in receivers::scope_assignments(function_body) {
+                for assignment in scope_assignments(function_body) {
                     let Some(left) = assignment.child_by_field_name("left") else {
                         continue;
                     };

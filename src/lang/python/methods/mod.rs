@@ -25,10 +25,12 @@ use crate::parallel::par_map;
 mod hierarchy;
 mod receivers;
 mod returns;
+mod types;
 pub(crate) use hierarchy::*;
 pub(crate) use hierarchy::{classes_defining, hierarchy_files};
 use receivers::*;
 use returns::*;
+use types::*;
 
 /// A module-level class: `(file, name)`.
 type ClassId = (String, String);
@@ -65,6 +67,24 @@ pub(super) const COLLECTIONS: &[&str] = &[
     "deque",
     "Deque",
 ];
+
+/// Whether a callee, as written, gives a copy of its first argument:
+/// `replace`/`dataclasses.replace`, `evolve`/`attrs.evolve`,
+/// `copy`/`copy.copy`, `deepcopy`/`copy.deepcopy`.
+pub(super) fn is_copier(callee: &str) -> bool {
+    matches!(
+        callee,
+        "replace"
+            | "evolve"
+            | "copy"
+            | "deepcopy"
+            | "dataclasses.replace"
+            | "attr.evolve"
+            | "attrs.evolve"
+            | "copy.copy"
+            | "copy.deepcopy"
+    )
+}
 
 /// The first parameter of a method (`self`, `cls`).
 pub(crate) fn receiver_of(function: Node, source: &[u8]) -> Option<String> {

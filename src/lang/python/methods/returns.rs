@@ -190,7 +190,7 @@ pub(super) fn chaining_methods(
         if let Some(annotation) = method.child_by_field_name("return_type")
             && annotated_collection(annotation, source, names).is_some_and(|id| is_family(&id))
         {
-            out.insert(super::receivers::container(text(name, source)));
+            out.insert(container(text(name, source)));
         }
         let chains = match method.child_by_field_name("return_type") {
             Some(annotation) => {
@@ -227,7 +227,6 @@ fn is_self(value: Node, receiver: &str, class_name: &str, source: &[u8]) -> bool
         "identifier" => text(value, source) == receiver,
         "call" => value.child_by_field_name("function").is_some_and(|f| {
             let called = text(f, source);
-            let last = called.rsplit('.').next().unwrap_or(called);
             let first_argument = value
                 .child_by_field_name("arguments")
                 .and_then(|a| a.named_child(0))
@@ -237,20 +236,7 @@ fn is_self(value: Node, receiver: &str, class_name: &str, source: &[u8]) -> bool
                 || called == format!("type({receiver})")
                 || called == format!("{receiver}.__class__")
                 || called == format!("{receiver}._replace")
-                || matches!(last, "replace" | "evolve" | "copy" | "deepcopy")
-                    && matches!(
-                        called,
-                        "replace"
-                            | "evolve"
-                            | "copy"
-                            | "deepcopy"
-                            | "dataclasses.replace"
-                            | "attr.evolve"
-                            | "attrs.evolve"
-                            | "copy.copy"
-                            | "copy.deepcopy"
-                    )
-                    && first_argument == Some(receiver)
+                || is_copier(called) && first_argument == Some(receiver)
         }),
         _ => false,
     }
