@@ -15,15 +15,17 @@ corpus is applied to a scratch copy:
 Then the whole suite runs once (pytest with a JUnit report). An edit that
 fails no test is a surviving mutant and is not counted. For one that does,
 orch's `test_impact` (through `orch servers call`) gives tiers a, b and c;
-a prefix of tiers catches the edit when a failing test is in one of its
-files, and costs the test time of its files (both read from the whole
-run's report, so no run is repeated). Printed per project: edits, edits
+a prefix of tiers catches the edit when a failing test is in its
+selection (its files, and the single tests it lists), and costs the test
+time of what it selects (both read from the whole run's report, per test,
+so no run is repeated). Printed per project: edits, edits
 that broke tests, recall and share of test-seconds for tiers a-c, a-b, a;
 then the same with a call map ("+calls"): the suite is run once more with
-orch's pytest plugin tracing which functions each test file runs (what a
+orch's pytest plugin tracing which functions each test runs (what a
 traced baseline of orch's records), and the selection is given that
-evidence as OPTIMIZE gives it (a test file that ran a changed function is
-in tier a, one that ran none drops to tier c).
+evidence as OPTIMIZE gives it (the tests that ran a changed function, or
+name an old name, are in tier a, as node ids; the rest of their file, and
+files that ran none, drop to tier c).
 
     benches/selection_recall.py --project DIR [--mutations N] [--renames NAME,...] [--seed S]
 
@@ -120,10 +122,12 @@ def mutations(repo, count, rng):
 
 
 def run_suite(repo, python, timeout=3600, calls=None):
-    """Whole suite: {test file: seconds}, set of failing test files, wall
+    """Whole suite: {test id: seconds}, set of failing test ids, wall
     seconds; None when it did not finish in `timeout` (a mutant that loops).
+    Test ids are pytest's node ids (`tests/test_a.py::TestK::test_x[1]`).
     With `calls` (a path), orch's pytest plugin records which functions
-    each test file runs there, as a traced baseline of orch's does."""
+    each test (and each test file) runs there, as a traced baseline of
+    orch's does."""
     report = os.path.join(tempfile.mkdtemp(), "junit.xml")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     paths = [repo] + ([os.path.join(repo, "src")] if os.path.isdir(os.path.join(repo, "src")) else [])
@@ -145,22 +149,36 @@ def run_suite(repo, python, timeout=3600, calls=None):
     if not os.path.exists(report):
         return seconds, failing, wall
     for case in ET.parse(report).iter("testcase"):
-        file = locate(repo, case.get("classname", ""))
-        if file is None:
+        test = node_id(repo, case.get("classname", ""), case.get("name", ""))
+        if test is None:
             continue
-        seconds[file] = seconds.get(file, 0.0) + float(case.get("time") or 0)
+        seconds[test] = seconds.get(test, 0.0) + float(case.get("time") or 0)
         if case.find("failure") is not None or case.find("error") is not None:
-            failing.add(file)
+            failing.add(test)
     return seconds, failing, wall
 
 
-def locate(repo, classname):
+def node_id(repo, classname, name):
+    """pytest's node id of a JUnit test case: the longest prefix of the
+    dotted class name that is a file, then the classes, then the name."""
     parts = classname.split(".")
     for n in range(len(parts), 0, -1):
         file = "/".join(parts[:n]) + ".py"
         if os.path.isfile(os.path.join(repo, file)):
-            return file
+            return "::".join([file] + parts[n:] + [name])
     return None
+
+
+def test_in(test, unit):
+    """Whether test id `test` is `unit` (a file, a class, a test) or in it."""
+    if not test.startswith(unit):
+        return False
+    rest = test[len(unit):]
+    return rest == "" or rest.startswith("::") or rest.startswith("[")
+
+
+def file_of(test):
+    return test.split("::", 1)[0]
 
 
 def edited_ranges(before, after):
@@ -181,17 +199,33 @@ def edited_ranges(before, after):
 
 def evidence(call_map, edited):
     """What orch's OPTIMIZE sends from its call map for `edited` files (the
-    map was recorded on this very tree, so every entry is current)."""
+    map was recorded on this very tree, so every entry is current): the test
+    files that ran each function, the tests that did (or the file, when what
+    its tests share did), and each file's tests."""
     if call_map is None:
         return None
-    ran, traced = {}, {}
+    files = sorted({file_of(key) for key in call_map})
+    ran, traced, items, tests = {}, {}, {}, {}
+    for key in call_map:
+        if "::" in key:
+            tests.setdefault(file_of(key), []).append(key.split("::", 1)[1])
     for path in edited:
-        traced[path] = sorted(call_map)
-        for test, functions in call_map.items():
+        traced[path] = files
+        for key, functions in call_map.items():
             for function in functions:
                 if function.startswith(path + "::"):
-                    ran.setdefault(function, []).append(test)
-    return {"ran": ran, "traced": traced}
+                    ran.setdefault(function, [])
+                    if file_of(key) not in ran[function]:
+                        ran[function].append(file_of(key))
+                    items.setdefault(function, []).append(key)
+    return {"ran": ran, "traced": traced, "items": items,
+            "tests": {f: sorted(t) for f, t in tests.items()}}
+
+
+def collapse(units):
+    """Tests of files that are selected whole are the file's."""
+    whole = {u for u in units if "::" not in u}
+    return {u for u in units if "::" not in u or file_of(u) not in whole}
 
 
 def tiers(orch, repo, changed, old_names, edited, calls=None):
@@ -215,7 +249,7 @@ def tiers(orch, repo, changed, old_names, edited, calls=None):
                 files.append(path)
         expanded.append(set(files))
     a, b, c = expanded
-    return {"a-c": a | b | c, "a-b": a | b, "a": a}
+    return {"a-c": collapse(a | b | c), "a-b": collapse(a | b), "a": a}
 
 
 def main():
@@ -235,7 +269,8 @@ def main():
     os.environ["XDG_STATE_HOME"] = state
     base_seconds, base_failing, base_wall = run_suite(repo, args.python)
     print(f"{os.path.basename(os.path.abspath(args.project))}: whole suite {base_wall:.1f} s, "
-          f"{len(base_seconds)} test files, {len(base_failing)} failing before any edit")
+          f"{len(base_seconds)} tests in {len({file_of(t) for t in base_seconds})} files, "
+          f"{len(base_failing)} failing before any edit")
     # The call map a traced run of the whole suite records (the history a
     # project has after orch has run its tests once).
     calls_file = os.path.join(work, "run.calls.json")
@@ -245,7 +280,8 @@ def main():
         if part.startswith("run.calls.json."):
             for test, functions in json.load(open(os.path.join(work, part))).items():
                 call_map.setdefault(test, set()).update(functions)
-    print(f"  traced run (call map of {len(call_map)} test files): {traced_wall:.1f} s, "
+    print(f"  traced run (call map of {len({file_of(k) for k in call_map})} test files, "
+          f"{sum(1 for k in call_map if '::' in k)} tests): {traced_wall:.1f} s, "
           f"{traced_wall / max(base_wall, 0.001):.1f}x the untraced suite")
     edits = [("mutation", path, what, text, []) for path, what, text in mutations(repo, args.mutations, rng)]
     for name in filter(None, args.renames.split(",")):
@@ -296,8 +332,9 @@ def main():
                 git(repo, "checkout", "--", ".")
         total = sum(seconds.values()) or 1.0
         row = {"edit": what, "kind": kind, "broke": bool(new_failing), "wall": wall}
-        for prefix, files in selected.items():
-            row[prefix] = (bool(new_failing & files), sum(s for f, s in seconds.items() if f in files) / total)
+        for prefix, units in selected.items():
+            chosen = [t for t in seconds if any(test_in(t, u) for u in units)]
+            row[prefix] = (bool(new_failing & set(chosen)), sum(seconds[t] for t in chosen) / total)
         rows.append(row)
         status = "survived" if not new_failing else "  ".join(
             f"{p}: {'caught' if row[p][0] else 'MISSED'} {100 * row[p][1]:.0f}%"

@@ -1,6 +1,6 @@
-//! The call map: which of the project's functions each test file ran, as
-//! recorded by traced test runs (`calls.json` in the project's state
-//! directory).
+//! The call map: which of the project's functions each test file ran, and
+//! each of its tests, as recorded by traced test runs (`calls.json` in the
+//! project's state directory).
 //!
 //! It is evidence, and used as such: a test file's entry holds while the
 //! file is as it was recorded (its SHA-1), and says something about a
@@ -8,8 +8,14 @@
 //! run saw it. Each recording is a generation; a source file remembers the
 //! generation its current content was first seen in, and an entry recorded
 //! before that says nothing about it. OPTIMIZE turns the map into
-//! [`CallEvidence`] for the files a plan edits: which test files ran each
-//! of their functions, and which test files' entries cover them.
+//! [`CallEvidence`] for the files a plan edits: which test files (and
+//! which of their tests) ran each of their functions, and which test
+//! files' entries cover them.
+//!
+//! A test file's entry is only ever recorded from a run of the whole file:
+//! a run of some of its tests says nothing of the others, and an entry
+//! must speak for every test of its file for a test that ran none of the
+//! changed functions to be left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -43,7 +49,69 @@ pub(crate) struct Source {
 pub(crate) struct TestEntry {
     pub sha1: String,
     pub generation: u64,
+    /// Everything the file ran: its tests and what they share.
     pub ran: Vec<String>,
+    /// Per test (its node id after the file, parameters left out:
+    /// `TestK::test_x`), what it ran: indexes into `ran`. Empty in entries
+    /// recorded before tests were told apart (see `itemized`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub items: BTreeMap<String, Vec<u32>>,
+    /// What every test of the file shares (its import, fixtures of a wider
+    /// scope than a test): indexes into `ran`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<u32>,
+    /// The entry tells its tests apart (`items` and `shared` hold).
+    #[serde(default)]
+    pub itemized: bool,
+}
+
+impl TestEntry {
+    /// The entry of one test file from a traced run's keys for it: the
+    /// file itself (shared) and `file::item` (its tests).
+    fn new<'a>(
+        sha1: String,
+        generation: u64,
+        keys: impl IntoIterator<Item = (&'a str, &'a BTreeSet<String>)>,
+    ) -> Self {
+        let keys: Vec<(&str, &BTreeSet<String>)> = keys.into_iter().collect();
+        let ran: Vec<String> = keys
+            .iter()
+            .flat_map(|(_, functions)| functions.iter())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        let index = |functions: &BTreeSet<String>| -> Vec<u32> {
+            functions
+                .iter()
+                .filter_map(|f| ran.binary_search(f).ok())
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect()
+        };
+        let mut entry = TestEntry {
+            sha1,
+            generation,
+            items: BTreeMap::new(),
+            shared: Vec::new(),
+            itemized: true,
+            ran: Vec::new(),
+        };
+        for (item, functions) in keys {
+            if item.is_empty() {
+                entry.shared = index(functions);
+            } else {
+                entry.items.insert(item.to_owned(), index(functions));
+            }
+        }
+        entry.ran = ran;
+        entry
+    }
+}
+
+/// A traced run's key split into its test file and the test after it
+/// (`""`: the file itself).
+fn split_key(key: &str) -> (&str, &str) {
+    key.split_once("::").unwrap_or((key, ""))
 }
 
 /// The SHA-1 of a project file under `root` (`None`: unreadable or gone),
@@ -53,6 +121,29 @@ pub(crate) fn file_sha1(root: &Path) -> impl Fn(&str) -> Option<String> + '_ {
         std::fs::read(root.join(path))
             .ok()
             .map(|bytes| crate::plan::sha1_hex(&bytes))
+    }
+}
+
+/// Whether test `id` (a node id) is `unit` (a test file, a class of tests,
+/// a test) or one of its tests or parameters.
+pub(crate) fn test_in(id: &str, unit: &str) -> bool {
+    id.strip_prefix(unit)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('['))
+}
+
+/// Whether a run of `selection` (test files, directories or node ids;
+/// empty: the whole suite) runs every test of a test file.
+pub(crate) fn runs_whole(selection: &[String]) -> impl Fn(&str) -> bool + '_ {
+    move |file| {
+        selection.is_empty()
+            || selection.iter().any(|path| {
+                let path = path.trim_end_matches('/');
+                !path.contains("::")
+                    && (path == file
+                        || path.is_empty()
+                        || path == "."
+                        || file.starts_with(&format!("{path}/")))
+            })
     }
 }
 
@@ -77,12 +168,15 @@ impl CallMap {
         std::fs::rename(&tmp, path)
     }
 
-    /// Adds a traced run's `ran` (test file → functions), the test files
-    /// and sources hashed by `sha1` as the run saw them (`None`: gone).
+    /// Adds a traced run's `ran` (test file, or `file::test` → functions),
+    /// the test files and sources hashed by `sha1` as the run saw them
+    /// (`None`: gone). `whole(file)`: the run ran every test of that file
+    /// (the others are not recorded: see the module's note).
     pub(crate) fn record(
         &mut self,
         ran: &BTreeMap<String, BTreeSet<String>>,
         sha1: impl Fn(&str) -> Option<String>,
+        whole: impl Fn(&str) -> bool,
     ) {
         self.generation += 1;
         let generation = self.generation;
@@ -110,16 +204,18 @@ impl CallMap {
                 }
             }
         }
-        for (test, functions) in ran {
+        let mut by_file: BTreeMap<&str, Vec<(&str, &BTreeSet<String>)>> = BTreeMap::new();
+        for (key, functions) in ran {
+            let (file, item) = split_key(key);
+            by_file.entry(file).or_default().push((item, functions));
+        }
+        for (test, keys) in by_file {
+            if !whole(test) {
+                continue;
+            }
             let Some(hash) = sha1(test) else { continue };
-            self.tests.insert(
-                test.clone(),
-                TestEntry {
-                    sha1: hash,
-                    generation,
-                    ran: functions.iter().cloned().collect(),
-                },
-            );
+            self.tests
+                .insert(test.to_owned(), TestEntry::new(hash, generation, keys));
         }
     }
 
@@ -151,12 +247,45 @@ impl CallMap {
                     continue;
                 }
                 covering.push(test.clone());
+                if entry.itemized {
+                    evidence
+                        .tests
+                        .insert(test.clone(), entry.items.keys().cloned().collect());
+                }
                 for function in entry.ran.iter().filter(|f| f.starts_with(&prefix)) {
                     evidence
                         .ran
                         .entry(function.clone())
                         .or_default()
                         .push(test.clone());
+                }
+                if !entry.itemized {
+                    continue;
+                }
+                // Which of its tests ran them: the file itself when what
+                // its tests share did.
+                let changed = |indexes: &[u32]| -> Vec<&String> {
+                    indexes
+                        .iter()
+                        .filter_map(|&i| entry.ran.get(i as usize))
+                        .filter(|f| f.starts_with(&prefix))
+                        .collect()
+                };
+                for function in changed(&entry.shared) {
+                    evidence
+                        .items
+                        .entry(function.clone())
+                        .or_default()
+                        .push(test.clone());
+                }
+                for (item, indexes) in &entry.items {
+                    for function in changed(indexes) {
+                        evidence
+                            .items
+                            .entry(function.clone())
+                            .or_default()
+                            .push(format!("{test}::{item}"));
+                    }
                 }
             }
             evidence.traced.insert(path.clone(), covering);
@@ -165,7 +294,10 @@ impl CallMap {
     }
 
     /// Whether a run of `selection` (test files) should trace: some file
-    /// of it has no entry that covers every edited source as it is now.
+    /// of it has no entry that covers every edited source as it is now, or
+    /// one that does not tell its tests apart (recorded by an older orch).
+    /// Tests selected alone (`file::test`) are not recorded, so they ask
+    /// for nothing.
     pub(crate) fn wants(
         &self,
         selection: &[String],
@@ -173,7 +305,11 @@ impl CallMap {
         edited: &BTreeMap<String, String>,
     ) -> bool {
         selection.iter().filter(|t| t.ends_with(".py")).any(|t| {
-            let Some(entry) = self.tests.get(t).filter(|_| current.contains(t.as_str())) else {
+            let Some(entry) = self
+                .tests
+                .get(t)
+                .filter(|e| e.itemized && current.contains(t.as_str()))
+            else {
                 return true;
             };
             edited.iter().any(|(path, hash)| {
@@ -214,6 +350,7 @@ mod tests {
                 ("tests/test_b.py", &["pkg/core.py::Cart.total"]),
             ]),
             |p| hashes.get(p).map(|h| h.to_string()),
+            |_| true,
         );
         map.save(&path).unwrap();
         let map = CallMap::load(&path);
@@ -256,12 +393,14 @@ mod tests {
                 ("tests/test_b.py", &["pkg/core.py::run"]),
             ]),
             |p| hashes.get(p).cloned(),
+            |_| true,
         );
         // core.py changes; only test_a is traced again.
         hashes.insert("pkg/core.py".into(), "c2".into());
         map.record(
             &ran(&[("tests/test_a.py", &["pkg/core.py::run", "pkg/core.py::new"])]),
             |p| hashes.get(p).cloned(),
+            |_| true,
         );
         let current = map.current_tests(|p| hashes.get(p).cloned());
         let edited = BTreeMap::from([("pkg/core.py".to_owned(), "c2".to_owned())]);
@@ -271,6 +410,88 @@ mod tests {
         // test_b's entry is from before core.py changed: trace it again.
         assert!(map.wants(&["tests/test_b.py".into()], &current, &edited));
         assert!(!map.wants(&["tests/test_a.py".into()], &current, &edited));
+    }
+
+    #[test]
+    fn tests_are_told_apart_and_only_whole_files_are_recorded() {
+        let hashes = BTreeMap::from([
+            ("tests/test_a.py".to_owned(), "ta".to_owned()),
+            ("tests/test_b.py".to_owned(), "tb".to_owned()),
+            ("pkg/core.py".to_owned(), "c1".to_owned()),
+        ]);
+        let mut map = CallMap::default();
+        map.record(
+            &ran(&[
+                ("tests/test_a.py", &["pkg/core.py::setup"]),
+                ("tests/test_a.py::test_run", &["pkg/core.py::run"]),
+                (
+                    "tests/test_a.py::TestK::test_total",
+                    &["pkg/core.py::Cart.total", "pkg/core.py::run"],
+                ),
+                ("tests/test_a.py::test_other", &["pkg/util.py::fmt"]),
+                // Only some of test_b's tests ran: not recorded.
+                ("tests/test_b.py::test_one", &["pkg/core.py::run"]),
+            ]),
+            |p| hashes.get(p).cloned(),
+            |file| file != "tests/test_b.py",
+        );
+        assert!(!map.tests.contains_key("tests/test_b.py"));
+        let entry = &map.tests["tests/test_a.py"];
+        assert!(entry.itemized);
+        assert_eq!(entry.items.len(), 3);
+        let current = map.current_tests(|p| hashes.get(p).cloned());
+        let edited = BTreeMap::from([("pkg/core.py".to_owned(), "c1".to_owned())]);
+        let evidence = map.evidence(&edited, &current);
+        assert_eq!(
+            evidence.items["pkg/core.py::run"],
+            [
+                "tests/test_a.py::TestK::test_total",
+                "tests/test_a.py::test_run"
+            ]
+        );
+        assert_eq!(
+            evidence.items["pkg/core.py::Cart.total"],
+            ["tests/test_a.py::TestK::test_total"]
+        );
+        // What the file's tests share stands for the whole file.
+        assert_eq!(evidence.items["pkg/core.py::setup"], ["tests/test_a.py"]);
+        assert_eq!(evidence.ran["pkg/core.py::run"], ["tests/test_a.py"]);
+        assert_eq!(
+            evidence.tests["tests/test_a.py"],
+            ["TestK::test_total", "test_other", "test_run"]
+        );
+        // Selected alone, tests ask for no tracing; test_b, never recorded
+        // whole, does.
+        assert!(!map.wants(
+            &["tests/test_a.py".into(), "tests/test_b.py::test_one".into()],
+            &current,
+            &edited
+        ));
+        assert!(map.wants(&["tests/test_b.py".into()], &current, &edited));
+        // An entry of an older orch, which did not tell tests apart, is
+        // traced again.
+        let mut old = map.clone();
+        if let Some(entry) = old.tests.get_mut("tests/test_a.py") {
+            entry.itemized = false;
+        }
+        assert!(old.wants(&["tests/test_a.py".into()], &current, &edited));
+        let json = r#"{"generation":1,"sources":{},"tests":{"t/test_x.py":{"sha1":"s","generation":1,"ran":["a.py::f"]}}}"#;
+        let parsed: CallMap = serde_json::from_str(json).unwrap();
+        assert!(!parsed.tests["t/test_x.py"].itemized);
+    }
+
+    #[test]
+    fn a_file_runs_whole_unless_only_some_of_its_tests_are_selected() {
+        let selection: Vec<String> = ["tests/unit/", "tests/test_a.py", "tests/test_b.py::test_x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let whole = runs_whole(&selection);
+        assert!(whole("tests/unit/test_u.py"));
+        assert!(whole("tests/test_a.py"));
+        assert!(!whole("tests/test_b.py"));
+        assert!(!whole("tests/test_c.py"));
+        assert!(runs_whole(&[])("tests/test_b.py"));
     }
 
     #[test]

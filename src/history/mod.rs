@@ -326,6 +326,9 @@ pub(crate) struct TestRow {
     pub attempt: u32,
     pub outcome: crate::junit::Outcome,
     pub duration_ms: f64,
+    /// Only some tests of its file ran (its time is no sample of the
+    /// file's).
+    pub partial: bool,
 }
 
 impl Row for TestRow {
@@ -338,6 +341,8 @@ impl Row for TestRow {
         ("attempt", "BIGINT"),
         ("outcome", "VARCHAR"),
         ("duration_ms", "DOUBLE"),
+        // Added later: older records read it as null (whole files).
+        ("partial", "BOOLEAN"),
     ];
 
     fn fields(&self) -> Vec<Field> {
@@ -349,6 +354,7 @@ impl Row for TestRow {
             u64::from(self.attempt).into(),
             self.outcome.as_str().into(),
             self.duration_ms.into(),
+            self.partial.into(),
         ]
     }
 }

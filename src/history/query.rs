@@ -220,6 +220,7 @@ impl Db {
                SELECT file, run_id, stage, sum(tests.duration_ms) AS ms,
                       row_number() OVER (PARTITION BY file ORDER BY any_value(started_at) DESC, run_id DESC, stage) AS n
                FROM tests JOIN runs USING (run_id) WHERE file IS NOT NULL AND stage NOT IN ('rerun', 'traced')
+                 AND NOT coalesce(partial, false)
                GROUP BY file, run_id, stage)
              WHERE n <= 20 ORDER BY file, n",
         )?;
@@ -230,6 +231,28 @@ impl Db {
             }
         }
         Ok(samples)
+    }
+
+    /// Per test (node id), its median time (ms) over its last 5 runs, the
+    /// traced ones included (slower, so the estimate errs long) when there
+    /// are no others: what a selection of single tests is estimated from.
+    pub(crate) fn test_ms(&self) -> Result<BTreeMap<String, f64>, Error> {
+        let table = self.table(
+            "SELECT test_id, median(duration_ms) AS ms FROM (
+               SELECT test_id, tests.duration_ms, row_number() OVER (
+                        PARTITION BY test_id
+                        ORDER BY stage = 'traced', started_at DESC, run_id DESC) AS n
+               FROM tests JOIN runs USING (run_id)
+               WHERE file IS NOT NULL AND stage <> 'rerun' AND tests.duration_ms IS NOT NULL)
+             WHERE n <= 5 GROUP BY test_id",
+        )?;
+        let mut out = BTreeMap::new();
+        for i in 0..table.rows.len() {
+            if let (Some(id), Some(ms)) = (table.get(i, "test_id"), table.f64(i, "ms")) {
+                out.insert(id.to_owned(), ms);
+            }
+        }
+        Ok(out)
     }
 
     /// The tests that ever failed, with what history says about them.
@@ -435,6 +458,7 @@ mod tests {
                     attempt: u32::from(*stage == Stage::Rerun) + 1,
                     outcome: *outcome,
                     duration_ms: *ms,
+                    partial: false,
                 })
                 .collect(),
         }
@@ -515,6 +539,28 @@ mod tests {
                 .all(|s| s.passed && s.kind == "rename" && s.coverage == 1.0),
             "{scored:?}"
         );
+        // Per test: the median of its recent runs, re-runs left out.
+        let per_test = db.test_ms().unwrap();
+        assert_eq!(per_test["t/test_a.py::test_x"], 110.0);
+        assert_eq!(per_test["t/test_b.py::test_z"], 10.0);
+        // A run of some tests of a file is no sample of the file's time.
+        let mut partial = entry(
+            "20261205T030150Z-0004",
+            "c3",
+            &[("t/test_a.py::test_x", After, Passed, 5.0)],
+        );
+        partial.tests[0].partial = true;
+        store
+            .begin(&partial.run)
+            .unwrap()
+            .finish(&partial, 10)
+            .unwrap();
+        let db = Db::project(dir.path()).unwrap();
+        assert_eq!(
+            db.file_samples().unwrap()["t/test_a.py"],
+            vec![160.0, 150.0]
+        );
+        assert_eq!(db.test_ms().unwrap()["t/test_a.py::test_x"], 100.0);
         // Text survives quoting; timestamps are timestamps.
         let table = db
             .table("SELECT command, started_at + INTERVAL 1 HOUR AS later FROM runs LIMIT 1;")
@@ -534,11 +580,23 @@ mod tests {
         let header = header.trim_end_matches(",shard_safe");
         let row = row.strip_suffix(',').unwrap_or(row);
         std::fs::write(old.join("runs.csv"), format!("{header}\n{row}\n")).unwrap();
+        let mut tests = records[0].tests[..1].to_vec();
+        tests[0].run_id = "20261205T030200Z-0003".into();
+        let text = super::super::csv(&tests);
+        let (header, row) = text.trim_end().split_once('\n').unwrap();
+        let header = header.trim_end_matches(",partial");
+        let row = row.strip_suffix(",false").unwrap_or(row);
+        std::fs::write(old.join("tests.csv"), format!("{header}\n{row}\n")).unwrap();
         let db = Db::project(dir.path()).unwrap();
         let table = db
             .table("SELECT count(*) AS n, count(shard_safe) AS known FROM runs")
             .unwrap();
-        assert_eq!(table.get(0, "n"), Some("3"));
+        assert_eq!(table.get(0, "n"), Some("4"));
+        assert_eq!(table.get(0, "known"), Some("0"));
+        let table = db
+            .table("SELECT count(*) AS n, count(partial) AS known FROM tests WHERE run_id LIKE '%0003'")
+            .unwrap();
+        assert_eq!(table.get(0, "n"), Some("1"));
         assert_eq!(table.get(0, "known"), Some("0"));
     }
 }

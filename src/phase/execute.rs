@@ -430,7 +430,7 @@ async fn run_tests(
     .await;
     let mut merged: Option<RunResult> = None;
     let mut rows = Vec::new();
-    for (result, (_, report)) in results.into_iter().zip(&calls) {
+    for (result, (call, report)) in results.into_iter().zip(&calls) {
         let result = result?;
         if !matches!(result.exit_code, 0 | 1 | 5) {
             return Err(Failure::stop(
@@ -441,7 +441,7 @@ async fn run_tests(
                 ),
             ));
         }
-        rows.extend(read_report(ctx, report, stage));
+        rows.extend(read_report(ctx, report, stage, &call.selection));
         merged = Some(match merged {
             None => result,
             Some(total) => merge(total, result),
@@ -449,7 +449,11 @@ async fn run_tests(
     }
     if stage == Stage::Traced {
         let paths = calls.iter().filter_map(|(c, _)| c.calls_path.as_deref());
-        record_calls(ctx, paths);
+        let selection: Vec<String> = calls
+            .iter()
+            .flat_map(|(c, _)| c.selection.iter().cloned())
+            .collect();
+        record_calls(ctx, paths, &selection);
     }
     Ok((merged.unwrap_or_default(), rows))
 }
@@ -518,8 +522,9 @@ fn python_at_least(python: &str, version: (u32, u32)) -> bool {
 
 /// Adds what a traced run recorded to the project's call map (hashes from
 /// the worktree, untouched while the baseline runs). A failure costs the
-/// evidence, not the run.
-fn record_calls<'a>(ctx: &Context, paths: impl Iterator<Item = &'a str>) {
+/// evidence, not the run. Test files of which `selection` ran only some
+/// tests are not recorded.
+fn record_calls<'a>(ctx: &Context, paths: impl Iterator<Item = &'a str>, selection: &[String]) {
     let mut ran: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for path in paths {
         let part: BTreeMap<String, Vec<String>> = std::fs::read(path)
@@ -538,7 +543,11 @@ fn record_calls<'a>(ctx: &Context, paths: impl Iterator<Item = &'a str>) {
     }
     let file = ctx.project.dir.join(crate::calls::FILE);
     let mut map = crate::calls::CallMap::load(&file);
-    map.record(&ran, crate::calls::file_sha1(&root));
+    map.record(
+        &ran,
+        crate::calls::file_sha1(&root),
+        crate::calls::runs_whole(selection),
+    );
     if let Err(error) = map.save(&file) {
         tracing::warn!(%error, "call map not saved");
     }
@@ -577,7 +586,13 @@ fn merge(mut total: RunResult, shard: RunResult) -> RunResult {
 }
 
 /// The tests of a JUnit report, located in their files (the worktree).
-fn read_report(ctx: &Context, report: &std::path::Path, stage: Stage) -> Vec<TestRow> {
+fn read_report(
+    ctx: &Context,
+    report: &std::path::Path,
+    stage: Stage,
+    selection: &[String],
+) -> Vec<TestRow> {
+    let whole = crate::calls::runs_whole(selection);
     let Ok(xml) = std::fs::read_to_string(report) else {
         return Vec::new();
     };
@@ -598,6 +613,7 @@ fn read_report(ctx: &Context, report: &std::path::Path, stage: Stage) -> Vec<Tes
                     .map(|(_, node)| node.clone())
                     .unwrap_or_else(|| junit_id.clone()),
                 junit_id,
+                partial: located.as_ref().is_some_and(|(file, _)| !whole(file)),
                 file: located.map(|(file, _)| file),
                 stage,
                 attempt: if stage == Stage::Rerun { 2 } else { 1 },
@@ -650,6 +666,41 @@ struct FileBaseline {
     duration_ms: f64,
     /// Its failing tests, as run results name them.
     failures: Vec<String>,
+    /// Each test's outcome (node id → `passed`, `failed`, `error` or
+    /// `skipped`, and its id as run results name it): a later selection of
+    /// some of its tests reads theirs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tests: BTreeMap<String, (String, String)>,
+}
+
+impl FileBaseline {
+    /// The part of the file's baseline that is `unit`'s (a test or class of
+    /// it); `None` when it holds none of them (recorded before outcomes
+    /// were kept per test, or no such test): unknown.
+    fn of(&self, unit: &str) -> Option<FileBaseline> {
+        let mut out = FileBaseline::default();
+        for (id, (outcome, junit_id)) in self
+            .tests
+            .iter()
+            .filter(|(id, _)| crate::calls::test_in(id, unit))
+        {
+            match outcome.as_str() {
+                "passed" => out.passed += 1,
+                "skipped" => out.skipped += 1,
+                "error" => {
+                    out.errors += 1;
+                    out.failures.push(junit_id.clone());
+                }
+                _ => {
+                    out.failed += 1;
+                    out.failures.push(junit_id.clone());
+                }
+            }
+            out.tests
+                .insert(id.clone(), (outcome.clone(), junit_id.clone()));
+        }
+        (!out.tests.is_empty()).then_some(out)
+    }
 }
 
 fn file_baseline_path(ctx: &Context, file: &str) -> std::path::PathBuf {
@@ -666,11 +717,16 @@ fn file_baseline_path(ctx: &Context, file: &str) -> std::path::PathBuf {
 fn cache_by_file(ctx: &Context, rows: &[TestRow]) {
     let mut files: BTreeMap<&str, FileBaseline> = BTreeMap::new();
     for row in rows {
-        let Some(file) = row.file.as_deref() else {
+        // Only some of its tests ran: no baseline of the file.
+        let Some(file) = row.file.as_deref().filter(|_| !row.partial) else {
             continue;
         };
         let entry = files.entry(file).or_default();
         entry.duration_ms += row.duration_ms;
+        entry.tests.insert(
+            row.test_id.clone(),
+            (row.outcome.as_str().to_owned(), row.junit_id.clone()),
+        );
         use crate::junit::Outcome;
         match row.outcome {
             Outcome::Passed => entry.passed += 1,
@@ -707,9 +763,17 @@ fn cached_by_file(ctx: &Context, files: &[String]) -> Option<RunResult> {
     }
     let mut result = RunResult::default();
     let mut ms = 0.0;
-    for file in files {
+    for unit in files {
+        // A test selected alone: its file's baseline, its tests of it.
+        let (file, test) = match unit.split_once("::") {
+            Some((file, _)) => (file, true),
+            None => (unit.as_str(), false),
+        };
         let text = std::fs::read(file_baseline_path(ctx, file)).ok()?;
-        let baseline: FileBaseline = serde_json::from_slice(&text).ok()?;
+        let mut baseline: FileBaseline = serde_json::from_slice(&text).ok()?;
+        if test {
+            baseline = baseline.of(unit)?;
+        }
         result.passed += baseline.passed;
         result.failed += baseline.failed;
         result.errors += baseline.errors;

@@ -48,8 +48,11 @@ const REVIEW_MS: f64 = 1_000.0;
 /// What the history says, loaded once per run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Evidence {
-    /// Per test file, its recent times (ms).
+    /// Per test file, its recent times (ms); per selected test (node id)
+    /// too, once [`Evidence::with_tests`] adds them.
     pub file_samples: BTreeMap<String, Vec<f64>>,
+    /// Per test (node id), its median time (ms).
+    pub test_ms: BTreeMap<String, f64>,
     /// The tests that ever failed here.
     pub failing: BTreeMap<String, TestHistory>,
     /// A test file's time when it has no samples, and where that comes from.
@@ -262,6 +265,7 @@ impl Evidence {
         let db = Db::project(project_dir)?;
         let mut evidence = Evidence {
             file_samples: db.file_samples()?,
+            test_ms: db.test_ms()?,
             failing: db.failing_tests()?,
             review_ms: db.phase_samples("REVIEW")?,
             shard_unsafe: db.shard_unsafe()?,
@@ -332,6 +336,27 @@ impl Evidence {
             .unwrap_or(self.per_file_ms)
     }
 
+    /// With a sample for each of `units` that is a test or a class of
+    /// tests (`file::Class::test`) whose tests have run here: the sum of
+    /// their times.
+    pub(crate) fn with_tests(&self, units: &[String]) -> Evidence {
+        let mut out = self.clone();
+        for unit in units.iter().filter(|u| u.contains("::")) {
+            let ms: Vec<f64> = self
+                .test_ms
+                .range(unit.clone()..)
+                .take_while(|(id, _)| id.starts_with(unit.as_str()))
+                .filter(|(id, _)| crate::calls::test_in(id, unit))
+                .map(|(_, ms)| *ms)
+                .collect();
+            if !ms.is_empty() {
+                out.file_samples
+                    .insert(unit.clone(), vec![ms.iter().sum::<f64>()]);
+            }
+        }
+        out
+    }
+
     /// Whether any of `files` has history.
     pub(crate) fn knows_any(&self, files: &[String]) -> bool {
         files.iter().any(|f| self.file_samples.contains_key(f))
@@ -396,6 +421,73 @@ pub(crate) struct TimeEstimate {
     pub trials: u32,
 }
 
+/// A unit without samples is its estimate times exp(N(-MU, SIGMA)): a
+/// noise of mean 1.
+const NOISE_SIGMA: f64 = 0.3;
+const NOISE_MU: f64 = NOISE_SIGMA * NOISE_SIGMA / 2.0;
+/// Shards of up to this many units are drawn unit by unit.
+const EXACT_UNITS: usize = 48;
+
+/// The sum of a shard's draws, by its moments: the units with samples (one
+/// drawn at random each) and those without (estimate × the trial's factor
+/// × noise), each part a normal of the same mean and variance.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Sum {
+    measured_mean: f64,
+    measured_sd: f64,
+    /// The estimates' sum, and the noise's standard deviation on it.
+    unmeasured: f64,
+    unmeasured_sd: f64,
+}
+
+impl Sum {
+    /// Of units with samples (`Ok`) or an estimate (`Err`).
+    fn of<'a>(units: impl Iterator<Item = Result<&'a [f64], f64>>) -> Sum {
+        // The noise's variance per unit of estimate: exp(σ²) − 1 (mean 1).
+        let noise_var = (NOISE_SIGMA * NOISE_SIGMA).exp() - 1.0;
+        let (mut mean, mut var, mut estimate, mut squares) = (0.0, 0.0, 0.0, 0.0);
+        for unit in units {
+            match unit {
+                Ok(samples) => {
+                    let n = samples.len() as f64;
+                    let m = samples.iter().sum::<f64>() / n;
+                    mean += m;
+                    var += samples.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
+                }
+                Err(ms) => {
+                    estimate += ms;
+                    squares += ms * ms;
+                }
+            }
+        }
+        Sum {
+            measured_mean: mean,
+            measured_sd: var.sqrt(),
+            unmeasured: estimate,
+            unmeasured_sd: (noise_var * squares).sqrt(),
+        }
+    }
+
+    fn draw(&self, rng: &mut XorShift, factor: f64) -> f64 {
+        let measured = self.measured_mean + self.measured_sd * rng.normal();
+        let unmeasured = self.unmeasured + self.unmeasured_sd * rng.normal();
+        measured.max(0.0) + factor * unmeasured.max(0.0)
+    }
+}
+
+/// "3 test files", "2 test files and 14 tests" (node ids): what `units`
+/// are.
+pub(crate) fn units_label(units: &[String]) -> String {
+    let tests = units.iter().filter(|u| u.contains("::")).count();
+    let files = units.len() - tests;
+    let named = if tests == 1 { "test" } else { "tests" };
+    match (files, tests) {
+        (_, 0) => format!("{files} test files"),
+        (0, _) => format!("{tests} {named}"),
+        _ => format!("{files} test files and {tests} {named}"),
+    }
+}
+
 /// Bootstraps the time a workload (and the phases after it) takes.
 pub(crate) fn time_estimate(
     evidence: &Evidence,
@@ -404,13 +496,19 @@ pub(crate) fn time_estimate(
     seed: u64,
     cap: Duration,
 ) -> TimeEstimate {
+    // An unmeasured file's estimate: its tests at this project's time per
+    // test, when both are known; else the time per test file.
+    let unmeasured_ms = |unit: &str| match (evidence.per_test_ms, work.tests.get(unit)) {
+        (Some(per_test), Some(&n)) if n > 0 => per_test * n as f64,
+        // A test never timed here, without a time per test: a tenth of a
+        // file's.
+        _ if unit.contains("::") => evidence.per_file_ms / 10.0,
+        _ => evidence.per_file_ms,
+    };
     let shards = shard(&work.units, work.workers, |u| {
         match evidence.file_samples.get(u) {
             Some(samples) if !samples.is_empty() => evidence.file_ms(u),
-            _ => match (evidence.per_test_ms, work.tests.get(u)) {
-                (Some(per_test), Some(&n)) if n > 0 => per_test * n as f64,
-                _ => evidence.per_file_ms,
-            },
+            _ => unmeasured_ms(u),
         }
     });
     let known = work
@@ -418,12 +516,6 @@ pub(crate) fn time_estimate(
         .iter()
         .filter(|u| evidence.file_samples.contains_key(*u))
         .count();
-    // An unmeasured file's estimate: its tests at this project's time per
-    // test, when both are known; else the time per test file.
-    let unmeasured_ms = |unit: &str| match (evidence.per_test_ms, work.tests.get(unit)) {
-        (Some(per_test), Some(&n)) if n > 0 => per_test * n as f64,
-        _ => evidence.per_file_ms,
-    };
     let by_count = work
         .units
         .iter()
@@ -437,17 +529,20 @@ pub(crate) fn time_estimate(
             work.whole_files, evidence.per_file_basis
         )
     } else if known == work.units.len() {
-        format!("{known} test files, each from its recent runs here")
+        format!(
+            "{}, each from its recent runs here",
+            units_label(&work.units)
+        )
     } else {
         match evidence.per_test_ms.filter(|_| by_count > 0) {
             Some(per_test) => format!(
-                "{} test files, {known} from their recent runs here; {by_count} from their test count at {per_test:.0} ms a test (this project's mean); the rest: {}",
-                work.units.len(),
+                "{}, {known} from their recent runs here; {by_count} from their test count at {per_test:.0} ms a test (this project's mean); the rest: {}",
+                units_label(&work.units),
                 evidence.per_file_basis
             ),
             None => format!(
-                "{} test files, {known} from their recent runs here; the rest: {}",
-                work.units.len(),
+                "{}, {known} from their recent runs here; the rest: {}",
+                units_label(&work.units),
                 evidence.per_file_basis
             ),
         }
@@ -465,9 +560,25 @@ pub(crate) fn time_estimate(
             Some(samples) if !samples.is_empty() => {
                 samples[(rng.next_u64() % samples.len() as u64) as usize]
             }
-            _ => unmeasured_ms(unit) * factor * (0.3 * rng.normal() - 0.045).exp(),
+            _ => unmeasured_ms(unit) * factor * (NOISE_SIGMA * rng.normal() - NOISE_MU).exp(),
         }
     };
+    // A shard of many files is drawn as one sum (see `Sum`): its files'
+    // draws are independent, so their sum is normal to a close
+    // approximation, and a trial costs a few draws, not one per file (a
+    // suite of 2,000 files and 4,000 trials took seconds).
+    let sums: Vec<Option<Sum>> = shards
+        .iter()
+        .map(|shard| {
+            (shard.len() > EXACT_UNITS).then(|| {
+                Sum::of(shard.iter().map(|u| match evidence.file_samples.get(u) {
+                    Some(samples) if !samples.is_empty() => Ok(samples.as_slice()),
+                    _ => Err(unmeasured_ms(u)),
+                }))
+            })
+        })
+        .collect();
+    let whole = Sum::of((0..work.whole_files).map(|_| Err(evidence.per_file_ms)));
     while totals.len() < TIME_TRIALS
         && (!totals.len().is_multiple_of(256) || started.elapsed() < cap)
     {
@@ -475,19 +586,30 @@ pub(crate) fn time_estimate(
         let mut tests = 0.0;
         for _ in 0..work.runs {
             let run = if work.units.is_empty() {
-                (0..work.whole_files)
-                    .map(|_| evidence.per_file_ms * factor * (0.3 * rng.normal() - 0.045).exp())
-                    .sum::<f64>()
-                    + if work.whole_files > 0 {
-                        STARTUP_MS
-                    } else {
-                        0.0
-                    }
+                if work.whole_files > EXACT_UNITS {
+                    whole.draw(&mut rng, factor) + STARTUP_MS
+                } else if work.whole_files > 0 {
+                    (0..work.whole_files)
+                        .map(|_| {
+                            evidence.per_file_ms
+                                * factor
+                                * (NOISE_SIGMA * rng.normal() - NOISE_MU).exp()
+                        })
+                        .sum::<f64>()
+                        + STARTUP_MS
+                } else {
+                    0.0
+                }
             } else {
                 shards
                     .iter()
-                    .map(|shard| {
-                        startup + shard.iter().map(|u| draw(&mut rng, u, factor)).sum::<f64>()
+                    .zip(&sums)
+                    .map(|(shard, sum)| {
+                        startup
+                            + match sum {
+                                Some(sum) => sum.draw(&mut rng, factor),
+                                None => shard.iter().map(|u| draw(&mut rng, u, factor)).sum(),
+                            }
                     })
                     .fold(0.0, f64::max)
             };
@@ -709,6 +831,53 @@ impl XorShift {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shard of many files drawn as one sum has the distribution of its
+    /// files drawn one by one (mean and tail), whatever mix of measured
+    /// files (skewed samples) and estimated ones.
+    #[test]
+    fn a_many_file_shard_drawn_as_a_sum_matches_drawing_each_file() {
+        let samples: Vec<Vec<f64>> = (0..300)
+            .map(|i| {
+                let base = 50.0 + f64::from(i % 17) * 40.0;
+                vec![base, base * 1.1, base * 3.0]
+            })
+            .collect();
+        let estimates: Vec<f64> = (0..200).map(|i| 100.0 + f64::from(i % 7) * 90.0).collect();
+        let sum = Sum::of(
+            samples
+                .iter()
+                .map(|s| Ok(s.as_slice()))
+                .chain(estimates.iter().map(|&e| Err(e))),
+        );
+        let mut rng = XorShift(99);
+        let trials = 20_000;
+        let (mut exact, mut summed) = (Vec::new(), Vec::new());
+        for _ in 0..trials {
+            let factor = (0.3 * rng.normal()).exp();
+            let one_by_one: f64 = samples
+                .iter()
+                .map(|s| s[(rng.next_u64() % s.len() as u64) as usize])
+                .sum::<f64>()
+                + estimates
+                    .iter()
+                    .map(|e| e * factor * (NOISE_SIGMA * rng.normal() - NOISE_MU).exp())
+                    .sum::<f64>();
+            exact.push(one_by_one);
+            summed.push(sum.draw(&mut rng, factor));
+        }
+        for v in [&mut exact, &mut summed] {
+            v.sort_by(f64::total_cmp);
+        }
+        let at = |v: &[f64], q: f64| v[(v.len() as f64 * q) as usize];
+        for q in [0.05, 0.5, 0.85, 0.95] {
+            let (e, s) = (at(&exact, q), at(&summed, q));
+            assert!(
+                (e - s).abs() / e < 0.02,
+                "q{q}: exact {e:.0}, as a sum {s:.0}"
+            );
+        }
+    }
     use crate::phase::logic::{EditSite, FileEdits};
     use crate::protocol::code::Definition;
 

@@ -108,16 +108,14 @@ pub(crate) fn old_names(intent: &Intent) -> Vec<String> {
     }
 }
 
-/// The byte ranges `edits` change, per Python file that is not a test
-/// module (pytest files are tiered by being edited).
+/// The byte ranges `edits` change, per Python file (in a test module,
+/// they tell which of its tests the change edits).
 pub(crate) fn edited_ranges<'a, E: IntoIterator<Item = [usize; 2]>>(
     edits: impl IntoIterator<Item = (&'a str, E)>,
 ) -> BTreeMap<String, Vec<[usize; 2]>> {
     edits
         .into_iter()
-        .filter(|(path, _)| {
-            path.ends_with(".py") && !crate::lang::python::names::is_pytest_file(path)
-        })
+        .filter(|(path, _)| path.ends_with(".py"))
         .map(|(path, ranges)| (path.to_owned(), ranges.into_iter().collect::<Vec<_>>()))
         .filter(|(_, ranges)| !ranges.is_empty())
         .collect()
@@ -138,6 +136,7 @@ fn call_evidence(
     let current = map.current_tests(&sha1);
     let hashes: BTreeMap<String, String> = edited
         .keys()
+        .filter(|path| !crate::lang::python::names::is_pytest_file(path))
         .filter_map(|path| Some((path.clone(), sha1(path)?)))
         .collect();
     let evidence = map.evidence(&hashes, &current);
@@ -169,11 +168,11 @@ impl Tiers {
         let [a, b, c] = &self.files;
         let mut out: Vec<(&'static str, Vec<String>)> = Vec::new();
         for (name, files) in [
-            ("a–c", [a.as_slice(), b, c].concat()),
-            ("a–b", [a.as_slice(), b].concat()),
-            ("a", a.clone()),
+            ("a–c", collapse([a.as_slice(), b, c].concat())),
+            ("a–b", collapse([a.as_slice(), b].concat())),
+            ("a", collapse(a.clone())),
         ] {
-            if files.is_empty() || out.last().is_some_and(|(_, f)| f.len() == files.len()) {
+            if files.is_empty() || out.last().is_some_and(|(_, f)| *f == files) {
                 continue;
             }
             out.push((name, files));
@@ -184,6 +183,7 @@ impl Tiers {
     /// The workload of the widest prefix (for MONTE CARLO's estimate).
     pub(crate) fn workload(&self, ctx: &Context, evidence: &Evidence) -> Option<Workload> {
         let (_, files) = self.prefixes().into_iter().next()?;
+        let evidence = &evidence.with_tests(&files);
         let workers = workers(ctx, evidence, &files);
         let runs = runs(ctx, &files);
         let total = self.impact.a + self.impact.b + self.impact.c + self.impact.d;
@@ -241,6 +241,24 @@ pub(crate) async fn tiers(
     Ok(Tiers { files, impact })
 }
 
+/// `units` without the tests (`file::test`) of files that are in it whole
+/// (a file's tests in tier a, the rest of it in tier c: with tier c, the
+/// file runs once, whole).
+fn collapse(units: Vec<String>) -> Vec<String> {
+    let whole: BTreeSet<String> = units
+        .iter()
+        .filter(|u| !u.contains("::"))
+        .cloned()
+        .collect();
+    units
+        .into_iter()
+        .filter(|u| {
+            u.split_once("::")
+                .is_none_or(|(file, _)| !whole.contains(file))
+        })
+        .collect()
+}
+
 /// A selection's paths as files: a directory (`tests/`) becomes the pytest
 /// files under it (sorted), a file stays itself.
 pub(crate) fn expand(root: &Path, paths: &[String]) -> Vec<String> {
@@ -289,15 +307,22 @@ fn workers(ctx: &Context, evidence: &Evidence, files: &[String]) -> usize {
 }
 
 /// How many tests each of `files` without recent runs defines (`def
-/// test_` and `async def test_` lines), read from the worktree.
+/// test_` and `async def test_` lines), read from the worktree; a test
+/// selected alone (`file::test`) is one.
 fn test_counts(ctx: &Context, evidence: &Evidence, files: &[String]) -> BTreeMap<String, usize> {
     let Ok(root) = ctx.worktree_root() else {
         return BTreeMap::new();
     };
     files
         .iter()
-        .filter(|f| f.ends_with(".py") && !evidence.file_samples.contains_key(*f))
+        .filter(|f| !evidence.file_samples.contains_key(*f))
         .filter_map(|f| {
+            if f.contains("::") {
+                return Some((f.clone(), 1));
+            }
+            if !f.ends_with(".py") {
+                return None;
+            }
             let text = std::fs::read_to_string(root.join(f)).ok()?;
             let n = text
                 .lines()
@@ -335,11 +360,14 @@ pub(crate) fn baseline_path(ctx: &Context, files: &[String]) -> std::path::PathB
 /// then by how often their tests failed; then pytest's order (by path), so
 /// tests that rely on the ones before them keep working.
 fn order_key(evidence: &Evidence, file: &str) -> (bool, u64, String) {
-    let prefix = format!("{file}::");
+    // A file's tests, or a test's parameters and a class's tests.
     let (mut last_failed, mut failures) = (false, 0);
-    for (id, history) in evidence.failing.range(prefix.clone()..) {
-        if !id.starts_with(&prefix) {
+    for (id, history) in evidence.failing.range(file.to_owned()..) {
+        if !id.starts_with(file) {
             break;
+        }
+        if !crate::calls::test_in(id, file) {
+            continue;
         }
         last_failed |= history.last_failed;
         failures += history.failures;
@@ -524,7 +552,20 @@ fn choose(
         Some(command) => format!("the project's test command `{command}`; "),
         None => String::new(),
     };
-    let prefixes = tiers.prefixes();
+    let mut prefixes = tiers.prefixes();
+    if command.is_some() {
+        // The project's own command takes paths: tests selected alone run
+        // with their whole file.
+        for (_, units) in &mut prefixes {
+            let mut seen = BTreeSet::new();
+            units.retain_mut(|u| {
+                if let Some((file, _)) = u.split_once("::") {
+                    *u = file.to_owned();
+                }
+                seen.insert(u.clone())
+            });
+        }
+    }
     if prefixes.is_empty() {
         schedule.tiers = "all".into();
         schedule.reason = prefix
@@ -534,6 +575,8 @@ fn choose(
             );
         return;
     }
+    // Times of the tests selected alone, from their recent runs.
+    let evidence = &evidence.with_tests(&prefixes[0].1);
     // Leave REVIEW its time: the budget is what remains, less a tenth.
     let budget = ctx.deadline.remaining().mul_f64(0.9);
     let seed =
@@ -571,7 +614,18 @@ fn choose(
     let widest = &prefixes[0].1;
     let chosen_set: BTreeSet<&String> = files.iter().collect();
     let dropped: Vec<&String> = widest.iter().filter(|f| !chosen_set.contains(f)).collect();
-    let dropped_ms: f64 = dropped.iter().map(|f| evidence.file_ms(f)).sum();
+    // A file left out but for some of its tests: the rest of it.
+    let ran_of = |file: &str| -> f64 {
+        files
+            .iter()
+            .filter(|u| u.split_once("::").is_some_and(|(f, _)| f == file))
+            .map(|u| evidence.file_ms(u))
+            .sum()
+    };
+    let dropped_ms: f64 = dropped
+        .iter()
+        .map(|f| (evidence.file_ms(f) - ran_of(f)).max(0.0))
+        .sum();
     let d_ms = impact.d as f64 * evidence.per_file_ms;
     schedule.left_out = impact.d + dropped.len();
     schedule.left_out_ms = Some((dropped_ms + d_ms).round() as u64);
@@ -620,9 +674,17 @@ fn choose(
     } else {
         String::new()
     };
+    let split = if impact.split > 0 && files.iter().any(|f| f.contains("::")) {
+        format!(
+            "; recorded runs tell the tests of {} file(s) apart: only their tests that ran a changed function, name an old name or are edited run",
+            impact.split
+        )
+    } else {
+        String::new()
+    };
     prefix += &format!(
-        "ran tiers {name}: {} test files{workers} ({counts}; {time})",
-        files.len()
+        "ran tiers {name}: {}{workers} ({counts}; {time}){split}",
+        monte_carlo::units_label(files)
     );
     if !dropped.is_empty() {
         prefix += &format!(
@@ -676,6 +738,24 @@ mod tests {
             .collect();
         // a–b is a again: listed once.
         assert_eq!(prefixes, [("a–c", 2), ("a–b", 1)]);
+        // A file's tests in tier a, the rest of it in tier c: a–c runs the
+        // file once, a its tests.
+        let split = Tiers {
+            files: [
+                strings(&["t/test_a.py::test_x", "t/test_a.py::K::test_y"]),
+                Vec::new(),
+                strings(&["t/test_a.py", "t/test_c.py"]),
+            ],
+            impact: TestImpactOutput::default(),
+        };
+        let prefixes = split.prefixes();
+        assert_eq!(prefixes[0].1, strings(&["t/test_a.py", "t/test_c.py"]));
+        assert_eq!(prefixes[1].0, "a–b");
+        assert_eq!(
+            prefixes[1].1,
+            strings(&["t/test_a.py::test_x", "t/test_a.py::K::test_y"])
+        );
+        assert_eq!(prefixes.len(), 2);
         let none = Tiers::default();
         assert!(none.prefixes().is_empty());
     }

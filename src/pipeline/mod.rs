@@ -517,7 +517,12 @@ fn history_entry(
         if s.run_tests && s.paths().is_empty() {
             s.test_files
         } else {
-            s.paths().len()
+            // Test files: tests selected alone count as their file.
+            s.paths()
+                .iter()
+                .map(|p| p.split_once("::").map_or(p.as_str(), |(file, _)| file))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
         }
     });
     let run = RunRow {

@@ -377,6 +377,17 @@ pub struct CallEvidence {
     /// Edited file → test files whose recording covers it as it is.
     #[serde(default)]
     pub traced: BTreeMap<String, Vec<String>>,
+    /// `path::qualname` → the tests that ran it (`tests/test_a.py::TestK::
+    /// test_x`, parameters left out), or a test file itself when what its
+    /// tests share ran it (its import, a fixture of a wider scope).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub items: BTreeMap<String, Vec<String>>,
+    /// Test files of `traced` whose recording tells their tests apart, with
+    /// their tests (node ids after the file): only those that ran a changed
+    /// function (or name an old name, or are edited) are in tier a; the
+    /// rest of the file goes with the files that ran none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tests: BTreeMap<String, Vec<String>>,
 }
 
 /// The selection of tiers a–c, and how many test files each tier holds.
@@ -395,6 +406,12 @@ pub struct TestImpactOutput {
     pub d: usize,
     /// The project's pytest configuration runs doctests (`--doctest-modules`).
     pub doctests: bool,
+    /// Test files of which only some tests are in tier a (listed in
+    /// `tier_a` as node ids, `file::Class::test`; counted in `a`): their
+    /// recordings tell the tests apart. The rest of each is in tier c (the
+    /// file's path), or d.
+    #[serde(default)]
+    pub split: usize,
 }
 
 impl TestImpactOutput {

@@ -490,6 +490,98 @@ fn a_recorded_call_map_tiers_tests_by_the_functions_they_ran() {
     assert_eq!(third["details"]["execute"]["traced"], 3, "{third}");
 }
 
+/// A recording per test: the first run's traced baseline records what each
+/// test of `test_shop.py` ran; a later change inside `describe`'s body,
+/// with too little time for the whole file (one of its tests takes 12 s),
+/// runs the one test that ran `describe`, by its node id, its baseline
+/// read from the file's at that commit; the rest of the file is said to be
+/// left out, and the change commits.
+#[test]
+fn a_recording_per_test_selects_single_tests_when_time_is_short() {
+    let t = TestContext::fixture("shop");
+    let path = t.repo.join("tests/test_shop.py");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n\ndef test_slow():\n    import time\n\n    time.sleep(12)\n");
+    std::fs::write(&path, text).unwrap();
+    git(&t.repo, &["commit", "-q", "-am", "a slow test"]);
+    let first = t.output(
+        t.command(&[
+            "run",
+            "--json",
+            "--yes",
+            "rename function make_str to make_text",
+        ])
+        .env("ORCH_TRACE_CALLS", "always"),
+    );
+    assert_eq!(first.code, 0, "{first:?}");
+    let map_path = walk_for(&t.state, "calls.json").expect("a call map");
+    let map: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
+    let entry = &map["tests"]["tests/test_shop.py"];
+    assert_eq!(entry["itemized"], true, "{map}");
+    let items: Vec<&str> = entry["items"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "test_cart_receipt",
+            "test_describe",
+            "test_invoice",
+            "test_make_str",
+            "test_slow"
+        ],
+        "{map}"
+    );
+    let second = t.run(&[
+        "run",
+        "--json",
+        "--deadline",
+        "14s",
+        "rename parameter label of describe to tag",
+    ]);
+    assert_eq!(second.code, 0, "{second:?}");
+    let second = second.record();
+    let schedule = &second["details"]["schedule"];
+    // Tier b is empty: a–b is tier a.
+    assert_eq!(schedule["tiers"], "a–b", "{schedule}");
+    assert_eq!(
+        schedule["selection"],
+        serde_json::json!(["tests/test_shop.py::test_describe"]),
+        "{schedule}"
+    );
+    let reason = schedule["reason"].as_str().unwrap();
+    assert!(reason.contains("ran tiers a–b: 1 test ("), "{reason}");
+    assert!(
+        reason.contains("recorded runs tell the tests of 1 file(s) apart"),
+        "{reason}"
+    );
+    assert!(reason.contains("left out to meet the deadline"), "{reason}");
+    assert_eq!(
+        second["details"]["execute"]["baseline_cached"], true,
+        "{second}"
+    );
+    // The one test ran after the edit, recorded as part of its file.
+    let rows = t
+        .run(&[
+            "stats",
+            "--json",
+            "--sql",
+            "SELECT test_id, partial FROM tests WHERE stage = 'after' \
+             AND run_id = (SELECT max(run_id) FROM runs)",
+        ])
+        .json();
+    assert_eq!(
+        column(&rows["sections"][0], "test_id"),
+        ["tests/test_shop.py::test_describe"],
+        "{rows}"
+    );
+    assert_eq!(column(&rows["sections"][0], "partial"), ["true"], "{rows}");
+}
+
 /// The first file named `name` under `dir`.
 fn walk_for(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
     for entry in std::fs::read_dir(dir).ok()?.flatten() {

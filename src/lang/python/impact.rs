@@ -32,6 +32,101 @@ pub(crate) struct Tiered {
     pub path: String,
     pub tier: char,
     pub why: String,
+    /// Some tests of the file (node ids) in tier a, the rest of it in
+    /// `tier` (c or d): the file's recording tells its tests apart.
+    pub tests: Vec<String>,
+}
+
+/// Where a byte of a test file is, for telling its tests apart.
+#[derive(Debug, PartialEq)]
+enum Place {
+    /// In a test, or a test class (its node id after the file).
+    Test(String),
+    /// Module-level code: it runs on import, which every test of the file
+    /// goes through.
+    Module,
+    /// A helper or fixture at module level: any test may use it.
+    Whole,
+}
+
+/// The place of byte `at` in a test file: a test function (in its
+/// classes), a class when in its body or a helper method of it.
+fn place(facts: &SymbolFacts, at: usize) -> Place {
+    // Outermost first: definitions are in source order, a parent first.
+    let chain: Vec<&super::symbols::DefFact> = facts
+        .defs
+        .iter()
+        .filter(|d| d.start <= at && at < d.end)
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for def in chain {
+        let name = def.qualname.rsplit('.').next().unwrap_or(&def.qualname);
+        if def.class {
+            names.push(name);
+            continue;
+        }
+        if name.starts_with("test") {
+            names.push(name);
+        }
+        return if names.is_empty() {
+            Place::Whole
+        } else {
+            Place::Test(names.join("::"))
+        };
+    }
+    if names.is_empty() {
+        Place::Module
+    } else {
+        Place::Test(names.join("::"))
+    }
+}
+
+/// For a test file whose recording tells its tests apart (`recorded`: its
+/// tests' node ids after the file), the tests of it in tier a: those that
+/// ran a changed function (`ran`: node ids, or the file when what its
+/// tests share did), that name an old name or that the change edits.
+/// `None`: the whole file is (a helper or fixture does, or a place no
+/// recorded test is in).
+fn tests_in_tier_a(
+    path: &str,
+    source: &str,
+    facts: &SymbolFacts,
+    recorded: &[String],
+    ran: &[&String],
+    old_names: &[String],
+    edits: &[[usize; 2]],
+) -> Option<BTreeSet<String>> {
+    let mut tests = BTreeSet::new();
+    for test in ran {
+        let item = test.strip_prefix(path)?.strip_prefix("::")?;
+        tests.insert(item.to_owned());
+    }
+    let mut positions: Vec<usize> = old_names
+        .iter()
+        .flat_map(|old| super::find_word(source, old))
+        .collect();
+    for [start, end] in edits {
+        positions.push(*start);
+        positions.push(end.saturating_sub(1).max(*start));
+    }
+    let mut module_level = false;
+    for at in positions {
+        match place(facts, at) {
+            Place::Module => module_level = true,
+            Place::Whole => return None,
+            Place::Test(test) => {
+                if !recorded.iter().any(|r| crate::calls::test_in(r, &test)) {
+                    return None;
+                }
+                tests.insert(test);
+            }
+        }
+    }
+    // Module-level code fails on import, which any of its tests shows.
+    if module_level && tests.is_empty() {
+        tests.insert(recorded.first()?.clone());
+    }
+    Some(tests)
 }
 
 /// What a file imports, as written (relative imports keep their dots):
@@ -236,27 +331,41 @@ pub(crate) fn tiers(
         old_names,
         calls,
     } = change;
+    let started = std::time::Instant::now();
     let facts = all_file_facts(files, cache);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "test impact: facts"
+    );
     let graph = graph_of(index, files, &facts);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "test impact: import graph"
+    );
     let changed_set: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
     let changed_modules: BTreeSet<&str> = changed
         .iter()
         .filter(|p| p.ends_with(".py") && !is_test_file(p))
         .map(String::as_str)
         .collect();
-    // Reverse closure: every file that reaches a changed module.
-    let mut reaches: BTreeSet<&str> = changed_modules.clone();
-    loop {
-        let before = reaches.len();
-        for (file, imports) in &graph {
-            if !reaches.contains(file.as_str())
-                && imports.iter().any(|i| reaches.contains(i.as_str()))
-            {
-                reaches.insert(file);
-            }
+    // Reverse closure: every file that reaches a changed module (a walk
+    // over the reversed graph).
+    let mut importers: rustc_hash::FxHashMap<&str, Vec<&str>> = Default::default();
+    for (file, imports) in &graph {
+        for import in imports {
+            importers
+                .entry(import.as_str())
+                .or_default()
+                .push(file.as_str());
         }
-        if reaches.len() == before {
-            break;
+    }
+    let mut reaches: BTreeSet<&str> = changed_modules.clone();
+    let mut queue: Vec<&str> = reaches.iter().copied().collect();
+    while let Some(module) = queue.pop() {
+        for &importer in importers.get(module).into_iter().flatten() {
+            if reaches.insert(importer) {
+                queue.push(importer);
+            }
         }
     }
     // The changed definitions and what reaches them through calls, among
@@ -268,6 +377,11 @@ pub(crate) fn tiers(
     let mut changed_defs = Vec::new();
     let mut renamed_in = Vec::new();
     for (f, (path, source)) in files.iter().enumerate() {
+        if super::names::is_pytest_file(path) {
+            // Test modules are tiered by being edited (their tests by
+            // where the edits are).
+            continue;
+        }
         if let (Some(ranges), Some(facts)) = (edited.get(path), &facts[f]) {
             for [start, end] in ranges {
                 let renames = source
@@ -336,6 +450,13 @@ pub(crate) fn tiers(
             && (reaches.contains(path) || changed_set.contains(path))
     };
     let reach = super::symbols::reach(&symbols, &changed_defs, &renamed_in, callers);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "test impact: reach"
+    );
+    // For the many lookups of the test files' names.
+    let direct: rustc_hash::FxHashSet<&str> = reach.direct.iter().map(String::as_str).collect();
+    let closure: rustc_hash::FxHashSet<&str> = reach.closure.iter().map(String::as_str).collect();
     let run_changed: BTreeSet<&str> = reach
         .modules
         .iter()
@@ -392,19 +513,76 @@ pub(crate) fn tiers(
         // The names it can use from the change: any it names when it
         // imports its way there, the fixtures of its conftests otherwise.
         let reachable = reaches.contains(path.as_str());
-        let names: BTreeSet<&str> = symbols[f]
-            .map(|s| s.all_names().collect())
-            .unwrap_or_default();
-        let named = |set: &BTreeSet<String>| -> Option<String> {
-            let found = names.iter().find(|n| {
-                set.contains(**n)
-                    && (reachable
-                        || fixtures
-                            .iter()
-                            .any(|(dir, defs)| under(path, dir) && defs.contains(**n)))
-            });
-            found.map(|n| (*n).to_owned())
+        // The first such name in sorted order (what the reason shows).
+        let named = |set: &rustc_hash::FxHashSet<&str>| -> Option<String> {
+            let found = symbols[f]?
+                .all_names()
+                .filter(|n| {
+                    set.contains(*n)
+                        && (reachable
+                            || fixtures
+                                .iter()
+                                .any(|(dir, defs)| under(path, dir) && defs.contains(*n)))
+                })
+                .min();
+            found.map(str::to_owned)
         };
+        // A file whose recording tells its tests apart, and covers the
+        // change: only some of its tests may be in tier a.
+        let fixtures_change = everything || fixture_dirs.iter().any(|d| under(path, d));
+        let split = match (calls, symbols[f]) {
+            (Some(calls), Some(facts)) if !fixtures_change && covered(path) => {
+                calls.tests.get(path.as_str()).and_then(|recorded| {
+                    let ran: Vec<&String> = changed_keys
+                        .iter()
+                        .filter_map(|key| calls.items.get(key))
+                        .flatten()
+                        .filter(|t| t.as_str() == path || t.starts_with(&format!("{path}::")))
+                        .collect();
+                    let edits = edited.get(path.as_str()).map(Vec::as_slice);
+                    if changed_set.contains(path.as_str()) && edits.is_none() {
+                        return None;
+                    }
+                    tests_in_tier_a(
+                        path,
+                        source,
+                        facts,
+                        recorded,
+                        &ran,
+                        old_names,
+                        edits.unwrap_or_default(),
+                    )
+                })
+            }
+            _ => None,
+        };
+        if let Some(tests) = split.filter(|t| !t.is_empty()) {
+            let recorded = calls.and_then(|c| c.tests.get(path.as_str()));
+            let all = recorded.is_some_and(|r| {
+                r.iter()
+                    .all(|item| tests.iter().any(|t| crate::calls::test_in(item, t)))
+            });
+            if all {
+                out.push(Tiered {
+                    path: path.clone(),
+                    tier: 'a',
+                    why: "each of its tests ran a changed function, names an old name or is edited"
+                        .to_owned(),
+                    tests: Vec::new(),
+                });
+            } else {
+                out.push(Tiered {
+                    path: path.clone(),
+                    tier: if reachable { 'c' } else { 'd' },
+                    why: format!(
+                        "recorded runs tell its tests apart: {} of them ran a changed function, name an old name or are edited (tier a); the rest ran none",
+                        tests.len()
+                    ),
+                    tests: tests.iter().map(|t| format!("{path}::{t}")).collect(),
+                });
+            }
+            continue;
+        }
         let (tier, why) = if changed_set.contains(path.as_str()) {
             ('a', "the plan edits it".to_owned())
         } else if everything {
@@ -427,7 +605,7 @@ pub(crate) fn tiers(
                 tier,
                 "recorded runs show it runs none of the changed functions".to_owned(),
             )
-        } else if let Some(name) = named(&reach.direct) {
+        } else if let Some(name) = named(&direct) {
             ('a', format!("it names `{name}`, which the change edits"))
         } else if let Some(module) =
             imports.and_then(|i| i.iter().find(|m| changed_modules.contains(m.as_str())))
@@ -438,7 +616,7 @@ pub(crate) fn tiers(
             .find(|s| file == format!("test_{s}.py") || file == format!("{s}_test.py"))
         {
             ('b', format!("it is named after `{stem}`"))
-        } else if let Some(name) = named(&reach.closure) {
+        } else if let Some(name) = named(&closure) {
             (
                 'b',
                 format!("it names `{name}`, which calls what the change edits"),
@@ -459,6 +637,7 @@ pub(crate) fn tiers(
             path: path.clone(),
             tier,
             why,
+            tests: Vec::new(),
         });
     }
     if doctests {
@@ -467,6 +646,7 @@ pub(crate) fn tiers(
                 path: (*module).to_owned(),
                 tier: 'a',
                 why: "its doctests run (--doctest-modules)".to_owned(),
+                tests: Vec::new(),
             });
         }
     }
@@ -590,6 +770,112 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted);
+    }
+
+    /// A test file whose recording tells its tests apart: only the tests
+    /// that ran the changed function, name the old name or are edited are
+    /// in tier a (node ids), the rest of the file in tier c. What its tests
+    /// share, a helper at module level or a test it has no record of puts
+    /// the whole file in tier a.
+    #[test]
+    fn recorded_tests_of_a_file_are_told_apart() {
+        let source = "import os\nfrom pkg import core\nfrom pkg.util import helper\n\n\n\
+def _check(x):\n    return x\n\n\n\
+def test_run():\n    assert core.run() == 1\n\n\n\
+@mock.patch('pkg.util.helper')\ndef test_patched(m):\n    pass\n\n\n\
+class TestK:\n    def test_other(self):\n        assert True\n\n    def test_edited(self):\n        assert 2\n\n\n\
+def test_untouched():\n    assert True\n";
+        let files: Vec<(String, String)> = [
+            ("pkg/__init__.py", ""),
+            (
+                "pkg/core.py",
+                "from .util import helper\n\ndef run():\n    return helper()\n",
+            ),
+            ("pkg/util.py", "def helper():\n    return 1\n"),
+            ("tests/test_many.py", source),
+        ]
+        .iter()
+        .map(|(p, s)| (p.to_string(), s.to_string()))
+        .collect();
+        let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
+        let recorded: Vec<String> = [
+            "TestK::test_edited",
+            "TestK::test_other",
+            "test_patched",
+            "test_run",
+            "test_untouched",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let test = "tests/test_many.py".to_owned();
+        let evidence = |items: &[&str]| crate::protocol::code::CallEvidence {
+            ran: BTreeMap::from([("pkg/util.py::helper".to_owned(), vec![test.clone()])]),
+            traced: BTreeMap::from([("pkg/util.py".to_owned(), vec![test.clone()])]),
+            items: BTreeMap::from([(
+                "pkg/util.py::helper".to_owned(),
+                items.iter().map(|s| s.to_string()).collect(),
+            )]),
+            tests: BTreeMap::from([(test.clone(), recorded.clone())]),
+        };
+        // An edit inside `helper`'s body; `TestK.test_edited`'s `2` edited.
+        let util = "def helper():\n    return 1\n";
+        let at = util.find('1').unwrap();
+        let edited_at = source.find("assert 2").unwrap() + 7;
+        let tier = |calls: &crate::protocol::code::CallEvidence, old: &[&str], edit_test: bool| {
+            let mut changed = vec!["pkg/util.py".to_owned()];
+            let mut edited = Edited::from([("pkg/util.py".to_owned(), vec![[at, at + 1]])]);
+            if edit_test {
+                changed.push(test.clone());
+                edited.insert(test.clone(), vec![[edited_at, edited_at + 1]]);
+            }
+            let old: Vec<String> = old.iter().map(|s| s.to_string()).collect();
+            let change = Change {
+                changed: &changed,
+                edited: &edited,
+                old_names: &old,
+                calls: Some(calls),
+            };
+            tiers(&index, &files, &change, false, None)
+                .into_iter()
+                .find(|t| t.path == test)
+                .map(|t| (t.tier, t.tests))
+                .unwrap()
+        };
+        let node = |n: &str| format!("{test}::{n}");
+        // It ran `helper` in test_run only; `helper` is named in the
+        // mock.patch string of test_patched; test_edited is edited.
+        let ran = [node("test_run")];
+        let (rest, tests) = tier(&evidence(&[&ran[0]]), &["helper"], true);
+        assert_eq!(rest, 'c');
+        assert_eq!(
+            tests,
+            [
+                node("TestK::test_edited"),
+                node("test_patched"),
+                node("test_run")
+            ]
+        );
+        // Ran by what the file's tests share: the whole file.
+        assert_eq!(tier(&evidence(&[&test]), &[], false), ('a', vec![]));
+        // The old name in a module-level helper: the whole file.
+        let (whole, tests) = tier(&evidence(&[]), &["_check"], false);
+        assert_eq!((whole, tests.len()), ('a', 0));
+        // An import and a test name it: that test.
+        let (rest, tests) = tier(&evidence(&[]), &["core"], false);
+        assert_eq!((rest, tests), ('c', vec![node("test_run")]));
+        // Only module-level code names it: one of its tests shows an error
+        // on import.
+        let (rest, tests) = tier(&evidence(&[]), &["os"], false);
+        assert_eq!((rest, tests), ('c', vec![node("TestK::test_edited")]));
+        // A test the recording does not know: the whole file.
+        let mut unknown = evidence(&[&ran[0]]);
+        unknown.tests.insert(test.clone(), vec!["test_run".into()]);
+        assert_eq!(tier(&unknown, &[], true), ('a', vec![]));
+        // Every recorded test in tier a: the file, whole.
+        let all: Vec<String> = recorded.iter().map(|r| node(r)).collect();
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        assert_eq!(tier(&evidence(&all), &[], false), ('a', vec![]));
     }
 
     /// Correctness first: on real code, with files edited at random between

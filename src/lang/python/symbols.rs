@@ -12,7 +12,9 @@
 //! without the name (`getattr(obj, "f")`, a callback passed along under
 //! another name) is caught one level up, where the callback is named.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
@@ -280,8 +282,8 @@ pub(crate) fn reach(
     eligible: impl Fn(usize) -> bool,
 ) -> Reach {
     // Which definitions name an identifier.
-    let mut naming: HashMap<&str, Vec<DefRef>> = HashMap::new();
-    let mut module_naming: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut naming: FxHashMap<&str, Vec<DefRef>> = FxHashMap::default();
+    let mut module_naming: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     for (f, facts) in facts.iter().enumerate() {
         let Some(facts) = facts.filter(|_| eligible(f)) else {
             continue;
@@ -296,7 +298,7 @@ pub(crate) fn reach(
         }
     }
     let mut out = Reach::default();
-    let mut seen: HashSet<DefRef> = HashSet::new();
+    let mut seen: FxHashSet<DefRef> = FxHashSet::default();
     let mut queue: Vec<DefRef> = Vec::new();
     for (i, &(f, d)) in changed.iter().chain(also).enumerate() {
         let known = facts.get(f).copied().flatten();

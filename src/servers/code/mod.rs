@@ -406,7 +406,13 @@ fn python_files(jail: &Jail) -> Vec<String> {
 /// The `test_impact` tool: every Python file is read (the import graph
 /// needs them all) and the pytest configuration is checked for doctests.
 fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
+    let started = std::time::Instant::now();
     let files = read_all(jail, &python_files(jail));
+    tracing::debug!(
+        files = files.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "test impact: files read"
+    );
     let index = ModuleIndex::new(files.iter().map(|(p, _)| p.as_str()));
     let doctests = ["pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini"]
         .iter()
@@ -424,6 +430,10 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         calls: args.calls.as_ref(),
     };
     let tiers = python::impact::tiers(&index, &files, &change, doctests, cache.as_ref());
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "test impact: tiered"
+    );
     let mut all_tests = Vec::new();
     let mut by_tier: [Vec<String>; 3] = Default::default();
     for tiered in tiers {
@@ -446,6 +456,16 @@ fn test_impact(jail: &Jail, args: &TestImpact) -> TestImpactOutput {
         // lead to tests) but not selected: pytest collects no tests there.
         if !python::names::is_pytest_file(&tiered.path) {
             continue;
+        }
+        if !tiered.tests.is_empty() {
+            // Some of its tests in tier a, the rest where the file is.
+            out.split += 1;
+            out.a += 1;
+            match tiered.tier {
+                'c' => out.c = out.c.saturating_sub(1),
+                _ => out.d = out.d.saturating_sub(1),
+            }
+            by_tier[0].extend(tiered.tests);
         }
         if let Some(i) = "abc".find(tiered.tier) {
             by_tier[i].push(tiered.path.clone());

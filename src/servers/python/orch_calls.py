@@ -1,17 +1,23 @@
-"""orch's pytest plugin: which of the project's functions each test file runs.
+"""orch's pytest plugin: which of the project's functions each test runs.
 
 Loaded by orch's test server (``-p orch_calls``) when a run records its
 call map: ``ORCH_CALLS_OUT`` is where to write it, ``ORCH_CALLS_ROOT`` the
 project's root. On Python 3.12 and later, ``sys.monitoring`` reports the
 first start of each code object and is then told to stop reporting it
 (``DISABLE``) until the next test file (``restart_events``): each function
-costs one event per test file. Before 3.12, a trace function sees every
+costs one event per test. Before 3.12, a trace function sees every
 Python call (it returns None, so no line is traced): tests of call-heavy
-code run several times slower. The code objects are charged to the test
-file whose tests (setup, call, teardown) or whose import (collection) ran
-them. At the end the code objects of files under the root are written
-as ``{test file: ["path::qualname", ...]}`` (paths relative to the root,
-``<locals>`` left out of qualnames), one file per pytest-xdist worker.
+code run several times slower.
+
+The code objects are charged to the test whose setup, call or teardown
+ran them (its node id, parameters left out: ``tests/test_a.py::TestK::
+test_x``), or to its test file when the file's import (collection) or a
+fixture of a wider scope than the function (a module's, a class's,
+unittest's ``setUpClass``) ran them: what every test of the file shares.
+At the end the code objects of files under the root are written as
+``{test file or node id: ["path::qualname", ...]}`` (paths relative to the
+root, ``<locals>`` left out of qualnames), one file per pytest-xdist
+worker.
 """
 import json
 import os
@@ -81,11 +87,33 @@ def pytest_make_collect_report(collector):
     yield
 
 
+def _item_key(item):
+    """The test's file and its node id's names after the file, without
+    parameters (``/abs/tests/test_a.py::TestK::test_x``)."""
+    names = item.nodeid.split("::")[1:]
+    if names:
+        names[-1] = names[-1].split("[", 1)[0]
+    return "::".join([os.path.realpath(str(item.path))] + names)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     if _OUT:
-        _switch(os.path.realpath(str(item.path)))
+        _switch(_item_key(item))
     yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    # A fixture of a wider scope serves every test after it: what it runs
+    # is the file's, not the test's that happened to set it up first.
+    shared = _OUT and _current[0] is not None and fixturedef.scope != "function"
+    if shared:
+        item = _current[0]
+        _switch(item.split("::", 1)[0])
+    yield
+    if shared:
+        _switch(item)
 
 
 def _name(code):
@@ -106,8 +134,8 @@ def pytest_unconfigure(config):
         threading.settrace(None)
     seen = {}
     out = {}
-    for test_file, codes in _by_file.items():
-        if not test_file.startswith(_ROOT):
+    for key, codes in _by_file.items():
+        if not key.startswith(_ROOT):
             continue
         functions = set()
         for code in codes:
@@ -118,7 +146,8 @@ def pytest_unconfigure(config):
                 seen[code.co_filename] = path
             if path.endswith(".py"):
                 functions.add(path.replace(os.sep, "/") + "::" + _name(code))
-        out[test_file[len(_ROOT):].replace(os.sep, "/")] = sorted(functions)
+        test_file, sep, names = key[len(_ROOT):].partition("::")
+        out[test_file.replace(os.sep, "/") + sep + names] = sorted(functions)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     with open(f"{_OUT}.{worker}", "w", encoding="utf-8") as f:
         json.dump(out, f)
