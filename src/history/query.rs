@@ -472,6 +472,7 @@ mod tests {
         let db = Db::project(dir.path()).unwrap();
         assert_eq!(db.records, 0);
         assert!(db.file_samples().unwrap().is_empty());
+        assert!(db.test_ms().unwrap().is_empty());
         assert_eq!(db.ms_per_test_file().unwrap(), None);
         use Outcome::*;
         use Stage::*;

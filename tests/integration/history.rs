@@ -423,23 +423,9 @@ fn a_recorded_call_map_tiers_tests_by_the_functions_they_ran() {
     .unwrap();
     git(&t.repo, &["add", "-A"]);
     git(&t.repo, &["commit", "-q", "-m", "more tests"]);
-    // A first run's estimate is a default, too unsure to pay for tracing
-    // on its own (`auto`): this one is asked to.
-    let first = t.output(
-        t.command(&[
-            "run",
-            "--json",
-            "--yes",
-            "rename function make_str to make_text",
-        ])
-        .env("ORCH_TRACE_CALLS", "always"),
-    );
-    assert_eq!(first.code, 0, "{first:?}");
-    let first = first.record();
+    let first = traced_rename(&t);
     assert_eq!(first["details"]["execute"]["traced"], 3, "{first}");
-    let map_path = walk_for(&t.state, "calls.json").expect("a call map");
-    let map: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
+    let map = call_map(&t);
     let ran = |test: &str| -> Vec<String> {
         map["tests"][test]["ran"]
             .as_array()
@@ -504,19 +490,8 @@ fn a_recording_per_test_selects_single_tests_when_time_is_short() {
     text.push_str("\n\ndef test_slow():\n    import time\n\n    time.sleep(12)\n");
     std::fs::write(&path, text).unwrap();
     git(&t.repo, &["commit", "-q", "-am", "a slow test"]);
-    let first = t.output(
-        t.command(&[
-            "run",
-            "--json",
-            "--yes",
-            "rename function make_str to make_text",
-        ])
-        .env("ORCH_TRACE_CALLS", "always"),
-    );
-    assert_eq!(first.code, 0, "{first:?}");
-    let map_path = walk_for(&t.state, "calls.json").expect("a call map");
-    let map: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
+    traced_rename(&t);
+    let map = call_map(&t);
     let entry = &map["tests"]["tests/test_shop.py"];
     assert_eq!(entry["itemized"], true, "{map}");
     let items: Vec<&str> = entry["items"]
@@ -580,6 +555,29 @@ fn a_recording_per_test_selects_single_tests_when_time_is_short() {
         "{rows}"
     );
     assert_eq!(column(&rows["sections"][0], "partial"), ["true"], "{rows}");
+}
+
+/// A first run of `rename function make_str to make_text` whose baseline
+/// traces calls (a first run's estimate is a default, too unsure to pay
+/// for tracing on its own, `auto`: this one is asked to); its record.
+fn traced_rename(t: &TestContext) -> serde_json::Value {
+    let first = t.output(
+        t.command(&[
+            "run",
+            "--json",
+            "--yes",
+            "rename function make_str to make_text",
+        ])
+        .env("ORCH_TRACE_CALLS", "always"),
+    );
+    assert_eq!(first.code, 0, "{first:?}");
+    first.record()
+}
+
+/// The project's call map.
+fn call_map(t: &TestContext) -> serde_json::Value {
+    let path = walk_for(&t.state, "calls.json").expect("a call map");
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
 
 /// The first file named `name` under `dir`.
