@@ -108,10 +108,11 @@ impl TestEntry {
     }
 }
 
-/// A traced run's key split into its test file and the test after it
-/// (`""`: the file itself).
-fn split_key(key: &str) -> (&str, &str) {
-    key.split_once("::").unwrap_or((key, ""))
+/// A test unit (a traced run's key, a selection's path) split into its
+/// test file and the test after it (`""`: the file itself):
+/// `tests/test_a.py::TestK::test_x` → (`tests/test_a.py`, `TestK::test_x`).
+pub(crate) fn split_unit(unit: &str) -> (&str, &str) {
+    unit.split_once("::").unwrap_or((unit, ""))
 }
 
 /// The SHA-1 of a project file under `root` (`None`: unreadable or gone),
@@ -206,7 +207,7 @@ impl CallMap {
         }
         let mut by_file: BTreeMap<&str, Vec<(&str, &BTreeSet<String>)>> = BTreeMap::new();
         for (key, functions) in ran {
-            let (file, item) = split_key(key);
+            let (file, item) = split_unit(key);
             by_file.entry(file).or_default().push((item, functions));
         }
         for (test, keys) in by_file {
@@ -271,20 +272,19 @@ impl CallMap {
                         .filter(|f| f.starts_with(&prefix))
                         .collect()
                 };
-                for function in changed(&entry.shared) {
-                    evidence
+                let units = std::iter::once((test.clone(), &entry.shared)).chain(
+                    entry
                         .items
-                        .entry(function.clone())
-                        .or_default()
-                        .push(test.clone());
-                }
-                for (item, indexes) in &entry.items {
+                        .iter()
+                        .map(|(item, indexes)| (format!("{test}::{item}"), indexes)),
+                );
+                for (unit, indexes) in units {
                     for function in changed(indexes) {
                         evidence
                             .items
                             .entry(function.clone())
                             .or_default()
-                            .push(format!("{test}::{item}"));
+                            .push(unit.clone());
                     }
                 }
             }

@@ -765,13 +765,10 @@ fn cached_by_file(ctx: &Context, files: &[String]) -> Option<RunResult> {
     let mut ms = 0.0;
     for unit in files {
         // A test selected alone: its file's baseline, its tests of it.
-        let (file, test) = match unit.split_once("::") {
-            Some((file, _)) => (file, true),
-            None => (unit.as_str(), false),
-        };
+        let (file, test) = crate::calls::split_unit(unit);
         let text = std::fs::read(file_baseline_path(ctx, file)).ok()?;
         let mut baseline: FileBaseline = serde_json::from_slice(&text).ok()?;
-        if test {
+        if !test.is_empty() {
             baseline = baseline.of(unit)?;
         }
         result.passed += baseline.passed;

@@ -253,8 +253,8 @@ fn collapse(units: Vec<String>) -> Vec<String> {
     units
         .into_iter()
         .filter(|u| {
-            u.split_once("::")
-                .is_none_or(|(file, _)| !whole.contains(file))
+            let (file, test) = crate::calls::split_unit(u);
+            test.is_empty() || !whole.contains(file)
         })
         .collect()
 }
@@ -559,9 +559,7 @@ fn choose(
         for (_, units) in &mut prefixes {
             let mut seen = BTreeSet::new();
             units.retain_mut(|u| {
-                if let Some((file, _)) = u.split_once("::") {
-                    *u = file.to_owned();
-                }
+                *u = crate::calls::split_unit(u).0.to_owned();
                 seen.insert(u.clone())
             });
         }
@@ -618,7 +616,7 @@ fn choose(
     let ran_of = |file: &str| -> f64 {
         files
             .iter()
-            .filter(|u| u.split_once("::").is_some_and(|(f, _)| f == file))
+            .filter(|u| u.contains("::") && crate::calls::split_unit(u).0 == file)
             .map(|u| evidence.file_ms(u))
             .sum()
     };

@@ -520,7 +520,7 @@ fn history_entry(
             // Test files: tests selected alone count as their file.
             s.paths()
                 .iter()
-                .map(|p| p.split_once("::").map_or(p.as_str(), |(file, _)| file))
+                .map(|p| crate::calls::split_unit(p).0)
                 .collect::<std::collections::BTreeSet<_>>()
                 .len()
         }

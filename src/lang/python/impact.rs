@@ -537,7 +537,7 @@ pub(crate) fn tiers(
                         .iter()
                         .filter_map(|key| calls.items.get(key))
                         .flatten()
-                        .filter(|t| t.as_str() == path || t.starts_with(&format!("{path}::")))
+                        .filter(|t| crate::calls::split_unit(t).0 == path)
                         .collect();
                     let edits = edited.get(path.as_str()).map(Vec::as_slice);
                     if changed_set.contains(path.as_str()) && edits.is_none() {
