@@ -48,21 +48,10 @@ pub(crate) fn classes_assigning(
 
 /// Whether a class body holds `def name` or `class name`.
 fn defines(class: Node, source: &[u8], name: &str) -> bool {
-    let Some(body) = class.child_by_field_name("body") else {
-        return false;
-    };
-    let mut cursor = body.walk();
-    body.named_children(&mut cursor).any(|statement| {
-        let definition = if statement.kind() == "decorated_definition" {
-            statement.child_by_field_name("definition")
-        } else {
-            Some(statement)
-        };
-        definition.is_some_and(|d| {
-            matches!(d.kind(), "function_definition" | "class_definition")
-                && d.child_by_field_name("name")
-                    .is_some_and(|n| text(n, source) == name)
-        })
+    body_statements(class).into_iter().any(|d| {
+        matches!(d.kind(), "function_definition" | "class_definition")
+            && d.child_by_field_name("name")
+                .is_some_and(|n| text(n, source) == name)
     })
 }
 
@@ -316,22 +305,34 @@ pub(super) fn module_classes(root: Node) -> Vec<(Node, Node)> {
     out
 }
 
+/// The statements of a class body (see [`statements`]).
+pub(super) fn body_statements(class: Node) -> Vec<Node> {
+    class
+        .child_by_field_name("body")
+        .map(statements)
+        .unwrap_or_default()
+}
+
+/// The statements of a block (a module, a body), a decorated definition as
+/// the definition itself.
+pub(super) fn statements(block: Node) -> Vec<Node> {
+    let mut cursor = block.walk();
+    block
+        .named_children(&mut cursor)
+        .filter_map(|statement| {
+            if statement.kind() == "decorated_definition" {
+                statement.child_by_field_name("definition")
+            } else {
+                Some(statement)
+            }
+        })
+        .collect()
+}
+
 /// Names defined directly in a class body.
 pub(super) fn members(class: Node, source: &[u8]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let Some(body) = class.child_by_field_name("body") else {
-        return out;
-    };
-    let mut cursor = body.walk();
-    for statement in body.named_children(&mut cursor) {
-        let definition = if statement.kind() == "decorated_definition" {
-            statement.child_by_field_name("definition")
-        } else {
-            Some(statement)
-        };
-        let Some(definition) = definition else {
-            continue;
-        };
+    for definition in body_statements(class) {
         match definition.kind() {
             "function_definition" | "class_definition" => {
                 if let Some(name) = definition.child_by_field_name("name") {
@@ -368,19 +369,7 @@ pub(crate) fn attribute_positions(class: Node, source: &[u8]) -> BTreeMap<String
             *entry = here;
         }
     };
-    let Some(body) = class.child_by_field_name("body") else {
-        return out;
-    };
-    let mut cursor = body.walk();
-    for statement in body.named_children(&mut cursor) {
-        let definition = if statement.kind() == "decorated_definition" {
-            statement.child_by_field_name("definition")
-        } else {
-            Some(statement)
-        };
-        let Some(definition) = definition else {
-            continue;
-        };
+    for definition in body_statements(class) {
         match definition.kind() {
             "expression_statement" => {
                 let Some(assignment) = definition.named_child(0) else {

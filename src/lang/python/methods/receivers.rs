@@ -412,16 +412,8 @@ impl Walker<'_> {
 
     /// `def old` directly in a family class body.
     pub(super) fn definitions_in(&mut self, body: Node) {
-        let mut cursor = body.walk();
-        let statements: Vec<Node> = body.named_children(&mut cursor).collect();
-        for statement in statements {
-            let definition = if statement.kind() == "decorated_definition" {
-                statement.child_by_field_name("definition")
-            } else {
-                Some(statement)
-            };
-            if let Some(definition) = definition
-                && definition.kind() == "function_definition"
+        for definition in super::hierarchy::statements(body) {
+            if definition.kind() == "function_definition"
                 && let Some(name) = definition.child_by_field_name("name")
                 && text(name, self.source) == self.old
             {

@@ -132,16 +132,10 @@ pub(super) fn function_returns(
     names: &BTreeMap<String, ClassId>,
 ) -> Vec<(String, ClassId)> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    for statement in root.named_children(&mut cursor) {
-        let function = if statement.kind() == "decorated_definition" {
-            statement.child_by_field_name("definition")
-        } else {
-            Some(statement)
-        };
-        let Some(function) = function.filter(|f| f.kind() == "function_definition") else {
+    for function in super::hierarchy::statements(root) {
+        if function.kind() != "function_definition" {
             continue;
-        };
+        }
         let Some(name) = function.child_by_field_name("name") else {
             continue;
         };
@@ -166,19 +160,10 @@ pub(super) fn chaining_methods(
     is_family: &dyn Fn(&ClassId) -> bool,
 ) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let Some(body) = class.child_by_field_name("body") else {
-        return out;
-    };
-    let mut cursor = body.walk();
-    for statement in body.named_children(&mut cursor) {
-        let method = if statement.kind() == "decorated_definition" {
-            statement.child_by_field_name("definition")
-        } else {
-            Some(statement)
-        };
-        let Some(method) = method.filter(|m| m.kind() == "function_definition") else {
+    for method in super::hierarchy::body_statements(class) {
+        if method.kind() != "function_definition" {
             continue;
-        };
+        }
         let (Some(name), Some(receiver)) = (
             method.child_by_field_name("name"),
             first_parameter(method, source),

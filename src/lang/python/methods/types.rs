@@ -268,57 +268,46 @@ impl Walker<'_> {
                         .collect()
                 })
                 .unwrap_or_default();
-            if let Some(body) = class.child_by_field_name("body") {
-                let mut cursor = body.walk();
-                for statement in body.named_children(&mut cursor) {
-                    let definition = if statement.kind() == "decorated_definition" {
-                        statement.child_by_field_name("definition")
-                    } else {
-                        Some(statement)
-                    };
-                    let Some(definition) = definition else {
-                        continue;
-                    };
-                    match definition.kind() {
-                        "expression_statement" => {
-                            if let Some(assignment) = definition.named_child(0) {
-                                self.typed_assignment(assignment, None, &mut attrs);
-                            }
+            for definition in super::hierarchy::body_statements(*class) {
+                match definition.kind() {
+                    "expression_statement" => {
+                        if let Some(assignment) = definition.named_child(0) {
+                            self.typed_assignment(assignment, None, &mut attrs);
                         }
-                        "function_definition" if !self.is_static(definition) => {
-                            let Some(receiver) = first_parameter(definition, self.source) else {
-                                continue;
-                            };
-                            let Some(body) = definition.child_by_field_name("body") else {
-                                continue;
-                            };
-                            // `self.x = p` with a parameter `p: C`.
-                            let mut typed = BTreeSet::new();
-                            self.typed_parameters(definition, &mut typed);
-                            for node in scope_assignments(body) {
-                                self.typed_assignment(node, Some(&receiver), &mut attrs);
-                                if let (Some(left), Some(right)) = (
-                                    node.child_by_field_name("left"),
-                                    node.child_by_field_name("right"),
-                                ) && right.kind() == "identifier"
-                                    && left.kind() == "attribute"
-                                    && left
-                                        .child_by_field_name("object")
-                                        .is_some_and(|o| text(o, self.source) == receiver)
-                                    && let Some(attribute) = left.child_by_field_name("attribute")
-                                {
-                                    let value = text(right, self.source);
-                                    let attribute = text(attribute, self.source);
-                                    if typed.contains(value) {
-                                        attrs.insert(attribute.to_owned());
-                                    } else if typed.contains(&container(value)) {
-                                        attrs.insert(container(attribute));
-                                    }
+                    }
+                    "function_definition" if !self.is_static(definition) => {
+                        let Some(receiver) = first_parameter(definition, self.source) else {
+                            continue;
+                        };
+                        let Some(body) = definition.child_by_field_name("body") else {
+                            continue;
+                        };
+                        // `self.x = p` with a parameter `p: C`.
+                        let mut typed = BTreeSet::new();
+                        self.typed_parameters(definition, &mut typed);
+                        for node in scope_assignments(body) {
+                            self.typed_assignment(node, Some(&receiver), &mut attrs);
+                            if let (Some(left), Some(right)) = (
+                                node.child_by_field_name("left"),
+                                node.child_by_field_name("right"),
+                            ) && right.kind() == "identifier"
+                                && left.kind() == "attribute"
+                                && left
+                                    .child_by_field_name("object")
+                                    .is_some_and(|o| text(o, self.source) == receiver)
+                                && let Some(attribute) = left.child_by_field_name("attribute")
+                            {
+                                let value = text(right, self.source);
+                                let attribute = text(attribute, self.source);
+                                if typed.contains(value) {
+                                    attrs.insert(attribute.to_owned());
+                                } else if typed.contains(&container(value)) {
+                                    attrs.insert(container(attribute));
                                 }
                             }
                         }
-                        _ => {}
                     }
+                    _ => {}
                 }
             }
             own.push((
